@@ -1,0 +1,109 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { PGliteDialect } from 'kysely-pglite-dialect';
+import pg from 'pg';
+import { DbError } from './db-error.ts';
+import { migrateToLatest } from './migrate.ts';
+import type { Database } from './schema.ts';
+
+/** Which engine a {@link OmniDb} runs on. */
+export type DbEngine = 'postgres' | 'pglite';
+
+/** Options of {@link createDb}. */
+export interface CreateDbOptions {
+  /**
+   * Postgres connection string. When absent the embedded PGlite engine is used.
+   * @defaultValue `process.env.DATABASE_URL`
+   */
+  databaseUrl?: string | undefined;
+  /**
+   * Folder for embedded data; PGlite lives in `{dataDir}/db`. `':memory:'` keeps PGlite in memory.
+   * @defaultValue `process.env.DATA_DIR ?? './data'`
+   */
+  dataDir?: string;
+  /**
+   * Apply pending migrations before returning.
+   * @defaultValue true
+   */
+  migrate?: boolean;
+  /**
+   * Size of the `pg` pool (Postgres only).
+   * @defaultValue 10
+   */
+  poolSize?: number;
+}
+
+/** An open database: the Kysely handle, which engine it is, and how to close it. */
+export interface OmniDb {
+  db: Kysely<Database>;
+  engine: DbEngine;
+  /** `ok` when a trivial query answers; used by health checks. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Parses int8 and numeric as JS numbers (counts fit easily; avoids strings leaking out). */
+pg.types.setTypeParser(20, (v) => Number(v));
+
+/**
+ * Opens the database: Postgres through `pg` when a URL is given, else embedded PGlite under
+ * `{dataDir}/db`. Migrations are applied unless `migrate: false`.
+ *
+ * @example
+ * ```ts
+ * const { db, close } = await createDb();               // embedded, ./data/db
+ * const pgDb = await createDb({ databaseUrl: 'postgres://postgres@127.0.0.1:5432/test' });
+ * ```
+ */
+export async function createDb(options: CreateDbOptions = {}): Promise<OmniDb> {
+  const databaseUrl = 'databaseUrl' in options ? options.databaseUrl : process.env.DATABASE_URL;
+  const dataDir = options.dataDir ?? process.env.DATA_DIR ?? './data';
+  let db: Kysely<Database>;
+  let engine: DbEngine;
+  if (databaseUrl) {
+    engine = 'postgres';
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolSize ?? 10 });
+    pool.on('error', () => {});
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  } else {
+    engine = 'pglite';
+    let pglite: PGlite;
+    if (dataDir === ':memory:') {
+      pglite = new PGlite();
+    } else {
+      const dir = resolve(join(dataDir, 'db'));
+      mkdirSync(dir, { recursive: true });
+      pglite = new PGlite(dir);
+    }
+    db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  }
+  try {
+    await sql`select 1`.execute(db);
+  } catch (error) {
+    await db.destroy().catch(() => {});
+    throw new DbError('CONNECT_FAILED', `cannot open the ${engine} database`, { cause: error });
+  }
+  if (options.migrate !== false) {
+    try {
+      await migrateToLatest(db);
+    } catch (error) {
+      await db.destroy().catch(() => {});
+      throw error;
+    }
+  }
+  return {
+    db,
+    engine,
+    ping: async () => {
+      try {
+        await sql`select 1`.execute(db);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => db.destroy(),
+  };
+}

@@ -1,0 +1,23 @@
+export { type CreateDbOptions, createDb, type DbEngine, type OmniDb } from './create-db.ts';
+export { CredentialCipher, loadCredentialCipher, type SecretKeySource } from './credential-cipher.ts';
+export { DbError, type DbErrorCode } from './db-error.ts';
+export { type MigrateResult, migrateToLatest } from './migrate.ts';
+export type * from './schema.ts';
+export { toJson } from './schema.ts';
+export {
+  isSettingKey,
+  SETTING_DEFINITIONS,
+  SETTING_KEYS,
+  type SettingDefinition,
+  type SettingKey,
+  type SettingValues,
+  SYNC_DEPTHS,
+  type SyncDepth,
+} from './settings/definitions.ts';
+export {
+  DEFAULT_SETTINGS_SERVICE_OPTIONS,
+  type SettingSource,
+  SettingsService,
+  type SettingsServiceOptions,
+  type SettingView,
+} from './settings/settings-service.ts';

@@ -1,0 +1,12 @@
+import type { Migration, MigrationProvider } from 'kysely/migration';
+import * as initial from './0001-initial.ts';
+
+/** Forward-only migrations, in order. Add a file and list it here; never edit a shipped one. */
+export const migrations: Record<string, Migration> = {
+  '0001-initial': initial,
+};
+
+/** A Kysely MigrationProvider over the bundled migrations (no filesystem scan, works when bundled). */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

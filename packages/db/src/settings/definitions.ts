@@ -1,0 +1,198 @@
+import { join } from 'node:path';
+import { Cron } from 'croner';
+
+/** Sync depth as the API and settings spell it. */
+export type SyncDepth = '7d' | '30d' | '90d' | '1y' | 'all';
+/** Every depth, in increasing order. */
+export const SYNC_DEPTHS: readonly SyncDepth[] = ['7d', '30d', '90d', '1y', 'all'];
+
+/** Every setting with its type. */
+export interface SettingValues {
+  'sync.whatsapp.messagesPerMinute': number;
+  'sync.whatsapp.contactsPerMinute': number;
+  'sync.discord.messagesPerMinute': number;
+  'sync.discord.contactsPerMinute': number;
+  'sync.defaultDepth': SyncDepth;
+  'sync.profile.scheduleEnabled': boolean;
+  'sync.profile.scheduleCron': string;
+  'sync.contacts.scheduleEnabled': boolean;
+  'sync.contacts.scheduleCron': string;
+  'media.storagePath': string;
+  'media.maxFileSizeMb': number;
+  'media.allowedMimeTypes': string[];
+}
+
+/** A setting's name. */
+export type SettingKey = keyof SettingValues;
+
+/** How one setting is described, defaulted and checked. */
+export interface SettingDefinition<K extends SettingKey = SettingKey> {
+  key: K;
+  description: string;
+  /** Environment variable that overrides the stored value. */
+  env: string;
+  defaultValue: () => SettingValues[K];
+  /** Returns the value when valid, else a message saying what is wrong. */
+  validate: (value: unknown) => { ok: true; value: SettingValues[K] } | { ok: false; message: string };
+  /** Turns an environment string into a candidate value. */
+  parseEnv: (text: string) => unknown;
+}
+
+const ok = <T>(value: T) => ({ ok: true as const, value });
+const bad = (message: string) => ({ ok: false as const, message });
+
+const rate = (max: number) => (value: unknown) =>
+  typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= max
+    ? ok(value)
+    : bad(`must be a number of requests per minute, greater than 0 and at most ${max}`);
+
+const bool = (value: unknown) => (typeof value === 'boolean' ? ok(value) : bad('must be true or false'));
+
+const cron = (value: unknown) => {
+  if (typeof value !== 'string' || value.trim() === '') return bad('must be a cron expression');
+  try {
+    new Cron(value, { paused: true }).stop();
+    return ok(value);
+  } catch (error) {
+    return bad(`is not a valid cron expression: ${(error as Error).message}`);
+  }
+};
+
+const parseNumber = (text: string): unknown => (text.trim() === '' ? text : Number(text));
+const parseBool = (text: string): unknown => (text === 'true' ? true : text === 'false' ? false : text);
+const parseJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+};
+const parseString = (text: string): unknown => text;
+
+const MIME_PATTERN = /^(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)\/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$/i;
+
+function define<K extends SettingKey>(definition: SettingDefinition<K>): SettingDefinition<K> {
+  return definition;
+}
+
+/** The seed's settings, with defaults and validation. Environment variables override stored values. */
+export const SETTING_DEFINITIONS: { [K in SettingKey]: SettingDefinition<K> } = {
+  'sync.whatsapp.messagesPerMinute': define({
+    key: 'sync.whatsapp.messagesPerMinute',
+    description: 'WhatsApp history requests per minute per instance (conservative to avoid bans).',
+    env: 'SYNC_WHATSAPP_MESSAGES_PER_MINUTE',
+    defaultValue: () => 30,
+    validate: rate(600),
+    parseEnv: parseNumber,
+  }),
+  'sync.whatsapp.contactsPerMinute': define({
+    key: 'sync.whatsapp.contactsPerMinute',
+    description: 'WhatsApp contact/group requests per minute per instance.',
+    env: 'SYNC_WHATSAPP_CONTACTS_PER_MINUTE',
+    defaultValue: () => 60,
+    validate: rate(600),
+    parseEnv: parseNumber,
+  }),
+  'sync.discord.messagesPerMinute': define({
+    key: 'sync.discord.messagesPerMinute',
+    description:
+      'Discord message-history requests per minute per instance (each returns up to 100 messages).',
+    env: 'SYNC_DISCORD_MESSAGES_PER_MINUTE',
+    defaultValue: () => 50,
+    validate: rate(60_000),
+    parseEnv: parseNumber,
+  }),
+  'sync.discord.contactsPerMinute': define({
+    key: 'sync.discord.contactsPerMinute',
+    description: 'Discord member/guild requests per minute per instance.',
+    env: 'SYNC_DISCORD_CONTACTS_PER_MINUTE',
+    defaultValue: () => 100,
+    validate: rate(60_000),
+    parseEnv: parseNumber,
+  }),
+  'sync.defaultDepth': define({
+    key: 'sync.defaultDepth',
+    description: 'Depth used when a sync request names none: 7d, 30d, 90d, 1y or all.',
+    env: 'SYNC_DEFAULT_DEPTH',
+    defaultValue: () => '7d',
+    validate: (value) =>
+      SYNC_DEPTHS.includes(value as SyncDepth)
+        ? ok(value as SyncDepth)
+        : bad(`must be one of ${SYNC_DEPTHS.join(', ')}`),
+    parseEnv: parseString,
+  }),
+  'sync.profile.scheduleEnabled': define({
+    key: 'sync.profile.scheduleEnabled',
+    description: 'Refresh every instance profile on the profile schedule.',
+    env: 'SYNC_PROFILE_SCHEDULE_ENABLED',
+    defaultValue: () => true,
+    validate: bool,
+    parseEnv: parseBool,
+  }),
+  'sync.profile.scheduleCron': define({
+    key: 'sync.profile.scheduleCron',
+    description: 'When profiles refresh (cron, server time zone).',
+    env: 'SYNC_PROFILE_SCHEDULE_CRON',
+    defaultValue: () => '0 4 * * *',
+    validate: cron,
+    parseEnv: parseString,
+  }),
+  'sync.contacts.scheduleEnabled': define({
+    key: 'sync.contacts.scheduleEnabled',
+    description: 'Refresh contacts and groups on the contacts schedule.',
+    env: 'SYNC_CONTACTS_SCHEDULE_ENABLED',
+    defaultValue: () => true,
+    validate: bool,
+    parseEnv: parseBool,
+  }),
+  'sync.contacts.scheduleCron': define({
+    key: 'sync.contacts.scheduleCron',
+    description: 'When contacts and groups refresh (cron, server time zone).',
+    env: 'SYNC_CONTACTS_SCHEDULE_CRON',
+    defaultValue: () => '0 3 * * *',
+    validate: cron,
+    parseEnv: parseString,
+  }),
+  'media.storagePath': define({
+    key: 'media.storagePath',
+    description: 'Folder media files are stored under ({path}/{instanceId}/{YYYY-MM}/{messageId}.{ext}).',
+    env: 'MEDIA_STORAGE_PATH',
+    defaultValue: () => join(process.env.DATA_DIR ?? './data', 'media'),
+    validate: (value) =>
+      typeof value === 'string' && value.trim() !== '' && !value.includes('\0')
+        ? ok(value)
+        : bad('must be a non-empty path'),
+    parseEnv: parseString,
+  }),
+  'media.maxFileSizeMb': define({
+    key: 'media.maxFileSizeMb',
+    description: 'Media larger than this (MiB) is skipped and counted, not stored.',
+    env: 'MEDIA_MAX_FILE_SIZE_MB',
+    defaultValue: () => 100,
+    validate: (value) =>
+      typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= 100_000
+        ? ok(value)
+        : bad('must be a number of MiB greater than 0'),
+    parseEnv: parseNumber,
+  }),
+  'media.allowedMimeTypes': define({
+    key: 'media.allowedMimeTypes',
+    description: 'MIME types stored; wildcards like image/* allowed. Others are skipped and counted.',
+    env: 'MEDIA_ALLOWED_MIME_TYPES',
+    defaultValue: () => ['image/*', 'audio/*', 'video/*', 'application/pdf'],
+    validate: (value) =>
+      Array.isArray(value) && value.every((v) => typeof v === 'string' && MIME_PATTERN.test(v))
+        ? ok(value as string[])
+        : bad('must be an array of MIME types such as "image/*" or "application/pdf"'),
+    parseEnv: (text) =>
+      text.trim().startsWith('[') ? parseJson(text) : text.split(',').map((s) => s.trim()),
+  }),
+};
+
+/** Every setting key, in a stable order. */
+export const SETTING_KEYS = Object.keys(SETTING_DEFINITIONS) as SettingKey[];
+
+/** True when `key` names a setting. */
+export function isSettingKey(key: string): key is SettingKey {
+  return Object.hasOwn(SETTING_DEFINITIONS, key);
+}

@@ -1,0 +1,203 @@
+import type { ChatId, ExternalUserId, InstanceId, JsonValue } from './ids.ts';
+import type { MediaDescriptor, NormalizedMessage } from './normalized-message.ts';
+import type { ChannelProfile } from './profile.ts';
+
+/** Channel ids as Omni's SDK names them. */
+export type ChannelId = 'discord' | 'whatsapp-baileys';
+
+/** The parts a sync can cover. */
+export type SyncPart = 'profile' | 'messages' | 'contacts' | 'groups';
+
+/** Kinds of platform request, each with its own token bucket per instance. */
+export type RequestKind = 'messages' | 'contacts' | 'profile' | 'media';
+
+/** Static facts about a channel, read before any call. */
+export interface ChannelCapabilities {
+  /** Parts this channel can sync. */
+  parts: readonly SyncPart[];
+  /** History can be paged further back on demand (Discord: yes; WhatsApp: via the phone). */
+  onDemandHistory: boolean;
+  /** Media bytes must be decrypted after download (WhatsApp). */
+  mediaNeedsDecryption: boolean;
+  /** The platform's own documented limits, used when settings say nothing. Requests per minute. */
+  defaultRateLimits: { messagesPerMinute: number; contactsPerMinute: number };
+}
+
+/** The instance a call is about, with its decrypted credentials. */
+export interface InstanceRef {
+  id: InstanceId;
+  name: string;
+  channel: ChannelId;
+  /** Decrypted credentials (`{ token }` for Discord); `null` when not connected. */
+  credentials: Record<string, JsonValue> | null;
+  ownerIdentifier: string | null;
+}
+
+/** Minimal structured logger (pino-compatible). */
+export interface Logger {
+  debug(obj: object | string, msg?: string): void;
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+}
+
+/**
+ * What the engine hands a plugin for every call. Every platform request goes through `request`,
+ * which waits for a token of the instance's bucket for `kind`, and on a `RateLimitedError`
+ * cools down (Retry-After, else 60 s doubling with jitter) and runs `fn` again — the page is
+ * retried, never skipped.
+ */
+export interface PluginContext {
+  instance: InstanceRef;
+  /** Aborted when the job is cancelled or the process shuts down. */
+  signal: AbortSignal;
+  request<T>(kind: RequestKind, fn: () => Promise<T>): Promise<T>;
+  log: Logger;
+}
+
+/** A conversation history can be fetched for. */
+export interface ChatInfo {
+  id: ChatId;
+  name: string | null;
+  /** dm | group | channel | announcement | thread | forum-post | broadcast */
+  kind: string;
+  /** Parent channel / guild id, when the platform nests chats. */
+  parentId?: string | null;
+  /** Other platform id of the same chat (WhatsApp phone JID of a LID chat). */
+  altId?: string | null;
+  /** `false` when the account cannot read it; `reason` then says why (reported, never dropped). */
+  readable: boolean;
+  reason?: string;
+  metadata?: Record<string, JsonValue>;
+}
+
+/** Result of {@link ChannelPlugin.listChats}. */
+export interface ChatListing {
+  chats: ChatInfo[];
+  /** Facts the job must report, e.g. "Message Content intent not granted: texts will be empty". */
+  warnings: string[];
+}
+
+/** Parameters of {@link ChannelPlugin.fetchHistory}. Times are UTC ms. */
+export interface FetchHistoryParams {
+  chatId: ChatId;
+  /** Oldest time wanted (inclusive); `null` = to the first message ("all"). */
+  since: number | null;
+  /** Newest time wanted (exclusive); usually the job's start time. */
+  until: number;
+  /** Cursor of the last stored batch, or `null` to start at `until`. */
+  cursor: JsonValue | null;
+}
+
+/**
+ * One page of history. Batches of one `fetchHistory` call go from newest to oldest; messages
+ * within a batch are sorted oldest-first. Storing a batch and then its `cursor` must be enough to
+ * resume exactly after it.
+ */
+export interface HistoryBatch {
+  messages: NormalizedMessage[];
+  /** Opaque, JSON-safe; passed back as `FetchHistoryParams.cursor` to continue after this batch. */
+  cursor: JsonValue;
+  /** More batches follow in this direction. */
+  hasMore: boolean;
+  /**
+   * Set on the last batch when the platform has nothing older (the chat's history begins after
+   * `since`, or the phone returned nothing more). The engine marks the chat exhausted.
+   */
+  exhausted?: boolean;
+}
+
+/** Parameters of paged directory calls. */
+export interface PageParams {
+  cursor: JsonValue | null;
+}
+
+/** A person known to the account. */
+export interface NormalizedContact {
+  externalId: ExternalUserId;
+  name: string | null;
+  pushName?: string | null;
+  verifiedName?: string | null;
+  phoneNumber?: string | null;
+  lid?: string | null;
+  avatarUrl?: string | null;
+  metadata: Record<string, JsonValue>;
+}
+
+/** A member of a group. */
+export interface NormalizedParticipant {
+  id: string;
+  /** member | admin | superadmin | owner */
+  role: string;
+}
+
+/** A group, guild or community. */
+export interface NormalizedGroup {
+  externalId: string;
+  name: string | null;
+  description: string | null;
+  memberCount: number | null;
+  participants?: NormalizedParticipant[];
+  metadata: Record<string, JsonValue>;
+}
+
+/** A page of a directory listing. */
+export interface DirectoryPage<T> {
+  items: T[];
+  cursor: JsonValue;
+  hasMore: boolean;
+  /** Facts the job must report (e.g. "Server Members intent missing for guild X"). */
+  warnings?: string[];
+}
+
+/**
+ * A channel. Small on purpose: optional powers are the separate interfaces below, checked with
+ * the `has…` guards, never discovered by try/catch.
+ *
+ * Lifecycle: the engine calls methods concurrently for different instances and chats; a plugin
+ * keeps per-instance state keyed by `ctx.instance.id`.
+ */
+export interface ChannelPlugin {
+  readonly id: ChannelId;
+  readonly capabilities: ChannelCapabilities;
+  /** The account's profile. */
+  getProfile(ctx: PluginContext): Promise<ChannelProfile>;
+  /** Conversations history can be fetched for, including unreadable ones with a reason. */
+  listChats(ctx: PluginContext): Promise<ChatListing>;
+  /** History of one chat from `until` (or the cursor) back to `since`, as batches. */
+  fetchHistory(ctx: PluginContext, params: FetchHistoryParams): AsyncIterable<HistoryBatch>;
+}
+
+/** A plugin that can list contacts. */
+export interface ContactsSource {
+  fetchContacts(ctx: PluginContext, params: PageParams): AsyncIterable<DirectoryPage<NormalizedContact>>;
+}
+
+/** A plugin that can list groups. */
+export interface GroupsSource {
+  fetchGroups(ctx: PluginContext, params: PageParams): AsyncIterable<DirectoryPage<NormalizedGroup>>;
+}
+
+/** A plugin that can download media bytes (decrypted where the platform encrypts). */
+export interface MediaSource {
+  downloadMedia(
+    ctx: PluginContext,
+    media: MediaDescriptor,
+    message: NormalizedMessage,
+  ): Promise<ReadableStream<Uint8Array>>;
+}
+
+/** True when `plugin` implements {@link ContactsSource}. */
+export function hasContacts(plugin: ChannelPlugin): plugin is ChannelPlugin & ContactsSource {
+  return typeof (plugin as Partial<ContactsSource>).fetchContacts === 'function';
+}
+
+/** True when `plugin` implements {@link GroupsSource}. */
+export function hasGroups(plugin: ChannelPlugin): plugin is ChannelPlugin & GroupsSource {
+  return typeof (plugin as Partial<GroupsSource>).fetchGroups === 'function';
+}
+
+/** True when `plugin` implements {@link MediaSource}. */
+export function hasMedia(plugin: ChannelPlugin): plugin is ChannelPlugin & MediaSource {
+  return typeof (plugin as Partial<MediaSource>).downloadMedia === 'function';
+}

@@ -1,0 +1,42 @@
+export type {
+  ChannelCapabilities,
+  ChannelId,
+  ChannelPlugin,
+  ChatInfo,
+  ChatListing,
+  ContactsSource,
+  DirectoryPage,
+  FetchHistoryParams,
+  GroupsSource,
+  HistoryBatch,
+  InstanceRef,
+  Logger,
+  MediaSource,
+  NormalizedContact,
+  NormalizedGroup,
+  NormalizedParticipant,
+  PageParams,
+  PluginContext,
+  RequestKind,
+  SyncPart,
+} from './contract/channel-plugin.ts';
+export { hasContacts, hasGroups, hasMedia } from './contract/channel-plugin.ts';
+export type {
+  Brand,
+  ChatId,
+  ExternalMessageId,
+  ExternalUserId,
+  InstanceId,
+  JobId,
+  JsonValue,
+} from './contract/ids.ts';
+export { chatId, externalMessageId, externalUserId, instanceId, jobId } from './contract/ids.ts';
+export type { MediaDescriptor, MessageKind, NormalizedMessage } from './contract/normalized-message.ts';
+export type { ChannelProfile } from './contract/profile.ts';
+export { AuthError } from './errors/auth-error.ts';
+export { CancelledError } from './errors/cancelled-error.ts';
+export { NotFoundError } from './errors/not-found-error.ts';
+export { PermanentError } from './errors/permanent-error.ts';
+export { RateLimitedError, type RateLimitScope } from './errors/rate-limited-error.ts';
+export { isSyncError, SyncError, type SyncErrorCode, type SyncErrorOptions } from './errors/sync-error.ts';
+export { TransientError } from './errors/transient-error.ts';

@@ -1,0 +1,77 @@
+/**
+ * The project's one test command: typecheck, Biome, then `bun test` in every workspace that has
+ * tests. Prints a line per step and ends with `N passed, M failed` summed over every test run;
+ * exits non-zero when anything failed. Typecheck and lint count as one test each.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = join(import.meta.dir, '..');
+const only = process.argv.slice(2);
+let passed = 0;
+let failed = 0;
+
+async function run(
+  cmd: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string }> {
+  const proc = Bun.spawn(cmd, {
+    cwd,
+    env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', FORCE_COLOR: '0', ...env },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
+  let out = '';
+  const pump = async (stream: ReadableStream<Uint8Array>, sink: NodeJS.WriteStream) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      const text = decoder.decode(chunk, { stream: true });
+      out += text;
+      sink.write(text);
+    }
+  };
+  await Promise.all([pump(proc.stdout, process.stdout), pump(proc.stderr, process.stderr)]);
+  return { code: await proc.exited, out };
+}
+
+function hasTests(dir: string): boolean {
+  const walk = (d: string): boolean =>
+    readdirSync(d).some((name) => {
+      if (name === 'node_modules') return false;
+      const p = join(d, name);
+      return statSync(p).isDirectory() ? walk(p) : /\.test\.tsx?$/.test(name);
+    });
+  return ['src', 'test'].some((sub) => existsSync(join(dir, sub)) && walk(join(dir, sub)));
+}
+
+async function check(name: string, cmd: string[]): Promise<void> {
+  console.log(`\n=== ${name}: ${cmd.join(' ')}`);
+  const { code } = await run(cmd, root);
+  if (code === 0) passed += 1;
+  else failed += 1;
+  console.log(`=== ${name}: ${code === 0 ? 'ok' : `FAILED (exit ${code})`}`);
+}
+
+if (only.length === 0) {
+  await check('typecheck', ['bunx', 'turbo', 'run', 'typecheck', '--output-logs=errors-only']);
+  await check('lint', ['bunx', 'biome', 'check', '.']);
+}
+
+const workspaces = ['packages', 'apps']
+  .flatMap((group) => readdirSync(join(root, group)).map((name) => join(group, name)))
+  .filter((dir) => (only.length === 0 || only.some((o) => dir.includes(o))) && hasTests(join(root, dir)));
+
+for (const dir of workspaces) {
+  console.log(`\n=== ${dir}: bun test`);
+  const { code, out } = await run(['bun', 'test'], join(root, dir));
+  const p = Number(/^\s*(\d+) pass\s*$/m.exec(out)?.[1] ?? 0);
+  let f = Number(/^\s*(\d+) fail\s*$/m.exec(out)?.[1] ?? 0);
+  if (code !== 0 && f === 0) f = 1;
+  passed += p;
+  failed += f;
+  console.log(`=== ${dir}: ${p} passed, ${f} failed`);
+}
+
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);
