@@ -9,6 +9,7 @@ export type {
   FetchHistoryParams,
   GroupsSource,
   HistoryBatch,
+  HistoryPushSource,
   InstanceRef,
   Logger,
   MediaSource,
@@ -17,10 +18,12 @@ export type {
   NormalizedParticipant,
   PageParams,
   PluginContext,
+  PushedHistory,
   RequestKind,
+  StoredMessageRef,
   SyncPart,
 } from './contract/channel-plugin.ts';
-export { hasContacts, hasGroups, hasMedia } from './contract/channel-plugin.ts';
+export { hasContacts, hasGroups, hasHistoryPush, hasMedia } from './contract/channel-plugin.ts';
 export type {
   Brand,
   ChatId,

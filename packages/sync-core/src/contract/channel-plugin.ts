@@ -87,6 +87,21 @@ export interface FetchHistoryParams {
   until: number;
   /** Cursor of the last stored batch, or `null` to start at `until`. */
   cursor: JsonValue | null;
+  /**
+   * The oldest message of this chat already stored (from any source), when there is one. Platforms
+   * that page backwards from a known message (WhatsApp `fetchMessageHistory`) start from it.
+   */
+  anchor?: StoredMessageRef | null;
+}
+
+/** A message already in the database, as {@link FetchHistoryParams.anchor} describes it. */
+export interface StoredMessageRef {
+  externalId: string;
+  /** UTC ms. */
+  timestamp: number;
+  senderId: string | null;
+  /** The platform payload stored with it. */
+  raw: JsonValue;
 }
 
 /**
@@ -185,6 +200,34 @@ export interface MediaSource {
     media: MediaDescriptor,
     message: NormalizedMessage,
   ): Promise<ReadableStream<Uint8Array>>;
+}
+
+/**
+ * History the platform pushes by itself (WhatsApp's `messaging-history.set` after linking).
+ * Everything in it is stored as it arrives, idempotently (chunks can repeat).
+ */
+export interface PushedHistory {
+  instanceId: InstanceId;
+  /** Platform name of the chunk kind (INITIAL_BOOTSTRAP, RECENT, FULL, ON_DEMAND, PUSH_NAME…). */
+  syncType: string;
+  messages: NormalizedMessage[];
+  chats: ChatInfo[];
+  contacts: NormalizedContact[];
+  /** Platform's own progress figure for the whole push, 0–100, when given. */
+  progress?: number | null;
+  /** True on the last chunk of the push. */
+  isLatest?: boolean;
+}
+
+/** A plugin whose platform pushes history without being asked. */
+export interface HistoryPushSource {
+  /** Registers the one handler the plugin awaits for every pushed chunk (back-pressure). */
+  setHistoryHandler(handler: (batch: PushedHistory) => Promise<void>): void;
+}
+
+/** True when `plugin` implements {@link HistoryPushSource}. */
+export function hasHistoryPush(plugin: ChannelPlugin): plugin is ChannelPlugin & HistoryPushSource {
+  return typeof (plugin as Partial<HistoryPushSource>).setHistoryHandler === 'function';
 }
 
 /** True when `plugin` implements {@link ContactsSource}. */
