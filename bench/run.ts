@@ -13,5 +13,7 @@ if (!name || !existsSync(join(import.meta.dir, `${name}.ts`))) {
   console.error(`usage: bun run bench <name>\nbenchmarks: ${benches.join(', ') || '(none yet)'}`);
   process.exit(name ? 2 : 0);
 }
-const proc = Bun.spawn(['bun', join(import.meta.dir, `${name}.ts`), ...args], { stdio: ['inherit', 'inherit', 'inherit'] });
+const proc = Bun.spawn(['bun', join(import.meta.dir, `${name}.ts`), ...args], {
+  stdio: ['inherit', 'inherit', 'inherit'],
+});
 process.exit(await proc.exited);
