@@ -38,8 +38,33 @@ export type { MediaDescriptor, MessageKind, NormalizedMessage } from './contract
 export type { ChannelProfile } from './contract/profile.ts';
 export { AuthError } from './errors/auth-error.ts';
 export { CancelledError } from './errors/cancelled-error.ts';
+export { InstanceNotFoundError } from './errors/instance-not-found-error.ts';
+export { JobNotFoundError } from './errors/job-not-found-error.ts';
+export { JobStateError } from './errors/job-state-error.ts';
+export { LeaseLostError } from './errors/lease-lost-error.ts';
 export { NotFoundError } from './errors/not-found-error.ts';
 export { PermanentError } from './errors/permanent-error.ts';
 export { RateLimitedError, type RateLimitScope } from './errors/rate-limited-error.ts';
 export { isSyncError, SyncError, type SyncErrorCode, type SyncErrorOptions } from './errors/sync-error.ts';
 export { TransientError } from './errors/transient-error.ts';
+export {
+  type CreateJobResult,
+  type FinishJobOptions,
+  type JobPage,
+  JobRepository,
+  type LeaseState,
+  type ListJobsOptions,
+  type SyncJobConfig,
+} from './jobs/job-repository.ts';
+export {
+  type ExhaustedChat,
+  emptyProgress,
+  type PartStatus,
+  PROGRESS_COUNTERS,
+  type ProgressCounter,
+  type ProgressDelta,
+  progressWithDelta,
+  readProgress,
+  type SkippedChat,
+  type SyncProgress,
+} from './jobs/sync-progress.ts';

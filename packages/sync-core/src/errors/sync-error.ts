@@ -7,7 +7,12 @@ export type SyncErrorCode =
   | 'PERMANENT'
   | 'CANCELLED'
   | 'MEDIA_REJECTED'
-  | 'INVALID_INPUT';
+  | 'INVALID_INPUT'
+  | 'JOB_NOT_FOUND'
+  | 'INSTANCE_NOT_FOUND'
+  | 'JOB_STATE_CONFLICT'
+  | 'LEASE_LOST'
+  | 'PLUGIN_NOT_FOUND';
 
 /** Options every {@link SyncError} takes. */
 export interface SyncErrorOptions {

@@ -1,0 +1,450 @@
+import type { Database, SyncDepth, SyncJob, SyncJobStatus, SyncJobType } from '@omni/db';
+import { toJson } from '@omni/db';
+import { type Kysely, sql, type Transaction } from 'kysely';
+import type { JsonValue } from '../contract/ids.ts';
+import { InstanceNotFoundError } from '../errors/instance-not-found-error.ts';
+import { JobNotFoundError } from '../errors/job-not-found-error.ts';
+import { JobStateError } from '../errors/job-state-error.ts';
+import { LeaseLostError } from '../errors/lease-lost-error.ts';
+import { emptyProgress, type ProgressDelta, progressWithDelta } from './sync-progress.ts';
+
+/**
+ * What a sync job was asked to do. Two requests are identical when type and config are equal as
+ * JSON (key order does not matter).
+ */
+export interface SyncJobConfig {
+  /** How far back: `7d`, `30d`, `90d`, `1y`, `all`; absent = `sync.defaultDepth`. */
+  depth?: SyncDepth;
+  /** Only this chat (Discord channel id, WhatsApp JID). */
+  channelId?: string;
+  /** Download media for this job even when the instance does not ask for it. */
+  downloadMedia?: boolean;
+  [key: string]: JsonValue | undefined;
+}
+
+/** Result of {@link JobRepository.createJob}. */
+export interface CreateJobResult {
+  job: SyncJob;
+  /** `false` when an identical pending or running job was returned instead. */
+  created: boolean;
+}
+
+/** Filters and paging of {@link JobRepository.listJobs}. */
+export interface ListJobsOptions {
+  status?: SyncJobStatus | readonly SyncJobStatus[];
+  /**
+   * Page size, 1–200.
+   * @defaultValue 50
+   */
+  limit?: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string | null;
+}
+
+/** A page of jobs, newest first. */
+export interface JobPage {
+  items: SyncJob[];
+  hasMore: boolean;
+  /** Pass back as `cursor` for the next page; `null` on the last page. */
+  cursor: string | null;
+}
+
+/** Options of {@link JobRepository.completeJob}, `failJob` and `markCancelled`. */
+export interface FinishJobOptions {
+  /** When given, the job must still be leased by this worker, else `LeaseLostError`. */
+  owner?: string;
+}
+
+/** Answer of {@link JobRepository.renewLease}. */
+export interface LeaseState {
+  leaseExpiresAt: Date;
+  /** The cancel API was called: stop between batches. */
+  cancelRequested: boolean;
+}
+
+const UNIQUE_VIOLATION = '23505';
+const CLAIM_RETRIES = 5;
+
+function isUniqueViolation(error: unknown): boolean {
+  return (
+    typeof error === 'object' && error !== null && (error as { code?: unknown }).code === UNIQUE_VIOLATION
+  );
+}
+
+function leaseUntil(leaseMs: number) {
+  return sql<Date>`now() + (${leaseMs}::double precision * interval '1 millisecond')`;
+}
+
+function encodeCursor(createdAt: string, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [string, string] | null {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string')) {
+      return [value[0] as string, value[1] as string];
+    }
+  } catch {}
+  return null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * `sync_jobs` as a queue with leases. The database is the truth: a job's state lives here, and a
+ * job whose lease expired is claimed again from its checkpoints. At most one job per instance is
+ * `running` (a partial unique index guarantees it); other requests wait as `pending`.
+ *
+ * @example
+ * ```ts
+ * const jobs = new JobRepository(db);
+ * const { job } = await jobs.createJob(instanceId, 'messages', { depth: '30d' });
+ * const claimed = await jobs.claimNext('worker-1', 60_000);
+ * ```
+ */
+export class JobRepository {
+  readonly #db: Kysely<Database>;
+
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  /**
+   * Creates a `pending` job, or returns the identical (same type and config) job that is pending
+   * or running for the instance. A request for an instance with a running job is queued behind it.
+   * Throws `InstanceNotFoundError` for an unknown instance.
+   */
+  async createJob(
+    instanceId: string,
+    type: SyncJobType,
+    config: SyncJobConfig = {},
+  ): Promise<CreateJobResult> {
+    if (!UUID.test(instanceId)) throw new InstanceNotFoundError(instanceId);
+    const configJson = toJson(config);
+    return this.#db.transaction().execute(async (trx) => {
+      // Serialises concurrent identical requests for one instance so only one row is created.
+      await sql`select pg_advisory_xact_lock(hashtext(${`sync_jobs:${instanceId}`}))`.execute(trx);
+      const instance = await trx
+        .selectFrom('instances')
+        .select('id')
+        .where('id', '=', instanceId)
+        .executeTakeFirst();
+      if (!instance) throw new InstanceNotFoundError(instanceId);
+      const existing = await trx
+        .selectFrom('sync_jobs')
+        .selectAll()
+        .where('instance_id', '=', instanceId)
+        .where('type', '=', type)
+        .where('status', 'in', ['pending', 'running'])
+        .where(sql<boolean>`config = ${configJson}::jsonb`)
+        .where('cancel_requested', '=', false)
+        .orderBy('created_at')
+        .limit(1)
+        .executeTakeFirst();
+      if (existing) return { job: existing, created: false };
+      const job = await trx
+        .insertInto('sync_jobs')
+        .values({
+          instance_id: instanceId,
+          type,
+          config: configJson,
+          progress: toJson(emptyProgress()),
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return { job, created: true };
+    });
+  }
+
+  /** The job, or `JobNotFoundError`. */
+  async getJob(jobId: string): Promise<SyncJob> {
+    const job = await this.findJob(jobId);
+    if (!job) throw new JobNotFoundError(jobId);
+    return job;
+  }
+
+  /** The job, or `null` when there is none with this id. */
+  async findJob(jobId: string): Promise<SyncJob | null> {
+    if (!UUID.test(jobId)) return null;
+    const job = await this.#db.selectFrom('sync_jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
+    return job ?? null;
+  }
+
+  /** Jobs of an instance, newest first, paged on (created_at, id). */
+  async listJobs(instanceId: string, options: ListJobsOptions = {}): Promise<JobPage> {
+    const limit = Math.min(Math.max(Math.trunc(options.limit ?? 50), 1), 200);
+    if (!UUID.test(instanceId)) return { items: [], hasMore: false, cursor: null };
+    let query = this.#db
+      .selectFrom('sync_jobs')
+      .selectAll()
+      .select(sql<string>`created_at::text`.as('created_at_text'))
+      .where('instance_id', '=', instanceId);
+    if (options.status !== undefined) {
+      const statuses = typeof options.status === 'string' ? [options.status] : [...options.status];
+      if (statuses.length === 0) return { items: [], hasMore: false, cursor: null };
+      query = query.where('status', 'in', statuses);
+    }
+    if (options.cursor) {
+      const decoded = decodeCursor(options.cursor);
+      if (decoded && UUID.test(decoded[1])) {
+        query = query.where(
+          sql<boolean>`(created_at, id) < (${decoded[0]}::timestamptz, ${decoded[1]}::uuid)`,
+        );
+      }
+    }
+    const rows = await query
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit + 1)
+      .execute();
+    const hasMore = rows.length > limit;
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    const items = page.map(({ created_at_text: _, ...job }) => job);
+    return { items, hasMore, cursor: hasMore && last ? encodeCursor(last.created_at_text, last.id) : null };
+  }
+
+  /**
+   * Claims one job for `owner`: `pending` (or `running` with an expired lease) → `running`, lease
+   * set, `attempts` bumped, `started_at` set on the first start. Returns `null` when the job is not
+   * claimable, including when another job of its instance is running.
+   */
+  async claimJob(jobId: string, owner: string, leaseMs: number): Promise<SyncJob | null> {
+    if (!UUID.test(jobId)) return null;
+    try {
+      const rows = await sql<SyncJob>`
+        update sync_jobs j set
+          status = 'running', lease_owner = ${owner}, lease_expires_at = ${leaseUntil(leaseMs)},
+          attempts = j.attempts + 1, started_at = coalesce(j.started_at, now()), updated_at = now()
+        where j.id = ${jobId}
+          and (
+            (j.status = 'pending' and not exists (
+              select 1 from sync_jobs r where r.instance_id = j.instance_id and r.status = 'running'))
+            or (j.status = 'running' and j.lease_expires_at < now())
+          )
+        returning j.*`.execute(this.#db);
+      return rows.rows[0] ?? null;
+    } catch (error) {
+      if (isUniqueViolation(error)) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * Claims the next job for `owner`: first a running job whose lease expired (its worker died),
+   * else the oldest pending job among instances that have no running job. Instances are served
+   * fairly: each has at most one job running, and the oldest waiting request goes first.
+   * Returns `null` when nothing is claimable.
+   */
+  async claimNext(owner: string, leaseMs: number): Promise<SyncJob | null> {
+    for (let attempt = 0; attempt < CLAIM_RETRIES; attempt += 1) {
+      try {
+        const rows = await sql<SyncJob>`
+          with candidate as (
+            select j.id from sync_jobs j
+            where (j.status = 'pending' and not exists (
+                     select 1 from sync_jobs r where r.instance_id = j.instance_id and r.status = 'running'))
+               or (j.status = 'running' and j.lease_expires_at < now())
+            order by (j.status = 'running') desc, j.created_at, j.id
+            limit 1
+            for update skip locked
+          )
+          update sync_jobs j set
+            status = 'running', lease_owner = ${owner}, lease_expires_at = ${leaseUntil(leaseMs)},
+            attempts = j.attempts + 1, started_at = coalesce(j.started_at, now()), updated_at = now()
+          from candidate
+          where j.id = candidate.id
+            and (j.status = 'pending' or (j.status = 'running' and j.lease_expires_at < now()))
+          returning j.*`.execute(this.#db);
+        return rows.rows[0] ?? null;
+      } catch (error) {
+        // Two workers picked two pending jobs of one instance at once: the index let one win.
+        if (!isUniqueViolation(error)) throw error;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Extends the lease of a running job held by `owner`. Throws `LeaseLostError` when the job is no
+   * longer running under this owner. Tells whether cancel was requested.
+   */
+  async renewLease(jobId: string, owner: string, leaseMs: number): Promise<LeaseState> {
+    const row = await this.#db
+      .updateTable('sync_jobs')
+      .set({ lease_expires_at: leaseUntil(leaseMs), updated_at: sql`now()` })
+      .where('id', '=', jobId)
+      .where('status', '=', 'running')
+      .where('lease_owner', '=', owner)
+      .returning(['lease_expires_at', 'cancel_requested'])
+      .executeTakeFirst();
+    if (!row?.lease_expires_at) throw new LeaseLostError(jobId, owner);
+    return { leaseExpiresAt: row.lease_expires_at, cancelRequested: row.cancel_requested };
+  }
+
+  /**
+   * Gives a running job back (graceful shutdown): `running` → `pending`, checkpoints kept, so any
+   * worker continues it. Returns `false` when `owner` did not hold it.
+   */
+  async releaseLease(jobId: string, owner: string): Promise<boolean> {
+    const result = await this.#db
+      .updateTable('sync_jobs')
+      .set({ status: 'pending', lease_owner: null, lease_expires_at: null, updated_at: sql`now()` })
+      .where('id', '=', jobId)
+      .where('status', '=', 'running')
+      .where('lease_owner', '=', owner)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** `running` → `completed`. */
+  async completeJob(jobId: string, options: FinishJobOptions = {}): Promise<SyncJob> {
+    return this.#finish(jobId, 'completed', 'complete', ['running'], null, options);
+  }
+
+  /** `pending`/`running` → `failed` with `message`; checkpoints are kept for `resumeJob`. */
+  async failJob(jobId: string, message: string, options: FinishJobOptions = {}): Promise<SyncJob> {
+    return this.#finish(jobId, 'failed', 'fail', ['pending', 'running'], message, options);
+  }
+
+  /** `pending`/`running` → `cancelled` (the runner calls it once it stopped between batches). */
+  async markCancelled(jobId: string, options: FinishJobOptions = {}): Promise<SyncJob> {
+    return this.#finish(jobId, 'cancelled', 'cancel', ['pending', 'running'], null, options);
+  }
+
+  /**
+   * Asks a job to stop: a pending job is cancelled at once; a running one gets
+   * `cancel_requested = true` and its runner stops between batches. Cancelling a cancelled job
+   * returns it unchanged; a completed or failed one throws `JobStateError`.
+   */
+  async requestCancel(jobId: string): Promise<SyncJob> {
+    const job = await this.getJob(jobId);
+    if (job.status === 'cancelled') return job;
+    if (job.status === 'completed' || job.status === 'failed') {
+      throw new JobStateError(jobId, job.status, 'cancel');
+    }
+    const pending = await this.#db
+      .updateTable('sync_jobs')
+      .set({
+        status: 'cancelled',
+        cancel_requested: true,
+        completed_at: sql`now()`,
+        updated_at: sql`now()`,
+      })
+      .where('id', '=', jobId)
+      .where('status', '=', 'pending')
+      .returningAll()
+      .executeTakeFirst();
+    if (pending) return pending;
+    const running = await this.#db
+      .updateTable('sync_jobs')
+      .set({ cancel_requested: true, updated_at: sql`now()` })
+      .where('id', '=', jobId)
+      .where('status', '=', 'running')
+      .returningAll()
+      .executeTakeFirst();
+    if (running) return running;
+    return this.requestCancel(jobId);
+  }
+
+  /**
+   * `failed`/`cancelled` → `pending` with the same checkpoints, so a worker continues where it
+   * stopped. A pending or running job is returned unchanged; a completed one throws `JobStateError`.
+   */
+  async resumeJob(jobId: string): Promise<SyncJob> {
+    const job = await this.getJob(jobId);
+    if (job.status === 'pending' || job.status === 'running') return job;
+    if (job.status === 'completed') throw new JobStateError(jobId, job.status, 'resume');
+    const resumed = await this.#db
+      .updateTable('sync_jobs')
+      .set({
+        status: 'pending',
+        cancel_requested: false,
+        error_message: null,
+        completed_at: null,
+        lease_owner: null,
+        lease_expires_at: null,
+        updated_at: sql`now()`,
+      })
+      .where('id', '=', jobId)
+      .where('status', 'in', ['failed', 'cancelled'])
+      .returningAll()
+      .executeTakeFirst();
+    return resumed ?? this.resumeJob(jobId);
+  }
+
+  /** Running jobs whose lease has expired (their worker died), oldest first, for a reaper. */
+  async findExpiredLeases(limit = 100): Promise<SyncJob[]> {
+    return this.#db
+      .selectFrom('sync_jobs')
+      .selectAll()
+      .where('status', '=', 'running')
+      .where('lease_expires_at', '<', sql<Date>`now()`)
+      .orderBy('lease_expires_at')
+      .limit(limit)
+      .execute();
+  }
+
+  /** True when cancel was requested for the job (read between batches). */
+  async isCancelRequested(jobId: string): Promise<boolean> {
+    const row = await this.#db
+      .selectFrom('sync_jobs')
+      .select('cancel_requested')
+      .where('id', '=', jobId)
+      .executeTakeFirst();
+    return row?.cancel_requested ?? false;
+  }
+
+  /**
+   * Merges top-level fields into the job's progress and applies counter deltas, in one atomic
+   * statement. `db` may be a transaction so progress commits with other writes.
+   */
+  async updateProgress(
+    jobId: string,
+    patch: Record<string, JsonValue>,
+    delta: ProgressDelta = {},
+    db: Kysely<Database> | Transaction<Database> = this.#db,
+  ): Promise<void> {
+    await db
+      .updateTable('sync_jobs')
+      .set({
+        progress: sql<string>`(${progressWithDelta(delta)}) || ${toJson(patch)}::jsonb`,
+        updated_at: sql`now()`,
+      })
+      .where('id', '=', jobId)
+      .execute();
+  }
+
+  async #finish(
+    jobId: string,
+    status: SyncJobStatus,
+    action: string,
+    from: SyncJobStatus[],
+    message: string | null,
+    options: FinishJobOptions,
+  ): Promise<SyncJob> {
+    let query = this.#db
+      .updateTable('sync_jobs')
+      .set({
+        status,
+        error_message: message,
+        completed_at: sql`now()`,
+        lease_owner: null,
+        lease_expires_at: null,
+        updated_at: sql`now()`,
+      })
+      .where('id', '=', jobId)
+      .where('status', 'in', from);
+    if (options.owner !== undefined) {
+      const owner = options.owner;
+      query = query.where((eb) => eb.or([eb('status', '=', 'pending'), eb('lease_owner', '=', owner)]));
+    }
+    const row = await query.returningAll().executeTakeFirst();
+    if (row) return row;
+    const job = await this.getJob(jobId);
+    if (options.owner !== undefined && job.status === 'running')
+      throw new LeaseLostError(jobId, options.owner);
+    throw new JobStateError(jobId, job.status, action);
+  }
+}
