@@ -1,0 +1,9 @@
+export { ApiClient, type ApiClientOptions, ApiError, parseSseBlock, type SseEvent } from './api-client.ts';
+export { type CliIo, runCli } from './cli.ts';
+export {
+  formatBytes,
+  formatDuration,
+  type JobProgress,
+  type ProgressView,
+  renderProgress,
+} from './progress-bar.ts';
