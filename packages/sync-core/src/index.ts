@@ -68,3 +68,27 @@ export {
   type SkippedChat,
   type SyncProgress,
 } from './jobs/sync-progress.ts';
+export { type Clock, systemClock, VirtualClock } from './rate-limit/clock.ts';
+export {
+  type CooldownPolicy,
+  DEFAULT_EXPONENTIAL_COOLDOWN_OPTIONS,
+  type ExponentialCooldownOptions,
+  ExponentialCooldownPolicy,
+} from './rate-limit/cooldown-policy.ts';
+export {
+  DEFAULT_RATE_LIMITER_OPTIONS,
+  type RateKey,
+  RateLimiter,
+  type RateLimiterOptions,
+  type RateLimitStats,
+  type RateLimitWait,
+  type RequestHooks,
+} from './rate-limit/rate-limiter.ts';
+export {
+  fixedRateSource,
+  type RatePlatform,
+  type RateSource,
+  ratePlatformOf,
+  settingsRateSource,
+} from './rate-limit/rate-source.ts';
+export { TokenBucket } from './rate-limit/token-bucket.ts';
