@@ -107,7 +107,12 @@ describe('RateLimiter', () => {
 
   test('a cooldown blocks every kind of the same instance and platform, not other instances', async () => {
     const clock = new VirtualClock(0);
-    const limiter = new RateLimiter({ rates: fixedRateSource({}), clock, maxRateLimitRetries: 0 });
+    const limiter = new RateLimiter({
+      rates: fixedRateSource({}),
+      clock,
+      maxRateLimitRetries: 0,
+      cooldown: new ExponentialCooldownPolicy({ random: () => 0 }),
+    });
     const refused = await limiter
       .request(key, 'messages', async () => {
         throw new RateLimitedError('429', { retryAfterMs: 10_000 });
