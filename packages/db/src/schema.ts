@@ -126,6 +126,8 @@ export interface MessagesTable {
   kind: string;
   text: string | null;
   reply_to_external_id: string | null;
+  /** For `edit`, `revoke` and `reaction` rows: the external id of the message acted upon. */
+  target_external_id: string | null;
   has_media: Generated<boolean>;
   media_mime_type: string | null;
   media_url: string | null;
