@@ -1,0 +1,48 @@
+/** Platform id forms of WhatsApp: `123@s.whatsapp.net` (phone), `456@lid`, `789-1@g.us` (group). */
+
+/** True for a LID user id (`…@lid`, also hosted `…@hosted.lid`). */
+export function isLidJid(jid: string | null | undefined): jid is string {
+  return !!jid && (jid.endsWith('@lid') || jid.endsWith('@hosted.lid'));
+}
+
+/** True for a phone-number user id (`…@s.whatsapp.net`, also hosted and legacy `@c.us`). */
+export function isPnJid(jid: string | null | undefined): jid is string {
+  return !!jid && (jid.endsWith('@s.whatsapp.net') || jid.endsWith('@hosted') || jid.endsWith('@c.us'));
+}
+
+/** True for a group id. */
+export function isGroupJid(jid: string | null | undefined): jid is string {
+  return !!jid && jid.endsWith('@g.us');
+}
+
+/**
+ * The user-level form of a JID: device and agent suffixes dropped (`123:4@s.whatsapp.net` →
+ * `123@s.whatsapp.net`), `@c.us` → `@s.whatsapp.net`.
+ */
+export function normalizeJid(jid: string): string {
+  const at = jid.indexOf('@');
+  if (at < 0) return jid;
+  let user = jid.slice(0, at);
+  let server = jid.slice(at + 1);
+  if (server === 'c.us') server = 's.whatsapp.net';
+  const colon = user.indexOf(':');
+  if (colon >= 0) user = user.slice(0, colon);
+  const underscore = user.indexOf('_');
+  if (underscore >= 0 && server !== 'g.us') user = user.slice(0, underscore);
+  return `${user}@${server}`;
+}
+
+/** `+` and the digits of a phone-number JID (E.164), or `null` for other JIDs. */
+export function phoneNumberOf(jid: string | null | undefined): string | null {
+  if (!isPnJid(jid)) return null;
+  const user = normalizeJid(jid).split('@')[0] ?? '';
+  return /^\d{5,16}$/.test(user) ? `+${user}` : null;
+}
+
+/** The chat kind of a JID as `ChatInfo.kind` names it. */
+export function chatKindOf(jid: string): string {
+  if (jid.endsWith('@g.us')) return 'group';
+  if (jid.endsWith('@broadcast')) return 'broadcast';
+  if (jid.endsWith('@newsletter')) return 'channel';
+  return 'dm';
+}
