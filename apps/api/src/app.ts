@@ -1,0 +1,92 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { AppDeps } from './app-deps.ts';
+import { authPlugin } from './plugins/auth.ts';
+import { errorHandlerPlugin } from './plugins/error-handler.ts';
+import { jsonBodyPlugin } from './plugins/json-body.ts';
+import { servicesPlugin } from './plugins/services.ts';
+import { healthRoutes } from './routes/health.ts';
+import { instanceRoutes } from './routes/instances.ts';
+import { mediaRoutes } from './routes/media.ts';
+import { messageRoutes } from './routes/messages.ts';
+import { settingsRoutes } from './routes/settings.ts';
+import { syncRoutes } from './routes/sync.ts';
+
+/** Base path of every route. */
+export const API_PREFIX = '/api/v2';
+
+/** Options of {@link buildApp} beyond its services. */
+export interface BuildAppOptions {
+  /**
+   * Fastify logger (`false`, pino options or `true`).
+   * @defaultValue false
+   */
+  logger?: FastifyServerOptions['logger'];
+  /**
+   * Largest accepted request body, bytes; bigger → 413.
+   * @defaultValue 1_048_576
+   */
+  bodyLimit?: number;
+}
+
+/**
+ * Builds the HTTP app (not listening): external plugins, then app plugins, then routes, in that
+ * order. Tests drive it with `app.inject`.
+ *
+ * @example
+ * ```ts
+ * const app = await buildApp(deps);
+ * const res = await app.inject({ url: '/api/v2/health' });
+ * ```
+ */
+export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? 1_048_576,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // 1. External plugins.
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'omni-sync API',
+        version: '2.0.0',
+        description: 'History sync for Omni: instances, sync jobs, messages, media, settings.',
+      },
+      components: {
+        securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' } },
+      },
+      security: [{ apiKey: [] }],
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: `${API_PREFIX}/docs` });
+  const mediaRoot = resolve(await deps.settings.get('media.storagePath'));
+  mkdirSync(mediaRoot, { recursive: true });
+  await app.register(fastifyStatic, { root: mediaRoot, serve: false });
+
+  // 2. App plugins.
+  await app.register(errorHandlerPlugin);
+  await app.register(jsonBodyPlugin);
+  await app.register(servicesPlugin, { deps });
+  await app.register(authPlugin, { apiKey: deps.apiKey, publicPrefixes: [`${API_PREFIX}/docs`] });
+
+  // 3. Routes.
+  await app.register(healthRoutes, { prefix: API_PREFIX });
+  await app.register(instanceRoutes, { prefix: API_PREFIX });
+  await app.register(syncRoutes, { prefix: API_PREFIX });
+  await app.register(messageRoutes, { prefix: API_PREFIX });
+  await app.register(settingsRoutes, { prefix: API_PREFIX });
+  await app.register(mediaRoutes, { prefix: API_PREFIX });
+  await app.register(mediaRoutes, { hide: true });
+  app.get(`${API_PREFIX}/openapi.json`, { config: { public: true }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
+  return app;
+}

@@ -1,0 +1,40 @@
+/** Process configuration read from the environment. */
+export interface ApiConfig {
+  /** `PORT`, default 8881. */
+  port: number;
+  /** `HOST`, default `0.0.0.0`. */
+  host: string;
+  /** `DATA_DIR`, default `./data`: PGlite, generated keys. */
+  dataDir: string;
+  /** `DATABASE_URL`: Postgres; absent → embedded PGlite. */
+  databaseUrl: string | undefined;
+  /** `NATS_URL`: JetStream; absent → in-process queue and worker in this process. */
+  natsUrl: string | undefined;
+  /** `API_KEY`; absent → generated into `$DATA_DIR/api-key`. */
+  apiKey: string | undefined;
+  /** `LOG_LEVEL`, default `info`. */
+  logLevel: string;
+  /** `WORKER_CONCURRENCY` of the embedded worker, default 4. */
+  workerConcurrency: number;
+}
+
+const int = (text: string | undefined, fallback: number, name: string): number => {
+  if (text === undefined || text === '') return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${text}"`);
+  return n;
+};
+
+/** Reads {@link ApiConfig} from `env`. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
+  return {
+    port: int(env.PORT, 8881, 'PORT'),
+    host: env.HOST || '0.0.0.0',
+    dataDir: env.DATA_DIR || './data',
+    databaseUrl: env.DATABASE_URL || undefined,
+    natsUrl: env.NATS_URL || undefined,
+    apiKey: env.API_KEY || undefined,
+    logLevel: env.LOG_LEVEL || 'info',
+    workerConcurrency: Math.max(1, int(env.WORKER_CONCURRENCY, 4, 'WORKER_CONCURRENCY')),
+  };
+}

@@ -1,0 +1,46 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { ApiError } from '../errors/api-error.ts';
+import { sendApiError } from './error-handler.ts';
+
+/** Options of {@link authPlugin}. */
+export interface AuthPluginOptions {
+  /** The key every request but the public ones must send as `x-api-key`. */
+  apiKey: string;
+  /** URL prefixes that need no key (documentation). */
+  publicPrefixes?: readonly string[];
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route needs no `x-api-key` (health). */
+    public?: boolean;
+  }
+}
+
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/** `x-api-key` on every route except those marked `config: { public: true }`. */
+export const authPlugin = fp<AuthPluginOptions>(
+  async (app: FastifyInstance, options) => {
+    const expected = digest(options.apiKey);
+    const prefixes = options.publicPrefixes ?? [];
+    app.addHook('onRequest', async (request, reply) => {
+      if (request.routeOptions.config?.public === true) return;
+      const path = request.url.split('?')[0] ?? '';
+      if (prefixes.some((p) => path === p || path.startsWith(`${p}/`))) return;
+      const given = request.headers['x-api-key'];
+      if (typeof given === 'string' && given !== '' && timingSafeEqual(digest(given), expected)) return;
+      return sendApiError(
+        reply,
+        new ApiError(
+          401,
+          'UNAUTHORIZED',
+          given ? 'invalid API key' : 'missing API key: send it in the x-api-key header',
+        ),
+      );
+    });
+  },
+  { name: 'auth', dependencies: ['error-handler'] },
+);

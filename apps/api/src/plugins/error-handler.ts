@@ -1,0 +1,113 @@
+import { DbError } from '@omni/db';
+import { AuthError, isSyncError, RateLimitedError } from '@omni/sync-core';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { ApiError, type ApiErrorCode } from '../errors/api-error.ts';
+
+const CODE_BY_STATUS: Record<number, ApiErrorCode> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  416: 'RANGE_NOT_SATISFIABLE',
+  422: 'UNPROCESSABLE',
+  429: 'RATE_LIMITED',
+  503: 'SERVICE_UNAVAILABLE',
+};
+
+interface AjvLikeError {
+  instancePath?: string;
+  message?: string;
+  keyword?: string;
+  params?: Record<string, unknown>;
+}
+
+/** Turns any thrown value into the API's error body and status. Exported for tests. */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof DbError) {
+    if (error.code === 'INVALID_SETTING' || error.code === 'UNKNOWN_SETTING') {
+      return ApiError.validation(error.message, error.details?.errors ?? error.details);
+    }
+    if (error.code === 'DECRYPT_FAILED') {
+      return new ApiError(422, 'UNPROCESSABLE', error.message);
+    }
+  }
+  if (isSyncError(error)) {
+    if (error instanceof AuthError) {
+      return new ApiError(
+        422,
+        'INVALID_CREDENTIALS',
+        `the platform refused the credentials: ${error.message}`,
+      );
+    }
+    if (error instanceof RateLimitedError) {
+      const seconds = Math.max(1, Math.ceil((error.retryAfterMs ?? 60_000) / 1000));
+      return new ApiError(429, 'RATE_LIMITED', error.message, {
+        headers: { 'retry-after': String(seconds) },
+      });
+    }
+    if (error.code === 'NOT_FOUND') return new ApiError(404, 'NOT_FOUND', error.message);
+    if (error.code === 'TRANSIENT') return new ApiError(503, 'SERVICE_UNAVAILABLE', error.message);
+    if (error.code === 'PERMANENT' || error.code === 'INVALID_INPUT' || error.code === 'MEDIA_REJECTED') {
+      return new ApiError(422, 'UNPROCESSABLE', error.message, { details: error.details });
+    }
+  }
+  const pgCode = (error as { code?: unknown } | null)?.code;
+  if (pgCode === '23505') return ApiError.conflict('a resource with the same unique value already exists');
+  if (pgCode === '22P02') return ApiError.validation('malformed value in the request');
+  const fastifyError = error as Partial<FastifyError> & { status?: number; headers?: Record<string, string> };
+  if (Array.isArray(fastifyError.validation)) {
+    const context = fastifyError.validationContext ?? 'request';
+    const details = (fastifyError.validation as AjvLikeError[]).map((v) => ({
+      in: context,
+      path: v.instancePath || '/',
+      message: v.message ?? 'is invalid',
+      keyword: v.keyword,
+      params: v.params,
+    }));
+    return ApiError.validation(`invalid ${context}: ${fastifyError.message ?? 'validation failed'}`, details);
+  }
+  const status = fastifyError.statusCode ?? fastifyError.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const code = CODE_BY_STATUS[status] ?? 'BAD_REQUEST';
+    return new ApiError(status, code, fastifyError.message || code, { headers: fastifyError.headers ?? {} });
+  }
+  if (error instanceof SyntaxError)
+    return new ApiError(400, 'BAD_REQUEST', `malformed body: ${error.message}`);
+  if (status === 503) return new ApiError(503, 'SERVICE_UNAVAILABLE', fastifyError.message ?? 'unavailable');
+  return new ApiError(500, 'INTERNAL_ERROR', 'internal error', { cause: error });
+}
+
+/** Writes an {@link ApiError} as the response. */
+export function sendApiError(reply: FastifyReply, error: ApiError): FastifyReply {
+  for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+  const body: { code: string; message: string; details?: unknown } = {
+    code: error.code,
+    message: error.message,
+  };
+  if (error.details !== undefined) body.details = error.details;
+  return reply.status(error.status).type('application/json; charset=utf-8').send({ error: body });
+}
+
+/**
+ * The one error handler and not-found handler of the app: every error leaves as
+ * `{ error: { code, message, details? } }` with a stable code. Bad input is never a 500.
+ */
+export const errorHandlerPlugin = fp(
+  async (app: FastifyInstance) => {
+    app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+      const apiError = toApiError(error);
+      if (apiError.status >= 500) request.log.error({ err: error }, 'request failed');
+      else request.log.debug({ err: error, code: apiError.code }, 'request rejected');
+      return sendApiError(reply, apiError);
+    });
+    app.setNotFoundHandler((request, reply) =>
+      sendApiError(reply, new ApiError(404, 'NOT_FOUND', `route ${request.method} ${request.url} not found`)),
+    );
+  },
+  { name: 'error-handler' },
+);

@@ -1,0 +1,33 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { ApiError } from '../errors/api-error.ts';
+
+/**
+ * Accepts a JSON body sent as `application/x-www-form-urlencoded` — what `curl -d '{…}'` sends
+ * without a content type. A body that looks like JSON is parsed as JSON; a real form body is
+ * parsed into an object of strings.
+ */
+export const jsonBodyPlugin = fp(
+  async (app: FastifyInstance) => {
+    app.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string' },
+      (_request, body, done) => {
+        const text = String(body).trim();
+        if (text === '') return done(null, {});
+        if (text.startsWith('{') || text.startsWith('[')) {
+          try {
+            return done(null, JSON.parse(text));
+          } catch (error) {
+            return done(
+              new ApiError(400, 'BAD_REQUEST', `malformed JSON body: ${(error as Error).message}`),
+              undefined,
+            );
+          }
+        }
+        return done(null, Object.fromEntries(new URLSearchParams(text)));
+      },
+    );
+  },
+  { name: 'json-body' },
+);

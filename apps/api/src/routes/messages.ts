@@ -1,0 +1,66 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Message as MessageRow } from '@omni/db';
+import { sql } from 'kysely';
+import { ApiError } from '../errors/api-error.ts';
+import { errorResponses, IdParams, List } from '../schemas/common.ts';
+import { Message, MessagesQuery } from '../schemas/message.ts';
+import { InstanceService } from '../services/instance-service.ts';
+import { decodeCursor, encodeCursor, toMessageDto } from '../services/mappers.ts';
+
+/** `GET /instances/:id/messages`: what was synced, filtered by chat and time, keyset-paged. */
+export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const instances = new InstanceService(app.deps);
+  app.get(
+    '/instances/:id/messages',
+    {
+      schema: {
+        tags: ['messages'],
+        summary: 'Stored messages (newest first unless order=asc)',
+        params: IdParams,
+        querystring: MessagesQuery,
+        response: { 200: List(Message), ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const { chatId, since, until, cursor } = request.query;
+      const limit = request.query.limit ?? 50;
+      const desc = (request.query.order ?? 'desc') === 'desc';
+      await instances.get(id);
+      if (since && until && Date.parse(since) > Date.parse(until)) {
+        throw ApiError.validation('since must not be after until', [{ in: 'querystring', path: '/since' }]);
+      }
+      let query = app.deps.db.db
+        .selectFrom('messages')
+        .selectAll()
+        .select(
+          sql<string>`to_char(sent_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('sent_text'),
+        )
+        .where('instance_id', '=', id);
+      if (chatId) query = query.where('chat_external_id', '=', chatId);
+      if (since) query = query.where('sent_at', '>=', new Date(since));
+      if (until) query = query.where('sent_at', '<', new Date(until));
+      if (cursor) {
+        const parts = decodeCursor(cursor, 2);
+        if (!parts || Number.isNaN(Date.parse(parts[0] as string))) {
+          throw ApiError.validation('malformed cursor', [{ in: 'querystring', path: '/cursor' }]);
+        }
+        query = desc
+          ? query.where(sql<boolean>`(sent_at, id) < (${parts[0]}::timestamptz, ${parts[1]}::uuid)`)
+          : query.where(sql<boolean>`(sent_at, id) > (${parts[0]}::timestamptz, ${parts[1]}::uuid)`);
+      }
+      const rows = await query
+        .orderBy('sent_at', desc ? 'desc' : 'asc')
+        .orderBy('id', desc ? 'desc' : 'asc')
+        .limit(limit + 1)
+        .execute();
+      const hasMore = rows.length > limit;
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        items: page.map(({ sent_text: _, ...row }) => toMessageDto(row as MessageRow)),
+        meta: { hasMore, cursor: hasMore && last ? encodeCursor([last.sent_text, last.id]) : null },
+      };
+    },
+  );
+};

@@ -1,0 +1,215 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { SyncJob } from '@omni/db';
+import type { SyncJobConfig } from '@omni/sync-core';
+import { Type } from 'typebox';
+import { ApiError } from '../errors/api-error.ts';
+import { Data, errorResponses, IdParams, List } from '../schemas/common.ts';
+import { Profile } from '../schemas/instance.ts';
+import {
+  JobParams,
+  SyncJobCreated,
+  SyncJobDetail,
+  SyncJobSummary,
+  SyncListQuery,
+  SyncRequestBody,
+  SyncType,
+} from '../schemas/sync-job.ts';
+import { InstanceService } from '../services/instance-service.ts';
+import { streamJobEvents } from '../services/job-event-stream.ts';
+import { toJobDetail, toJobSummary } from '../services/mappers.ts';
+
+/** Sync jobs of an instance: create, profile now, list, read, cancel, resume, events (SSE). */
+export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const instances = new InstanceService(app.deps);
+  const tags = ['sync'];
+
+  const jobOf = async (instanceId: string, jobId: string): Promise<SyncJob> => {
+    await instances.get(instanceId);
+    const job = await app.deps.jobs.findJob(jobId);
+    if (!job || job.instance_id !== instanceId) throw ApiError.notFound('sync job', jobId);
+    return job;
+  };
+
+  app.post(
+    '/instances/:id/sync',
+    {
+      schema: {
+        tags,
+        summary: 'Start a sync job (an identical pending/running job is returned instead)',
+        params: IdParams,
+        body: SyncRequestBody,
+        response: { 202: Data(SyncJobCreated), ...errorResponses(400, 401, 404, 409, 422) },
+      },
+    },
+    async (request, reply) => {
+      const instance = await instances.get(request.params.id);
+      if (!InstanceService.isConnected(instance)) {
+        throw ApiError.conflict('the instance is not connected: POST /instances/:id/connect first');
+      }
+      const plugin = app.deps.plugins.get(instance.channel);
+      const { type, depth, channelId, downloadMedia } = request.body;
+      if (plugin && type !== 'all' && !plugin.capabilities.parts.includes(type)) {
+        throw ApiError.unprocessable(`the ${instance.channel} channel cannot sync ${type}`);
+      }
+      const config: SyncJobConfig = {};
+      if (type === 'messages' || type === 'all') {
+        config.depth = depth ?? (await app.deps.settings.get('sync.defaultDepth'));
+        config.downloadMedia = downloadMedia ?? instance.download_media_on_sync;
+      }
+      if (channelId !== undefined) config.channelId = channelId;
+      const { job, created } = await app.deps.jobs.createJob(instance.id, type, config);
+      await app.deps.queue.dispatch({ jobId: job.id, instanceId: instance.id });
+      return reply.status(202).send({
+        data: {
+          jobId: job.id,
+          instanceId: job.instance_id,
+          type: job.type,
+          status: job.status,
+          config: job.config,
+          message: created
+            ? `${type} sync queued`
+            : `an identical ${type} sync is already ${job.status}: returning it`,
+        },
+      });
+    },
+  );
+
+  app.post(
+    '/instances/:id/sync/profile',
+    {
+      schema: {
+        tags,
+        summary: 'Sync the profile now and return it',
+        params: IdParams,
+        response: {
+          200: Data(Type.Object({ type: SyncType, status: Type.String(), profile: Profile })),
+          ...errorResponses(400, 401, 404, 409, 422, 429, 503),
+        },
+      },
+    },
+    async (request) => {
+      const instance = await instances.get(request.params.id);
+      if (!InstanceService.isConnected(instance)) {
+        throw ApiError.conflict('the instance is not connected: POST /instances/:id/connect first');
+      }
+      const row = await app.deps.profiles.syncProfile(instance.id);
+      return {
+        data: {
+          type: 'profile' as const,
+          status: 'completed',
+          profile: {
+            name: row.profile_name,
+            avatarUrl: row.profile_pic_url,
+            bio: row.profile_bio,
+            platformMetadata: row.profile_metadata,
+            syncedAt: row.profile_synced_at ? row.profile_synced_at.toISOString() : null,
+          },
+        },
+      };
+    },
+  );
+
+  app.get(
+    '/instances/:id/sync',
+    {
+      schema: {
+        tags,
+        summary: 'Jobs of the instance, newest first',
+        params: IdParams,
+        querystring: SyncListQuery,
+        response: { 200: List(SyncJobSummary), ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      await instances.get(request.params.id);
+      const { status, limit, cursor } = request.query;
+      const page = await app.deps.jobs.listJobs(request.params.id, {
+        ...(status ? { status } : {}),
+        limit: limit ?? 50,
+        cursor: cursor ?? null,
+      });
+      return { items: page.items.map(toJobSummary), meta: { hasMore: page.hasMore, cursor: page.cursor } };
+    },
+  );
+
+  app.get(
+    '/instances/:id/sync/:jobId',
+    {
+      schema: {
+        tags,
+        summary: 'A job with its counted progress',
+        params: JobParams,
+        response: { 200: Data(SyncJobDetail), ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (request) => ({ data: toJobDetail(await jobOf(request.params.id, request.params.jobId)) }),
+  );
+
+  app.post(
+    '/instances/:id/sync/:jobId/cancel',
+    {
+      schema: {
+        tags,
+        summary: 'Cancel: a pending job at once, a running one between batches',
+        params: JobParams,
+        response: { 200: Data(SyncJobDetail), ...errorResponses(400, 401, 404, 409) },
+      },
+    },
+    async (request) => {
+      const before = await jobOf(request.params.id, request.params.jobId);
+      const job = await app.deps.jobs.requestCancel(before.id);
+      if (before.status === 'pending' && job.status === 'cancelled') {
+        await app.deps.events
+          .publish({
+            type: 'sync.cancelled',
+            instanceId: job.instance_id,
+            jobId: job.id,
+            at: new Date().toISOString(),
+            status: job.status,
+            progress: job.progress,
+            progressPercent: null,
+          })
+          .catch((err) => request.log.warn({ err }, 'cannot publish sync.cancelled'));
+      }
+      return { data: toJobDetail(job) };
+    },
+  );
+
+  app.post(
+    '/instances/:id/sync/:jobId/resume',
+    {
+      schema: {
+        tags,
+        summary: 'Continue a failed or cancelled job from its checkpoint',
+        params: JobParams,
+        response: { 202: Data(SyncJobDetail), ...errorResponses(400, 401, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      await jobOf(request.params.id, request.params.jobId);
+      const job = await app.deps.jobs.resumeJob(request.params.jobId);
+      await app.deps.queue.dispatch({ jobId: job.id, instanceId: job.instance_id });
+      return reply.status(202).send({ data: toJobDetail(job) });
+    },
+  );
+
+  app.get(
+    '/instances/:id/sync/:jobId/events',
+    {
+      schema: {
+        tags,
+        summary: 'Server-Sent Events of the job: current state first, ends on a terminal event',
+        params: JobParams,
+        produces: ['text/event-stream'],
+        response: {
+          200: Type.String({ description: 'text/event-stream' }),
+          ...errorResponses(400, 401, 404),
+        },
+      },
+    },
+    async (request, reply) => {
+      await jobOf(request.params.id, request.params.jobId);
+      await streamJobEvents(app.deps, request, reply, request.params.jobId);
+    },
+  );
+};

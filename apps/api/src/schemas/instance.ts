@@ -1,0 +1,67 @@
+import { type Static, Type } from 'typebox';
+import { JsonObject, NullableTimestamp, Timestamp, Uuid } from './common.ts';
+
+/** Channel names as Omni's SDK spells them. */
+export const ChannelName = Type.Union([Type.Literal('discord'), Type.Literal('whatsapp-baileys')]);
+
+/** An instance as the API shows it (never its credentials). */
+export const Instance = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  channel: ChannelName,
+  isActive: Type.Boolean(),
+  connectionState: Type.String(),
+  isConnected: Type.Boolean({ description: 'credentials are stored' }),
+  ownerIdentifier: Type.Union([Type.String(), Type.Null()]),
+  profileName: Type.Union([Type.String(), Type.Null()]),
+  profilePicUrl: Type.Union([Type.String(), Type.Null()]),
+  profileBio: Type.Union([Type.String(), Type.Null()]),
+  profileMetadata: Type.Union([JsonObject, Type.Null()]),
+  profileSyncedAt: NullableTimestamp,
+  downloadMediaOnSync: Type.Boolean(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type InstanceDto = Static<typeof Instance>;
+
+/** Body of `POST /instances`. */
+export const CreateInstanceBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    channel: ChannelName,
+    downloadMediaOnSync: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+/** Body of `PATCH /instances/:id`. */
+export const UpdateInstanceBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    downloadMediaOnSync: Type.Optional(Type.Boolean()),
+    isActive: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+/** Body of `POST /instances/:id/connect`. */
+export const ConnectBody = Type.Object(
+  { token: Type.String({ minLength: 1, maxLength: 4096, description: 'Discord bot token' }) },
+  { additionalProperties: false },
+);
+
+/** `GET /instances/:id/status`. */
+export const InstanceStatus = Type.Object({
+  state: Type.String(),
+  isConnected: Type.Boolean(),
+  profileName: Type.Union([Type.String(), Type.Null()]),
+});
+
+/** A synced profile. */
+export const Profile = Type.Object({
+  name: Type.Union([Type.String(), Type.Null()]),
+  avatarUrl: Type.Union([Type.String(), Type.Null()]),
+  bio: Type.Union([Type.String(), Type.Null()]),
+  platformMetadata: Type.Union([JsonObject, Type.Null()]),
+  syncedAt: NullableTimestamp,
+});

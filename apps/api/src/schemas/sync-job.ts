@@ -1,0 +1,86 @@
+import { Type } from 'typebox';
+import { JsonObject, NullableTimestamp, PageQuery, Timestamp, Uuid } from './common.ts';
+
+/** What a job syncs. */
+export const SyncType = Type.Union([
+  Type.Literal('profile'),
+  Type.Literal('messages'),
+  Type.Literal('contacts'),
+  Type.Literal('groups'),
+  Type.Literal('all'),
+]);
+
+/** How far back. */
+export const SyncDepth = Type.Union([
+  Type.Literal('7d'),
+  Type.Literal('30d'),
+  Type.Literal('90d'),
+  Type.Literal('1y'),
+  Type.Literal('all'),
+]);
+
+/** Lifecycle of a job. */
+export const SyncStatus = Type.Union([
+  Type.Literal('pending'),
+  Type.Literal('running'),
+  Type.Literal('completed'),
+  Type.Literal('failed'),
+  Type.Literal('cancelled'),
+]);
+
+/** Body of `POST /instances/:id/sync`. */
+export const SyncRequestBody = Type.Object(
+  {
+    type: SyncType,
+    depth: Type.Optional(SyncDepth),
+    channelId: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    downloadMedia: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+/** Answer of `POST /instances/:id/sync`. */
+export const SyncJobCreated = Type.Object({
+  jobId: Uuid,
+  instanceId: Uuid,
+  type: SyncType,
+  status: SyncStatus,
+  config: JsonObject,
+  message: Type.String(),
+});
+
+/** A job in detail. */
+export const SyncJobDetail = Type.Object({
+  jobId: Uuid,
+  instanceId: Uuid,
+  type: SyncType,
+  status: SyncStatus,
+  config: JsonObject,
+  progress: JsonObject,
+  progressPercent: Type.Union([Type.Integer({ minimum: 0, maximum: 100 }), Type.Null()]),
+  errorMessage: Type.Union([Type.String(), Type.Null()]),
+  attempts: Type.Integer(),
+  cancelRequested: Type.Boolean(),
+  createdAt: Timestamp,
+  startedAt: NullableTimestamp,
+  completedAt: NullableTimestamp,
+});
+
+/** A job in a list. */
+export const SyncJobSummary = Type.Object({
+  jobId: Uuid,
+  type: SyncType,
+  status: SyncStatus,
+  progressPercent: Type.Union([Type.Integer({ minimum: 0, maximum: 100 }), Type.Null()]),
+  createdAt: Timestamp,
+  completedAt: NullableTimestamp,
+});
+
+/** Query of `GET /instances/:id/sync`. */
+export const SyncListQuery = Type.Object(
+  { status: Type.Optional(SyncStatus), ...PageQuery },
+  { additionalProperties: false },
+);
+
+/** `:id/:jobId` path parameters. */
+export const JobParams = Type.Object({ id: Uuid, jobId: Uuid });

@@ -1,0 +1,116 @@
+import type { Instance, Message, SyncJob } from '@omni/db';
+import type { Static } from 'typebox';
+import type { InstanceDto } from '../schemas/instance.ts';
+import type { Message as MessageSchema } from '../schemas/message.ts';
+import type { SyncJobDetail, SyncJobSummary } from '../schemas/sync-job.ts';
+
+const iso = (d: Date | string | null): string | null =>
+  d === null ? null : d instanceof Date ? d.toISOString() : new Date(d).toISOString();
+const isoRequired = (d: Date | string): string => iso(d) as string;
+
+/** An instance row as the API shows it. */
+export function toInstanceDto(row: Instance): InstanceDto {
+  return {
+    id: row.id,
+    name: row.name,
+    channel: row.channel,
+    isActive: row.is_active,
+    connectionState: row.connection_state,
+    isConnected: row.credentials !== null || row.connection_state === 'open',
+    ownerIdentifier: row.owner_identifier,
+    profileName: row.profile_name,
+    profilePicUrl: row.profile_pic_url,
+    profileBio: row.profile_bio,
+    profileMetadata: row.profile_metadata,
+    profileSyncedAt: iso(row.profile_synced_at),
+    downloadMediaOnSync: row.download_media_on_sync,
+    createdAt: isoRequired(row.created_at),
+    updatedAt: isoRequired(row.updated_at),
+  };
+}
+
+/**
+ * How far a job is, 0–100, from counted facts: finished chats over known chats. `null` when
+ * nothing can be said yet (running, chats not listed).
+ */
+export function progressPercent(job: Pick<SyncJob, 'status' | 'progress'>): number | null {
+  if (job.status === 'completed') return 100;
+  if (job.status === 'pending' && !job.progress.chatsTotal) return 0;
+  const total = Number(job.progress.chatsTotal ?? 0);
+  const done = Number(job.progress.chatsDone ?? 0);
+  if (total > 0) {
+    const percent = Math.floor((Math.min(done, total) / total) * 100);
+    return job.status === 'running' ? Math.min(percent, 99) : percent;
+  }
+  return job.status === 'running' ? null : 0;
+}
+
+/** A job in detail. */
+export function toJobDetail(job: SyncJob): Static<typeof SyncJobDetail> {
+  return {
+    jobId: job.id,
+    instanceId: job.instance_id,
+    type: job.type,
+    status: job.status,
+    config: job.config,
+    progress: job.progress,
+    progressPercent: progressPercent(job),
+    errorMessage: job.error_message,
+    attempts: job.attempts,
+    cancelRequested: job.cancel_requested,
+    createdAt: isoRequired(job.created_at),
+    startedAt: iso(job.started_at),
+    completedAt: iso(job.completed_at),
+  };
+}
+
+/** A job in a list. */
+export function toJobSummary(job: SyncJob): Static<typeof SyncJobSummary> {
+  return {
+    jobId: job.id,
+    type: job.type,
+    status: job.status,
+    progressPercent: progressPercent(job),
+    createdAt: isoRequired(job.created_at),
+    completedAt: iso(job.completed_at),
+  };
+}
+
+/** A message row as the API shows it. */
+export function toMessageDto(row: Message): Static<typeof MessageSchema> {
+  return {
+    id: row.id,
+    instanceId: row.instance_id,
+    chatId: row.chat_external_id,
+    externalId: row.external_id,
+    senderId: row.sender_id,
+    senderName: row.sender_name,
+    timestamp: isoRequired(row.sent_at),
+    kind: row.kind,
+    text: row.text,
+    replyToId: row.reply_to_external_id,
+    hasMedia: row.has_media,
+    mediaMimeType: row.media_mime_type,
+    mediaUrl: row.media_url,
+    mediaLocalPath: row.media_local_path,
+    mediaMetadata: row.media_metadata,
+    source: row.source,
+    editedAt: iso(row.edited_at),
+    deletedAt: iso(row.deleted_at),
+    createdAt: isoRequired(row.created_at),
+  };
+}
+
+/** Encodes a keyset cursor. */
+export function encodeCursor(parts: string[]): string {
+  return Buffer.from(JSON.stringify(parts)).toString('base64url');
+}
+
+/** Decodes a keyset cursor of `n` strings, or `null` when malformed. */
+export function decodeCursor(cursor: string, n: number): string[] | null {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(value) && value.length === n && value.every((v) => typeof v === 'string')) return value;
+  } catch {}
+  return null;
+}

@@ -1,0 +1,99 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CredentialCipher, SettingsService } from '@omni/db';
+import { createTestDb, type TestDb } from '@omni/db/testing';
+import { AuthError, type ChannelPlugin, type ChannelProfile, JobRepository } from '@omni/sync-core';
+import { InProcessEventBus, InProcessQueue, ProfileSyncService, StaticPluginLookup } from '@omni/sync-worker';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../src/app.ts';
+import type { AppDeps } from '../src/app-deps.ts';
+
+export const API_KEY = 'test-key';
+export const GOOD_TOKEN = 'good-token';
+export const silentLog = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** A Discord-shaped plugin that accepts {@link GOOD_TOKEN} only. */
+export function fakeDiscordPlugin(profile: Partial<ChannelProfile> = {}): ChannelPlugin {
+  return {
+    id: 'discord',
+    capabilities: {
+      parts: ['profile', 'messages', 'contacts', 'groups'],
+      onDemandHistory: true,
+      mediaNeedsDecryption: false,
+      defaultRateLimits: { messagesPerMinute: 50, contactsPerMinute: 100 },
+    },
+    async getProfile(ctx) {
+      if (ctx.instance.credentials?.token !== GOOD_TOKEN)
+        throw new AuthError('401: Unauthorized', { status: 401 });
+      return {
+        name: 'omni-bot',
+        avatarUrl: 'https://cdn.example/avatar.png',
+        bio: 'a bot',
+        ownerIdentifier: '1234',
+        platformMetadata: { botId: '1234', isBot: true, guildCount: 2 },
+        ...profile,
+      };
+    },
+    async listChats() {
+      return { chats: [], warnings: [] };
+    },
+    // biome-ignore lint/correctness/useYield: an empty history
+    async *fetchHistory() {
+      return;
+    },
+  };
+}
+
+/** A built app over a fresh Postgres database, and how to tear it down. */
+export interface TestApp {
+  app: FastifyInstance;
+  deps: AppDeps;
+  db: TestDb;
+  queue: InProcessQueue;
+  events: InProcessEventBus;
+  mediaDir: string;
+  close(): Promise<void>;
+}
+
+/** Builds the app over a throw-away database with an in-process queue (nothing consumes it). */
+export async function createTestApp(plugins: ChannelPlugin[] = [fakeDiscordPlugin()]): Promise<TestApp> {
+  const db = await createTestDb('postgres');
+  const mediaDir = mkdtempSync(join(tmpdir(), 'omni-media-'));
+  const settings = new SettingsService(db.db, { env: {}, cacheTtlMs: 0 });
+  await settings.update({ 'media.storagePath': mediaDir });
+  const cipher = new CredentialCipher(Buffer.alloc(32, 7));
+  const lookup = new StaticPluginLookup(plugins);
+  const queue = new InProcessQueue();
+  const events = new InProcessEventBus();
+  const deps: AppDeps = {
+    db,
+    settings,
+    cipher,
+    apiKey: API_KEY,
+    plugins: lookup,
+    jobs: new JobRepository(db.db),
+    queue,
+    events,
+    profiles: new ProfileSyncService(db.db, cipher, lookup, silentLog),
+  };
+  const app = await buildApp(deps);
+  await app.ready();
+  return {
+    app,
+    deps,
+    db,
+    queue,
+    events,
+    mediaDir,
+    close: async () => {
+      await app.close();
+      await queue.close();
+      await db.close();
+      rmSync(mediaDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Headers with the API key. */
+export const auth = { 'x-api-key': API_KEY };
