@@ -92,3 +92,12 @@ export {
   settingsRateSource,
 } from './rate-limit/rate-source.ts';
 export { TokenBucket } from './rate-limit/token-bucket.ts';
+export {
+  type ChatCheckpoint,
+  DEFAULT_DEDUPE_WRITER_OPTIONS,
+  DedupeWriter,
+  type DedupeWriterOptions,
+  type InsertedMessage,
+  type WriteBatchInput,
+  type WriteBatchResult,
+} from './storage/dedupe-writer.ts';

@@ -1,0 +1,355 @@
+import type { Database, SyncChatStatus } from '@omni/db';
+import { type Kysely, sql, type Transaction } from 'kysely';
+import type { JsonValue } from '../contract/ids.ts';
+import type { MediaDescriptor, NormalizedMessage } from '../contract/normalized-message.ts';
+import { type ProgressCounter, progressWithDelta } from '../jobs/sync-progress.ts';
+import { cleanJson, cleanText } from './sanitize.ts';
+
+/** Where a batch moves a job's checkpoint, committed with the messages. */
+export interface ChatCheckpoint {
+  jobId: string;
+  /** `sync_job_chats.chat_id` of the chat the batch belongs to. */
+  chatId: string;
+  /** The plugin's cursor after this batch: resuming starts right after it. */
+  cursor: JsonValue;
+  /** New status of the chat (e.g. `done` or `exhausted` on its last batch). */
+  status?: SyncChatStatus;
+  /** The platform has nothing older for this chat. */
+  exhausted?: boolean;
+  /** Extra job counters to add in the same transaction (`chatsDone`, `chatsExhausted`…). */
+  progress?: Partial<Record<ProgressCounter, number>>;
+}
+
+/** One batch for {@link DedupeWriter.writeBatch}. */
+export interface WriteBatchInput {
+  instanceId: string;
+  /** Messages of one or several chats (each carries its own `chatId`). */
+  messages: readonly NormalizedMessage[];
+  /**
+   * `sync` for history, `live` for real-time messages.
+   * @defaultValue 'sync'
+   */
+  source?: 'sync' | 'live';
+  /** The job checkpoint to move in the same transaction; absent for pushed history. */
+  checkpoint?: ChatCheckpoint;
+}
+
+/** A message row created by a batch. */
+export interface InsertedMessage {
+  /** Internal uuid of the row. */
+  id: string;
+  message: NormalizedMessage;
+}
+
+/** Exact outcome of one batch. `fetched = stored + duplicates + failed`. */
+export interface WriteBatchResult {
+  fetched: number;
+  /** New rows (including edit/revoke/reaction rows). */
+  stored: number;
+  /** Rows already present (or repeated within the batch). */
+  duplicates: number;
+  /** Existing rows changed: text/edited_at by an edit, deleted_at by a revoke, a newer edit time. */
+  updated: number;
+  /** Messages rejected before writing (no id, no valid timestamp). */
+  failed: number;
+  /** Rows created, with the message each came from (for the media queue). */
+  inserted: InsertedMessage[];
+  /** Oldest and newest valid message time in the batch, UTC ms. */
+  oldestTimestamp: number | null;
+  newestTimestamp: number | null;
+}
+
+/** Options of {@link DedupeWriter}. */
+export interface DedupeWriterOptions {
+  /**
+   * Commit checkpointed batches with `synchronous_commit = off`. Safe because a batch and its
+   * cursor commit together: a tail lost in a database crash is simply fetched again. Batches
+   * without a checkpoint (pushed history, which is not fetched again) always commit synchronously.
+   * @defaultValue true
+   */
+  asyncCommit?: boolean;
+}
+
+/** Defaults of {@link DedupeWriterOptions}. */
+export const DEFAULT_DEDUPE_WRITER_OPTIONS = {
+  asyncCommit: true,
+} satisfies Required<DedupeWriterOptions>;
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+const ACTS_ON_TARGET = new Set(['edit', 'revoke']);
+
+function mediaMetadata(media: readonly MediaDescriptor[]): string | null {
+  const [first, ...rest] = media;
+  if (!first) return null;
+  const meta: Record<string, unknown> = { ...first };
+  if (rest.length > 0) meta.more = rest.map(({ base64: _, ...m }) => m);
+  return cleanJson(meta);
+}
+
+/**
+ * Stores batches of messages once per (instance, chat, external id), in bulk: one
+ * `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING RETURNING` per batch, never a select
+ * per message. In the same transaction it applies edits and revokes (also ones that arrived in an
+ * earlier batch than their target), moves the chat's checkpoint in `sync_job_chats` and adds to
+ * the job's progress counters with atomic SQL increments.
+ *
+ * @example
+ * ```ts
+ * const writer = new DedupeWriter(db);
+ * const r = await writer.writeBatch({ instanceId, messages, checkpoint: { jobId, chatId, cursor } });
+ * console.log(r.stored, r.duplicates, r.updated);
+ * ```
+ */
+export class DedupeWriter {
+  readonly #db: Kysely<Database>;
+  readonly #options: Required<DedupeWriterOptions>;
+
+  constructor(db: Kysely<Database>, options: DedupeWriterOptions = {}) {
+    this.#db = db;
+    this.#options = { ...DEFAULT_DEDUPE_WRITER_OPTIONS, ...options };
+  }
+
+  /** Writes one batch in its own transaction. */
+  async writeBatch(input: WriteBatchInput): Promise<WriteBatchResult> {
+    return this.#db.transaction().execute((trx) => this.writeBatchIn(trx, input));
+  }
+
+  /** Writes one batch inside a transaction the caller owns (so more writes can join it). */
+  async writeBatchIn(trx: Transaction<Database>, input: WriteBatchInput): Promise<WriteBatchResult> {
+    if (input.checkpoint && this.#options.asyncCommit) {
+      await sql`select set_config('synchronous_commit', 'off', true)`.execute(trx);
+    }
+    const valid: NormalizedMessage[] = [];
+    let failed = 0;
+    let oldest: number | null = null;
+    let newest: number | null = null;
+    for (const m of input.messages) {
+      if (!m.externalId || !m.chatId || !Number.isFinite(m.timestamp)) {
+        failed += 1;
+        continue;
+      }
+      valid.push(m);
+      if (oldest === null || m.timestamp < oldest) oldest = m.timestamp;
+      if (newest === null || m.timestamp > newest) newest = m.timestamp;
+    }
+    const inserted =
+      valid.length > 0 ? await this.#insert(trx, input.instanceId, valid, input.source ?? 'sync') : [];
+    const insertedKeys = new Set(inserted.map((r) => `${r.message.chatId}\u0000${r.message.externalId}`));
+    let updated = 0;
+    const newerDuplicates = valid.filter(
+      (m) =>
+        (m.editedAt != null || m.deletedAt != null) &&
+        !ACTS_ON_TARGET.has(m.kind) &&
+        !insertedKeys.has(`${m.chatId}\u0000${m.externalId}`),
+    );
+    if (newerDuplicates.length > 0)
+      updated += await this.#refreshDuplicates(trx, input.instanceId, newerDuplicates);
+    const newActions = inserted.filter((r) => ACTS_ON_TARGET.has(r.message.kind) && r.message.targetId);
+    if (newActions.length > 0)
+      updated += await this.#applyActions(
+        trx,
+        input.instanceId,
+        newActions.map((r) => r.id),
+      );
+    const result: WriteBatchResult = {
+      fetched: input.messages.length,
+      stored: inserted.length,
+      duplicates: valid.length - inserted.length,
+      updated,
+      failed,
+      inserted,
+      oldestTimestamp: oldest,
+      newestTimestamp: newest,
+    };
+    if (input.checkpoint) await this.#checkpoint(trx, input.checkpoint, result);
+    return result;
+  }
+
+  async #insert(
+    trx: Db,
+    instanceId: string,
+    messages: NormalizedMessage[],
+    source: 'sync' | 'live',
+  ): Promise<InsertedMessage[]> {
+    const n = messages.length;
+    const chat: string[] = new Array(n);
+    const ext: string[] = new Array(n);
+    const sender: (string | null)[] = new Array(n);
+    const senderName: (string | null)[] = new Array(n);
+    const sentMs: number[] = new Array(n);
+    const kind: string[] = new Array(n);
+    const text: (string | null)[] = new Array(n);
+    const replyTo: (string | null)[] = new Array(n);
+    const target: (string | null)[] = new Array(n);
+    const hasMedia: boolean[] = new Array(n);
+    const mime: (string | null)[] = new Array(n);
+    const url: (string | null)[] = new Array(n);
+    const meta: (string | null)[] = new Array(n);
+    const editedMs: (number | null)[] = new Array(n);
+    const deletedMs: (number | null)[] = new Array(n);
+    const raw: string[] = new Array(n);
+    const chats = new Set<string>();
+    for (let i = 0; i < n; i += 1) {
+      const m = messages[i] as NormalizedMessage;
+      chat[i] = cleanText(m.chatId) as string;
+      chats.add(chat[i] as string);
+      ext[i] = cleanText(m.externalId) as string;
+      sender[i] = cleanText(m.senderId);
+      senderName[i] = cleanText(m.senderName);
+      sentMs[i] = m.timestamp;
+      kind[i] = m.kind;
+      text[i] = cleanText(m.text);
+      replyTo[i] = cleanText(m.replyToId);
+      target[i] = cleanText(m.targetId);
+      const first = m.media[0];
+      hasMedia[i] = first !== undefined;
+      mime[i] = cleanText(first?.mimeType);
+      url[i] = cleanText(first?.url);
+      meta[i] = mediaMetadata(m.media);
+      editedMs[i] = m.editedAt ?? null;
+      deletedMs[i] = m.deletedAt ?? null;
+      raw[i] = cleanJson(m.raw);
+    }
+    const chatList = [...chats];
+    // Pending edits/revokes (stored before their target) are merged into the target as it is
+    // inserted. The EXISTS gate is evaluated once, so batches of chats without any skip the probe.
+    const rows = await sql<{ id: string; chat_external_id: string; external_id: string }>`
+      insert into messages (
+        instance_id, chat_external_id, external_id, sender_id, sender_name, sent_at, kind, text,
+        reply_to_external_id, target_external_id, has_media, media_mime_type, media_url,
+        media_metadata, source, edited_at, deleted_at, raw
+      )
+      select ${instanceId}::uuid, u.chat, u.ext, u.sender, u.sender_name, to_timestamp(u.sent_ms / 1000),
+        u.kind,
+        case when p.edit_at is not null and (u.edited_ms is null or to_timestamp(u.edited_ms / 1000) < p.edit_at)
+          then p.edit_text else u.text end,
+        u.reply_to, u.target, u.has_media, u.mime, u.url, u.meta, ${source},
+        greatest(to_timestamp(u.edited_ms / 1000), p.edit_at),
+        coalesce(to_timestamp(u.deleted_ms / 1000), p.revoke_at),
+        u.raw
+      from unnest(
+        ${chat}::text[], ${ext}::text[], ${sender}::text[], ${senderName}::text[], ${sentMs}::float8[],
+        ${kind}::text[], ${text}::text[], ${replyTo}::text[], ${target}::text[], ${hasMedia}::bool[],
+        ${mime}::text[], ${url}::text[], ${meta}::jsonb[], ${editedMs}::float8[], ${deletedMs}::float8[],
+        ${raw}::jsonb[]
+      ) as u(chat, ext, sender, sender_name, sent_ms, kind, text, reply_to, target, has_media, mime, url,
+             meta, edited_ms, deleted_ms, raw)
+      left join lateral (
+        select
+          (array_agg(e.text order by e.sent_at desc) filter (where e.kind = 'edit'))[1] as edit_text,
+          max(e.sent_at) filter (where e.kind = 'edit') as edit_at,
+          min(e.sent_at) filter (where e.kind = 'revoke') as revoke_at
+        from messages e
+        where (select exists (
+                select 1 from messages x
+                where x.instance_id = ${instanceId}::uuid and x.target_external_id is not null
+                  and x.chat_external_id = any(${chatList}::text[])))
+          and e.instance_id = ${instanceId}::uuid and e.chat_external_id = u.chat
+          and e.target_external_id = u.ext and e.kind in ('edit', 'revoke')
+      ) p on u.kind not in ('edit', 'revoke', 'reaction')
+      on conflict on constraint messages_instance_chat_external_key do nothing
+      returning id, chat_external_id, external_id`.execute(trx);
+    const byKey = new Map<string, NormalizedMessage>();
+    for (let i = n - 1; i >= 0; i -= 1)
+      byKey.set(`${chat[i]}\u0000${ext[i]}`, messages[i] as NormalizedMessage);
+    return rows.rows.map((r) => ({
+      id: r.id,
+      message: byKey.get(`${r.chat_external_id}\u0000${r.external_id}`) as NormalizedMessage,
+    }));
+  }
+
+  /** Existing rows get a newer edit (text, edited_at) or a deletion time carried by a re-fetched message. */
+  async #refreshDuplicates(trx: Db, instanceId: string, messages: NormalizedMessage[]): Promise<number> {
+    const result = await sql<{ id: string }>`
+      update messages t set
+        text = case when u.edited_ms is not null
+                      and (t.edited_at is null or t.edited_at < to_timestamp(u.edited_ms / 1000))
+                    then u.text else t.text end,
+        edited_at = greatest(t.edited_at, to_timestamp(u.edited_ms / 1000)),
+        deleted_at = coalesce(t.deleted_at, to_timestamp(u.deleted_ms / 1000))
+      from unnest(
+        ${messages.map((m) => cleanText(m.chatId))}::text[], ${messages.map((m) => cleanText(m.externalId))}::text[],
+        ${messages.map((m) => cleanText(m.text))}::text[], ${messages.map((m) => m.editedAt ?? null)}::float8[],
+        ${messages.map((m) => m.deletedAt ?? null)}::float8[]
+      ) as u(chat, ext, text, edited_ms, deleted_ms)
+      where t.instance_id = ${instanceId}::uuid and t.chat_external_id = u.chat and t.external_id = u.ext
+        and (
+          (u.edited_ms is not null and (t.edited_at is null or t.edited_at < to_timestamp(u.edited_ms / 1000)))
+          or (u.deleted_ms is not null and t.deleted_at is null)
+        )
+      returning t.id`.execute(trx);
+    return new Set(result.rows.map((r) => r.id)).size;
+  }
+
+  /** Applies newly stored edit/revoke rows to targets already present (latest edit wins). */
+  async #applyActions(trx: Db, instanceId: string, actionIds: string[]): Promise<number> {
+    const result = await sql<{ id: string }>`
+      with agg as (
+        select e.chat_external_id as chat, e.target_external_id as target,
+          (array_agg(e.text order by e.sent_at desc) filter (where e.kind = 'edit'))[1] as edit_text,
+          max(e.sent_at) filter (where e.kind = 'edit') as edit_at,
+          min(e.sent_at) filter (where e.kind = 'revoke') as revoke_at
+        from messages e
+        where e.instance_id = ${instanceId}::uuid and e.kind in ('edit', 'revoke')
+          and (e.chat_external_id, e.target_external_id) in (
+            select n.chat_external_id, n.target_external_id from messages n where n.id = any(${actionIds}::uuid[]))
+        group by 1, 2
+      )
+      update messages t set
+        text = case when agg.edit_at is not null and (t.edited_at is null or t.edited_at < agg.edit_at)
+                    then agg.edit_text else t.text end,
+        edited_at = greatest(t.edited_at, agg.edit_at),
+        deleted_at = coalesce(t.deleted_at, agg.revoke_at)
+      from agg
+      where t.instance_id = ${instanceId}::uuid and t.chat_external_id = agg.chat and t.external_id = agg.target
+        and t.kind not in ('edit', 'revoke', 'reaction')
+        and (
+          (agg.edit_at is not null and (t.edited_at is null or t.edited_at < agg.edit_at))
+          or (agg.revoke_at is not null and t.deleted_at is null)
+        )
+      returning t.id`.execute(trx);
+    return result.rows.length;
+  }
+
+  async #checkpoint(trx: Db, cp: ChatCheckpoint, r: WriteBatchResult): Promise<void> {
+    const oldestIso = r.oldestTimestamp === null ? null : new Date(r.oldestTimestamp).toISOString();
+    const newestIso = r.newestTimestamp === null ? null : new Date(r.newestTimestamp).toISOString();
+    await trx
+      .updateTable('sync_job_chats')
+      .set((eb) => ({
+        cursor: cleanJson(cp.cursor),
+        oldest_at: sql`least(${eb.ref('oldest_at')}, ${oldestIso}::timestamptz)`,
+        newest_at: sql`greatest(${eb.ref('newest_at')}, ${newestIso}::timestamptz)`,
+        fetched: sql`fetched + ${r.fetched}`,
+        stored: sql`stored + ${r.stored}`,
+        duplicates: sql`duplicates + ${r.duplicates}`,
+        updated: sql`updated + ${r.updated}`,
+        failed: sql`failed + ${r.failed}`,
+        ...(cp.status ? { status: cp.status } : {}),
+        ...(cp.exhausted ? { exhausted: true } : {}),
+        updated_at: sql`now()`,
+      }))
+      .where('job_id', '=', cp.jobId)
+      .where('chat_id', '=', cp.chatId)
+      .execute();
+    await trx
+      .updateTable('sync_jobs')
+      .set({
+        progress: progressWithDelta({
+          counters: {
+            fetched: r.fetched,
+            stored: r.stored,
+            duplicates: r.duplicates,
+            updated: r.updated,
+            failed: r.failed,
+            ...cp.progress,
+          },
+          oldestTimestamp: oldestIso,
+        }),
+        updated_at: sql`now()`,
+      })
+      .where('id', '=', cp.jobId)
+      .execute();
+  }
+}
