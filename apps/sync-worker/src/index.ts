@@ -1,5 +1,6 @@
 export type { EventBus, EventFilter, EventSubscription } from './events/event-bus.ts';
 export { InProcessEventBus } from './events/in-process-event-bus.ts';
+export { NatsEventBus } from './events/nats-event-bus.ts';
 export { eventSubject, type SyncEvent, type SyncEventType, TERMINAL_EVENTS } from './events/sync-event.ts';
 export { type PluginLookup, StaticPluginLookup } from './plugins/plugin-lookup.ts';
 export { directContext, toInstanceRef } from './profile/instance-ref.ts';
@@ -18,3 +19,23 @@ export type {
   QueueConsumer,
   QueueMode,
 } from './queue/job-queue.ts';
+export {
+  DEFAULT_NATS_JOB_QUEUE_OPTIONS,
+  NatsJobQueue,
+  type NatsJobQueueOptions,
+} from './queue/nats/nats-queue.ts';
+export {
+  type LeaderLock,
+  PgAdvisoryLock,
+  type PgAdvisoryLockOptions,
+  SingleProcessLock,
+} from './scheduler/leader-lock.ts';
+export { type LeaderDuty, Leadership } from './scheduler/leadership.ts';
+export {
+  SyncScheduler,
+  type SyncSchedulerDeps,
+  type SyncSchedulerOptions,
+} from './scheduler/sync-scheduler.ts';
+export type { ExecutionContext, JobExecutor, StopReason } from './worker/job-executor.ts';
+export { DEFAULT_REAPER_OPTIONS, Reaper, type ReaperOptions } from './worker/reaper.ts';
+export { DEFAULT_SYNC_WORKER_OPTIONS, SyncWorker, type SyncWorkerOptions } from './worker/sync-worker.ts';

@@ -50,7 +50,13 @@ export function toApiError(error: unknown): ApiError {
         headers: { 'retry-after': String(seconds) },
       });
     }
-    if (error.code === 'NOT_FOUND') return new ApiError(404, 'NOT_FOUND', error.message);
+    const code: string = error.code;
+    if (code === 'NOT_FOUND' || code === 'INSTANCE_NOT_FOUND' || code === 'JOB_NOT_FOUND') {
+      return new ApiError(404, 'NOT_FOUND', error.message, { details: error.details });
+    }
+    if (code === 'JOB_STATE_CONFLICT' || code === 'LEASE_LOST') {
+      return new ApiError(409, 'CONFLICT', error.message, { details: error.details });
+    }
     if (error.code === 'TRANSIENT') return new ApiError(503, 'SERVICE_UNAVAILABLE', error.message);
     if (error.code === 'PERMANENT' || error.code === 'INVALID_INPUT' || error.code === 'MEDIA_REJECTED') {
       return new ApiError(422, 'UNPROCESSABLE', error.message, { details: error.details });

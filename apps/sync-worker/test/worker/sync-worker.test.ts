@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test';
+import type { SyncJob } from '@omni/db';
+import { createTestDb, type TestDb } from '@omni/db/testing';
+import { JobRepository } from '@omni/sync-core';
+import { InProcessQueue } from '../../src/queue/in-process/in-process-queue.ts';
+import type { ExecutionContext, JobExecutor } from '../../src/worker/job-executor.ts';
+import { Reaper } from '../../src/worker/reaper.ts';
+import { SyncWorker } from '../../src/worker/sync-worker.ts';
+import { insertInstance, silentLog, until } from '../helpers.ts';
+
+let db: TestDb;
+let jobs: JobRepository;
+
+beforeAll(async () => {
+  db = await createTestDb('postgres');
+  jobs = new JobRepository(db.db);
+});
+afterAll(async () => {
+  await db.close();
+});
+
+/** An executor whose runs the test finishes by hand. */
+class ManualExecutor implements JobExecutor {
+  readonly started: { job: SyncJob; ctx: ExecutionContext; finish: (how: 'complete' | 'return') => void }[] =
+    [];
+
+  async execute(job: SyncJob, ctx: ExecutionContext): Promise<void> {
+    const how = await new Promise<'complete' | 'return'>((resolve) => {
+      this.started.push({ job, ctx, finish: resolve });
+      ctx.signal.addEventListener('abort', () => resolve('return'));
+    });
+    if (ctx.signal.reason === 'cancel') await jobs.markCancelled(job.id, { owner: ctx.owner });
+    else if (how === 'complete') await jobs.completeJob(job.id, { owner: ctx.owner });
+  }
+}
+
+function setup(options: { leaseMs?: number } = {}) {
+  const queue = new InProcessQueue();
+  const executor = new ManualExecutor();
+  const worker = new SyncWorker(
+    { db: db.db, jobs, queue, executor, log: silentLog },
+    { concurrency: 4, leaseMs: options.leaseMs ?? 3_000, busyRetryMs: 20 },
+  );
+  return { queue, executor, worker };
+}
+
+test('claims a dispatched job, runs it, and queues the next job of the instance behind it', async () => {
+  const { queue, executor, worker } = setup();
+  await worker.start();
+  const instanceId = await insertInstance(db.db);
+  const first = (await jobs.createJob(instanceId, 'messages', { depth: '7d' })).job;
+  const second = (await jobs.createJob(instanceId, 'profile', {})).job;
+  await queue.dispatch({ jobId: first.id, instanceId });
+  await queue.dispatch({ jobId: second.id, instanceId });
+  await until(() => executor.started.length === 1);
+  expect(executor.started[0]?.job.id).toBe(first.id);
+  expect((await jobs.getJob(first.id)).lease_owner).toBe(worker.id);
+  expect((await jobs.getJob(second.id)).status).toBe('pending');
+  executor.started[0]?.finish('complete');
+  await until(() => executor.started.length === 2);
+  expect(executor.started[1]?.job.id).toBe(second.id);
+  expect((await jobs.getJob(first.id)).status).toBe('completed');
+  executor.started[1]?.finish('complete');
+  await until(async () => (await jobs.getJob(second.id)).status === 'completed');
+  await worker.stop();
+  await queue.close();
+});
+
+test('cancel reaches the running job through the lease renewal', async () => {
+  const { queue, executor, worker } = setup({ leaseMs: 300 });
+  await worker.start();
+  const instanceId = await insertInstance(db.db);
+  const { job } = await jobs.createJob(instanceId, 'messages', { depth: '30d' });
+  await queue.dispatch({ jobId: job.id, instanceId });
+  await until(() => executor.started.length === 1);
+  await jobs.requestCancel(job.id);
+  await until(async () => (await jobs.getJob(job.id)).status === 'cancelled');
+  expect(executor.started[0]?.ctx.signal.reason).toBe('cancel');
+  await worker.stop();
+  await queue.close();
+});
+
+test('graceful stop gives the job back (pending, no lease) for another worker', async () => {
+  const { queue, executor, worker } = setup();
+  await worker.start();
+  const instanceId = await insertInstance(db.db);
+  const { job } = await jobs.createJob(instanceId, 'messages', { depth: 'all' });
+  await queue.dispatch({ jobId: job.id, instanceId });
+  await until(() => executor.started.length === 1);
+  await worker.stop();
+  const row = await jobs.getJob(job.id);
+  expect(row.status).toBe('pending');
+  expect(row.lease_owner).toBeNull();
+  expect(executor.started[0]?.ctx.signal.reason).toBe('shutdown');
+  await queue.close();
+});
+
+test('the reaper re-dispatches a job whose worker died; another worker finishes it', async () => {
+  const instanceId = await insertInstance(db.db);
+  const { job } = await jobs.createJob(instanceId, 'messages', { depth: '90d' });
+  expect(await jobs.claimJob(job.id, 'dead-worker', 1)).not.toBeNull();
+  await until(async () => (await jobs.findExpiredLeases()).some((j) => j.id === job.id));
+  const { queue, executor, worker } = setup();
+  await worker.start();
+  const reaper = new Reaper({ db: db.db, jobs, queue, log: silentLog });
+  expect(await reaper.sweep()).toBeGreaterThanOrEqual(1);
+  await until(() => executor.started.find((s) => s.job.id === job.id));
+  executor.started.find((s) => s.job.id === job.id)?.finish('complete');
+  await until(async () => (await jobs.getJob(job.id)).status === 'completed');
+  expect((await jobs.getJob(job.id)).attempts).toBe(2);
+  await worker.stop();
+  await queue.close();
+});
