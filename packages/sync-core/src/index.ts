@@ -101,3 +101,10 @@ export {
   type WriteBatchInput,
   type WriteBatchResult,
 } from './storage/dedupe-writer.ts';
+export { type ChatUpsert, DirectoryWriter, type UpsertCounts } from './storage/directory-writer.ts';
+export {
+  DEFAULT_HISTORY_INGESTOR_OPTIONS,
+  HistoryIngestor,
+  type HistoryIngestorOptions,
+  type IngestResult,
+} from './storage/history-ingestor.ts';

@@ -1,0 +1,79 @@
+import type { Database } from '@omni/db';
+import type { Kysely } from 'kysely';
+import type { PushedHistory } from '../contract/channel-plugin.ts';
+import type { DedupeWriter, InsertedMessage, WriteBatchResult } from './dedupe-writer.ts';
+import { DirectoryWriter, type UpsertCounts } from './directory-writer.ts';
+
+/** What one pushed chunk changed. */
+export interface IngestResult {
+  messages: Omit<WriteBatchResult, 'inserted'>;
+  chats: UpsertCounts;
+  contacts: UpsertCounts;
+}
+
+/** Options of {@link HistoryIngestor}. */
+export interface HistoryIngestorOptions {
+  /**
+   * Called after a chunk committed with the rows it created (e.g. to queue base64 media).
+   * @defaultValue no-op
+   */
+  onInserted?: (instanceId: string, rows: InsertedMessage[]) => void | Promise<void>;
+}
+
+/** Defaults of {@link HistoryIngestorOptions}. */
+export const DEFAULT_HISTORY_INGESTOR_OPTIONS = {
+  onInserted: () => {},
+} satisfies Required<HistoryIngestorOptions>;
+
+/**
+ * Stores history a platform pushes by itself (WhatsApp `messaging-history.set`), without a job:
+ * messages through the dedupe writer (source `sync`), chats into `chats`, contacts into
+ * `contacts`, all in one transaction. Chunks can repeat: a repeated chunk stores nothing new.
+ *
+ * @example
+ * ```ts
+ * const ingestor = new HistoryIngestor(db, new DedupeWriter(db));
+ * if (hasHistoryPush(plugin)) plugin.setHistoryHandler((chunk) => ingestor.ingest(chunk).then(() => {}));
+ * ```
+ */
+export class HistoryIngestor {
+  readonly #db: Kysely<Database>;
+  readonly #writer: DedupeWriter;
+  readonly #directory = new DirectoryWriter();
+  readonly #options: Required<HistoryIngestorOptions>;
+
+  constructor(db: Kysely<Database>, writer: DedupeWriter, options: HistoryIngestorOptions = {}) {
+    this.#db = db;
+    this.#writer = writer;
+    this.#options = { ...DEFAULT_HISTORY_INGESTOR_OPTIONS, ...options };
+  }
+
+  /** Stores one pushed chunk idempotently. */
+  async ingest(chunk: PushedHistory): Promise<IngestResult> {
+    const instanceId = chunk.instanceId;
+    const newest = new Map<string, number>();
+    for (const m of chunk.messages) {
+      if (!Number.isFinite(m.timestamp)) continue;
+      newest.set(m.chatId, Math.max(newest.get(m.chatId) ?? m.timestamp, m.timestamp));
+    }
+    const chats = [
+      ...chunk.chats.map((chat) => ({ chat, lastMessageAt: newest.get(chat.id) ?? null })),
+      ...[...newest.entries()]
+        .filter(([id]) => !chunk.chats.some((c) => c.id === id))
+        .map(([id, ts]) => ({ chat: { id: id as PushedHistory['chats'][number]['id'] }, lastMessageAt: ts })),
+    ];
+    const { result, chatCounts, contactCounts } = await this.#db.transaction().execute(async (trx) => {
+      const chatCounts = await this.#directory.upsertChats(trx, instanceId, chats);
+      const contactCounts = await this.#directory.upsertContacts(trx, instanceId, chunk.contacts, new Date());
+      const result = await this.#writer.writeBatchIn(trx, {
+        instanceId,
+        messages: chunk.messages,
+        source: 'sync',
+      });
+      return { result, chatCounts, contactCounts };
+    });
+    if (result.inserted.length > 0) await this.#options.onInserted(instanceId, result.inserted);
+    const { inserted: _, ...messages } = result;
+    return { messages, chats: chatCounts, contacts: contactCounts };
+  }
+}

@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { createTestDb, TEST_ENGINES, type TestDb } from '@omni/db/testing';
+import {
+  chatId,
+  DedupeWriter,
+  DirectoryWriter,
+  externalUserId,
+  HistoryIngestor,
+  type InsertedMessage,
+  instanceId,
+  type PushedHistory,
+} from '../src/index.ts';
+import { at, msg } from './support/messages.ts';
+
+for (const engine of TEST_ENGINES) {
+  describe(`HistoryIngestor and DirectoryWriter on ${engine}`, () => {
+    let t: TestDb;
+    let n = 0;
+    const newInstance = async () => {
+      n += 1;
+      return (
+        await t.db
+          .insertInto('instances')
+          .values({ name: `hi-${n}`, channel: 'whatsapp-baileys' })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+      ).id;
+    };
+    beforeAll(async () => {
+      t = await createTestDb(engine);
+    }, 60_000);
+    afterAll(async () => {
+      await t?.close();
+    });
+
+    test('a pushed chunk is stored once; a repeated chunk stores nothing new', async () => {
+      const inst = await newInstance();
+      const seen: InsertedMessage[] = [];
+      const ingestor = new HistoryIngestor(t.db, new DedupeWriter(t.db), {
+        onInserted: (_id, rows) => {
+          seen.push(...rows);
+        },
+      });
+      const chunk: PushedHistory = {
+        instanceId: instanceId(inst),
+        syncType: 'INITIAL_BOOTSTRAP',
+        messages: [
+          msg('g1@g.us', 'a', at(1)),
+          msg('g1@g.us', 'b', at(3)),
+          msg('p1@s.whatsapp.net', 'c', at(2)),
+        ],
+        chats: [
+          { id: chatId('g1@g.us'), name: 'Group one', kind: 'group', readable: true, metadata: { x: 1 } },
+        ],
+        contacts: [
+          { externalId: externalUserId('p1@s.whatsapp.net'), name: 'Pat', phoneNumber: '+123', metadata: {} },
+        ],
+      };
+      const first = await ingestor.ingest(chunk);
+      expect(first.messages).toMatchObject({ fetched: 3, stored: 3, duplicates: 0 });
+      expect(first.chats).toEqual({ created: 2, updated: 0 });
+      expect(first.contacts).toEqual({ created: 1, updated: 0 });
+      expect(seen).toHaveLength(3);
+      const again = await ingestor.ingest({
+        ...chunk,
+        contacts: [
+          { externalId: externalUserId('p1@s.whatsapp.net'), name: null, pushName: 'P', metadata: {} },
+        ],
+      });
+      expect(again.messages).toMatchObject({ fetched: 3, stored: 0, duplicates: 3 });
+      expect(again.chats).toEqual({ created: 0, updated: 2 });
+      expect(seen).toHaveLength(3);
+      const chats = await t.db
+        .selectFrom('chats')
+        .selectAll()
+        .where('instance_id', '=', inst)
+        .orderBy('external_id')
+        .execute();
+      expect(chats.map((c) => [c.external_id, c.name, c.last_message_at?.toISOString()])).toEqual([
+        ['g1@g.us', 'Group one', new Date(at(3)).toISOString()],
+        ['p1@s.whatsapp.net', null, new Date(at(2)).toISOString()],
+      ]);
+      const contact = await t.db
+        .selectFrom('contacts')
+        .selectAll()
+        .where('instance_id', '=', inst)
+        .executeTakeFirstOrThrow();
+      expect(contact).toMatchObject({ name: 'Pat', push_name: 'P', phone_number: '+123', is_present: true });
+      const sources = await t.db
+        .selectFrom('messages')
+        .select('source')
+        .where('instance_id', '=', inst)
+        .execute();
+      expect(sources.every((s) => s.source === 'sync')).toBe(true);
+    });
+
+    test('a refresh marks contacts, groups and participants not seen as absent', async () => {
+      const inst = await newInstance();
+      const dir = new DirectoryWriter();
+      const t1 = new Date('2026-01-01T00:00:00Z');
+      const t2 = new Date('2026-01-02T00:00:00Z');
+      const contact = (id: string) => ({ externalId: externalUserId(id), name: id, metadata: {} });
+      await dir.upsertContacts(t.db, inst, [contact('a'), contact('b')], t1);
+      await dir.upsertGroups(
+        t.db,
+        inst,
+        [
+          {
+            externalId: 'g1',
+            name: 'G1',
+            description: null,
+            memberCount: 2,
+            participants: [
+              { id: 'a', role: 'admin' },
+              { id: 'b', role: 'member' },
+            ],
+            metadata: {},
+          },
+          { externalId: 'g2', name: 'G2', description: null, memberCount: null, metadata: {} },
+        ],
+        t1,
+      );
+      const c2 = await dir.upsertContacts(t.db, inst, [contact('a')], t2);
+      expect(c2).toEqual({ created: 0, updated: 1 });
+      expect(await dir.markAbsentContacts(t.db, inst, t2)).toBe(1);
+      const g2 = await dir.upsertGroups(
+        t.db,
+        inst,
+        [
+          {
+            externalId: 'g1',
+            name: null,
+            description: 'd',
+            memberCount: 1,
+            participants: [{ id: 'a', role: 'owner' }],
+            metadata: {},
+          },
+        ],
+        t2,
+      );
+      expect(g2).toEqual({ created: 0, updated: 1, participants: 1 });
+      expect(await dir.markAbsentGroups(t.db, inst, t2)).toBe(1);
+      const contacts = await t.db
+        .selectFrom('contacts')
+        .select(['external_id', 'is_present'])
+        .where('instance_id', '=', inst)
+        .orderBy('external_id')
+        .execute();
+      expect(contacts).toEqual([
+        { external_id: 'a', is_present: true },
+        { external_id: 'b', is_present: false },
+      ]);
+      const groups = await t.db
+        .selectFrom('omni_groups')
+        .selectAll()
+        .where('instance_id', '=', inst)
+        .orderBy('external_id')
+        .execute();
+      expect(groups.map((g) => [g.external_id, g.name, g.description, g.is_present])).toEqual([
+        ['g1', 'G1', 'd', true],
+        ['g2', 'G2', null, false],
+      ]);
+      const parts = await t.db
+        .selectFrom('group_participants')
+        .select(['participant_id', 'role', 'is_present'])
+        .where('instance_id', '=', inst)
+        .orderBy('participant_id')
+        .execute();
+      expect(parts).toEqual([
+        { participant_id: 'a', role: 'owner', is_present: true },
+        { participant_id: 'b', role: 'member', is_present: false },
+      ]);
+    });
+  });
+}
