@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { auth, createTestApp, type TestApp } from '../helpers.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp();
+});
+afterAll(async () => {
+  await t.close();
+});
+
+test('GET lists every setting with value and source', async () => {
+  const res = await t.app.inject({ url: '/api/v2/settings', headers: auth });
+  expect(res.statusCode).toBe(200);
+  const { values, settings } = res.json().data;
+  expect(values['sync.discord.messagesPerMinute']).toBe(50);
+  expect(values['sync.defaultDepth']).toBe('7d');
+  expect(settings.find((s: { key: string }) => s.key === 'sync.defaultDepth')).toMatchObject({
+    source: 'default',
+    defaultValue: '7d',
+  });
+});
+
+test('PATCH validates: all or nothing, 400 with details', async () => {
+  const bad = await t.app.inject({
+    method: 'PATCH',
+    url: '/api/v2/settings',
+    headers: auth,
+    payload: { 'sync.defaultDepth': '30d', 'sync.profile.scheduleCron': 'not a cron', 'no.such': 1 },
+  });
+  expect(bad.statusCode).toBe(400);
+  expect(bad.json().error.code).toBe('VALIDATION_ERROR');
+  const keys = bad
+    .json()
+    .error.details.map((d: { key: string }) => d.key)
+    .sort();
+  expect(keys).toEqual(['no.such', 'sync.profile.scheduleCron']);
+  const still = await t.app.inject({ url: '/api/v2/settings', headers: auth });
+  expect(still.json().data.values['sync.defaultDepth']).toBe('7d');
+
+  const ok = await t.app.inject({
+    method: 'PATCH',
+    url: '/api/v2/settings',
+    headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: '{"sync.defaultDepth": "30d", "sync.discord.messagesPerMinute": 20}',
+  });
+  expect(ok.statusCode).toBe(200);
+  expect(ok.json().data.values['sync.defaultDepth']).toBe('30d');
+  expect(ok.json().data.values['sync.discord.messagesPerMinute']).toBe(20);
+  const negative = await t.app.inject({
+    method: 'PATCH',
+    url: '/api/v2/settings',
+    headers: auth,
+    payload: { 'sync.discord.messagesPerMinute': -1 },
+  });
+  expect(negative.statusCode).toBe(400);
+});
