@@ -25,6 +25,11 @@ export {
   type NatsJobQueueOptions,
 } from './queue/nats/nats-queue.ts';
 export {
+  WorkerRuntime,
+  type WorkerRuntimeDeps,
+  type WorkerRuntimeOptions,
+} from './runtime/worker-runtime.ts';
+export {
   type LeaderLock,
   PgAdvisoryLock,
   type PgAdvisoryLockOptions,
