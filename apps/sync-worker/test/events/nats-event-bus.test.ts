@@ -18,7 +18,11 @@ test('events travel on subjects carrying instance and job id; filters apply', as
   const forJob: SyncEvent[] = [];
   const forInstance: SyncEvent[] = [];
   const raw: string[] = [];
-  const rawSub = nc.subscribe(`${eventPrefix}.>`, { callback: (_e, m) => raw.push(m.subject) });
+  const rawSub = nc.subscribe(`${eventPrefix}.>`, {
+    callback: (_e, m) => {
+      raw.push(m.subject);
+    },
+  });
   const a = await bus.subscribe({ jobId: 'job-1' }, (e) => forJob.push(e));
   const b = await bus.subscribe({ instanceId: 'inst-2' }, (e) => forInstance.push(e));
   const at = new Date().toISOString();
