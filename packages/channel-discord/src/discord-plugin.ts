@@ -1,0 +1,129 @@
+import {
+  AuthError,
+  type ChannelCapabilities,
+  type ChannelPlugin,
+  type ChannelProfile,
+  type ChatListing,
+  type ContactsSource,
+  type DirectoryPage,
+  type FetchHistoryParams,
+  type GroupsSource,
+  type HistoryBatch,
+  type MediaDescriptor,
+  type MediaSource,
+  type NormalizedContact,
+  type NormalizedGroup,
+  type PageParams,
+  type PluginContext,
+} from '@omni/sync-core';
+import type { APIApplication, APIUser } from 'discord-api-types/v10';
+import { fetchDiscordContacts, fetchDiscordGroups } from './discord-directory.ts';
+import { type DiscordPluginOptions, resolveDiscordPluginOptions } from './discord-plugin-options.ts';
+import { type DiscordRequestStats, DiscordRestClient } from './discord-rest-client.ts';
+import { downloadDiscordMedia } from './download-media.ts';
+import { fetchDiscordHistory } from './fetch-history.ts';
+import { listGuilds } from './guild-directory.ts';
+import { listDiscordChats } from './list-chats.ts';
+
+/** Discord's capabilities: every part, history on demand, no media decryption; the seed's limits. */
+export const DISCORD_CAPABILITIES = {
+  parts: ['profile', 'messages', 'contacts', 'groups'],
+  onDemandHistory: true,
+  mediaNeedsDecryption: false,
+  defaultRateLimits: { messagesPerMinute: 50, contactsPerMinute: 100 },
+} as const satisfies ChannelCapabilities;
+
+/**
+ * The Discord channel: REST v10 through `@discordjs/rest`, one client (and one set of pacing
+ * windows) per instance and token. Credentials come from `ctx.instance.credentials.token`.
+ */
+export class DiscordPlugin implements ChannelPlugin, MediaSource, ContactsSource, GroupsSource {
+  readonly id = 'discord' as const;
+  readonly capabilities: ChannelCapabilities = DISCORD_CAPABILITIES;
+  readonly options: DiscordPluginOptions;
+  readonly #clients = new Map<string, { token: string; client: DiscordRestClient }>();
+
+  constructor(options: Partial<DiscordPluginOptions> = {}) {
+    this.options = resolveDiscordPluginOptions(options);
+  }
+
+  /** The REST client of an instance (created on first use, replaced when the token changes). */
+  client(ctx: PluginContext): DiscordRestClient {
+    const token = ctx.instance.credentials?.token;
+    if (typeof token !== 'string' || token.length === 0) {
+      throw new AuthError(`instance ${ctx.instance.id} has no Discord bot token (credentials.token)`);
+    }
+    const cached = this.#clients.get(ctx.instance.id);
+    if (cached && cached.token === token) return cached.client;
+    const client = new DiscordRestClient(token, this.options);
+    this.#clients.set(ctx.instance.id, { token, client });
+    return client;
+  }
+
+  /** Request counters of an instance's client (zeros before its first call). */
+  stats(instanceId: string): DiscordRequestStats | null {
+    return this.#clients.get(instanceId)?.client.stats ?? null;
+  }
+
+  /** Bot name, avatar, application description as bio, and the seed's Discord metadata. */
+  async getProfile(ctx: PluginContext): Promise<ChannelProfile> {
+    const api = this.client(ctx);
+    const signal = ctx.signal;
+    const me = await ctx.request('profile', () => api.get<APIUser>('/users/@me', { signal }));
+    const app = await ctx.request('profile', () =>
+      api.get<APIApplication>('/oauth2/applications/@me', { signal }),
+    );
+    const guilds = await listGuilds(ctx, api, 'profile');
+    const avatarUrl = me.avatar
+      ? api.rest.cdn.avatar(me.id, me.avatar, { extension: 'png' })
+      : api.rest.cdn.defaultAvatar(Number((BigInt(me.id) >> 22n) % 6n));
+    return {
+      name: me.global_name ?? me.username,
+      avatarUrl,
+      bio: app.description ? app.description : null,
+      ownerIdentifier: me.id,
+      platformMetadata: {
+        botId: me.id,
+        applicationId: app.id,
+        discriminator: me.discriminator,
+        isBot: me.bot ?? false,
+        guildCount: guilds.length,
+        flags: app.flags ?? 0,
+        username: me.username,
+      },
+    };
+  }
+
+  /** See {@link listDiscordChats}. */
+  listChats(ctx: PluginContext): Promise<ChatListing> {
+    return listDiscordChats(ctx, this.client(ctx), this.options);
+  }
+
+  /** See {@link fetchDiscordHistory}. */
+  fetchHistory(ctx: PluginContext, params: FetchHistoryParams): AsyncIterable<HistoryBatch> {
+    return fetchDiscordHistory(ctx, this.client(ctx), this.options, params);
+  }
+
+  /** See {@link fetchDiscordContacts}. */
+  fetchContacts(ctx: PluginContext, params: PageParams): AsyncIterable<DirectoryPage<NormalizedContact>> {
+    return fetchDiscordContacts(ctx, this.client(ctx), this.options, params);
+  }
+
+  /** See {@link fetchDiscordGroups}. */
+  fetchGroups(ctx: PluginContext, params: PageParams): AsyncIterable<DirectoryPage<NormalizedGroup>> {
+    return fetchDiscordGroups(ctx, this.client(ctx), params);
+  }
+
+  /** See {@link downloadDiscordMedia}. */
+  downloadMedia(ctx: PluginContext, media: MediaDescriptor): Promise<ReadableStream<Uint8Array>> {
+    return downloadDiscordMedia(ctx, this.client(ctx), media);
+  }
+}
+
+/** Creates the Discord plugin. */
+export function createDiscordPlugin(options: Partial<DiscordPluginOptions> = {}): DiscordPlugin {
+  return new DiscordPlugin(options);
+}
+
+/** The Discord plugin with default options (`DISCORD_API_URL` read when first created). */
+export const discordPlugin: DiscordPlugin = createDiscordPlugin();

@@ -1,0 +1,216 @@
+import {
+  DiscordAPIError,
+  HTTPError,
+  type RateLimitData,
+  RateLimitError,
+  REST,
+  RESTEvents,
+} from '@discordjs/rest';
+import {
+  AuthError,
+  CancelledError,
+  NotFoundError,
+  PermanentError,
+  type SyncError,
+  TransientError,
+} from '@omni/sync-core';
+import type { DiscordPluginOptions } from './discord-plugin-options.ts';
+import { type RateLimitAnswer, toRateLimitedError } from './rate-limit-answer.ts';
+import { SlidingWindowLimiter } from './sliding-window-limiter.ts';
+
+/** What one client counted; read by tests, benchmarks and job reports. */
+export interface DiscordRequestStats {
+  /** Answers received from the API (every status). */
+  requests: number;
+  /** 429 answers, each turned into a `RateLimitedError`. */
+  status429: number;
+  /** Of those, Cloudflare HTML pages. */
+  cloudflare429: number;
+  /** Times discord.js waited on its own because headers said a bucket was empty. */
+  libraryWaits: number;
+  /** Attachment URLs refreshed after the CDN refused an expired one. */
+  urlRefreshes: number;
+}
+
+/** Options of one API call. */
+export interface DiscordCallOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  /** Pace the call in this channel's history window (message routes only). */
+  historyChannelId?: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * One bot token's view of the REST API: discord.js underneath, our own pacing on top (a sliding
+ * window per channel for history, one for the whole token), and every failure translated into
+ * the sync-core error hierarchy. A 429 never gets retried inside discord.js: `rejectOnRateLimit`
+ * turns it into a `RateLimitedError` so the engine cools down and counts it.
+ */
+export class DiscordRestClient {
+  readonly rest: REST;
+  readonly stats: DiscordRequestStats = {
+    requests: 0,
+    status429: 0,
+    cloudflare429: 0,
+    libraryWaits: 0,
+    urlRefreshes: 0,
+  };
+  readonly #options: DiscordPluginOptions;
+  readonly #global: SlidingWindowLimiter;
+  readonly #channels = new Map<string, SlidingWindowLimiter>();
+  readonly #answers = new Map<string, RateLimitAnswer[]>();
+
+  constructor(token: string, options: DiscordPluginOptions) {
+    this.#options = options;
+    this.#global = new SlidingWindowLimiter(
+      options.globalRequestsPerWindow,
+      options.globalWindowMs + options.pacingMarginMs,
+    );
+    this.rest = new REST({
+      api: options.api,
+      version: '10',
+      retries: 0,
+      timeout: options.requestTimeoutMs,
+      globalRequestsPerSecond: Number.MAX_SAFE_INTEGER,
+      makeRequest: (url, init) => this.#send(url, init as RequestInit),
+      rejectOnRateLimit: (data) => this.#isAnswered429(data),
+    }).setToken(token);
+    this.rest.on(RESTEvents.Response, (_request, response) => {
+      this.stats.requests++;
+      if (response.status === 429) this.stats.status429++;
+    });
+    this.rest.on(RESTEvents.RateLimited, () => {
+      this.stats.libraryWaits++;
+    });
+  }
+
+  async #send(url: string, init: RequestInit): Promise<Response> {
+    const res = await fetch(url, init);
+    if (res.status !== 429) return res;
+    const body = await res.text();
+    const answer: RateLimitAnswer = {
+      url,
+      contentType: res.headers.get('content-type'),
+      retryAfterHeader: res.headers.get('retry-after'),
+      global: res.headers.has('x-ratelimit-global'),
+      scopeHeader: res.headers.get('x-ratelimit-scope'),
+      body,
+    };
+    const queue = this.#answers.get(url) ?? [];
+    queue.push(answer);
+    this.#answers.set(url, queue);
+    return new Response(body, { status: 429, statusText: res.statusText, headers: res.headers });
+  }
+
+  /** True for a real 429 answer (reject it); false for discord.js's own pre-emptive wait (let it wait). */
+  #isAnswered429(data: RateLimitData): boolean {
+    return (this.#answers.get(data.url)?.length ?? 0) > 0;
+  }
+
+  #takeAnswer(url: string): RateLimitAnswer | undefined {
+    const queue = this.#answers.get(url);
+    const answer = queue?.shift();
+    if (queue && queue.length === 0) this.#answers.delete(url);
+    return answer;
+  }
+
+  #channelLimiter(channelId: string): SlidingWindowLimiter {
+    let limiter = this.#channels.get(channelId);
+    if (!limiter) {
+      limiter = new SlidingWindowLimiter(
+        this.#options.historyRequestsPerWindow,
+        this.#options.historyWindowMs + this.#options.pacingMarginMs,
+      );
+      this.#channels.set(channelId, limiter);
+    }
+    return limiter;
+  }
+
+  /** `GET route`, paced, errors translated. */
+  get<T>(route: `/${string}`, options: DiscordCallOptions = {}): Promise<T> {
+    return this.#call<T>('GET', route, undefined, options);
+  }
+
+  /** `POST route` with a JSON body, paced, errors translated. */
+  post<T>(route: `/${string}`, body: unknown, options: DiscordCallOptions = {}): Promise<T> {
+    return this.#call<T>('POST', route, body, options);
+  }
+
+  async #call<T>(
+    method: 'GET' | 'POST',
+    route: `/${string}`,
+    body: unknown,
+    options: DiscordCallOptions,
+  ): Promise<T> {
+    const channel = options.historyChannelId
+      ? await this.#channelLimiter(options.historyChannelId).acquire(options.signal)
+      : null;
+    let global: (() => void) | null = null;
+    try {
+      global = await this.#global.acquire(options.signal);
+      const query = new URLSearchParams();
+      for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) query.set(k, String(v));
+      const request = { query, signal: options.signal, ...(method === 'POST' ? { body } : {}) };
+      return (
+        method === 'GET' ? await this.rest.get(route, request) : await this.rest.post(route, request)
+      ) as T;
+    } catch (error) {
+      throw this.#translate(error, `${method} ${route}`, options.signal);
+    } finally {
+      global?.();
+      channel?.();
+    }
+  }
+
+  /** Turns whatever discord.js or fetch threw into a sync-core error. */
+  #translate(error: unknown, route: string, signal: AbortSignal | undefined): SyncError {
+    if (error instanceof RateLimitError) {
+      const answer = this.#takeAnswer(error.url);
+      const out = toRateLimitedError(answer, this.#options, error.retryAfter, route);
+      if (out.scope === 'ip') this.stats.cloudflare429++;
+      return out;
+    }
+    if (signal?.aborted) return new CancelledError(`cancelled during ${route}`, { cause: error });
+    if (error instanceof DiscordAPIError) {
+      const details = { route, discordCode: error.code, status: error.status };
+      if (error.status === 401)
+        return new AuthError(`Discord refused the bot token (${route})`, {
+          status: 401,
+          cause: error,
+          details,
+        });
+      if (error.status === 404)
+        return new NotFoundError(`${route}: ${error.message}`, { cause: error, details });
+      return new PermanentError(`${route}: ${error.message}`, {
+        status: error.status,
+        cause: error,
+        details,
+      });
+    }
+    if (error instanceof HTTPError) {
+      return new TransientError(`${route}: HTTP ${error.status}`, {
+        status: error.status,
+        cause: error,
+        details: { route },
+      });
+    }
+    const name = error instanceof Error ? error.name : 'Error';
+    const reason =
+      name === 'AbortError' || name === 'TimeoutError'
+        ? 'timed out'
+        : name === 'SyntaxError'
+          ? 'truncated or invalid JSON'
+          : 'network failure';
+    return new TransientError(`${route}: ${reason}`, { cause: error, details: { route } });
+  }
+
+  /** Fetches a CDN URL (not an API route: no token, no API pacing). */
+  async fetchCdn(url: string, signal?: AbortSignal): Promise<Response> {
+    try {
+      return await fetch(url, { signal: signal ?? null });
+    } catch (error) {
+      if (signal?.aborted) throw new CancelledError('cancelled during a media download', { cause: error });
+      throw new TransientError(`media download failed: ${url.split('?')[0]}`, { cause: error });
+    }
+  }
+}

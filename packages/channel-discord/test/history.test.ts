@@ -1,0 +1,253 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { AuthError, chatId, type HistoryBatch, PermanentError, TransientError } from '@omni/sync-core';
+import { FakeDiscord, mixedScenario } from '@omni/testkit/discord';
+import { createDiscordPlugin, type DiscordPlugin } from '../src/index.ts';
+import { collect, testContext } from './plugin-context.ts';
+
+const DAY = 86_400_000;
+const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
+/** Discord's 5-per-5 s shape and 50/s global, scaled down 10× so tests take seconds. */
+const WINDOW = { limit: 5, windowMs: 400 };
+const GLOBAL = { limit: 50, windowMs: 100 };
+
+function pluginFor(fake: FakeDiscord, extra: Parameters<typeof createDiscordPlugin>[0] = {}): DiscordPlugin {
+  return createDiscordPlugin({
+    api: fake.apiUrl,
+    historyRequestsPerWindow: WINDOW.limit,
+    historyWindowMs: WINDOW.windowMs,
+    globalRequestsPerWindow: GLOBAL.limit,
+    globalWindowMs: GLOBAL.windowMs,
+    cloudflareCooldownMs: 150,
+    ...extra,
+  });
+}
+
+function idsOf(batches: HistoryBatch[]): string[] {
+  return batches.flatMap((b) => b.messages.map((m) => m.externalId as string));
+}
+
+describe('fetchHistory against the fake', () => {
+  let fake: FakeDiscord;
+  /** One plugin for the whole file: its pacing windows carry over between tests, as in one process. */
+  let plugin: DiscordPlugin;
+  const INSTANCE = crypto.randomUUID();
+  beforeAll(async () => {
+    fake = await FakeDiscord.start({
+      data: mixedScenario({ nowMs: NOW }),
+      messageRateLimit: WINDOW,
+      globalRateLimit: GLOBAL,
+    });
+    plugin = pluginFor(fake);
+  });
+  afterAll(() => fake.stop());
+
+  for (const [depth, since] of [
+    ['7d', NOW - 7 * DAY],
+    ['30d', NOW - 30 * DAY],
+    ['all', null],
+  ] as const) {
+    test(`${depth}: exactly the expected messages of every readable chat, no 429`, async () => {
+      fake.stats.reset();
+      const { ctx, log } = testContext({ token: fake.token }, { id: INSTANCE });
+      const before429 = plugin.stats(INSTANCE)?.status429 ?? 0;
+      const listing = await plugin.listChats(ctx);
+      const readable = listing.chats.filter((c) => c.readable);
+      await Promise.all(
+        readable.map(async (chat) => {
+          const fakeChat = fake.data.chat(chat.id)!;
+          const batches = await collect(
+            plugin.fetchHistory(ctx, { chatId: chat.id, since, until: NOW, cursor: null }),
+          );
+          const ids = idsOf(batches);
+          const expected = fake.expectedIds(fakeChat, since, NOW);
+          expect(ids.slice().sort()).toEqual(expected.slice().sort());
+          for (const b of batches) {
+            const ts = b.messages.map((m) => m.timestamp);
+            expect(ts).toEqual(ts.slice().sort((x, y) => x - y));
+            if (b.messages.length > 0) expect(b.cursor).toBe(b.messages[0]!.externalId);
+            for (const m of b.messages) if (since !== null) expect(m.timestamp).toBeGreaterThanOrEqual(since);
+          }
+          for (let i = 1; i < batches.length; i++) {
+            const prev = batches[i - 1]!.messages[0];
+            const cur = batches[i]!.messages.at(-1);
+            if (prev && cur) expect(BigInt(cur.externalId) < BigInt(prev.externalId)).toBe(true);
+          }
+          const last = batches.at(-1)!;
+          expect(last.hasMore).toBe(false);
+          const startsAfterSince = since === null || fakeChat.firstMs >= since || fakeChat.messageCount === 0;
+          expect(last.exhausted === true).toBe(startsAfterSince);
+        }),
+      );
+      expect(fake.stats.status429).toBe(0);
+      expect(log.rateLimited.length).toBe(0);
+      expect(plugin.stats(INSTANCE)!.status429 - before429).toBe(0);
+    });
+  }
+
+  test('resuming from a cursor continues exactly after the stored batch', async () => {
+    const { ctx } = testContext({ token: fake.token }, { id: INSTANCE });
+    const chat = fake.data.chats.find((c) => c.name === 'general')!;
+    const first: HistoryBatch[] = [];
+    for await (const b of plugin.fetchHistory(ctx, {
+      chatId: chatId(chat.id),
+      since: null,
+      until: NOW,
+      cursor: null,
+    })) {
+      first.push(b);
+      if (first.length === 2) break;
+    }
+    const rest = await collect(
+      plugin.fetchHistory(ctx, {
+        chatId: chatId(chat.id),
+        since: null,
+        until: NOW,
+        cursor: first[1]!.cursor,
+      }),
+    );
+    const all = [...idsOf(first), ...idsOf(rest)];
+    expect(new Set(all).size).toBe(all.length);
+    expect(all.sort()).toEqual(fake.expectedIds(chat, null, NOW).sort());
+  });
+
+  test('an empty channel yields one empty, exhausted batch', async () => {
+    const { ctx } = testContext({ token: fake.token }, { id: INSTANCE });
+    const chat = fake.data.chats.find((c) => c.name === 'empty')!;
+    const batches = await collect(
+      plugin.fetchHistory(ctx, { chatId: chatId(chat.id), since: null, until: NOW, cursor: null }),
+    );
+    expect(batches).toEqual([{ messages: [], cursor: expect.any(String), hasMore: false, exhausted: true }]);
+  });
+
+  test('errors: unreadable → PermanentError 403, bad token → AuthError', async () => {
+    const staff = fake.data.chats.find((c) => c.name === 'staff-only')!;
+    const { ctx } = testContext({ token: fake.token }, { id: INSTANCE });
+    const denied = collect(
+      plugin.fetchHistory(ctx, { chatId: chatId(staff.id), since: null, until: NOW, cursor: null }),
+    );
+    expect(denied).rejects.toBeInstanceOf(PermanentError);
+    await denied.catch((e: PermanentError) => expect(e.status).toBe(403));
+    const bad = testContext({ token: 'wrong' });
+    expect(plugin.getProfile(bad.ctx)).rejects.toBeInstanceOf(AuthError);
+    expect(() => plugin.client(testContext(null).ctx)).toThrow(AuthError);
+  });
+});
+
+describe('429s and faults: no page is lost', () => {
+  async function syncWithFaults(
+    setup: (fake: FakeDiscord) => void,
+    extra: Parameters<typeof createDiscordPlugin>[0] = {},
+    advertisedMessageLimit: number | null = null,
+  ) {
+    const fake = await FakeDiscord.start({
+      advertisedMessageLimit,
+      data: {
+        nowMs: NOW,
+        guilds: [{ name: 'g', channels: [{ name: 'busy', messageCount: 1234, historyDays: 30 }] }],
+      },
+      messageRateLimit: WINDOW,
+      globalRateLimit: GLOBAL,
+    });
+    setup(fake);
+    const plugin = pluginFor(fake, extra);
+    const { ctx, log } = testContext({ token: fake.token }, { transientRetries: 3 });
+    const chat = fake.data.chats[0]!;
+    try {
+      const batches = await collect(
+        plugin.fetchHistory(ctx, { chatId: chatId(chat.id), since: null, until: NOW, cursor: null }),
+      );
+      const ids = idsOf(batches);
+      expect(ids.length).toBe(1234);
+      expect(ids.sort()).toEqual(fake.expectedIds(chat, null, NOW).sort());
+      return { fake, log, stats: plugin.stats(ctx.instance.id)! };
+    } finally {
+      await fake.stop();
+    }
+  }
+
+  test('JSON 429s (with headers, and body-only) become RateLimitedErrors with retry_after; pages retried', async () => {
+    const { fake, log, stats } = await syncWithFaults((f) => {
+      f.inject({
+        kind: '429-json',
+        afterRequest: 3,
+        count: 2,
+        route: /\/messages$/,
+        retryAfterSeconds: 0.05,
+      });
+      f.inject({
+        kind: '429-bare-json',
+        afterRequest: 8,
+        count: 2,
+        route: /\/messages$/,
+        retryAfterSeconds: 0.07,
+      });
+    });
+    expect(fake.stats.status429).toBe(4);
+    expect(stats.status429).toBe(4);
+    expect(log.rateLimited.map((e) => e.retryAfterMs)).toEqual([50, 50, 70, 70]);
+    expect(log.rateLimited.map((e) => e.scope)).toEqual(['shared', 'shared', 'route', 'route']);
+  });
+
+  test('a Cloudflare HTML 429 is a long cooldown with scope ip, never a skipped page', async () => {
+    const { fake, log, stats } = await syncWithFaults((f) => {
+      f.inject({ kind: '429-html', afterRequest: 5, count: 3, route: /\/messages$/ });
+    });
+    expect(fake.stats.status429).toBe(3);
+    expect(stats.cloudflare429).toBe(3);
+    expect(log.rateLimited.map((e) => [e.scope, e.retryAfterMs])).toEqual([
+      ['ip', 150],
+      ['ip', 150],
+      ['ip', 150],
+    ]);
+  });
+
+  test('5xx, truncated bodies and timeouts become TransientErrors; the engine retries them', async () => {
+    const { log } = await syncWithFaults(
+      (f) => {
+        f.inject({ kind: '500', afterRequest: 2, route: /\/messages$/ });
+        f.inject({ kind: '502', afterRequest: 4, route: /\/messages$/ });
+        f.inject({ kind: 'truncated', afterRequest: 6, route: /\/messages$/ });
+        f.inject({ kind: 'slow', afterRequest: 8, route: /\/messages$/, delayMs: 400 });
+      },
+      { requestTimeoutMs: 150 },
+    );
+    expect(log.transient.map((e) => e.message.replace(/^.*: /, ''))).toEqual([
+      'HTTP 500',
+      'HTTP 502',
+      'truncated or invalid JSON',
+      'timed out',
+    ]);
+    expect(log.transient.every((e) => e instanceof TransientError)).toBe(true);
+  });
+
+  test('the real limits: without our pacing, lying headers get 429s from the fake, each counted and retried', async () => {
+    const { fake, log, stats } = await syncWithFaults(() => {}, { historyRequestsPerWindow: 50 }, 1000);
+    expect(fake.stats.limit429).toBeGreaterThan(0);
+    expect(stats.status429).toBe(fake.stats.status429);
+    expect(log.rateLimited.length).toBe(fake.stats.status429);
+  });
+
+  test('lying headers (advertised 1000) do not lure the pacing into 429s', async () => {
+    const fake = await FakeDiscord.start({
+      data: {
+        nowMs: NOW,
+        guilds: [{ name: 'g', channels: [{ name: 'c', messageCount: 1500, historyDays: 30 }] }],
+      },
+      messageRateLimit: WINDOW,
+      globalRateLimit: GLOBAL,
+      advertisedMessageLimit: 1000,
+    });
+    try {
+      const plugin = pluginFor(fake);
+      const { ctx } = testContext({ token: fake.token });
+      const chat = fake.data.chats[0]!;
+      const batches = await collect(
+        plugin.fetchHistory(ctx, { chatId: chatId(chat.id), since: null, until: NOW, cursor: null }),
+      );
+      expect(idsOf(batches).length).toBe(1500);
+      expect(fake.stats.status429).toBe(0);
+    } finally {
+      await fake.stop();
+    }
+  });
+});
