@@ -1,5 +1,23 @@
+export { type AuthStateStore, MemoryAuthStateStore } from './auth/auth-state-store.ts';
+export { loadStoredAuthState, type StoredAuthState } from './auth/stored-auth-state.ts';
+export type {
+  WhatsAppConnectionControl,
+  WhatsAppConnectionState,
+  WhatsAppConnectionStatus,
+  WhatsAppPairingCode,
+  WhatsAppQrCode,
+} from './connection/connection-state.ts';
+export {
+  DISCONNECT,
+  disconnectStatusOf,
+  isLoggedOut,
+  reconnectDelayMs,
+} from './connection/reconnect-backoff.ts';
+export { cursorFromAnchor, type HistoryCursor, parseHistoryCursor } from './history/history-cursor.ts';
+export { OnDemandCorrelator } from './history/on-demand-correlator.ts';
 export { IdentityMap, type LidPnPair } from './identity/identity-map.ts';
 export { chatKindOf, isGroupJid, isLidJid, isPnJid, normalizeJid, phoneNumberOf } from './identity/jid.ts';
+export { messageForMedia, verifySha256 } from './media/download-media.ts';
 export { bytesToBase64, bytesToHex, toJsonSafe, toNumberOrNull } from './normalize/json-safe.ts';
 export {
   MEDIA_CONTENT_TYPES,
@@ -8,6 +26,8 @@ export {
   type WhatsAppMediaKey,
   whatsAppMediaKeyOf,
 } from './normalize/media-descriptor.ts';
+export { mergeContact, normalizeContact } from './normalize/normalize-contact.ts';
+export { normalizeGroup } from './normalize/normalize-group.ts';
 export {
   type NormalizeContext,
   normalizeMessage,
@@ -15,3 +35,31 @@ export {
   textOf,
   unwrapContent,
 } from './normalize/normalize-message.ts';
+export {
+  type AbsorbedHistory,
+  absorbHistory,
+  type HistorySetEvent,
+  syncTypeName,
+} from './session/history-absorber.ts';
+export {
+  type BaileysLogger,
+  type BaileysSocketFactoryOptions,
+  baileysLogger,
+  createBaileysSocketFactory,
+  DEFAULT_BAILEYS_SOCKET_FACTORY_OPTIONS,
+} from './socket/baileys-socket-factory.ts';
+export type {
+  WhatsAppEventEmitter,
+  WhatsAppEventMap,
+  WhatsAppSocket,
+  WhatsAppSocketFactory,
+  WhatsAppSocketFactoryArgs,
+  WhatsAppSocketUser,
+} from './socket/whatsapp-socket.ts';
+export { createWhatsAppPlugin, WHATSAPP_CAPABILITIES, type WhatsAppPlugin } from './whatsapp-plugin.ts';
+export {
+  DEFAULT_WHATSAPP_PLUGIN_OPTIONS,
+  type ResolvedWhatsAppPluginOptions,
+  SILENT_LOGGER,
+  type WhatsAppPluginOptions,
+} from './whatsapp-plugin-options.ts';

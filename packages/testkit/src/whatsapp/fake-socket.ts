@@ -32,6 +32,11 @@ export interface FakeWhatsAppScenario {
   chats: FakeChat[];
   /** Messages at or after this unix second go into the initial push (default: all). */
   bootstrapSince?: number;
+  /**
+   * Messages older than `bootstrapSince` but at or after this unix second are pushed as FULL chunks,
+   * which Baileys drops unless the socket's `shouldSyncHistoryMessage` keeps them (default: none).
+   */
+  fullSince?: number;
   /** Messages per pushed chunk (default 500). */
   chunkSize?: number;
   /** Push every chunk this many times (default 1): chunks can repeat. */
@@ -95,8 +100,16 @@ export class FakeWhatsAppSocket {
   #requestSeq = 0;
   #pending = new Set<ReturnType<typeof setTimeout>>();
 
-  constructor(scenario: FakeWhatsAppScenario) {
+  readonly #shouldSync: (msg: { syncType: proto.HistorySync.HistorySyncType }) => boolean;
+
+  constructor(
+    scenario: FakeWhatsAppScenario,
+    shouldSyncHistoryMessage: (msg: { syncType: proto.HistorySync.HistorySyncType }) => boolean = ({
+      syncType,
+    }) => syncType !== proto.HistorySync.HistorySyncType.FULL,
+  ) {
     this.scenario = scenario;
+    this.#shouldSync = shouldSyncHistoryMessage;
     this.signalRepository = {
       lidMapping: {
         getPNForLID: async (lid: string) => scenario.lidPnMappings?.find((m) => m.lid === lid)?.pn ?? null,
@@ -126,14 +139,53 @@ export class FakeWhatsAppSocket {
     if (this.scenario.pushOnOpen !== false) this.pushHistory();
   }
 
-  /** Emits the initial history push (bootstrap chunks, then push names), repeated per `pushRepeats`. */
+  /**
+   * Emits the initial history push: INITIAL_BOOTSTRAP chunks (messages since `bootstrapSince`), FULL
+   * chunks (since `fullSince`, when the socket keeps them), then push names; all `pushRepeats` times.
+   */
   pushHistory(): void {
-    const since = this.scenario.bootstrapSince ?? 0;
+    const HT = proto.HistorySync.HistorySyncType;
+    const bootstrapSince = this.scenario.bootstrapSince ?? 0;
+    const fullSince = this.scenario.fullSince ?? Number.POSITIVE_INFINITY;
+    const bootstrap = this.#chunks((t) => t >= bootstrapSince, true);
+    const full = this.#shouldSync({ syncType: HT.FULL })
+      ? this.#chunks((t) => t < bootstrapSince && t >= fullSince, false)
+      : [];
+    for (let r = 0; r < (this.scenario.pushRepeats ?? 1); r++) {
+      const all = [
+        ...bootstrap.map((c) => ({ type: HT.INITIAL_BOOTSTRAP, convs: c })),
+        ...full.map((c) => ({ type: HT.FULL, convs: c })),
+      ];
+      all.forEach(({ type, convs }, index) => {
+        const bytes = encodeHistorySync({
+          syncType: type,
+          conversations: convs,
+          lidPnMappings: index === 0 ? this.scenario.lidPnMappings : [],
+          chunkOrder: index,
+          progress: Math.round(((index + 1) / all.length) * 100),
+        });
+        this.ev.emit(
+          'messaging-history.set',
+          historySetEventFromBytes(bytes, { isLatest: index === all.length - 1 }),
+        );
+      });
+      if (this.scenario.pushNames?.length) {
+        const bytes = encodeHistorySync({
+          syncType: HT.PUSH_NAME,
+          conversations: [],
+          pushnames: this.scenario.pushNames,
+        });
+        this.ev.emit('messaging-history.set', historySetEventFromBytes(bytes));
+      }
+    }
+  }
+
+  #chunks(select: (unixSeconds: number) => boolean, keepEmptyChats: boolean): HistoryConversation[][] {
     const size = this.scenario.chunkSize ?? 500;
     const flat: { chat: FakeChat; message: proto.IWebMessageInfo }[] = [];
     for (const chat of this.scenario.chats) {
       for (const message of [...chat.messages].sort(newestFirst)) {
-        if (ts(message) >= since) flat.push({ chat, message });
+        if (select(ts(message))) flat.push({ chat, message });
       }
     }
     const chunks: HistoryConversation[][] = [];
@@ -149,31 +201,9 @@ export class FakeWhatsAppSocket {
       }
       chunks.push([...byChat.values()]);
     }
-    if (chunks.length === 0) chunks.push(this.scenario.chats.map((c) => this.#conversation(c, [])));
-    const repeats = this.scenario.pushRepeats ?? 1;
-    for (let r = 0; r < repeats; r++) {
-      chunks.forEach((convs, index) => {
-        const bytes = encodeHistorySync({
-          syncType: proto.HistorySync.HistorySyncType.INITIAL_BOOTSTRAP,
-          conversations: convs,
-          lidPnMappings: index === 0 ? this.scenario.lidPnMappings : [],
-          chunkOrder: index,
-          progress: Math.round(((index + 1) / chunks.length) * 100),
-        });
-        this.ev.emit(
-          'messaging-history.set',
-          historySetEventFromBytes(bytes, { isLatest: index === chunks.length - 1 }),
-        );
-      });
-      if (this.scenario.pushNames?.length) {
-        const bytes = encodeHistorySync({
-          syncType: proto.HistorySync.HistorySyncType.PUSH_NAME,
-          conversations: [],
-          pushnames: this.scenario.pushNames,
-        });
-        this.ev.emit('messaging-history.set', historySetEventFromBytes(bytes));
-      }
-    }
+    if (chunks.length === 0 && keepEmptyChats)
+      chunks.push(this.scenario.chats.map((c) => this.#conversation(c, [])));
+    return chunks;
   }
 
   /** Emits `lid-mapping.update` as Baileys does when it learns a pair. */
@@ -309,8 +339,8 @@ export class FakeWhatsAppSocket {
 
 /** A socket factory producing {@link FakeWhatsAppSocket}s that start on the next tick. */
 export interface FakeSocketFactory {
-  /** Pass as the plugin's `socketFactory`. */
-  factory: () => FakeWhatsAppSocket;
+  /** Pass as the plugin's `socketFactory`; honours its `shouldSyncHistoryMessage` like Baileys. */
+  factory: (args?: { shouldSyncHistoryMessage?: () => boolean }) => FakeWhatsAppSocket;
   /** Every socket made, in order (reconnects make new ones). */
   sockets: FakeWhatsAppSocket[];
   /** The newest socket. */
@@ -325,8 +355,9 @@ export function createFakeSocketFactory(scenario: FakeWhatsAppScenario): FakeSoc
     get last() {
       return sockets.at(-1);
     },
-    factory: () => {
-      const socket = new FakeWhatsAppSocket(scenario);
+    factory: (args) => {
+      const keep = args?.shouldSyncHistoryMessage;
+      const socket = new FakeWhatsAppSocket(scenario, keep ? () => keep() : undefined);
       sockets.push(socket);
       setTimeout(() => void socket.start(), 0);
       return socket;

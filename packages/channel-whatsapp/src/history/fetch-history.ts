@@ -1,0 +1,70 @@
+import {
+  CancelledError,
+  type FetchHistoryParams,
+  type HistoryBatch,
+  type PluginContext,
+} from '@omni/sync-core';
+import type { WhatsAppSession } from '../session/whatsapp-session.ts';
+import { cursorFromAnchor, type HistoryCursor, parseHistoryCursor } from './history-cursor.ts';
+
+/**
+ * Pages one chat backwards through the phone: `fetchMessageHistory(pageSize, oldestKey,
+ * oldestTimestamp)` from the cursor, else the anchor (oldest stored message), else the oldest
+ * message seen in pushed history. Each request goes through `ctx.request('messages', …)` and waits
+ * for its correlated ON_DEMAND answer; a timeout surfaces as `TransientError` (phone offline —
+ * the job resumes from the last cursor). An empty answer ends the chat with `exhausted: true`;
+ * reaching `since` ends it with `hasMore: false`.
+ */
+export async function* fetchWhatsAppHistory(
+  ctx: PluginContext,
+  session: WhatsAppSession,
+  params: FetchHistoryParams,
+  pageSize: number,
+): AsyncGenerator<HistoryBatch> {
+  await session.ensureOpen();
+  const chat = session.identity.canonical(params.chatId);
+  let start: HistoryCursor | null =
+    parseHistoryCursor(params.cursor) ??
+    (params.anchor ? cursorFromAnchor(params.anchor, chat, session.self.id) : null) ??
+    session.chats.oldestOf(chat);
+  if (!start) {
+    ctx.log.info({ chatId: chat }, 'no message of this chat is known: nothing to page back from');
+    yield { messages: [], cursor: null, hasMore: false, exhausted: true };
+    return;
+  }
+  if (params.since !== null && start.timestampMs < params.since) {
+    yield { messages: [], cursor: start, hasMore: false };
+    return;
+  }
+  for (;;) {
+    if (ctx.signal.aborted)
+      throw new CancelledError('history paging cancelled', { details: { chatId: chat } });
+    const from: HistoryCursor = start;
+    const answer = await ctx.request('messages', () => session.requestHistory(from, pageSize, ctx.signal));
+    const older = answer.messages
+      .filter(
+        ({ normalized: m }) =>
+          m.chatId === chat && m.externalId !== from.id && m.timestamp <= from.timestampMs,
+      )
+      .sort((a, b) => a.normalized.timestamp - b.normalized.timestamp);
+    const oldest = older[0];
+    if (!oldest) {
+      yield { messages: [], cursor: from, hasMore: false, exhausted: true };
+      return;
+    }
+    const key = oldest.wa.key;
+    start = {
+      id: key.id ?? oldest.normalized.externalId,
+      remoteJid: key.remoteJid ?? from.remoteJid,
+      fromMe: key.fromMe === true,
+      participant: key.participant ?? null,
+      timestampMs: oldest.normalized.timestamp,
+    };
+    const reachedSince = params.since !== null && oldest.normalized.timestamp < params.since;
+    const messages = older
+      .map((m) => m.normalized)
+      .filter((m) => (params.since === null || m.timestamp >= params.since) && m.timestamp < params.until);
+    yield { messages, cursor: start, hasMore: !reachedSince };
+    if (reachedSince) return;
+  }
+}

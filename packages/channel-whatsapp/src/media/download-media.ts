@@ -1,0 +1,149 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import {
+  type MediaDescriptor,
+  NotFoundError,
+  PermanentError,
+  type PluginContext,
+  TransientError,
+} from '@omni/sync-core';
+import { downloadMediaMessage, type WAMessage } from '@whiskeysockets/baileys';
+import { disconnectStatusOf } from '../connection/reconnect-backoff.ts';
+import { type WhatsAppMediaKey, whatsAppMediaKeyOf } from '../normalize/media-descriptor.ts';
+import type { WhatsAppSocket } from '../socket/whatsapp-socket.ts';
+
+/** HTTP statuses meaning the media expired on WhatsApp's servers: ask the phone to re-upload. */
+const EXPIRED_STATUS = new Set([404, 410]);
+
+/** Rebuilds the Baileys message a download or re-upload request needs from a media key. */
+export function messageForMedia(key: WhatsAppMediaKey): WAMessage {
+  const bytes = (b64: string | null) => (b64 ? Buffer.from(b64, 'base64') : null);
+  const content = {
+    url: key.url,
+    directPath: key.directPath,
+    mediaKey: bytes(key.mediaKey),
+    fileSha256: bytes(key.fileSha256),
+    fileEncSha256: bytes(key.fileEncSha256),
+    mediaKeyTimestamp: key.mediaKeyTimestamp,
+  };
+  const messageKey: WAMessage['key'] = {
+    remoteJid: key.messageKey.remoteJid,
+    id: key.messageKey.id,
+    fromMe: key.messageKey.fromMe,
+  };
+  if (key.messageKey.participant) messageKey.participant = key.messageKey.participant;
+  return { key: messageKey, message: { [key.contentType]: content } } as WAMessage;
+}
+
+async function openStream(message: WAMessage): Promise<Readable> {
+  return (await downloadMediaMessage(message, 'stream', {})) as Readable;
+}
+
+/**
+ * Verifies a decrypted stream against the expected SHA-256 (hex) as it flows; a mismatch errors
+ * the stream at its end (so a storage writer discards its temp file) with `PermanentError`
+ * `details.reason = 'hash_mismatch'`. Baileys itself does not check the plaintext hash.
+ */
+export function verifySha256(source: Readable, expectedHex: string | undefined): ReadableStream<Uint8Array> {
+  const hash = createHash('sha256');
+  const iterator = source[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { value, done } = await iterator.next();
+        if (done) {
+          const actual = hash.digest('hex');
+          if (expectedHex && actual !== expectedHex.toLowerCase()) {
+            controller.error(
+              new PermanentError('decrypted WhatsApp media does not match its fileSha256', {
+                details: { reason: 'hash_mismatch', expected: expectedHex, actual },
+              }),
+            );
+            return;
+          }
+          controller.close();
+          return;
+        }
+        const chunk = value instanceof Uint8Array ? value : Buffer.from(value as string);
+        hash.update(chunk);
+        controller.enqueue(chunk);
+      } catch (error) {
+        controller.error(
+          new PermanentError('WhatsApp media could not be decrypted', {
+            cause: error,
+            details: { reason: 'decrypt_failed' },
+          }),
+        );
+      }
+    },
+    cancel(reason) {
+      source.destroy(reason instanceof Error ? reason : undefined);
+    },
+  });
+}
+
+function downloadError(error: unknown, status: number | null, afterReupload: boolean): Error {
+  if (status !== null && EXPIRED_STATUS.has(status)) {
+    return new NotFoundError(
+      afterReupload
+        ? `WhatsApp media is gone (HTTP ${status}) even after a re-upload request`
+        : `WhatsApp media expired (HTTP ${status})`,
+      { cause: error, details: { reason: afterReupload ? 'expired_after_reupload' : 'expired', status } },
+    );
+  }
+  if (status !== null && (status >= 500 || status === 408 || status === 429)) {
+    return new TransientError(`WhatsApp media server answered HTTP ${status}`, { cause: error, status });
+  }
+  if (status === null) {
+    return new TransientError('WhatsApp media download failed', {
+      cause: error,
+      details: { reason: 'network' },
+    });
+  }
+  return new PermanentError(`WhatsApp media download failed (HTTP ${status})`, {
+    cause: error,
+    status,
+    details: { reason: 'http', status },
+  });
+}
+
+/**
+ * Downloads and decrypts one WhatsApp media file. On 404/410 it asks the phone once to re-upload
+ * (`updateMediaMessage`) and retries with the new URL; otherwise a typed error says why.
+ */
+export async function downloadWhatsAppMedia(
+  ctx: PluginContext,
+  socket: () => Promise<WhatsAppSocket>,
+  media: MediaDescriptor,
+): Promise<ReadableStream<Uint8Array>> {
+  const key = whatsAppMediaKeyOf(media);
+  if (!key?.mediaKey || (!key.url && !key.directPath)) {
+    throw new PermanentError('media descriptor has no WhatsApp download key', {
+      details: { reason: 'no_media_key' },
+    });
+  }
+  let message = messageForMedia(key);
+  try {
+    const stream = await ctx.request('media', () => openStream(message));
+    return verifySha256(stream, media.sha256);
+  } catch (error) {
+    const status = disconnectStatusOf(error);
+    if (status === null || !EXPIRED_STATUS.has(status)) throw downloadError(error, status, false);
+    ctx.log.info({ messageId: key.messageKey.id, status }, 'WhatsApp media expired: requesting re-upload');
+  }
+  const sock = await socket();
+  try {
+    message = await ctx.request('media', () => sock.updateMediaMessage(message));
+  } catch (error) {
+    throw new NotFoundError('WhatsApp media expired and the phone could not re-upload it', {
+      cause: error,
+      details: { reason: 'reupload_failed', status: disconnectStatusOf(error) },
+    });
+  }
+  try {
+    const stream = await ctx.request('media', () => openStream(message));
+    return verifySha256(stream, media.sha256);
+  } catch (error) {
+    throw downloadError(error, disconnectStatusOf(error), true);
+  }
+}

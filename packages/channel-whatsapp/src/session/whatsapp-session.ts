@@ -1,0 +1,437 @@
+import {
+  AuthError,
+  type InstanceId,
+  type Logger,
+  type NormalizedContact,
+  PermanentError,
+  type PushedHistory,
+  TransientError,
+} from '@omni/sync-core';
+import { proto } from '@whiskeysockets/baileys';
+import QRCode from 'qrcode';
+import { loadStoredAuthState, type StoredAuthState } from '../auth/stored-auth-state.ts';
+import type {
+  WhatsAppConnectionState,
+  WhatsAppPairingCode,
+  WhatsAppQrCode,
+} from '../connection/connection-state.ts';
+import {
+  DISCONNECT,
+  disconnectStatusOf,
+  isLoggedOut,
+  reconnectDelayMs,
+} from '../connection/reconnect-backoff.ts';
+import type { HistoryCursor } from '../history/history-cursor.ts';
+import { OnDemandCorrelator } from '../history/on-demand-correlator.ts';
+import { IdentityMap } from '../identity/identity-map.ts';
+import { normalizeJid } from '../identity/jid.ts';
+import { mergeContact, normalizeContact } from '../normalize/normalize-contact.ts';
+import type { SelfIdentity } from '../normalize/normalize-message.ts';
+import type { WhatsAppEventMap, WhatsAppSocket } from '../socket/whatsapp-socket.ts';
+import type { ResolvedWhatsAppPluginOptions } from '../whatsapp-plugin-options.ts';
+import { ChatRegistry } from './chat-registry.ts';
+import { type AbsorbedHistory, absorbHistory, type HistorySetEvent } from './history-absorber.ts';
+
+/** What a session reports to its plugin. */
+export interface SessionHooks {
+  onState(state: WhatsAppConnectionState): void;
+  /** Pushed history, awaited (back-pressure); chunks are handed over one at a time, in order. */
+  onHistory(batch: PushedHistory): Promise<void>;
+}
+
+type Settle = (state: WhatsAppConnectionState) => boolean;
+
+/**
+ * One WhatsApp account in this process: its socket, connection lifecycle (QR, pairing, reconnect
+ * with backoff, logout), auth state persistence on every `creds.update`, and what it learnt (LID ↔
+ * phone pairs, chats, contacts) from the history the phone pushes.
+ */
+export class WhatsAppSession {
+  readonly instanceId: InstanceId;
+  readonly identity = new IdentityMap();
+  readonly chats = new ChatRegistry(this.identity);
+  readonly contacts = new Map<string, NormalizedContact>();
+  readonly self: SelfIdentity = { id: null, lid: null, name: null };
+  readonly #options: ResolvedWhatsAppPluginOptions;
+  readonly #hooks: SessionHooks;
+  readonly #log: Logger;
+  readonly #correlator: OnDemandCorrelator<HistorySetEvent>;
+  #state: WhatsAppConnectionState;
+  #socket: WhatsAppSocket | null = null;
+  #auth: StoredAuthState | null = null;
+  #detach: (() => void) | null = null;
+  #starting: Promise<void> | null = null;
+  #stopping = false;
+  #qrCount = 0;
+  #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  #queue: Promise<void> = Promise.resolve();
+  #creds: Promise<void> = Promise.resolve();
+  #qrChain: Promise<void> = Promise.resolve();
+  readonly #settlers = new Set<Settle>();
+
+  constructor(instanceId: InstanceId, options: ResolvedWhatsAppPluginOptions, hooks: SessionHooks) {
+    this.instanceId = instanceId;
+    this.#options = options;
+    this.#hooks = hooks;
+    this.#log = options.log;
+    this.#state = {
+      instanceId,
+      status: 'idle',
+      qr: null,
+      user: null,
+      lastError: null,
+      reconnectAttempts: 0,
+      updatedAt: Date.now(),
+    };
+    this.#correlator = new OnDemandCorrelator((event) => this.#enqueuePush(event));
+  }
+
+  /** The current connection state. */
+  get state(): WhatsAppConnectionState {
+    return this.#state;
+  }
+
+  /** The open socket, or `null`. */
+  get socket(): WhatsAppSocket | null {
+    return this.#state.status === 'open' ? this.#socket : null;
+  }
+
+  /** Starts the socket when there is none (idempotent). */
+  async start(): Promise<void> {
+    if (this.#socket) return;
+    if (this.#starting) return this.#starting;
+    this.#stopping = false;
+    this.#starting = this.#open().finally(() => {
+      this.#starting = null;
+    });
+    return this.#starting;
+  }
+
+  /** Resolves once the state is open, waiting for a link (qr), logged out or closed for good. */
+  settled(timeoutMs: number): Promise<WhatsAppConnectionState> {
+    const done = (s: WhatsAppConnectionState) =>
+      s.status === 'open' ||
+      s.status === 'qr' ||
+      s.status === 'logged_out' ||
+      (s.status === 'closed' && !this.#reconnectTimer);
+    if (done(this.#state)) return Promise.resolve(this.#state);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#settlers.delete(settle);
+        resolve(this.#state);
+      }, timeoutMs);
+      const settle: Settle = (s) => {
+        if (!done(s)) return false;
+        clearTimeout(timer);
+        resolve(s);
+        return true;
+      };
+      this.#settlers.add(settle);
+    });
+  }
+
+  /**
+   * The open socket, connecting first when needed. Not linked (QR shown) or logged out →
+   * `AuthError`; not open in time → `TransientError`.
+   */
+  async ensureOpen(): Promise<WhatsAppSocket> {
+    if (this.socket) return this.socket;
+    await this.start();
+    const state = await this.settled(this.#options.openTimeoutMs);
+    if (state.status === 'open' && this.#socket) return this.#socket;
+    if (state.status === 'qr' || state.status === 'logged_out') {
+      throw new AuthError(
+        state.status === 'qr'
+          ? 'WhatsApp instance is not linked: scan the QR code or pair with a code first'
+          : 'WhatsApp instance was logged out from the phone: link it again',
+        { details: { instanceId: this.instanceId, status: state.status } },
+      );
+    }
+    throw new TransientError(`WhatsApp connection is not open (status ${state.status})`, {
+      details: { instanceId: this.instanceId, status: state.status, lastError: state.lastError },
+    });
+  }
+
+  /** Sends one on-demand history request and waits for its correlated answer. */
+  async requestHistory(cursor: HistoryCursor, count: number, signal: AbortSignal): Promise<AbsorbedHistory> {
+    const socket = await this.ensureOpen();
+    const key = {
+      remoteJid: cursor.remoteJid,
+      id: cursor.id,
+      fromMe: cursor.fromMe,
+      ...(cursor.participant ? { participant: cursor.participant } : {}),
+    };
+    const answer = await this.#correlator.request(
+      () => socket.fetchMessageHistory(count, key, cursor.timestampMs),
+      this.#options.onDemandTimeoutMs,
+      signal,
+    );
+    return absorbHistory(answer.payload, this.#absorbTarget());
+  }
+
+  /** Resolves when every event received so far has been handled (pushed history stored, creds written). */
+  async flush(): Promise<void> {
+    await this.#queue;
+    await this.#creds;
+    await this.#qrChain;
+  }
+
+  /** Asks for a pairing code; the socket must be waiting for a link. */
+  async requestPairingCode(phoneNumber: string): Promise<WhatsAppPairingCode> {
+    const digits = phoneNumber.replace(/\D/g, '');
+    if (digits.length < 6 || digits.length > 15) {
+      throw new PermanentError(`not a phone number: ${phoneNumber}`, {
+        details: { reason: 'invalid_phone_number' },
+      });
+    }
+    await this.start();
+    const state = await this.settled(this.#options.openTimeoutMs);
+    if (state.status === 'open') {
+      throw new PermanentError('WhatsApp instance is already linked', {
+        details: { reason: 'already_linked' },
+      });
+    }
+    if (state.status !== 'qr' || !this.#socket) {
+      throw new TransientError(`cannot pair now (status ${state.status})`, {
+        details: { reason: 'not_ready' },
+      });
+    }
+    const code = await this.#socket.requestPairingCode(digits);
+    return {
+      code,
+      phoneNumber: `+${digits}`,
+      expiresIn: Math.round(this.#options.pairingCodeTtlMs / 1000),
+      message: 'Open WhatsApp on the phone → Linked devices → Link with phone number, and enter this code',
+    };
+  }
+
+  /** Unlinks the device and deletes the auth state. */
+  async logout(): Promise<void> {
+    const socket = this.#socket;
+    this.#stopping = true;
+    this.#cancelReconnect();
+    if (socket) {
+      try {
+        await socket.logout();
+      } catch (error) {
+        this.#log.warn({ instanceId: this.instanceId, err: error }, 'whatsapp logout call failed');
+      }
+    }
+    this.#teardown(new AuthError('logged out'));
+    await this.#creds;
+    await this.#auth?.clear();
+    this.#auth = null;
+    this.#setState({
+      status: 'logged_out',
+      qr: null,
+      lastError: { statusCode: DISCONNECT.loggedOut, message: 'logged out' },
+    });
+  }
+
+  /** Closes the socket, keeps the auth state. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#cancelReconnect();
+    this.#socket?.end(undefined);
+    this.#teardown(new TransientError('WhatsApp connection closed'));
+    await this.flush();
+    if (this.#state.status !== 'logged_out') this.#setState({ status: 'closed', qr: null });
+  }
+
+  async #open(): Promise<void> {
+    this.#auth ??= await loadStoredAuthState(this.#options.authStore, this.instanceId);
+    this.#setState({ status: 'connecting' });
+    const socket = await this.#options.socketFactory({
+      instanceId: this.instanceId,
+      auth: this.#auth.state,
+      shouldSyncHistoryMessage: () => true,
+      log: this.#log,
+    });
+    this.#socket = socket;
+    this.#detach = this.#attach(socket);
+  }
+
+  #attach(socket: WhatsAppSocket): () => void {
+    const listeners: { [E in keyof WhatsAppEventMap]: (arg: WhatsAppEventMap[E]) => void } = {
+      'connection.update': (update) => this.#onConnection(socket, update),
+      'creds.update': (update) => this.#onCreds(update),
+      'messaging-history.set': (event) => this.#onHistorySet(event),
+      'contacts.upsert': (contacts) => this.#onContacts(contacts),
+      'contacts.update': (contacts) => this.#onContacts(contacts),
+      'chats.upsert': (chats) => {
+        for (const chat of chats) if (chat.id) this.chats.upsert(chat.id, chat.name ?? null);
+      },
+      'lid-mapping.update': (pair) => {
+        if (this.identity.link(pair.lid, pair.pn)) this.chats.rekey();
+      },
+    };
+    const names = Object.keys(listeners) as (keyof WhatsAppEventMap)[];
+    for (const name of names) socket.ev.on(name, listeners[name] as never);
+    return () => {
+      for (const name of names) socket.ev.off(name, listeners[name] as never);
+    };
+  }
+
+  #onConnection(socket: WhatsAppSocket, update: WhatsAppEventMap['connection.update']): void {
+    if (socket !== this.#socket) return;
+    if (update.qr) {
+      const code = update.qr;
+      this.#qrCount++;
+      const ttl = this.#qrCount === 1 ? this.#options.firstQrTtlMs : this.#options.qrTtlMs;
+      const expiresAt = Date.now() + ttl;
+      this.#qrChain = this.#qrChain
+        .then(() => QRCode.toDataURL(code, { errorCorrectionLevel: 'L', margin: 2 }))
+        .then((dataUrl) => {
+          if (socket !== this.#socket) return;
+          const qr: WhatsAppQrCode = { code, dataUrl, expiresAt };
+          this.#setState({ status: 'qr', qr });
+        })
+        .catch((error: unknown) =>
+          this.#log.error({ instanceId: this.instanceId, err: error }, 'QR rendering failed'),
+        );
+    }
+    if (update.connection === 'open') {
+      this.#qrCount = 0;
+      const user = socket.user;
+      if (user) {
+        this.self.id = normalizeJid(user.id);
+        this.self.lid = user.lid ? normalizeJid(user.lid) : null;
+        this.self.name = user.name ?? user.notify ?? null;
+        this.identity.link(this.self.lid, this.self.id);
+      }
+      this.#setState({
+        status: 'open',
+        qr: null,
+        reconnectAttempts: 0,
+        user: this.self.id
+          ? { id: this.self.id, lid: this.self.lid ?? null, name: this.self.name ?? null }
+          : null,
+      });
+    } else if (update.connection === 'close') {
+      this.#onClose(update.lastDisconnect?.error);
+    }
+  }
+
+  #onClose(error: unknown): void {
+    const statusCode = disconnectStatusOf(error);
+    const message = error instanceof Error ? error.message : 'connection closed';
+    this.#teardown(
+      new TransientError(`WhatsApp connection closed (${statusCode ?? 'no status'})`, { cause: error }),
+    );
+    const lastError = { statusCode, message };
+    if (this.#stopping) {
+      this.#setState({ status: 'closed', qr: null, lastError });
+      return;
+    }
+    if (isLoggedOut(statusCode)) {
+      this.#log.warn({ instanceId: this.instanceId, statusCode }, 'whatsapp logged out: not reconnecting');
+      this.#setState({ status: 'logged_out', qr: null, lastError });
+      const auth = this.#auth;
+      this.#auth = null;
+      this.#creds = this.#creds.then(() => auth?.clear()).catch(() => undefined);
+      return;
+    }
+    const attempts = this.#state.reconnectAttempts + 1;
+    if (attempts > this.#options.maxReconnectAttempts) {
+      this.#log.error({ instanceId: this.instanceId, attempts }, 'whatsapp reconnects exhausted');
+      this.#setState({ status: 'closed', qr: null, lastError, reconnectAttempts: attempts - 1 });
+      return;
+    }
+    const delay =
+      statusCode === DISCONNECT.restartRequired
+        ? 0
+        : reconnectDelayMs(attempts, this.#options.reconnectBaseMs, this.#options.reconnectMaxMs);
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = null;
+      void this.start().catch((err: unknown) => this.#onClose(err));
+    }, delay);
+    this.#setState({ status: 'connecting', qr: null, lastError, reconnectAttempts: attempts });
+  }
+
+  #onCreds(update: WhatsAppEventMap['creds.update']): void {
+    const auth = this.#auth;
+    if (!auth) return;
+    Object.assign(auth.state.creds, update);
+    this.#creds = this.#creds
+      .then(() => auth.saveCreds())
+      .catch((error: unknown) =>
+        this.#log.error({ instanceId: this.instanceId, err: error }, 'saving creds failed'),
+      );
+  }
+
+  #onContacts(contacts: WhatsAppEventMap['contacts.upsert'] | WhatsAppEventMap['contacts.update']): void {
+    for (const contact of contacts) {
+      const normalized = normalizeContact(contact, this.identity);
+      if (!normalized) continue;
+      this.contacts.set(
+        normalized.externalId,
+        mergeContact(this.contacts.get(normalized.externalId), normalized),
+      );
+    }
+    this.chats.rekey();
+  }
+
+  #onHistorySet(event: HistorySetEvent): void {
+    if (event.syncType === proto.HistorySync.HistorySyncType.ON_DEMAND) {
+      this.#correlator.deliver(event.peerDataRequestSessionId, event);
+      return;
+    }
+    this.#enqueuePush(event);
+  }
+
+  #enqueuePush(event: HistorySetEvent): void {
+    this.#queue = this.#queue.then(async () => {
+      const absorbed = absorbHistory(event, this.#absorbTarget());
+      const batch: PushedHistory = {
+        instanceId: this.instanceId,
+        syncType: absorbed.syncType,
+        messages: absorbed.messages.map((m) => m.normalized),
+        chats: absorbed.chatIds.map((id) => this.chats.info(id)).filter((c) => c !== null),
+        contacts: absorbed.contacts,
+        progress: absorbed.progress,
+        isLatest: absorbed.isLatest ?? false,
+      };
+      try {
+        await this.#hooks.onHistory(batch);
+      } catch (error) {
+        this.#log.error(
+          {
+            instanceId: this.instanceId,
+            err: error,
+            syncType: batch.syncType,
+            messages: batch.messages.length,
+          },
+          'storing pushed WhatsApp history failed',
+        );
+      }
+    });
+  }
+
+  #absorbTarget() {
+    return {
+      identity: this.identity,
+      chats: this.chats,
+      contacts: this.contacts,
+      self: this.self,
+      includeRaw: this.#options.includeRaw,
+    };
+  }
+
+  #teardown(reason: Error): void {
+    this.#detach?.();
+    this.#detach = null;
+    this.#socket = null;
+    this.#correlator.failAll(reason);
+  }
+
+  #cancelReconnect(): void {
+    if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = null;
+  }
+
+  #setState(patch: Partial<WhatsAppConnectionState>): void {
+    this.#state = { ...this.#state, ...patch, updatedAt: Date.now() };
+    for (const settle of [...this.#settlers]) if (settle(this.#state)) this.#settlers.delete(settle);
+    this.#hooks.onState(this.#state);
+  }
+}

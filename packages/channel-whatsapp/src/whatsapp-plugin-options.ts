@@ -1,0 +1,60 @@
+import type { Logger } from '@omni/sync-core';
+import type { AuthStateStore } from './auth/auth-state-store.ts';
+import type { WhatsAppSocketFactory } from './socket/whatsapp-socket.ts';
+
+/** Options of {@link createWhatsAppPlugin}. */
+export interface WhatsAppPluginOptions {
+  /** Builds the socket of an instance: `createBaileysSocketFactory()` in production, a fake in tests. */
+  socketFactory: WhatsAppSocketFactory;
+  /** Where creds and signal keys live (encrypted in production). */
+  authStore: AuthStateStore;
+  /** Plugin-level logger (sessions log with `instanceId`). @defaultValue a silent logger */
+  log?: Logger;
+  /** Messages asked per on-demand history request (`fetchMessageHistory` count). @defaultValue 50 */
+  historyPageSize?: number;
+  /** How long to wait for the phone's answer to one history request, ms. @defaultValue 60_000 */
+  onDemandTimeoutMs?: number;
+  /** How long a sync call waits for the socket to open, ms. @defaultValue 30_000 */
+  openTimeoutMs?: number;
+  /** First reconnect delay, ms (doubles per attempt, ±20 % jitter). @defaultValue 1_000 */
+  reconnectBaseMs?: number;
+  /** Largest reconnect delay, ms. @defaultValue 60_000 */
+  reconnectMaxMs?: number;
+  /** Reconnect attempts before the session is left `closed`. @defaultValue 10 */
+  maxReconnectAttempts?: number;
+  /** Validity of the first QR of a link attempt, ms (WhatsApp rotates it). @defaultValue 60_000 */
+  firstQrTtlMs?: number;
+  /** Validity of each following QR, ms. @defaultValue 20_000 */
+  qrTtlMs?: number;
+  /** Validity announced for a pairing code, ms. @defaultValue 180_000 */
+  pairingCodeTtlMs?: number;
+  /** Contacts per `fetchContacts` page. @defaultValue 500 */
+  contactsPageSize?: number;
+  /** Groups per `fetchGroups` page. @defaultValue 100 */
+  groupsPageSize?: number;
+  /** Keep the JSON-safe Baileys payload in `NormalizedMessage.raw`. @defaultValue true */
+  includeRaw?: boolean;
+}
+
+/** A logger that drops everything. */
+export const SILENT_LOGGER: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Defaults of every optional {@link WhatsAppPluginOptions} field. */
+export const DEFAULT_WHATSAPP_PLUGIN_OPTIONS = {
+  log: SILENT_LOGGER,
+  historyPageSize: 50,
+  onDemandTimeoutMs: 60_000,
+  openTimeoutMs: 30_000,
+  reconnectBaseMs: 1_000,
+  reconnectMaxMs: 60_000,
+  maxReconnectAttempts: 10,
+  firstQrTtlMs: 60_000,
+  qrTtlMs: 20_000,
+  pairingCodeTtlMs: 180_000,
+  contactsPageSize: 500,
+  groupsPageSize: 100,
+  includeRaw: true,
+} satisfies Required<Omit<WhatsAppPluginOptions, 'socketFactory' | 'authStore'>>;
+
+/** Options with every default applied. */
+export type ResolvedWhatsAppPluginOptions = Required<WhatsAppPluginOptions>;

@@ -1,0 +1,241 @@
+import type {
+  ChannelCapabilities,
+  ChannelPlugin,
+  ChannelProfile,
+  ChatListing,
+  ContactsSource,
+  DirectoryPage,
+  FetchHistoryParams,
+  GroupsSource,
+  HistoryBatch,
+  HistoryPushSource,
+  InstanceId,
+  MediaDescriptor,
+  MediaSource,
+  NormalizedContact,
+  NormalizedGroup,
+  NormalizedMessage,
+  PageParams,
+  PluginContext,
+  PushedHistory,
+} from '@omni/sync-core';
+import type {
+  WhatsAppConnectionControl,
+  WhatsAppConnectionState,
+  WhatsAppPairingCode,
+  WhatsAppQrCode,
+} from './connection/connection-state.ts';
+import { fetchWhatsAppHistory } from './history/fetch-history.ts';
+import { downloadWhatsAppMedia } from './media/download-media.ts';
+import { normalizeGroup } from './normalize/normalize-group.ts';
+import { getWhatsAppProfile } from './profile/get-profile.ts';
+import { WhatsAppSession } from './session/whatsapp-session.ts';
+import {
+  DEFAULT_WHATSAPP_PLUGIN_OPTIONS,
+  type ResolvedWhatsAppPluginOptions,
+  type WhatsAppPluginOptions,
+} from './whatsapp-plugin-options.ts';
+
+/** Capabilities of the WhatsApp channel. */
+export const WHATSAPP_CAPABILITIES: ChannelCapabilities = {
+  parts: ['profile', 'messages', 'contacts', 'groups'],
+  onDemandHistory: true,
+  mediaNeedsDecryption: true,
+  defaultRateLimits: { messagesPerMinute: 30, contactsPerMinute: 60 },
+};
+
+/** The WhatsApp plugin: every optional power of the contract plus the connection lifecycle. */
+export interface WhatsAppPlugin
+  extends ChannelPlugin,
+    HistoryPushSource,
+    MediaSource,
+    ContactsSource,
+    GroupsSource,
+    WhatsAppConnectionControl {
+  /** Resolves once every event received so far is handled (pushed chunks handed over, creds saved). */
+  flush(instanceId: InstanceId): Promise<void>;
+  /** Closes every socket (auth state kept). */
+  close(): Promise<void>;
+}
+
+function offsetOf(cursor: PageParams['cursor']): number {
+  return typeof cursor === 'number' && cursor >= 0 ? cursor : 0;
+}
+
+function* pages<T>(items: T[], size: number, start: number): Generator<DirectoryPage<T>> {
+  if (items.length === 0 || start >= items.length) {
+    yield { items: [], cursor: items.length, hasMore: false };
+    return;
+  }
+  for (let offset = start; offset < items.length; offset += size) {
+    const end = Math.min(items.length, offset + size);
+    yield { items: items.slice(offset, end), cursor: end, hasMore: end < items.length };
+  }
+}
+
+class WhatsAppChannelPlugin implements WhatsAppPlugin {
+  readonly id = 'whatsapp-baileys' as const;
+  readonly capabilities = WHATSAPP_CAPABILITIES;
+  readonly #options: ResolvedWhatsAppPluginOptions;
+  readonly #sessions = new Map<InstanceId, WhatsAppSession>();
+  readonly #listeners = new Set<(state: WhatsAppConnectionState) => void>();
+  readonly #waitingPushes: PushedHistory[] = [];
+  #handler: ((batch: PushedHistory) => Promise<void>) | null = null;
+
+  constructor(options: WhatsAppPluginOptions) {
+    this.#options = { ...DEFAULT_WHATSAPP_PLUGIN_OPTIONS, ...options } as ResolvedWhatsAppPluginOptions;
+  }
+
+  setHistoryHandler(handler: (batch: PushedHistory) => Promise<void>): void {
+    this.#handler = handler;
+    if (this.#waitingPushes.length > 0) {
+      void this.#drainHeld().catch((error: unknown) =>
+        this.#options.log.error({ err: error }, 'storing held WhatsApp history failed'),
+      );
+    }
+  }
+
+  async getProfile(ctx: PluginContext): Promise<ChannelProfile> {
+    const session = this.#session(ctx.instance.id);
+    return getWhatsAppProfile(ctx, await session.ensureOpen());
+  }
+
+  async listChats(ctx: PluginContext): Promise<ChatListing> {
+    const session = this.#session(ctx.instance.id);
+    await session.ensureOpen();
+    await session.flush();
+    const chats = session.chats.list();
+    const warnings =
+      chats.length === 0
+        ? ['the phone has not pushed any history yet: no chats are known to this session']
+        : [];
+    return { chats, warnings };
+  }
+
+  fetchHistory(ctx: PluginContext, params: FetchHistoryParams): AsyncIterable<HistoryBatch> {
+    return fetchWhatsAppHistory(ctx, this.#session(ctx.instance.id), params, this.#options.historyPageSize);
+  }
+
+  async *fetchContacts(
+    ctx: PluginContext,
+    params: PageParams,
+  ): AsyncIterable<DirectoryPage<NormalizedContact>> {
+    const session = this.#session(ctx.instance.id);
+    await session.ensureOpen();
+    await session.flush();
+    const contacts = [...session.contacts.values()].sort((a, b) => a.externalId.localeCompare(b.externalId));
+    yield* pages(contacts, this.#options.contactsPageSize, offsetOf(params.cursor));
+  }
+
+  async *fetchGroups(ctx: PluginContext, params: PageParams): AsyncIterable<DirectoryPage<NormalizedGroup>> {
+    const session = this.#session(ctx.instance.id);
+    const socket = await session.ensureOpen();
+    const all = await ctx.request('contacts', () => socket.groupFetchAllParticipating());
+    const groups = Object.values(all)
+      .map((g) => normalizeGroup(g, session.identity))
+      .sort((a, b) => a.externalId.localeCompare(b.externalId));
+    for (const g of groups) session.chats.upsert(g.externalId, g.name);
+    yield* pages(groups, this.#options.groupsPageSize, offsetOf(params.cursor));
+  }
+
+  downloadMedia(
+    ctx: PluginContext,
+    media: MediaDescriptor,
+    _message: NormalizedMessage,
+  ): Promise<ReadableStream<Uint8Array>> {
+    const session = this.#session(ctx.instance.id);
+    return downloadWhatsAppMedia(ctx, () => session.ensureOpen(), media);
+  }
+
+  async connect(instanceId: InstanceId): Promise<WhatsAppConnectionState> {
+    const session = this.#session(instanceId);
+    await session.start();
+    return session.settled(this.#options.openTimeoutMs);
+  }
+
+  connectionState(instanceId: InstanceId): WhatsAppConnectionState {
+    return this.#session(instanceId).state;
+  }
+
+  currentQr(instanceId: InstanceId): WhatsAppQrCode | null {
+    const state = this.#sessions.get(instanceId)?.state;
+    return state?.status === 'qr' ? state.qr : null;
+  }
+
+  requestPairingCode(instanceId: InstanceId, phoneNumber: string): Promise<WhatsAppPairingCode> {
+    return this.#session(instanceId).requestPairingCode(phoneNumber);
+  }
+
+  logout(instanceId: InstanceId): Promise<void> {
+    return this.#session(instanceId).logout();
+  }
+
+  async disconnect(instanceId: InstanceId): Promise<void> {
+    await this.#sessions.get(instanceId)?.stop();
+  }
+
+  onConnectionChange(listener: (state: WhatsAppConnectionState) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async flush(instanceId: InstanceId): Promise<void> {
+    await this.#sessions.get(instanceId)?.flush();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#sessions.values()].map((s) => s.stop()));
+  }
+
+  #session(instanceId: InstanceId): WhatsAppSession {
+    let session = this.#sessions.get(instanceId);
+    if (!session) {
+      session = new WhatsAppSession(instanceId, this.#options, {
+        onState: (state) => {
+          for (const listener of this.#listeners) listener(state);
+        },
+        onHistory: (batch) => this.#deliver(batch),
+      });
+      this.#sessions.set(instanceId, session);
+    }
+    return session;
+  }
+
+  async #deliver(batch: PushedHistory): Promise<void> {
+    if (!this.#handler) {
+      this.#waitingPushes.push(batch);
+      this.#options.log.warn(
+        { instanceId: batch.instanceId, syncType: batch.syncType },
+        'pushed WhatsApp history held: no history handler registered yet',
+      );
+      return;
+    }
+    await this.#drainHeld();
+    await this.#handler(batch);
+  }
+
+  async #drainHeld(): Promise<void> {
+    while (this.#handler && this.#waitingPushes.length > 0) {
+      const held = this.#waitingPushes.shift();
+      if (held) await this.#handler(held);
+    }
+  }
+}
+
+/**
+ * Creates the WhatsApp (`whatsapp-baileys`) channel plugin. One session per instance, created on
+ * first use; sync calls connect lazily with the stored auth state.
+ *
+ * @example
+ * ```ts
+ * const plugin = createWhatsAppPlugin({
+ *   socketFactory: createBaileysSocketFactory(),
+ *   authStore: new PostgresAuthStateStore(db, cipher),
+ * });
+ * plugin.setHistoryHandler((batch) => ingestor.ingest(batch));
+ * await plugin.connect(instanceId); // → { status: 'qr', qr: { dataUrl, expiresAt } } until linked
+ * ```
+ */
+export function createWhatsAppPlugin(options: WhatsAppPluginOptions): WhatsAppPlugin {
+  return new WhatsAppChannelPlugin(options);
+}

@@ -1,0 +1,89 @@
+import {
+  type HistoryBatch,
+  type InstanceId,
+  instanceId,
+  type PluginContext,
+  type PushedHistory,
+  type RequestKind,
+} from '@omni/sync-core';
+import {
+  createFakeSocketFactory,
+  type FakeSocketFactory,
+  type FakeWhatsAppScenario,
+} from '@omni/testkit/whatsapp';
+import { MemoryAuthStateStore } from '../src/auth/auth-state-store.ts';
+import { createWhatsAppPlugin, type WhatsAppPlugin } from '../src/whatsapp-plugin.ts';
+import { SILENT_LOGGER, type WhatsAppPluginOptions } from '../src/whatsapp-plugin-options.ts';
+
+/** A minimal engine context: records request kinds, no pacing. */
+export interface TestContext extends PluginContext {
+  requests: RequestKind[];
+  abort: AbortController;
+}
+
+export function makeContext(id: InstanceId): TestContext {
+  const abort = new AbortController();
+  const requests: RequestKind[] = [];
+  return {
+    instance: { id, name: 'wa', channel: 'whatsapp-baileys', credentials: null, ownerIdentifier: null },
+    signal: abort.signal,
+    abort,
+    requests,
+    log: SILENT_LOGGER,
+    request: async (kind, fn) => {
+      requests.push(kind);
+      return fn();
+    },
+  };
+}
+
+export interface Harness {
+  plugin: WhatsAppPlugin;
+  fake: FakeSocketFactory;
+  store: MemoryAuthStateStore;
+  pushed: PushedHistory[];
+  id: InstanceId;
+  ctx: TestContext;
+}
+
+let seq = 0;
+
+/** A plugin over a fake socket playing `scenario`, with a recording history handler. */
+export function harness(
+  scenario: FakeWhatsAppScenario,
+  options: Partial<WhatsAppPluginOptions> = {},
+): Harness {
+  const fake = createFakeSocketFactory(scenario);
+  const store = new MemoryAuthStateStore();
+  const plugin = createWhatsAppPlugin({
+    socketFactory: fake.factory,
+    authStore: store,
+    onDemandTimeoutMs: 2_000,
+    openTimeoutMs: 2_000,
+    reconnectBaseMs: 1,
+    reconnectMaxMs: 5,
+    ...options,
+  });
+  const pushed: PushedHistory[] = [];
+  plugin.setHistoryHandler(async (batch) => {
+    pushed.push(batch);
+  });
+  seq++;
+  const id = instanceId(`00000000-0000-4000-8000-${String(seq).padStart(12, '0')}`);
+  return { plugin, fake, store, pushed, id, ctx: makeContext(id) };
+}
+
+export async function collect(iterable: AsyncIterable<HistoryBatch>): Promise<HistoryBatch[]> {
+  const out: HistoryBatch[] = [];
+  for await (const batch of iterable) out.push(batch);
+  return out;
+}
+
+/** Waits until `predicate` holds, polling the event loop (bounded; fails loudly). */
+export async function until(predicate: () => boolean, what: string, maxTicks = 2_000): Promise<void> {
+  for (let i = 0; i < maxTicks; i++) {
+    if (predicate()) return;
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
