@@ -42,6 +42,7 @@ export { InstanceNotFoundError } from './errors/instance-not-found-error.ts';
 export { JobNotFoundError } from './errors/job-not-found-error.ts';
 export { JobStateError } from './errors/job-state-error.ts';
 export { LeaseLostError } from './errors/lease-lost-error.ts';
+export { MediaError, type MediaFailureReason } from './errors/media-error.ts';
 export { NotFoundError } from './errors/not-found-error.ts';
 export { PermanentError } from './errors/permanent-error.ts';
 export { RateLimitedError, type RateLimitScope } from './errors/rate-limited-error.ts';
@@ -68,6 +69,23 @@ export {
   type SkippedChat,
   type SyncProgress,
 } from './jobs/sync-progress.ts';
+export {
+  DEFAULT_MEDIA_QUEUE_OPTIONS,
+  MediaQueue,
+  type MediaQueueOptions,
+  type MediaTask,
+  type MediaTaskOutcome,
+} from './media/media-queue.ts';
+export {
+  DEFAULT_MEDIA_STORAGE_OPTIONS,
+  type MediaBytes,
+  type MediaSkipReason,
+  type MediaStorageOptions,
+  MediaStorageService,
+  type MediaStoreInput,
+  type MediaStoreOutcome,
+} from './media/media-storage.ts';
+export { bareMime, extensionForMime, mimeAllowed } from './media/mime-types.ts';
 export { type Clock, systemClock, VirtualClock } from './rate-limit/clock.ts';
 export {
   type CooldownPolicy,
