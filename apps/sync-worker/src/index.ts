@@ -24,6 +24,8 @@ export {
   NatsJobQueue,
   type NatsJobQueueOptions,
 } from './queue/nats/nats-queue.ts';
+export { loadChannelPlugins } from './runtime/channel-plugins.ts';
+export { openServices, type Services, type ServicesConfig } from './runtime/open-services.ts';
 export {
   WorkerRuntime,
   type WorkerRuntimeDeps,
