@@ -57,6 +57,8 @@ export interface FakeWhatsAppScenario {
   groups?: GroupMetadata[];
   /** Serves the media of the messages; re-uploads go through it. */
   media?: FakeMediaServer;
+  /** When set, every socket closes with this status code right after `connecting` (server unreachable…). */
+  connectFailure?: number;
   /** Pairing code answered by `requestPairingCode` (default `FAKE1234`). */
   pairingCode?: string;
 }
@@ -120,6 +122,10 @@ export class FakeWhatsAppSocket {
   /** Plays the connection: connecting → (qr) → open → history push. Called on the next tick by the factory. */
   async start(): Promise<void> {
     this.ev.emit('connection.update', { connection: 'connecting' });
+    if (this.scenario.connectFailure !== undefined) {
+      this.drop(this.scenario.connectFailure);
+      return;
+    }
     if (this.scenario.linked === false) {
       this.ev.emit('connection.update', { qr: `2@fake-qr-${crypto.randomUUID()}` });
       return;
