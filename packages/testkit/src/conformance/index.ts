@@ -1,0 +1,1 @@
+export { type ConformanceFixture, conformanceContext, runChannelConformance } from './channel-conformance.ts';
