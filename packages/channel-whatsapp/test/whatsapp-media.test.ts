@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { isSyncError, type NormalizedMessage } from '@omni/sync-core';
+import { isSyncError, MediaError, type NormalizedMessage } from '@omni/sync-core';
 import { FakeMediaServer, waMessages } from '@omni/testkit/whatsapp';
 import { harness } from './helpers.ts';
 
@@ -76,7 +76,8 @@ describe('media', () => {
     if (!d) throw new Error('no media');
     const stream = await h.plugin.downloadMedia(h.ctx, { ...d, sha256: '00'.repeat(32) }, image);
     const failure = await readAll(stream).catch((e: unknown) => e);
-    expect(isSyncError(failure) && failure.details?.reason).toBe('hash_mismatch');
+    expect(failure).toBeInstanceOf(MediaError);
+    expect((failure as MediaError).reason).toBe('sha256-mismatch');
     await h.plugin.close();
   });
 
@@ -90,10 +91,8 @@ describe('media', () => {
       .downloadMedia(h.ctx, d, image)
       .then(readAll)
       .catch((e: unknown) => e);
-    expect(isSyncError(failure) && failure.code).toBe('PERMANENT');
-    expect(['hash_mismatch', 'decrypt_failed']).toContain(
-      String(isSyncError(failure) && failure.details?.reason),
-    );
+    expect(failure).toBeInstanceOf(MediaError);
+    expect(['sha256-mismatch', 'download-failed']).toContain((failure as MediaError).reason);
     await h.plugin.close();
   });
 
@@ -109,15 +108,16 @@ describe('media', () => {
     await h.plugin.close();
   });
 
-  test('expired and lost on the phone (404) → NotFoundError with the reason, asked once', async () => {
+  test('expired and lost on the phone (404) → MediaError with the reason, asked once', async () => {
     const { h, voice: published, get } = await setup();
     server.expire(published.url, 404, { reuploadable: false });
     const voice = get('VOICE');
     const d = voice.media[0];
     if (!d) throw new Error('no media');
     const failure = await h.plugin.downloadMedia(h.ctx, d, voice).catch((e: unknown) => e);
-    expect(isSyncError(failure) && failure.code).toBe('NOT_FOUND');
-    expect(isSyncError(failure) && failure.details?.reason).toBe('reupload_failed');
+    expect(failure).toBeInstanceOf(MediaError);
+    expect((failure as MediaError).retryable).toBe(false);
+    expect(isSyncError(failure) && failure.details?.whatsapp).toBe('reupload_failed');
     expect(h.fake.last?.reuploadRequests).toEqual(['VOICE']);
     await h.plugin.close();
   });
@@ -127,7 +127,7 @@ describe('media', () => {
     const failure = await h.plugin
       .downloadMedia(h.ctx, { url: 'http://x' }, get('IMG'))
       .catch((e: unknown) => e);
-    expect(isSyncError(failure) && failure.code).toBe('PERMANENT');
+    expect((failure as MediaError).reason).toBe('no-source');
     await h.plugin.close();
   });
 });

@@ -1,12 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import {
-  type MediaDescriptor,
-  NotFoundError,
-  PermanentError,
-  type PluginContext,
-  TransientError,
-} from '@omni/sync-core';
+import { type MediaDescriptor, MediaError, type PluginContext, TransientError } from '@omni/sync-core';
 import { downloadMediaMessage, type WAMessage } from '@whiskeysockets/baileys';
 import { disconnectStatusOf } from '../connection/reconnect-backoff.ts';
 import { type WhatsAppMediaKey, whatsAppMediaKeyOf } from '../normalize/media-descriptor.ts';
@@ -41,8 +35,8 @@ async function openStream(message: WAMessage): Promise<Readable> {
 
 /**
  * Verifies a decrypted stream against the expected SHA-256 (hex) as it flows; a mismatch errors
- * the stream at its end (so a storage writer discards its temp file) with `PermanentError`
- * `details.reason = 'hash_mismatch'`. Baileys itself does not check the plaintext hash.
+ * the stream at its end (so a storage writer discards its temp file) with `MediaError`
+ * `sha256-mismatch`. Baileys itself does not check the plaintext hash.
  */
 export function verifySha256(source: Readable, expectedHex: string | undefined): ReadableStream<Uint8Array> {
   const hash = createHash('sha256');
@@ -55,8 +49,8 @@ export function verifySha256(source: Readable, expectedHex: string | undefined):
           const actual = hash.digest('hex');
           if (expectedHex && actual !== expectedHex.toLowerCase()) {
             controller.error(
-              new PermanentError('decrypted WhatsApp media does not match its fileSha256', {
-                details: { reason: 'hash_mismatch', expected: expectedHex, actual },
+              new MediaError('sha256-mismatch', 'decrypted WhatsApp media does not match its fileSha256', {
+                details: { expected: expectedHex, actual },
               }),
             );
             return;
@@ -69,9 +63,9 @@ export function verifySha256(source: Readable, expectedHex: string | undefined):
         controller.enqueue(chunk);
       } catch (error) {
         controller.error(
-          new PermanentError('WhatsApp media could not be decrypted', {
+          new MediaError('download-failed', 'WhatsApp media could not be downloaded or decrypted', {
             cause: error,
-            details: { reason: 'decrypt_failed' },
+            details: { whatsapp: 'decrypt_failed' },
           }),
         );
       }
@@ -84,11 +78,12 @@ export function verifySha256(source: Readable, expectedHex: string | undefined):
 
 function downloadError(error: unknown, status: number | null, afterReupload: boolean): Error {
   if (status !== null && EXPIRED_STATUS.has(status)) {
-    return new NotFoundError(
+    return new MediaError(
+      'download-failed',
       afterReupload
         ? `WhatsApp media is gone (HTTP ${status}) even after a re-upload request`
         : `WhatsApp media expired (HTTP ${status})`,
-      { cause: error, details: { reason: afterReupload ? 'expired_after_reupload' : 'expired', status } },
+      { cause: error, details: { whatsapp: afterReupload ? 'expired_after_reupload' : 'expired', status } },
     );
   }
   if (status !== null && (status >= 500 || status === 408 || status === 429)) {
@@ -97,19 +92,19 @@ function downloadError(error: unknown, status: number | null, afterReupload: boo
   if (status === null) {
     return new TransientError('WhatsApp media download failed', {
       cause: error,
-      details: { reason: 'network' },
+      details: { whatsapp: 'network' },
     });
   }
-  return new PermanentError(`WhatsApp media download failed (HTTP ${status})`, {
+  return new MediaError('download-failed', `WhatsApp media download failed (HTTP ${status})`, {
     cause: error,
-    status,
-    details: { reason: 'http', status },
+    details: { whatsapp: 'http', status },
   });
 }
 
 /**
  * Downloads and decrypts one WhatsApp media file. On 404/410 it asks the phone once to re-upload
- * (`updateMediaMessage`) and retries with the new URL; otherwise a typed error says why.
+ * (`updateMediaMessage`) and retries with the new URL; otherwise a `MediaError` (or, for 5xx and
+ * network failures, a retryable `TransientError`) says why.
  */
 export async function downloadWhatsAppMedia(
   ctx: PluginContext,
@@ -118,9 +113,7 @@ export async function downloadWhatsAppMedia(
 ): Promise<ReadableStream<Uint8Array>> {
   const key = whatsAppMediaKeyOf(media);
   if (!key?.mediaKey || (!key.url && !key.directPath)) {
-    throw new PermanentError('media descriptor has no WhatsApp download key', {
-      details: { reason: 'no_media_key' },
-    });
+    throw new MediaError('no-source', 'media descriptor has no WhatsApp download key');
   }
   let message = messageForMedia(key);
   try {
@@ -135,9 +128,9 @@ export async function downloadWhatsAppMedia(
   try {
     message = await ctx.request('media', () => sock.updateMediaMessage(message));
   } catch (error) {
-    throw new NotFoundError('WhatsApp media expired and the phone could not re-upload it', {
+    throw new MediaError('download-failed', 'WhatsApp media expired and the phone could not re-upload it', {
       cause: error,
-      details: { reason: 'reupload_failed', status: disconnectStatusOf(error) },
+      details: { whatsapp: 'reupload_failed', status: disconnectStatusOf(error) },
     });
   }
   try {
