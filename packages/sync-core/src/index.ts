@@ -110,6 +110,7 @@ export {
   settingsRateSource,
 } from './rate-limit/rate-source.ts';
 export { TokenBucket } from './rate-limit/token-bucket.ts';
+export { PostgresAuthStateStore } from './storage/auth-state-store.ts';
 export {
   type ChatCheckpoint,
   DEFAULT_DEDUPE_WRITER_OPTIONS,
