@@ -1,7 +1,13 @@
 export type { EventBus, EventFilter, EventSubscription } from './events/event-bus.ts';
 export { InProcessEventBus } from './events/in-process-event-bus.ts';
 export { NatsEventBus } from './events/nats-event-bus.ts';
-export { eventSubject, type SyncEvent, type SyncEventType, TERMINAL_EVENTS } from './events/sync-event.ts';
+export {
+  eventSubject,
+  type SyncEvent,
+  type SyncEventType,
+  statusOf,
+  TERMINAL_EVENTS,
+} from './events/sync-event.ts';
 export { type PluginLookup, StaticPluginLookup } from './plugins/plugin-lookup.ts';
 export { directContext, toInstanceRef } from './profile/instance-ref.ts';
 export {

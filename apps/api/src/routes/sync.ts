@@ -164,10 +164,10 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
             type: 'sync.cancelled',
             instanceId: job.instance_id,
             jobId: job.id,
+            jobType: job.type,
             at: new Date().toISOString(),
             status: job.status,
             progress: job.progress,
-            progressPercent: null,
           })
           .catch((err) => request.log.warn({ err }, 'cannot publish sync.cancelled'));
       }

@@ -1,5 +1,5 @@
 import type { SyncJob } from '@omni/db';
-import { type SyncEvent, type SyncEventType, TERMINAL_EVENTS } from '@omni/sync-worker';
+import { type SyncEvent, type SyncEventType, statusOf, TERMINAL_EVENTS } from '@omni/sync-worker';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../app-deps.ts';
 import { progressPercent } from './mappers.ts';
@@ -29,11 +29,12 @@ function eventFromJob(job: SyncJob, type: SyncEventType): SyncEvent {
     type,
     instanceId: job.instance_id,
     jobId: job.id,
+    jobType: job.type,
     at: new Date().toISOString(),
     status: job.status,
     progress: job.progress,
     progressPercent: progressPercent(job),
-    errorMessage: job.error_message,
+    ...(job.error_message ? { error: job.error_message } : {}),
   };
 }
 
@@ -78,7 +79,18 @@ export async function streamJobEvents(
   const write = (event: SyncEvent) => {
     if (ended) return;
     sequence += 1;
-    res.write(`id: ${sequence}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+    const status = statusOf(event);
+    const percent =
+      event.progressPercent !== undefined
+        ? event.progressPercent
+        : event.progress
+          ? progressPercent({
+              status: status as SyncJob['status'],
+              progress: event.progress as SyncJob['progress'],
+            })
+          : null;
+    const body = { ...event, status, progressPercent: percent };
+    res.write(`id: ${sequence}\nevent: ${event.type}\ndata: ${JSON.stringify(body)}\n\n`);
     if (TERMINAL_EVENTS.has(event.type)) end();
   };
   request.raw.on('close', end);

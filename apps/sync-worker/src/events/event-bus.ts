@@ -17,6 +17,8 @@ export interface EventSubscription {
  */
 export interface EventBus {
   publish(event: SyncEvent): Promise<void>;
+  /** Same as `publish`, never rejecting: the runner's `EventSink`. */
+  emit(event: SyncEvent): Promise<void>;
   subscribe(filter: EventFilter, handler: (event: SyncEvent) => void): Promise<EventSubscription>;
   close(): Promise<void>;
 }

@@ -10,6 +10,10 @@ export class InProcessEventBus implements EventBus {
     this.#emitter.emit('event', event);
   }
 
+  async emit(event: SyncEvent): Promise<void> {
+    await this.publish(event).catch(() => {});
+  }
+
   async subscribe(filter: EventFilter, handler: (event: SyncEvent) => void): Promise<EventSubscription> {
     const listener = (event: SyncEvent) => {
       if (filter.instanceId && event.instanceId !== filter.instanceId) return;

@@ -20,6 +20,10 @@ export class NatsEventBus implements EventBus {
     this.#nc.publish(eventSubject(this.#prefix, event), JSON.stringify(event));
   }
 
+  async emit(event: SyncEvent): Promise<void> {
+    await this.publish(event).catch(() => {});
+  }
+
   async subscribe(filter: EventFilter, handler: (event: SyncEvent) => void): Promise<EventSubscription> {
     const subject = `${this.#prefix}.${filter.instanceId ?? '*'}.${filter.jobId ?? '*'}.*`;
     const sub = this.#nc.subscribe(subject, {

@@ -13,19 +13,39 @@ export const TERMINAL_EVENTS: ReadonlySet<SyncEventType> = new Set([
   'sync.cancelled',
 ]);
 
-/** One event of a job, as published on the bus and streamed to dashboards. */
+/**
+ * One event of a job, as published on the bus and streamed to dashboards. The runner's events
+ * (sync-core `SyncEvent`: type, jobId, instanceId, jobType, progress, at, error) fit this shape;
+ * `status` and `progressPercent` are added where known.
+ */
 export interface SyncEvent {
   type: SyncEventType;
   instanceId: string;
   jobId: string;
   /** ISO 8601 UTC. */
   at: string;
-  /** Job status after the event. */
-  status: string;
-  /** Progress snapshot (counters) when the event carries one. */
-  progress?: Record<string, unknown>;
+  /** What the job syncs. */
+  jobType?: string;
+  /** Job status after the event (derived from `type` when absent). */
+  status?: string;
+  /** Progress snapshot when the event carries one. */
+  progress?: object;
   progressPercent?: number | null;
-  errorMessage?: string | null;
+  /** Why the job failed. */
+  error?: string;
+}
+
+const STATUS_BY_TYPE: Record<SyncEventType, string> = {
+  'sync.started': 'running',
+  'sync.progress': 'running',
+  'sync.completed': 'completed',
+  'sync.failed': 'failed',
+  'sync.cancelled': 'cancelled',
+};
+
+/** The job status an event implies. */
+export function statusOf(event: Pick<SyncEvent, 'type' | 'status'>): string {
+  return event.status ?? STATUS_BY_TYPE[event.type];
 }
 
 /** Subject of an event on NATS: `{prefix}.{instanceId}.{jobId}.{event}` (`sync.progress` → `progress`). */
