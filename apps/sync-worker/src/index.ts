@@ -32,6 +32,7 @@ export {
 } from './queue/nats/nats-queue.ts';
 export { loadChannelPlugins } from './runtime/channel-plugins.ts';
 export { openServices, type Services, type ServicesConfig } from './runtime/open-services.ts';
+export { loadWorkerConfig, type WorkerConfig } from './runtime/worker-config.ts';
 export {
   WorkerRuntime,
   type WorkerRuntimeDeps,

@@ -1,10 +1,27 @@
-import { createDiscordPlugin } from '@omni/channel-discord';
+import { createDiscordPlugin, type DiscordPluginOptions } from '@omni/channel-discord';
 import type { ChannelPlugin } from '@omni/sync-core';
+
+const num = (text: string | undefined): number | undefined => {
+  if (text === undefined || text === '') return undefined;
+  const n = Number(text);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+};
 
 /**
  * The channel plugins a process runs. Discord talks to `DISCORD_API_URL` (default Discord's own
- * API). WhatsApp needs a socket per linked phone and comes with its linking routes.
+ * API); its pacing can be tuned with `DISCORD_HISTORY_REQUESTS_PER_WINDOW`,
+ * `DISCORD_HISTORY_WINDOW_MS` and `DISCORD_PAGE_SIZE` (for proxies and test fakes — the defaults are
+ * Discord's documented limits). WhatsApp needs a socket per linked phone and comes with its
+ * linking routes.
  */
-export function loadChannelPlugins(): ChannelPlugin[] {
-  return [createDiscordPlugin()];
+export function loadChannelPlugins(env: Record<string, string | undefined> = process.env): ChannelPlugin[] {
+  const discord: Partial<DiscordPluginOptions> = {};
+  const perWindow = num(env.DISCORD_HISTORY_REQUESTS_PER_WINDOW);
+  const windowMs = num(env.DISCORD_HISTORY_WINDOW_MS);
+  const pageSize = num(env.DISCORD_PAGE_SIZE);
+  if (perWindow) discord.historyRequestsPerWindow = perWindow;
+  if (windowMs) discord.historyWindowMs = windowMs;
+  if (pageSize) discord.pageSize = Math.min(100, Math.floor(pageSize));
+  if (env.DISCORD_API_URL) discord.api = env.DISCORD_API_URL;
+  return [createDiscordPlugin(discord)];
 }
