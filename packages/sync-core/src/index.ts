@@ -45,9 +45,17 @@ export { LeaseLostError } from './errors/lease-lost-error.ts';
 export { MediaError, type MediaFailureReason } from './errors/media-error.ts';
 export { NotFoundError } from './errors/not-found-error.ts';
 export { PermanentError } from './errors/permanent-error.ts';
+export { PluginNotFoundError } from './errors/plugin-not-found-error.ts';
 export { RateLimitedError, type RateLimitScope } from './errors/rate-limited-error.ts';
 export { isSyncError, SyncError, type SyncErrorCode, type SyncErrorOptions } from './errors/sync-error.ts';
 export { TransientError } from './errors/transient-error.ts';
+export {
+  type EventSink,
+  MemoryEventSink,
+  noopEventSink,
+  type SyncEvent,
+  type SyncEventType,
+} from './events/sync-event.ts';
 export {
   type CreateJobResult,
   type FinishJobOptions,
@@ -110,6 +118,24 @@ export {
   settingsRateSource,
 } from './rate-limit/rate-source.ts';
 export { TokenBucket } from './rate-limit/token-bucket.ts';
+export type { BatchCommitted, StopReason } from './runner/job-run.ts';
+export {
+  type ContextHooks,
+  noopLogger,
+  PluginContextFactory,
+  type PluginContextFactoryOptions,
+} from './runner/plugin-context-factory.ts';
+export { PluginRegistry } from './runner/plugin-registry.ts';
+export { isSyncDepth, sinceForDepth } from './runner/sync-depth.ts';
+export {
+  DEFAULT_SYNC_RUNNER_OPTIONS,
+  defaultWorkerId,
+  type RunOptions,
+  type RunResult,
+  type RunStatus,
+  SyncRunner,
+  type SyncRunnerOptions,
+} from './runner/sync-runner.ts';
 export { PostgresAuthStateStore } from './storage/auth-state-store.ts';
 export {
   type ChatCheckpoint,

@@ -6,7 +6,13 @@ import { InstanceNotFoundError } from '../errors/instance-not-found-error.ts';
 import { JobNotFoundError } from '../errors/job-not-found-error.ts';
 import { JobStateError } from '../errors/job-state-error.ts';
 import { LeaseLostError } from '../errors/lease-lost-error.ts';
-import { emptyProgress, type ProgressDelta, progressWithDelta } from './sync-progress.ts';
+import {
+  emptyProgress,
+  type ProgressDelta,
+  progressWithDelta,
+  readProgress,
+  type SyncProgress,
+} from './sync-progress.ts';
 
 /**
  * What a sync job was asked to do. Two requests are identical when type and config are equal as
@@ -398,22 +404,26 @@ export class JobRepository {
 
   /**
    * Merges top-level fields into the job's progress and applies counter deltas, in one atomic
-   * statement. `db` may be a transaction so progress commits with other writes.
+   * statement; returns the new progress. `db` may be a transaction so progress commits with other
+   * writes.
    */
   async updateProgress(
     jobId: string,
-    patch: Record<string, JsonValue>,
+    patch: { [key: string]: JsonValue | undefined },
     delta: ProgressDelta = {},
     db: Kysely<Database> | Transaction<Database> = this.#db,
-  ): Promise<void> {
-    await db
+  ): Promise<SyncProgress> {
+    const row = await db
       .updateTable('sync_jobs')
       .set({
         progress: sql<string>`(${progressWithDelta(delta)}) || ${toJson(patch)}::jsonb`,
         updated_at: sql`now()`,
       })
       .where('id', '=', jobId)
-      .execute();
+      .returning('progress')
+      .executeTakeFirst();
+    if (!row) throw new JobNotFoundError(jobId);
+    return readProgress(row.progress);
   }
 
   async #finish(

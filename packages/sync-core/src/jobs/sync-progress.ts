@@ -126,6 +126,8 @@ export interface ProgressDelta {
   /** Adds one to `mediaSkipReasons[reason]` / `mediaFailReasons[reason]`. */
   mediaSkipReason?: string;
   mediaFailReason?: string;
+  /** Appended to `warnings`. */
+  warnings?: readonly string[];
 }
 
 /**
@@ -152,6 +154,11 @@ export function progressWithDelta(delta: ProgressDelta, column = 'progress'): Ra
     if (!reason) continue;
     parts.push(
       sql`${field}::text, coalesce(${ref}->${field}::text, '{}'::jsonb) || jsonb_build_object(${reason}::text, coalesce((${ref}->${field}::text->>${reason}::text)::bigint, 0) + 1)`,
+    );
+  }
+  if (delta.warnings && delta.warnings.length > 0) {
+    parts.push(
+      sql`'warnings'::text, coalesce(${ref}->'warnings', '[]'::jsonb) || ${JSON.stringify(delta.warnings)}::jsonb`,
     );
   }
   if (parts.length === 0) return sql<string>`${ref}`;

@@ -167,6 +167,28 @@ export class RateLimiter {
     }
   }
 
+  /**
+   * Records a refusal the platform gave outside `request` (e.g. thrown from inside a plugin's
+   * history iterator) and waits out the resulting cooldown, so the caller can retry the same page.
+   */
+  async backoff(
+    key: RateKey,
+    kind: RequestKind,
+    error: RateLimitedError,
+    hooks: RequestHooks = {},
+  ): Promise<void> {
+    const cooldownKey = `${key.instanceId}:${ratePlatformOf(key.channel)}`;
+    this.#statsOf(key.instanceId).rateLimited += 1;
+    const state = this.#cooldowns.get(cooldownKey) ?? { until: 0, consecutive: 0 };
+    state.consecutive += 1;
+    state.until = Math.max(
+      state.until,
+      this.#options.clock.now() + this.#options.cooldown.delayMs(error, state.consecutive),
+    );
+    this.#cooldowns.set(cooldownKey, state);
+    await this.#waitCooldown(cooldownKey, key.instanceId, kind, hooks);
+  }
+
   /** A `PluginContext.request` bound to one instance and job. */
   bind(key: RateKey, hooks: RequestHooks = {}): PluginContext['request'] {
     return (kind, fn) => this.request(key, kind, fn, hooks);

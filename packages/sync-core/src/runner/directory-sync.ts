@@ -1,0 +1,72 @@
+import { toJson } from '@omni/db';
+import { sql } from 'kysely';
+import { hasContacts, hasGroups } from '../contract/channel-plugin.ts';
+import { PermanentError } from '../errors/permanent-error.ts';
+import type { JobRun } from './job-run.ts';
+
+/** The `profile` part: the account's identity into the instance's profile columns. */
+export async function syncProfile(run: JobRun): Promise<void> {
+  const profile = await run.plugin.getProfile(run.ctx);
+  await run.db
+    .updateTable('instances')
+    .set({
+      profile_name: profile.name,
+      profile_pic_url: profile.avatarUrl,
+      profile_bio: profile.bio,
+      profile_metadata: toJson(profile.platformMetadata ?? {}),
+      profile_synced_at: sql`now()`,
+      owner_identifier: sql`coalesce(${profile.ownerIdentifier}, owner_identifier)`,
+      updated_at: sql`now()`,
+    })
+    .where('id', '=', run.instance.id)
+    .execute();
+  await run.jobs.updateProgress(run.job.id, {
+    profile: { name: profile.name, syncedAt: new Date().toISOString() },
+  });
+}
+
+/**
+ * The `contacts` part: every page upserted into `contacts`; after a complete listing, contacts the
+ * refresh did not see are marked `is_present = false`.
+ */
+export async function syncContacts(run: JobRun): Promise<void> {
+  const plugin = run.plugin;
+  if (!hasContacts(plugin)) throw new PermanentError(`${plugin.id} cannot list contacts`);
+  const startedAt = new Date();
+  let seen = 0;
+  let created = 0;
+  for await (const page of plugin.fetchContacts(run.ctx, { cursor: null })) {
+    const counts = await run.directory.upsertContacts(run.db, run.instance.id, page.items, startedAt);
+    seen += page.items.length;
+    created += counts.created;
+    if (page.warnings?.length) await run.jobs.updateProgress(run.job.id, {}, { warnings: page.warnings });
+    await run.checkStop();
+  }
+  const absent = await run.directory.markAbsentContacts(run.db, run.instance.id, startedAt);
+  await run.jobs.updateProgress(run.job.id, { contacts: { seen, created, markedAbsent: absent } });
+}
+
+/**
+ * The `groups` part: groups and their participants upserted; groups (and participants) the refresh
+ * did not see are marked absent.
+ */
+export async function syncGroups(run: JobRun): Promise<void> {
+  const plugin = run.plugin;
+  if (!hasGroups(plugin)) throw new PermanentError(`${plugin.id} cannot list groups`);
+  const startedAt = new Date();
+  let seen = 0;
+  let created = 0;
+  let participants = 0;
+  for await (const page of plugin.fetchGroups(run.ctx, { cursor: null })) {
+    const counts = await run.directory.upsertGroups(run.db, run.instance.id, page.items, startedAt);
+    seen += page.items.length;
+    created += counts.created;
+    participants += counts.participants;
+    if (page.warnings?.length) await run.jobs.updateProgress(run.job.id, {}, { warnings: page.warnings });
+    await run.checkStop();
+  }
+  const absent = await run.directory.markAbsentGroups(run.db, run.instance.id, startedAt);
+  await run.jobs.updateProgress(run.job.id, {
+    groups: { seen, created, participants, markedAbsent: absent },
+  });
+}

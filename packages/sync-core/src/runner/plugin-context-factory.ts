@@ -1,0 +1,84 @@
+import type { CredentialCipher, Database, Instance } from '@omni/db';
+import type { Kysely } from 'kysely';
+import type { ChannelId, InstanceRef, Logger, PluginContext } from '../contract/channel-plugin.ts';
+import { type InstanceId, instanceId, type JsonValue } from '../contract/ids.ts';
+import { InstanceNotFoundError } from '../errors/instance-not-found-error.ts';
+import type { RateLimiter, RateLimitWait } from '../rate-limit/rate-limiter.ts';
+
+/** A logger that drops everything. */
+export const noopLogger: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+
+/** Options of {@link PluginContextFactory}. */
+export interface PluginContextFactoryOptions {
+  /** Paces every platform request of the plugin. */
+  limiter: RateLimiter;
+  /** Decrypts `instances.credentials`; without it plugins get `credentials: null`. */
+  cipher?: Pick<CredentialCipher, 'decryptJson'> | null;
+  /**
+   * Logger handed to plugins.
+   * @defaultValue noopLogger
+   */
+  logger?: Logger;
+}
+
+/** Per-context hooks. */
+export interface ContextHooks {
+  signal?: AbortSignal;
+  onWait?: (wait: RateLimitWait) => void;
+}
+
+/**
+ * Builds the {@link PluginContext} a plugin receives for an instance: its row with decrypted
+ * credentials, the rate-limited `request`, an abort signal and a logger.
+ *
+ * @example
+ * ```ts
+ * const contexts = new PluginContextFactory({ limiter, cipher });
+ * const ctx = await contexts.forInstance(db, instanceId);
+ * const profile = await plugin.getProfile(ctx);
+ * ```
+ */
+export class PluginContextFactory {
+  readonly #options: Required<PluginContextFactoryOptions>;
+
+  constructor(options: PluginContextFactoryOptions) {
+    this.#options = { cipher: null, logger: noopLogger, ...options };
+  }
+
+  /** The instance as plugins see it, credentials decrypted. */
+  instanceRef(row: Instance): InstanceRef {
+    let credentials: Record<string, JsonValue> | null = null;
+    if (row.credentials && this.#options.cipher) {
+      credentials = this.#options.cipher.decryptJson<Record<string, JsonValue>>(row.credentials);
+    }
+    return {
+      id: instanceId(row.id) as InstanceId,
+      name: row.name,
+      channel: row.channel as ChannelId,
+      credentials,
+      ownerIdentifier: row.owner_identifier,
+    };
+  }
+
+  /** A context for an instance row. */
+  create(row: Instance, hooks: ContextHooks = {}): PluginContext {
+    const instance = this.instanceRef(row);
+    const signal = hooks.signal ?? new AbortController().signal;
+    return {
+      instance,
+      signal,
+      request: this.#options.limiter.bind(
+        { instanceId: row.id, channel: instance.channel },
+        { signal, ...(hooks.onWait ? { onWait: hooks.onWait } : {}) },
+      ),
+      log: this.#options.logger,
+    };
+  }
+
+  /** Loads the instance and builds its context; `InstanceNotFoundError` when there is none. */
+  async forInstance(db: Kysely<Database>, id: string, hooks: ContextHooks = {}): Promise<PluginContext> {
+    const row = await db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new InstanceNotFoundError(id);
+    return this.create(row, hooks);
+  }
+}

@@ -1,0 +1,404 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { CredentialCipher, Database, SettingsService, SyncJob, SyncJobType } from '@omni/db';
+import type { Kysely } from 'kysely';
+import type { ChannelPlugin, Logger, SyncPart } from '../contract/channel-plugin.ts';
+import { CancelledError } from '../errors/cancelled-error.ts';
+import { LeaseLostError } from '../errors/lease-lost-error.ts';
+import { PermanentError } from '../errors/permanent-error.ts';
+import { type EventSink, noopEventSink } from '../events/sync-event.ts';
+import { JobRepository, type SyncJobConfig } from '../jobs/job-repository.ts';
+import { type PartStatus, readProgress } from '../jobs/sync-progress.ts';
+import { MediaQueue } from '../media/media-queue.ts';
+import type { MediaStorageService } from '../media/media-storage.ts';
+import { type Clock, systemClock } from '../rate-limit/clock.ts';
+import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
+import { DedupeWriter } from '../storage/dedupe-writer.ts';
+import { DirectoryWriter } from '../storage/directory-writer.ts';
+import { syncContacts, syncGroups, syncProfile } from './directory-sync.ts';
+import type { BatchCommitted, JobRun, StopReason } from './job-run.ts';
+import { syncMessages } from './message-sync.ts';
+import { noopLogger, PluginContextFactory } from './plugin-context-factory.ts';
+import type { PluginRegistry } from './plugin-registry.ts';
+import { ProgressTracker } from './progress-tracker.ts';
+import { StopSignal } from './stop-signal.ts';
+
+/** Options of {@link SyncRunner}. */
+export interface SyncRunnerOptions {
+  db: Kysely<Database>;
+  plugins: PluginRegistry;
+  /** Paces every platform request (build it with `settingsRateSource(settings)`). */
+  limiter: RateLimiter;
+  /** `sync.defaultDepth` and rates; without it depth defaults to `7d`. */
+  settings?: Pick<SettingsService, 'get'> | null;
+  /** Stores media; without it no media is stored. */
+  media?: MediaStorageService | null;
+  /** Decrypts instance credentials for plugins. */
+  cipher?: Pick<CredentialCipher, 'decryptJson'> | null;
+  /**
+   * Receives `sync.*` events.
+   * @defaultValue noopEventSink
+   */
+  events?: EventSink;
+  /**
+   * Logger for the runner and plugins.
+   * @defaultValue noopLogger
+   */
+  logger?: Logger;
+  /**
+   * Time source for waits and ETA.
+   * @defaultValue systemClock
+   */
+  clock?: Clock;
+  /** Job repository (shares `db` by default). */
+  jobs?: JobRepository;
+  /** Dedupe writer (shares `db` by default). */
+  writer?: DedupeWriter;
+  /**
+   * Chats of one instance synced at the same time (all within the instance's rate budget).
+   * @defaultValue 4
+   */
+  chatConcurrency?: number;
+  /**
+   * Lease length, ms; renewed every third of it while the job runs.
+   * @defaultValue 60000
+   */
+  leaseMs?: number;
+  /**
+   * Minimum interval between `sync.progress` events, ms (500 = at most 2 per second).
+   * @defaultValue 500
+   */
+  progressIntervalMs?: number;
+  /**
+   * Retries of a chat whose history iterator throws `TransientError` (after the limiter's own retries).
+   * @defaultValue 3
+   */
+  maxChatRetries?: number;
+  /**
+   * Backoff before the first chat retry, ms; doubled per retry.
+   * @defaultValue 2000
+   */
+  retryBaseMs?: number;
+  /**
+   * Media files stored at the same time per job.
+   * @defaultValue 4
+   */
+  mediaConcurrency?: number;
+  /**
+   * Called after each committed batch (tests, metrics).
+   * @defaultValue no-op
+   */
+  onBatchCommitted?: (info: BatchCommitted) => void;
+}
+
+/** Defaults of the optional {@link SyncRunnerOptions}. */
+export const DEFAULT_SYNC_RUNNER_OPTIONS = {
+  settings: null,
+  media: null,
+  cipher: null,
+  events: noopEventSink,
+  logger: noopLogger,
+  clock: systemClock,
+  chatConcurrency: 4,
+  leaseMs: 60_000,
+  progressIntervalMs: 500,
+  maxChatRetries: 3,
+  retryBaseMs: 2000,
+  mediaConcurrency: 4,
+  onBatchCommitted: () => {},
+} satisfies Required<Omit<SyncRunnerOptions, 'db' | 'plugins' | 'limiter' | 'jobs' | 'writer'>>;
+
+/** How a run ended. */
+export type RunStatus = 'completed' | 'failed' | 'cancelled' | 'released' | 'lease-lost';
+
+/** Result of {@link SyncRunner.run}. */
+export interface RunResult {
+  status: RunStatus;
+  /** The job row after the run (`null` when the lease was lost and the row was not read). */
+  job: SyncJob | null;
+  /** Why it failed. */
+  error?: string;
+}
+
+/** Options of one run. */
+export interface RunOptions {
+  /** Aborting it stops the run between batches and gives the job back (`released`, pending). */
+  signal?: AbortSignal;
+}
+
+const PART_ORDER: readonly SyncPart[] = ['profile', 'messages', 'contacts', 'groups'];
+
+function partsFor(type: SyncJobType, plugin: ChannelPlugin): { run: SyncPart[]; unsupported: SyncPart[] } {
+  const supported = new Set(plugin.capabilities.parts);
+  const wanted: SyncPart[] = type === 'all' ? [...PART_ORDER] : [type];
+  return {
+    run: wanted.filter((p) => supported.has(p)),
+    unsupported: wanted.filter((p) => !supported.has(p)),
+  };
+}
+
+/** A worker id: host, pid and a random suffix. */
+export function defaultWorkerId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Runs claimed sync jobs: profile, messages (chats concurrently, each from its checkpoint, batches
+ * written by the dedupe writer), contacts and groups; media through a bounded queue; the lease
+ * renewed while it runs; cancel honoured between batches; events through an {@link EventSink}.
+ * A job whose worker died is claimed again and continues from its last committed batch.
+ *
+ * @example
+ * ```ts
+ * const runner = new SyncRunner({ db, plugins, limiter, settings, events });
+ * const result = await runner.runNext('worker-1'); // claim the next job and run it
+ * ```
+ */
+export class SyncRunner {
+  readonly #o: Required<Omit<SyncRunnerOptions, 'jobs' | 'writer'>>;
+  readonly #jobs: JobRepository;
+  readonly #writer: DedupeWriter;
+  readonly #contexts: PluginContextFactory;
+  readonly #directory = new DirectoryWriter();
+
+  constructor(options: SyncRunnerOptions) {
+    const { jobs, writer, ...rest } = options;
+    this.#o = { ...DEFAULT_SYNC_RUNNER_OPTIONS, ...rest };
+    this.#jobs = jobs ?? new JobRepository(options.db);
+    this.#writer = writer ?? new DedupeWriter(options.db);
+    this.#contexts = new PluginContextFactory({
+      limiter: options.limiter,
+      cipher: this.#o.cipher,
+      logger: this.#o.logger,
+    });
+  }
+
+  /** The job repository the runner uses. */
+  get jobs(): JobRepository {
+    return this.#jobs;
+  }
+
+  /** Claims the next runnable job and runs it; `null` when there is none. */
+  async runNext(owner: string = defaultWorkerId(), options: RunOptions = {}): Promise<RunResult | null> {
+    const job = await this.#jobs.claimNext(owner, this.#o.leaseMs);
+    return job ? this.run(job, owner, options) : null;
+  }
+
+  /** Claims one job by id and runs it; `null` when it cannot be claimed now. */
+  async runJob(
+    jobId: string,
+    owner: string = defaultWorkerId(),
+    options: RunOptions = {},
+  ): Promise<RunResult | null> {
+    const job = await this.#jobs.claimJob(jobId, owner, this.#o.leaseMs);
+    return job ? this.run(job, owner, options) : null;
+  }
+
+  /** Runs a job already claimed by `owner`. */
+  async run(job: SyncJob, owner: string, options: RunOptions = {}): Promise<RunResult> {
+    const o = this.#o;
+    const log = o.logger;
+    const instance = await o.db
+      .selectFrom('instances')
+      .selectAll()
+      .where('id', '=', job.instance_id)
+      .executeTakeFirst();
+    if (!instance) return this.#fail(job, owner, `instance ${job.instance_id} no longer exists`);
+    let plugin: ChannelPlugin;
+    try {
+      plugin = o.plugins.get(instance.channel);
+    } catch (error) {
+      return this.#fail(job, owner, (error as Error).message);
+    }
+
+    const stop = new AbortController();
+    const mediaStop = new AbortController();
+    let stopReason: StopReason | null = null;
+    const requestStop = (reason: StopReason) => {
+      stopReason ??= reason;
+      if (!stop.signal.aborted) stop.abort(new CancelledError(`sync ${reason}`));
+      if (reason === 'shutdown' || reason === 'lease-lost') mediaStop.abort();
+    };
+    const onShutdown = () => requestStop('shutdown');
+    options.signal?.addEventListener('abort', onShutdown, { once: true });
+    if (options.signal?.aborted) onShutdown();
+
+    const tracker = new ProgressTracker(job, {
+      jobs: this.#jobs,
+      events: o.events,
+      clock: o.clock,
+      intervalMs: o.progressIntervalMs,
+      onError: (error) => log.warn({ err: error, jobId: job.id }, 'sync event sink failed'),
+    });
+    const config = (job.config ?? {}) as SyncJobConfig;
+    const ctx = this.#contexts.create(instance, { signal: stop.signal, onWait: (w) => tracker.addWait(w) });
+    const mediaCtx = this.#contexts.create(instance, {
+      signal: mediaStop.signal,
+      onWait: (w) => tracker.addWait(w),
+    });
+    const media = o.media
+      ? new MediaQueue(o.media, {
+          concurrency: o.mediaConcurrency,
+          clock: o.clock,
+          signal: mediaStop.signal,
+          onOutcome: async (outcome) => {
+            if (outcome.status === 'stored') {
+              await this.#jobs.updateProgress(
+                job.id,
+                {},
+                {
+                  counters: {
+                    mediaDownloaded: 1,
+                    mediaBytes: outcome.result.deduplicated ? 0 : outcome.result.size,
+                  },
+                },
+              );
+            } else if (outcome.status === 'skipped') {
+              await this.#jobs.updateProgress(
+                job.id,
+                {},
+                { counters: { mediaSkipped: 1 }, mediaSkipReason: outcome.reason },
+              );
+            } else {
+              log.warn(
+                { err: outcome.error, jobId: job.id, messageId: outcome.task.messageId },
+                'media failed',
+              );
+              await this.#jobs.updateProgress(
+                job.id,
+                {},
+                { counters: { mediaFailed: 1 }, mediaFailReason: outcome.reason },
+              );
+            }
+          },
+        })
+      : null;
+
+    const run: JobRun = {
+      job,
+      config,
+      owner,
+      instance,
+      plugin,
+      ctx,
+      mediaCtx,
+      db: o.db,
+      jobs: this.#jobs,
+      writer: this.#writer,
+      directory: this.#directory,
+      limiter: o.limiter,
+      settings: o.settings,
+      tracker,
+      clock: o.clock,
+      media,
+      downloadMedia: instance.download_media_on_sync || config.downloadMedia === true,
+      chatConcurrency: o.chatConcurrency,
+      maxChatRetries: o.maxChatRetries,
+      retryBaseMs: o.retryBaseMs,
+      onBatchCommitted: o.onBatchCommitted,
+      batches: 0,
+      get stopReason() {
+        return stopReason;
+      },
+      set stopReason(reason: StopReason | null) {
+        if (reason) requestStop(reason);
+      },
+      checkStop: async () => {
+        if (!stopReason && (await this.#jobs.isCancelRequested(job.id))) requestStop('cancelled');
+        if (stopReason) throw new StopSignal(stopReason);
+      },
+    };
+
+    let renewing = false;
+    const renew = setInterval(
+      async () => {
+        if (renewing) return;
+        renewing = true;
+        try {
+          const lease = await this.#jobs.renewLease(job.id, owner, o.leaseMs);
+          if (lease.cancelRequested) requestStop('cancelled');
+        } catch (error) {
+          if (error instanceof LeaseLostError) requestStop('lease-lost');
+          else log.warn({ err: error, jobId: job.id }, 'lease renewal failed');
+        } finally {
+          renewing = false;
+        }
+      },
+      Math.max(10, Math.floor(o.leaseMs / 3)),
+    );
+
+    try {
+      await tracker.emit('sync.started');
+      const { run: parts, unsupported } = partsFor(job.type, plugin);
+      if (job.type !== 'all' && unsupported.length > 0) {
+        throw new PermanentError(`channel ${plugin.id} cannot sync ${job.type}`);
+      }
+      const done = readProgress(job.progress).parts;
+      const statuses: Partial<Record<SyncPart, PartStatus>> = { ...done };
+      for (const part of unsupported) statuses[part] = 'unsupported';
+      for (const part of parts) {
+        if (done[part] === 'done') continue;
+        await run.checkStop();
+        statuses[part] = 'running';
+        await this.#jobs.updateProgress(job.id, { parts: statuses });
+        if (part === 'profile') await syncProfile(run);
+        else if (part === 'messages') await syncMessages(run);
+        else if (part === 'contacts') await syncContacts(run);
+        else await syncGroups(run);
+        statuses[part] = 'done';
+        await this.#jobs.updateProgress(job.id, { parts: statuses });
+      }
+      await media?.drain();
+      await run.checkStop();
+      await tracker.flush();
+      await tracker.maybeEmit(true);
+      const completed = await this.#jobs.completeJob(job.id, { owner });
+      await tracker.emit('sync.completed', readProgress(completed.progress));
+      return { status: 'completed', job: completed };
+    } catch (error) {
+      const reason: StopReason | null = run.stopReason === 'error' ? null : run.stopReason;
+      if (reason === 'lease-lost') {
+        log.warn({ jobId: job.id }, 'lease lost: another worker owns the job now');
+        return { status: 'lease-lost', job: null };
+      }
+      if (reason !== 'shutdown') await media?.drain();
+      await tracker.flush().catch(() => {});
+      if (reason === 'shutdown') {
+        await this.#jobs.releaseLease(job.id, owner);
+        return { status: 'released', job: await this.#jobs.getJob(job.id) };
+      }
+      if (reason === 'cancelled') {
+        const cancelled = await this.#jobs.markCancelled(job.id, { owner });
+        await tracker.emit('sync.cancelled', readProgress(cancelled.progress));
+        return { status: 'cancelled', job: cancelled };
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      log.error({ err: error, jobId: job.id }, 'sync job failed');
+      return this.#fail(job, owner, message, tracker);
+    } finally {
+      clearInterval(renew);
+      options.signal?.removeEventListener('abort', onShutdown);
+    }
+  }
+
+  async #fail(job: SyncJob, owner: string, message: string, tracker?: ProgressTracker): Promise<RunResult> {
+    try {
+      const failed = await this.#jobs.failJob(job.id, message, { owner });
+      if (tracker) await tracker.emit('sync.failed', readProgress(failed.progress), message);
+      else
+        await this.#o.events.emit({
+          type: 'sync.failed',
+          jobId: job.id,
+          instanceId: job.instance_id,
+          jobType: job.type,
+          progress: readProgress(failed.progress),
+          at: new Date(this.#o.clock.now()).toISOString(),
+          error: message,
+        });
+      return { status: 'failed', job: failed, error: message };
+    } catch (error) {
+      if (error instanceof LeaseLostError) return { status: 'lease-lost', job: null, error: message };
+      throw error;
+    }
+  }
+}
