@@ -1,0 +1,240 @@
+/**
+ * `bun run bench whatsapp-history [--messages N] [--chats C] [--chunk K]`
+ *
+ * WhatsApp history throughput on the local Postgres (a throw-away database per path):
+ *  1. pipeline: N messages in real `proto.HistorySync` chunks of K messages, each decoded and run
+ *     through Baileys' `processHistoryMessage`, emitted as `messaging-history.set` on a fake socket,
+ *     normalized by the WhatsApp plugin and stored by `HistoryIngestor` (messages, chats, contacts);
+ *  2. writer: the same N messages, already normalized, straight through `DedupeWriter` in the same
+ *     batches.
+ * Chunks are encoded before timing (that is the phone's work); the writer path's normalization is
+ * untimed. The two paths run interleaved chunk by chunk (each on its own database) so both see the
+ * same machine load and table growth; `seconds` is the pipeline's summed time. Prints one JSON line:
+ * `{"bench":"whatsapp-history","messages":N,"seconds":S,"msgsPerSec":R,"writerMsgsPerSec":W,"ratio":R/W,…}`.
+ */
+
+import { IdentityMap } from '../packages/channel-whatsapp/src/identity/identity-map.ts';
+import { createWhatsAppPlugin, MemoryAuthStateStore } from '../packages/channel-whatsapp/src/index.ts';
+import { ChatRegistry } from '../packages/channel-whatsapp/src/session/chat-registry.ts';
+import { absorbHistory } from '../packages/channel-whatsapp/src/session/history-absorber.ts';
+import { createTestDb, type TestDb } from '../packages/db/src/testing.ts';
+import {
+  DedupeWriter,
+  HistoryIngestor,
+  type InstanceId,
+  instanceId,
+  type NormalizedContact,
+  type NormalizedMessage,
+} from '../packages/sync-core/src/index.ts';
+import {
+  createFakeSocketFactory,
+  encodeHistorySync,
+  type HistoryConversation,
+  historySetEventFromBytes,
+  type PublishedMedia,
+  waMessages,
+} from '../packages/testkit/src/whatsapp/index.ts';
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+}
+
+const MESSAGES = arg('messages', 100_000);
+const CHATS = arg('chats', 100);
+const CHUNK = arg('chunk', 1_000);
+const NOW = Math.floor(Date.now() / 1000);
+const INITIAL_BOOTSTRAP = 0;
+
+const fakeMedia = (i: number): PublishedMedia => ({
+  url: `https://mmg.whatsapp.net/v/t62.7118-24/${i}.enc`,
+  mediaKey: new Uint8Array(32).fill(i & 0xff),
+  fileSha256: new Uint8Array(32).fill((i * 7) & 0xff),
+  fileEncSha256: new Uint8Array(32).fill((i * 13) & 0xff),
+  fileLength: 40_000 + i,
+  mimetype: 'image/jpeg',
+});
+
+/** N messages over C chats (text, replies, images, voice notes, reactions), newest first per chat. */
+function buildChunks(): Uint8Array[] {
+  const perChat = Math.ceil(MESSAGES / CHATS);
+  const all: { chat: string; message: ReturnType<typeof waMessages.text> }[] = [];
+  for (let c = 0; c < CHATS && all.length < MESSAGES; c++) {
+    const group = c % 5 === 0;
+    const chat = group
+      ? `1203630000${String(c).padStart(8, '0')}@g.us`
+      : `1555${String(c).padStart(7, '0')}@s.whatsapp.net`;
+    for (let i = 0; i < perChat && all.length < MESSAGES; i++) {
+      const fromMe = i % 3 === 0;
+      const e = {
+        id: `3EB0${c.toString(16)}X${i.toString(16).padStart(6, '0')}`,
+        chat,
+        timestamp: NOW - i * 97 - c,
+        fromMe,
+        ...(group && !fromMe ? { participant: `1666${String(i % 40).padStart(7, '0')}@s.whatsapp.net` } : {}),
+        ...(fromMe ? {} : { pushName: `Peer ${i % 40}` }),
+      };
+      const k = i % 20;
+      const message =
+        k === 7
+          ? waMessages.image(e, fakeMedia(i), 'a photo')
+          : k === 11
+            ? waMessages.voice(e, fakeMedia(i), 12, new Uint8Array(64).fill(9))
+            : k === 13
+              ? waMessages.reaction(
+                  e,
+                  { id: `3EB0${c.toString(16)}X${(i + 1).toString(16).padStart(6, '0')}`, chat },
+                  '👍',
+                )
+              : k % 4 === 1
+                ? waMessages.extendedText(e, `reply number ${i} with a link https://example.com/${i}`, {
+                    id: `3EB0${c.toString(16)}X${(i + 2).toString(16).padStart(6, '0')}`,
+                    chat,
+                  })
+                : waMessages.text(e, `message ${i} in chat ${c}: lorem ipsum dolor sit amet`);
+      all.push({ chat, message });
+    }
+  }
+  const chunks: Uint8Array[] = [];
+  for (let i = 0; i < all.length; i += CHUNK) {
+    const byChat = new Map<string, HistoryConversation>();
+    for (const { chat, message } of all.slice(i, i + CHUNK)) {
+      let conv = byChat.get(chat);
+      if (!conv) {
+        conv = { id: chat, name: `Chat ${chat.slice(0, 8)}`, messages: [] };
+        byChat.set(chat, conv);
+      }
+      conv.messages.push(message);
+    }
+    chunks.push(
+      encodeHistorySync({
+        syncType: INITIAL_BOOTSTRAP,
+        conversations: [...byChat.values()],
+        chunkOrder: chunks.length,
+      }),
+    );
+  }
+  return chunks;
+}
+
+async function newInstance(t: TestDb, name: string): Promise<InstanceId> {
+  const row = await t.db
+    .insertInto('instances')
+    .values({ name, channel: 'whatsapp-baileys' })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return instanceId(row.id);
+}
+
+async function count(t: TestDb, instance: string): Promise<number> {
+  const row = await t.db
+    .selectFrom('messages')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('instance_id', '=', instance)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Plugin path: decode + Baileys processing + normalize + HistoryIngestor, one chunk per call. */
+async function makePipeline(t: TestDb) {
+  const ingestor = new HistoryIngestor(t.db, new DedupeWriter(t.db));
+  const fake = createFakeSocketFactory({
+    me: { id: '15559990000@s.whatsapp.net', name: 'Bench' },
+    chats: [],
+    pushOnOpen: false,
+  });
+  const plugin = createWhatsAppPlugin({ socketFactory: fake.factory, authStore: new MemoryAuthStateStore() });
+  let target = await newInstance(t, 'bench-warmup');
+  plugin.setHistoryHandler(async (batch) => {
+    await ingestor.ingest({ ...batch, instanceId: target });
+  });
+  const session = instanceId('bench-session');
+  await plugin.connect(session);
+  const socket = fake.last;
+  if (!socket) throw new Error('no socket');
+  return {
+    retarget: async (name: string) => {
+      target = await newInstance(t, name);
+      return target;
+    },
+    /** Times one chunk: from its bytes to committed rows. */
+    run: async (bytes: Uint8Array) => {
+      const started = performance.now();
+      socket.ev.emit('messaging-history.set', historySetEventFromBytes(bytes));
+      await plugin.flush(session);
+      return performance.now() - started;
+    },
+    close: () => plugin.close(),
+  };
+}
+
+/** Writer path: messages normalized beforehand (untimed), then through DedupeWriter. */
+async function makeWriter(t: TestDb) {
+  const writer = new DedupeWriter(t.db);
+  const identity = new IdentityMap();
+  const target = {
+    identity,
+    chats: new ChatRegistry(identity),
+    contacts: new Map<string, NormalizedContact>(),
+    self: { id: '15559990000@s.whatsapp.net', name: 'Bench' },
+    includeRaw: true,
+  };
+  let instance = await newInstance(t, 'bench-writer-warmup');
+  return {
+    retarget: async (name: string) => {
+      instance = await newInstance(t, name);
+      return instance;
+    },
+    normalize: (bytes: Uint8Array): NormalizedMessage[] =>
+      absorbHistory(historySetEventFromBytes(bytes), target).messages.map((m) => m.normalized),
+    run: async (messages: NormalizedMessage[]) => {
+      const started = performance.now();
+      await writer.writeBatch({ instanceId: instance, messages });
+      return performance.now() - started;
+    },
+  };
+}
+
+const chunks = buildChunks();
+const warmup = chunks.slice(0, Math.min(3, chunks.length));
+const dbPipeline = await createTestDb('postgres');
+const dbWriter = await createTestDb('postgres');
+try {
+  const pipe = await makePipeline(dbPipeline);
+  const write = await makeWriter(dbWriter);
+  for (const bytes of warmup) {
+    await pipe.run(bytes);
+    await write.run(write.normalize(bytes));
+  }
+  const pipeInstance = await pipe.retarget('bench-pipeline');
+  const writeInstance = await write.retarget('bench-writer');
+  // Interleaved chunk by chunk so both databases grow alike and see the same machine load.
+  let pipeMs = 0;
+  let writeMs = 0;
+  for (const bytes of chunks) {
+    pipeMs += await pipe.run(bytes);
+    writeMs += await write.run(write.normalize(bytes));
+  }
+  await pipe.close();
+  const stored = [await count(dbPipeline, pipeInstance), await count(dbWriter, writeInstance)];
+  if (stored.some((n) => n !== MESSAGES)) throw new Error(`stored ${stored.join('/')} of ${MESSAGES}`);
+  const seconds = pipeMs / 1000;
+  const msgsPerSec = MESSAGES / seconds;
+  const writerMsgsPerSec = MESSAGES / (writeMs / 1000);
+  console.log(
+    JSON.stringify({
+      bench: 'whatsapp-history',
+      messages: MESSAGES,
+      seconds: Number(seconds.toFixed(3)),
+      msgsPerSec: Math.round(msgsPerSec),
+      writerMsgsPerSec: Math.round(writerMsgsPerSec),
+      ratio: Number((msgsPerSec / writerMsgsPerSec).toFixed(3)),
+      writerSeconds: Number((writeMs / 1000).toFixed(3)),
+      chunk: CHUNK,
+      chats: CHATS,
+    }),
+  );
+} finally {
+  await dbPipeline.close();
+  await dbWriter.close();
+}
