@@ -1,6 +1,6 @@
 import type { CredentialCipher, OmniDb, SettingsService } from '@omni/db';
-import type { JobRepository } from '@omni/sync-core';
-import type { EventBus, JobQueue, PluginLookup, ProfileSyncService } from '@omni/sync-worker';
+import type { JobRepository, PluginRegistry } from '@omni/sync-core';
+import type { EventBus, JobQueue, ProfileSyncService } from '@omni/sync-worker';
 
 /** Everything the HTTP app needs, built by `main.ts` (or by a test). */
 export interface AppDeps {
@@ -9,7 +9,7 @@ export interface AppDeps {
   cipher: CredentialCipher;
   /** The key clients send as `x-api-key`. */
   apiKey: string;
-  plugins: PluginLookup;
+  plugins: PluginRegistry;
   jobs: JobRepository;
   queue: JobQueue;
   events: EventBus;

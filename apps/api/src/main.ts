@@ -1,10 +1,18 @@
-import { loadChannelPlugins, openServices } from '@omni/sync-worker';
+import {
+  createSyncRunner,
+  loadChannelPlugins,
+  loadWorkerConfig,
+  openServices,
+  RunnerExecutor,
+  WorkerRuntime,
+} from '@omni/sync-worker';
 import pino from 'pino';
 import { loadApiKey } from './api-key.ts';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
 
 const config = loadConfig();
+const workerConfig = loadWorkerConfig();
 const log = pino({ level: config.logLevel });
 const services = await openServices({
   databaseUrl: config.databaseUrl,
@@ -13,8 +21,33 @@ const services = await openServices({
   name: 'omni-sync-api',
   plugins: loadChannelPlugins(),
   log,
+  nats: workerConfig.nats,
 });
 const key = loadApiKey({ apiKey: config.apiKey, dataDir: config.dataDir });
+
+// Embedded default: no NATS → the worker, reaper and scheduler run in this process.
+let runtime: WorkerRuntime | null = null;
+if (!config.natsUrl) {
+  const runner = createSyncRunner(services, log, { leaseMs: workerConfig.leaseMs });
+  runtime = new WorkerRuntime(
+    {
+      db: services.db.db,
+      settings: services.settings,
+      jobs: services.jobs,
+      queue: services.queue,
+      profiles: services.profiles,
+      plugins: services.plugins,
+      executor: new RunnerExecutor(runner),
+      lock: services.lock,
+      log,
+    },
+    {
+      worker: { concurrency: config.workerConcurrency, leaseMs: workerConfig.leaseMs },
+      reaper: { intervalMs: workerConfig.reaperIntervalMs },
+    },
+  );
+}
+
 const app = await buildApp(
   {
     db: services.db,
@@ -30,8 +63,14 @@ const app = await buildApp(
   { logger: { level: config.logLevel } },
 );
 await app.listen({ port: config.port, host: config.host });
+await runtime?.start();
 log.info(
-  { engine: services.db.engine, queue: services.queue.mode, secretKey: services.secretKeySource },
+  {
+    engine: services.db.engine,
+    queue: services.queue.mode,
+    worker: runtime ? 'in-process' : 'separate (apps/sync-worker)',
+    secretKey: services.secretKeySource,
+  },
   `omni-sync API listening on http://${config.host}:${config.port}/api/v2`,
 );
 if (key.source !== 'env') {
@@ -45,6 +84,7 @@ const shutdown = async (signal: string) => {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, 'shutting down');
+  await runtime?.stop().catch((err) => log.error({ err }, 'worker stop failed'));
   await app.close().catch(() => {});
   await services.close();
   process.exit(0);

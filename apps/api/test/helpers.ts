@@ -3,8 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CredentialCipher, SettingsService } from '@omni/db';
 import { createTestDb, type TestDb } from '@omni/db/testing';
-import { AuthError, type ChannelPlugin, type ChannelProfile, JobRepository } from '@omni/sync-core';
-import { InProcessEventBus, InProcessQueue, ProfileSyncService, StaticPluginLookup } from '@omni/sync-worker';
+import {
+  AuthError,
+  type ChannelPlugin,
+  type ChannelProfile,
+  JobRepository,
+  PluginRegistry,
+} from '@omni/sync-core';
+import { InProcessEventBus, InProcessQueue, ProfileSyncService } from '@omni/sync-worker';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.ts';
 import type { AppDeps } from '../src/app-deps.ts';
@@ -63,7 +69,7 @@ export async function createTestApp(plugins: ChannelPlugin[] = [fakeDiscordPlugi
   const settings = new SettingsService(db.db, { env: {}, cacheTtlMs: 0 });
   await settings.update({ 'media.storagePath': mediaDir });
   const cipher = new CredentialCipher(Buffer.alloc(32, 7));
-  const lookup = new StaticPluginLookup(plugins);
+  const lookup = new PluginRegistry(plugins);
   const queue = new InProcessQueue();
   const events = new InProcessEventBus();
   const deps: AppDeps = {

@@ -8,7 +8,6 @@ export {
   statusOf,
   TERMINAL_EVENTS,
 } from './events/sync-event.ts';
-export { type PluginLookup, StaticPluginLookup } from './plugins/plugin-lookup.ts';
 export { directContext, toInstanceRef } from './profile/instance-ref.ts';
 export {
   ProfileSyncService,
@@ -31,6 +30,7 @@ export {
   type NatsJobQueueOptions,
 } from './queue/nats/nats-queue.ts';
 export { loadChannelPlugins } from './runtime/channel-plugins.ts';
+export { createSyncRunner } from './runtime/create-runner.ts';
 export { openServices, type Services, type ServicesConfig } from './runtime/open-services.ts';
 export { loadWorkerConfig, type WorkerConfig } from './runtime/worker-config.ts';
 export {
@@ -52,4 +52,5 @@ export {
 } from './scheduler/sync-scheduler.ts';
 export type { ExecutionContext, JobExecutor, StopReason } from './worker/job-executor.ts';
 export { DEFAULT_REAPER_OPTIONS, Reaper, type ReaperOptions } from './worker/reaper.ts';
+export { RunnerExecutor } from './worker/runner-executor.ts';
 export { DEFAULT_SYNC_WORKER_OPTIONS, SyncWorker, type SyncWorkerOptions } from './worker/sync-worker.ts';

@@ -46,7 +46,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!InstanceService.isConnected(instance)) {
         throw ApiError.conflict('the instance is not connected: POST /instances/:id/connect first');
       }
-      const plugin = app.deps.plugins.get(instance.channel);
+      const plugin = app.deps.plugins.has(instance.channel) ? app.deps.plugins.get(instance.channel) : null;
       const { type, depth, channelId, downloadMedia } = request.body;
       if (plugin && type !== 'all' && !plugin.capabilities.parts.includes(type)) {
         throw ApiError.unprocessable(`the ${instance.channel} channel cannot sync ${type}`);

@@ -128,7 +128,7 @@ export class InstanceService {
         `${instance.channel} instances are linked by QR code or pairing code, not a token`,
       );
     }
-    if (!this.#deps.plugins.get(instance.channel)) {
+    if (!this.#deps.plugins.has(instance.channel)) {
       throw new ApiError(503, 'SERVICE_UNAVAILABLE', `the ${instance.channel} channel is not installed`);
     }
     const credentials = { token };

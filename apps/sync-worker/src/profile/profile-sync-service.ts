@@ -1,7 +1,6 @@
 import { type CredentialCipher, type Database, type Instance, toJson } from '@omni/db';
-import { type ChannelProfile, type Logger, PermanentError } from '@omni/sync-core';
+import { type ChannelProfile, type Logger, PermanentError, type PluginRegistry } from '@omni/sync-core';
 import { type Kysely, sql } from 'kysely';
-import type { PluginLookup } from '../plugins/plugin-lookup.ts';
 import { directContext, toInstanceRef } from './instance-ref.ts';
 
 /** Options of {@link ProfileSyncService.refreshStale}. */
@@ -27,10 +26,10 @@ export interface RefreshResult {
 export class ProfileSyncService {
   readonly #db: Kysely<Database>;
   readonly #cipher: CredentialCipher;
-  readonly #plugins: PluginLookup;
+  readonly #plugins: PluginRegistry;
   readonly #log: Logger;
 
-  constructor(db: Kysely<Database>, cipher: CredentialCipher, plugins: PluginLookup, log: Logger) {
+  constructor(db: Kysely<Database>, cipher: CredentialCipher, plugins: PluginRegistry, log: Logger) {
     this.#db = db;
     this.#cipher = cipher;
     this.#plugins = plugins;
@@ -39,8 +38,10 @@ export class ProfileSyncService {
 
   /** Fetches the profile of `instance` with explicit credentials, without storing anything. */
   async fetchProfile(instance: Instance, credentials?: Record<string, string>): Promise<ChannelProfile> {
+    if (!this.#plugins.has(instance.channel)) {
+      throw new PermanentError(`channel ${instance.channel} is not installed in this process`);
+    }
     const plugin = this.#plugins.get(instance.channel);
-    if (!plugin) throw new PermanentError(`channel ${instance.channel} is not installed in this process`);
     const ref = toInstanceRef(instance, this.#cipher);
     if (credentials) ref.credentials = credentials;
     if (!ref.credentials) throw new PermanentError(`instance ${instance.id} is not connected`);

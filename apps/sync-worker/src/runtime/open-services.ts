@@ -7,11 +7,10 @@ import {
   type SecretKeySource,
   SettingsService,
 } from '@omni/db';
-import { type ChannelPlugin, JobRepository, type Logger } from '@omni/sync-core';
+import { type ChannelPlugin, JobRepository, type Logger, PluginRegistry } from '@omni/sync-core';
 import type { EventBus } from '../events/event-bus.ts';
 import { InProcessEventBus } from '../events/in-process-event-bus.ts';
 import { NatsEventBus } from '../events/nats-event-bus.ts';
-import { StaticPluginLookup } from '../plugins/plugin-lookup.ts';
 import { ProfileSyncService } from '../profile/profile-sync-service.ts';
 import { InProcessQueue } from '../queue/in-process/in-process-queue.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
@@ -39,7 +38,7 @@ export interface Services {
   settings: SettingsService;
   cipher: CredentialCipher;
   secretKeySource: SecretKeySource;
-  plugins: StaticPluginLookup;
+  plugins: PluginRegistry;
   jobs: JobRepository;
   profiles: ProfileSyncService;
   queue: JobQueue;
@@ -55,7 +54,7 @@ export async function openServices(config: ServicesConfig): Promise<Services> {
   const db = await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const settings = new SettingsService(db.db);
   const { cipher, source } = loadCredentialCipher({ dataDir: config.dataDir });
-  const plugins = new StaticPluginLookup(config.plugins);
+  const plugins = new PluginRegistry(config.plugins);
   const jobs = new JobRepository(db.db);
   const profiles = new ProfileSyncService(db.db, cipher, plugins, config.log);
   let nats: NatsConnection | null = null;

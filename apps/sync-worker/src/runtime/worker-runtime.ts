@@ -1,7 +1,6 @@
 import type { Database, SettingsService } from '@omni/db';
-import type { JobRepository, Logger } from '@omni/sync-core';
+import type { JobRepository, Logger, PluginRegistry } from '@omni/sync-core';
 import type { Kysely } from 'kysely';
-import type { PluginLookup } from '../plugins/plugin-lookup.ts';
 import type { ProfileSyncService } from '../profile/profile-sync-service.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
 import type { LeaderLock } from '../scheduler/leader-lock.ts';
@@ -18,7 +17,7 @@ export interface WorkerRuntimeDeps {
   jobs: JobRepository;
   queue: JobQueue;
   profiles: ProfileSyncService;
-  plugins: PluginLookup;
+  plugins: PluginRegistry;
   executor: JobExecutor;
   lock: LeaderLock;
   log: Logger;

@@ -1,8 +1,7 @@
 import type { Database, SettingsService, SyncJobType } from '@omni/db';
-import type { JobRepository, Logger } from '@omni/sync-core';
+import type { JobRepository, Logger, PluginRegistry } from '@omni/sync-core';
 import { Cron } from 'croner';
 import type { Kysely } from 'kysely';
-import type { PluginLookup } from '../plugins/plugin-lookup.ts';
 import type { ProfileSyncService } from '../profile/profile-sync-service.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
 
@@ -27,7 +26,7 @@ export interface SyncSchedulerDeps {
   jobs: JobRepository;
   queue: JobQueue;
   profiles: ProfileSyncService;
-  plugins: PluginLookup;
+  plugins: PluginRegistry;
   log: Logger;
 }
 
@@ -121,7 +120,9 @@ export class SyncScheduler {
       .execute();
     const ids: string[] = [];
     for (const instance of instances) {
-      const plugin = this.#deps.plugins.get(instance.channel);
+      const plugin = this.#deps.plugins.has(instance.channel)
+        ? this.#deps.plugins.get(instance.channel)
+        : null;
       for (const type of types) {
         if (plugin && type !== 'all' && !plugin.capabilities.parts.includes(type)) continue;
         try {

@@ -148,8 +148,10 @@ export class SyncWorker {
       this.#running.delete(job.id);
     }
     const after = await this.deps.jobs.findJob(job.id).catch(() => null);
-    if (after && after.status === 'running' && after.lease_owner === this.id) {
+    if (after?.status === 'running' && after.lease_owner === this.id) {
       await this.deps.jobs.releaseLease(job.id, this.id).catch(() => false);
+    }
+    if (after?.status === 'pending' || (after?.status === 'running' && after.lease_owner === this.id)) {
       log.info({ jobId: job.id }, 'job released for another worker');
       await delivery.retry(0);
     } else {

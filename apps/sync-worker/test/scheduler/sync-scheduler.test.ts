@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { CredentialCipher, SettingsService } from '@omni/db';
 import { createTestDb, type TestDb } from '@omni/db/testing';
-import { type ChannelPlugin, JobRepository } from '@omni/sync-core';
-import { StaticPluginLookup } from '../../src/plugins/plugin-lookup.ts';
+import { type ChannelPlugin, JobRepository, PluginRegistry } from '@omni/sync-core';
 import { ProfileSyncService } from '../../src/profile/profile-sync-service.ts';
 import { InProcessQueue } from '../../src/queue/in-process/in-process-queue.ts';
 import { SyncScheduler } from '../../src/scheduler/sync-scheduler.ts';
@@ -55,7 +54,7 @@ test('queues profile / contacts+groups jobs for connected instances, follows set
   const settings = new SettingsService(db.db, { env: {}, cacheTtlMs: 0 });
   const jobs = new JobRepository(db.db);
   const queue = new InProcessQueue();
-  const plugins = new StaticPluginLookup([plugin]);
+  const plugins = new PluginRegistry([plugin]);
   const scheduler = new SyncScheduler({
     db: db.db,
     settings,

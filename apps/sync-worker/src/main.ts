@@ -1,0 +1,65 @@
+import pino from 'pino';
+import { loadChannelPlugins } from './runtime/channel-plugins.ts';
+import { createSyncRunner } from './runtime/create-runner.ts';
+import { openServices } from './runtime/open-services.ts';
+import { loadWorkerConfig } from './runtime/worker-config.ts';
+import { WorkerRuntime } from './runtime/worker-runtime.ts';
+import { RunnerExecutor } from './worker/runner-executor.ts';
+
+const config = loadWorkerConfig();
+const log = pino({ level: config.logLevel });
+if (!config.databaseUrl || !config.natsUrl) {
+  log.fatal(
+    'a separate worker needs DATABASE_URL and NATS_URL (without NATS, `bun run start` runs the worker inside the API)',
+  );
+  process.exit(2);
+}
+const services = await openServices({
+  databaseUrl: config.databaseUrl,
+  natsUrl: config.natsUrl,
+  dataDir: config.dataDir,
+  name: 'omni-sync-worker',
+  plugins: loadChannelPlugins(),
+  log,
+  nats: config.nats,
+});
+const runner = createSyncRunner(services, log, { leaseMs: config.leaseMs });
+const runtime = new WorkerRuntime(
+  {
+    db: services.db.db,
+    settings: services.settings,
+    jobs: services.jobs,
+    queue: services.queue,
+    profiles: services.profiles,
+    plugins: services.plugins,
+    executor: new RunnerExecutor(runner),
+    lock: services.lock,
+    log,
+  },
+  {
+    worker: {
+      concurrency: config.concurrency,
+      leaseMs: config.leaseMs,
+      ...(config.workerId ? { id: config.workerId } : {}),
+    },
+    reaper: { intervalMs: config.reaperIntervalMs },
+  },
+);
+await runtime.start();
+log.info({ worker: runtime.worker.id, concurrency: config.concurrency }, 'omni-sync worker started');
+
+let stopping = false;
+const shutdown = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  log.info(
+    { signal, running: runtime.worker.runningJobIds },
+    'worker shutting down: checkpointing running jobs',
+  );
+  await runtime.stop().catch((err) => log.error({ err }, 'worker stop failed'));
+  await services.close();
+  log.info('worker stopped');
+  process.exit(0);
+};
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
