@@ -28,6 +28,10 @@ export interface WhatsAppPluginOptions {
   qrTtlMs?: number;
   /** Validity announced for a pairing code, ms. @defaultValue 180_000 */
   pairingCodeTtlMs?: number;
+  /** Attempts to hand one pushed chunk to the history handler before it is logged as lost. @defaultValue 4 */
+  pushAttempts?: number;
+  /** Delay before the second attempt, ms (doubles per attempt). @defaultValue 500 */
+  pushRetryBaseMs?: number;
   /** Contacts per `fetchContacts` page. @defaultValue 500 */
   contactsPageSize?: number;
   /** Groups per `fetchGroups` page. @defaultValue 100 */
@@ -51,6 +55,8 @@ export const DEFAULT_WHATSAPP_PLUGIN_OPTIONS = {
   firstQrTtlMs: 60_000,
   qrTtlMs: 20_000,
   pairingCodeTtlMs: 180_000,
+  pushAttempts: 4,
+  pushRetryBaseMs: 500,
   contactsPageSize: 500,
   groupsPageSize: 100,
   includeRaw: true,

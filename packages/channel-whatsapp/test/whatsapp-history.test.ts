@@ -382,3 +382,49 @@ describe('on-demand paging', () => {
 test('proto enum names are what PushedHistory.syncType reports', () => {
   expect(proto.HistorySync.HistorySyncType[proto.HistorySync.HistorySyncType.ON_DEMAND]).toBe('ON_DEMAND');
 });
+
+test('after a restart (empty identity map) paging a LID-addressed chat stays keyed by the phone JID', async () => {
+  const phone = generateTextHistory({ chat: BOB_LID, count: 80, newest: NOW, spacing: 60, idPrefix: 'RS' });
+  const h = harness({ me: ME, chats: [{ jid: BOB_LID, messages: phone }], pushOnOpen: false });
+  const anchor = phone[9];
+  if (!anchor?.key?.id) throw new Error('no anchor');
+  const batches = await collect(
+    h.plugin.fetchHistory(h.ctx, {
+      chatId: chatId(BOB_PN),
+      since: null,
+      until: NOW * 1000 + 1,
+      cursor: null,
+      anchor: {
+        externalId: anchor.key.id,
+        timestamp: Number(anchor.messageTimestamp) * 1000,
+        senderId: BOB_PN,
+        raw: { key: { remoteJid: BOB_LID, id: anchor.key.id, fromMe: anchor.key.fromMe ?? false } },
+      },
+    }),
+  );
+  const messages = batches.flatMap((b) => b.messages);
+  expect(messages).toHaveLength(70);
+  expect(new Set(messages.map((m) => String(m.chatId)))).toEqual(new Set([BOB_PN]));
+  expect(batches.at(-1)?.exhausted).toBe(true);
+  expect(h.fake.last?.historyRequests[0]?.key.remoteJid).toBe(BOB_LID);
+  await h.plugin.close();
+});
+
+test('a failing history handler is retried; the chunk is handed over once it succeeds', async () => {
+  const h = harness(
+    { me: ME, chats: [{ jid: ALICE, messages: aliceHistory().slice(0, 3) }] },
+    { pushRetryBaseMs: 1 },
+  );
+  let calls = 0;
+  const stored: number[] = [];
+  h.plugin.setHistoryHandler(async (batch) => {
+    calls++;
+    if (calls < 3) throw new Error('database unavailable');
+    stored.push(batch.messages.length);
+  });
+  await h.plugin.connect(h.id);
+  await h.plugin.flush(h.id);
+  expect(calls).toBe(3);
+  expect(stored).toEqual([3]);
+  await h.plugin.close();
+});

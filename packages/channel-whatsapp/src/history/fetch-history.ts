@@ -4,6 +4,7 @@ import {
   type HistoryBatch,
   type PluginContext,
 } from '@omni/sync-core';
+import { isLidJid } from '../identity/jid.ts';
 import type { WhatsAppSession } from '../session/whatsapp-session.ts';
 import { cursorFromAnchor, type HistoryCursor, parseHistoryCursor } from './history-cursor.ts';
 
@@ -21,12 +22,21 @@ export async function* fetchWhatsAppHistory(
   params: FetchHistoryParams,
   pageSize: number,
 ): AsyncGenerator<HistoryBatch> {
-  await session.ensureOpen();
-  const chat = session.identity.canonical(params.chatId);
+  const socket = await session.ensureOpen();
   let start: HistoryCursor | null =
     parseHistoryCursor(params.cursor) ??
-    (params.anchor ? cursorFromAnchor(params.anchor, chat, session.self.id) : null) ??
-    session.chats.oldestOf(chat);
+    (params.anchor ? cursorFromAnchor(params.anchor, params.chatId, session.self.id) : null) ??
+    session.chats.oldestOf(params.chatId);
+  if (start) {
+    // After a restart the in-memory map is empty: the stored chat id and the JID the phone used for
+    // the anchor name the same chat, and Baileys' own store may know the LID's phone number.
+    session.identity.linkPair(start.remoteJid, params.chatId);
+    if (isLidJid(start.remoteJid) && !session.identity.pnOf(start.remoteJid)) {
+      const pn = await socket.signalRepository.lidMapping.getPNForLID(start.remoteJid).catch(() => null);
+      session.identity.link(start.remoteJid, pn);
+    }
+  }
+  const chat = session.identity.canonical(params.chatId);
   if (!start) {
     ctx.log.info({ chatId: chat }, 'no message of this chat is known: nothing to page back from');
     yield { messages: [], cursor: null, hasMore: false, exhausted: true };

@@ -52,6 +52,8 @@ export class WhatsAppSession {
   readonly chats = new ChatRegistry(this.identity);
   readonly contacts = new Map<string, NormalizedContact>();
   readonly self: SelfIdentity = { id: null, lid: null, name: null };
+  /** Messages of pushed chunks the history handler never accepted (after every retry). */
+  lostPushedMessages = 0;
   readonly #options: ResolvedWhatsAppPluginOptions;
   readonly #hooks: SessionHooks;
   readonly #log: Logger;
@@ -391,18 +393,33 @@ export class WhatsAppSession {
         progress: absorbed.progress,
         isLatest: absorbed.isLatest ?? false,
       };
-      try {
-        await this.#hooks.onHistory(batch);
-      } catch (error) {
-        this.#log.error(
-          {
-            instanceId: this.instanceId,
-            err: error,
-            syncType: batch.syncType,
-            messages: batch.messages.length,
-          },
-          'storing pushed WhatsApp history failed',
-        );
+      const attempts = Math.max(1, this.#options.pushAttempts);
+      for (let attempt = 1; attempt <= attempts; attempt++) {
+        try {
+          await this.#hooks.onHistory(batch);
+          return;
+        } catch (error) {
+          const last = attempt === attempts;
+          this.#log.error(
+            {
+              instanceId: this.instanceId,
+              err: error,
+              syncType: batch.syncType,
+              messages: batch.messages.length,
+              attempt,
+            },
+            last
+              ? 'storing pushed WhatsApp history failed: chunk lost'
+              : 'storing pushed WhatsApp history failed: retrying',
+          );
+          if (last) {
+            this.lostPushedMessages += batch.messages.length;
+            return;
+          }
+          await new Promise((resolve) =>
+            setTimeout(resolve, this.#options.pushRetryBaseMs * 2 ** (attempt - 1)),
+          );
+        }
       }
     });
   }
