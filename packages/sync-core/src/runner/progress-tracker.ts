@@ -99,20 +99,17 @@ export class ProgressTracker {
     }
     const fraction = covered / this.#chatsTotal;
     const elapsed = (this.#clock.now() - this.#startedAt) / 1000;
-    if (fraction <= 0 || elapsed <= 0) return null;
     if (fraction >= 1) return 0;
+    if (fraction <= 0 || elapsed <= 0) return null;
     return Math.round((elapsed * (1 - fraction)) / fraction);
   }
 
-  /** Writes pending waits and the ETA, and returns the job's progress. */
-  async flush(): Promise<SyncProgress> {
+  /** Writes pending waits and the ETA (0 once `finished`), and returns the job's progress. */
+  async flush(finished = false): Promise<SyncProgress> {
     const waits = this.takeWaits();
     try {
-      return await this.#jobs.updateProgress(
-        this.#job.id,
-        { etaSeconds: this.etaSeconds() },
-        { counters: waits },
-      );
+      const etaSeconds = finished ? 0 : this.etaSeconds();
+      return await this.#jobs.updateProgress(this.#job.id, { etaSeconds }, { counters: waits });
     } catch (error) {
       this.restoreWaits(waits);
       throw error;

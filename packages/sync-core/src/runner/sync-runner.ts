@@ -350,8 +350,7 @@ export class SyncRunner {
       }
       await media?.drain();
       await run.checkStop();
-      await tracker.flush();
-      await tracker.maybeEmit(true);
+      await tracker.emit('sync.progress', await tracker.flush(true));
       const completed = await this.#jobs.completeJob(job.id, { owner });
       await tracker.emit('sync.completed', readProgress(completed.progress));
       return { status: 'completed', job: completed };

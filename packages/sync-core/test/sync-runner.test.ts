@@ -1,0 +1,490 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestDb, TEST_ENGINES, type TestDb } from '@omni/db/testing';
+import {
+  type BatchCommitted,
+  ExponentialCooldownPolicy,
+  externalUserId,
+  fixedRateSource,
+  JobRepository,
+  MediaStorageService,
+  MemoryEventSink,
+  PluginRegistry,
+  RateLimitedError,
+  RateLimiter,
+  readProgress,
+  type SyncJobConfig,
+  SyncRunner,
+  type SyncRunnerOptions,
+  VirtualClock,
+} from '../src/index.ts';
+import { msg } from './support/messages.ts';
+import { dataset, type TestChat, TestPlugin, type TestPluginOptions } from './support/test-plugin.ts';
+
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+for (const engine of TEST_ENGINES) {
+  describe(`SyncRunner on ${engine}`, () => {
+    let t: TestDb;
+    let jobs: JobRepository;
+    let n = 0;
+    let mediaDir: string;
+
+    beforeAll(async () => {
+      t = await createTestDb(engine);
+      jobs = new JobRepository(t.db);
+      mediaDir = mkdtempSync(join(tmpdir(), 'omni-runner-media-'));
+    }, 60_000);
+    afterAll(async () => {
+      await t?.close();
+      rmSync(mediaDir, { recursive: true, force: true });
+    });
+
+    const newInstance = async (extra: { download_media_on_sync?: boolean } = {}) => {
+      n += 1;
+      return (
+        await t.db
+          .insertInto('instances')
+          .values({ name: `run-${n}`, channel: 'discord', ...extra })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+      ).id;
+    };
+
+    const setup = (pluginOptions: TestPluginOptions, runner: Partial<SyncRunnerOptions> = {}) => {
+      const plugin = new TestPlugin(pluginOptions);
+      const clock = new VirtualClock(Date.now());
+      const events = new MemoryEventSink();
+      const batches: BatchCommitted[] = [];
+      const limiter = new RateLimiter({
+        rates: fixedRateSource({}),
+        clock,
+        cooldown: new ExponentialCooldownPolicy({ random: () => 0 }),
+      });
+      const r = new SyncRunner({
+        db: t.db,
+        plugins: new PluginRegistry([plugin]),
+        limiter,
+        events,
+        clock,
+        onBatchCommitted: (b) => batches.push(b),
+        ...runner,
+      });
+      return { plugin, clock, events, batches, runner: r, limiter };
+    };
+
+    const startJob = async (
+      inst: string,
+      config: SyncJobConfig = { depth: 'all' },
+      type = 'messages' as const,
+    ) => {
+      const { job } = await jobs.createJob(inst, type, config);
+      return job;
+    };
+
+    const messageCount = async (inst: string) =>
+      Number(
+        (
+          await t.db
+            .selectFrom('messages')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('instance_id', '=', inst)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+
+    const externalIds = async (inst: string) =>
+      (
+        await t.db
+          .selectFrom('messages')
+          .select('external_id')
+          .where('instance_id', '=', inst)
+          .orderBy('external_id')
+          .execute()
+      ).map((r) => r.external_id);
+
+    const expected = (chats: TestChat[]) =>
+      chats.flatMap((c) => c.messages.map((m) => m.externalId as string)).sort();
+
+    test('exact counts for a known dataset; unreadable chats skipped with their reason; events', async () => {
+      const inst = await newInstance();
+      const chats = [
+        ...dataset(3, 25),
+        { id: 'secret', name: 'Secret', readable: false, reason: 'Missing Access', messages: [] },
+      ];
+      const { runner, events, batches } = setup({
+        chats,
+        pageSize: 10,
+        warnings: ['Message Content intent missing'],
+      });
+      const job = await startJob(inst);
+      const result = await runner.runJob(job.id, 'w1');
+      expect(result?.status).toBe('completed');
+      const p = readProgress(result?.job?.progress);
+      expect(p).toMatchObject({
+        fetched: 75,
+        stored: 75,
+        duplicates: 0,
+        updated: 0,
+        failed: 0,
+        chatsTotal: 3,
+        chatsDone: 3,
+        chatsExhausted: 0,
+        etaSeconds: 0,
+        parts: { messages: 'done' },
+      });
+      expect(p.warnings).toEqual(['Message Content intent missing', 'chat Secret skipped: Missing Access']);
+      expect(p.skippedChats).toEqual([{ chatId: 'secret', name: 'Secret', reason: 'Missing Access' }]);
+      expect(p.oldestTimestamp).toBe(
+        new Date(Math.min(...chats.flatMap((c) => c.messages.map((m) => m.timestamp)))).toISOString(),
+      );
+      expect(await externalIds(inst)).toEqual(expected(chats));
+      expect(batches).toHaveLength(9);
+      const chatRows = await t.db
+        .selectFrom('sync_job_chats')
+        .selectAll()
+        .where('job_id', '=', job.id)
+        .orderBy('chat_id')
+        .execute();
+      expect(chatRows.map((c) => [c.chat_id, c.status, c.stored, c.last_error])).toEqual([
+        ['chat-1', 'done', 25, null],
+        ['chat-2', 'done', 25, null],
+        ['chat-3', 'done', 25, null],
+        ['secret', 'skipped', 0, 'Missing Access'],
+      ]);
+      const types = events.events.map((e) => e.type);
+      expect(types[0]).toBe('sync.started');
+      expect(types.at(-1)).toBe('sync.completed');
+      expect(types).toContain('sync.progress');
+      expect(events.ofType('sync.completed')[0]).toMatchObject({
+        jobId: job.id,
+        instanceId: inst,
+        jobType: 'messages',
+      });
+      const listed = await t.db
+        .selectFrom('chats')
+        .select('external_id')
+        .where('instance_id', '=', inst)
+        .execute();
+      expect(listed).toHaveLength(4);
+
+      // A second run stores nothing and counts everything as duplicates.
+      const second = await startJob(inst);
+      expect(second.id).not.toBe(job.id);
+      const again = await setup({ chats, pageSize: 10 }).runner.runJob(second.id, 'w1');
+      expect(readProgress(again?.job?.progress)).toMatchObject({
+        fetched: 75,
+        stored: 0,
+        duplicates: 75,
+        chatsDone: 3,
+      });
+      expect(await messageCount(inst)).toBe(75);
+    });
+
+    test('a platform answering 429 three times still yields every message; waits are counted', async () => {
+      const inst = await newInstance();
+      const chats = dataset(1, 30);
+      const { runner, clock } = setup({ chats, pageSize: 10, rateLimitTimes: 3 });
+      const job = await startJob(inst);
+      const result = await runner.runJob(job.id, 'w1');
+      expect(result?.status).toBe('completed');
+      expect(readProgress(result?.job?.progress)).toMatchObject({
+        fetched: 30,
+        stored: 30,
+        rateLimitWaits: 3,
+        rateLimitWaitMs: 60_000 + 120_000 + 240_000,
+      });
+      expect(clock.slept).toEqual([60_000, 120_000, 240_000]);
+      expect(await externalIds(inst)).toEqual(expected(chats));
+    });
+
+    test('a 429 thrown from inside the history iterator: cool down, resume from the last committed cursor', async () => {
+      const inst = await newInstance();
+      const chats = dataset(1, 30);
+      let thrown = false;
+      const { runner, plugin } = setup(
+        {
+          chats,
+          pageSize: 10,
+          beforePage: (_chat, page) => {
+            if (page === 1 && !thrown) {
+              thrown = true;
+              throw new RateLimitedError('429 from iterator', { retryAfterMs: 5000 });
+            }
+          },
+        },
+        { chatConcurrency: 1 },
+      );
+      const job = await startJob(inst);
+      const result = await runner.runJob(job.id, 'w1');
+      expect(result?.status).toBe('completed');
+      expect(readProgress(result?.job?.progress)).toMatchObject({
+        fetched: 30,
+        stored: 30,
+        duplicates: 0,
+        rateLimitWaits: 1,
+        rateLimitWaitMs: 5000,
+      });
+      expect(plugin.fetchCalls.map((c) => c.cursor)).toEqual([null, 10]);
+      expect(plugin.fetchCalls[1]?.anchor?.externalId).toBe('m-1-21');
+      expect(await messageCount(inst)).toBe(30);
+    });
+
+    test('cancel stops between batches; resume finishes with the exact dataset', async () => {
+      const inst = await newInstance();
+      const chats = dataset(2, 30);
+      let jobId = '';
+      const { runner, events, batches } = setup(
+        {
+          chats,
+          pageSize: 10,
+          beforePage: async (_chat, _page, served) => {
+            if (served === 1) await jobs.requestCancel(jobId);
+          },
+        },
+        { chatConcurrency: 1 },
+      );
+      const job = await startJob(inst);
+      jobId = job.id;
+      const result = await runner.runJob(job.id, 'w1');
+      expect(result?.status).toBe('cancelled');
+      expect(result?.job?.status).toBe('cancelled');
+      expect(batches).toHaveLength(2);
+      expect(await messageCount(inst)).toBe(20);
+      expect(readProgress(result?.job?.progress)).toMatchObject({ fetched: 20, stored: 20 });
+      expect(events.ofType('sync.cancelled')).toHaveLength(1);
+      await jobs.resumeJob(job.id);
+      const resumed = await setup({ chats, pageSize: 10 }).runner.runJob(job.id, 'w2');
+      expect(resumed?.status).toBe('completed');
+      expect(readProgress(resumed?.job?.progress)).toMatchObject({
+        fetched: 60,
+        stored: 60,
+        duplicates: 0,
+        chatsDone: 2,
+      });
+      expect(await externalIds(inst)).toEqual(expected(chats));
+    });
+
+    test('a crash after batch k then a rerun: exact dataset, no duplicates, counters of a clean run', async () => {
+      const inst = await newInstance();
+      const chats = dataset(3, 25);
+      const { runner } = setup(
+        {
+          chats,
+          pageSize: 10,
+          beforePage: (_chat, _page, served) => {
+            if (served === 4) throw new Error('process crashed');
+          },
+        },
+        { chatConcurrency: 2 },
+      );
+      const job = await startJob(inst);
+      const crashed = await runner.runJob(job.id, 'w1');
+      expect(crashed?.status).toBe('failed');
+      expect(crashed?.error).toBe('process crashed');
+      const before = readProgress(crashed?.job?.progress);
+      expect(before.stored).toBeGreaterThan(0);
+      expect(before.stored).toBeLessThan(75);
+      await jobs.resumeJob(job.id);
+      const rerun = await setup({ chats, pageSize: 10 }).runner.runJob(job.id, 'w2');
+      expect(rerun?.status).toBe('completed');
+      expect(readProgress(rerun?.job?.progress)).toMatchObject({
+        fetched: 75,
+        stored: 75,
+        duplicates: 0,
+        chatsTotal: 3,
+        chatsDone: 3,
+      });
+      expect(await externalIds(inst)).toEqual(expected(chats));
+      expect(rerun?.job?.attempts).toBe(2);
+    });
+
+    test('depth: only the window is stored; a chat whose history begins inside it is exhausted', async () => {
+      const inst = await newInstance();
+      const now = Date.now() - 60_000;
+      const day = 86_400_000;
+      const young = {
+        id: 'young',
+        name: 'Young',
+        messages: [msg('young', 'y1', now - 2 * day), msg('young', 'y2', now - day)],
+      };
+      const old = {
+        id: 'old',
+        name: 'Old',
+        messages: [
+          msg('old', 'o1', now - 30 * day),
+          msg('old', 'o2', now - 3 * day),
+          msg('old', 'o3', now - day),
+        ],
+      };
+      const { runner } = setup({ chats: [young, old], pageSize: 10 });
+      const job = await startJob(inst, { depth: '7d' });
+      const result = await runner.runJob(job.id, 'w1');
+      const p = readProgress(result?.job?.progress);
+      expect(p).toMatchObject({ fetched: 4, stored: 4, chatsDone: 2, chatsExhausted: 1 });
+      expect(p.window?.depth).toBe('7d');
+      expect(Date.parse(p.window?.until ?? '') - Date.parse(p.window?.since ?? '')).toBe(7 * day);
+      expect(p.exhaustedChats).toEqual([
+        { chatId: 'young', name: 'Young', oldestTimestamp: new Date(now - 2 * day).toISOString() },
+      ]);
+      expect(await externalIds(inst)).toEqual(['o2', 'o3', 'y1', 'y2']);
+      const rows = await t.db
+        .selectFrom('sync_job_chats')
+        .select(['chat_id', 'status', 'exhausted'])
+        .where('job_id', '=', job.id)
+        .orderBy('chat_id')
+        .execute();
+      expect(rows).toEqual([
+        { chat_id: 'old', status: 'done', exhausted: false },
+        { chat_id: 'young', status: 'exhausted', exhausted: true },
+      ]);
+    });
+
+    test('channelId limits the job to one chat', async () => {
+      const inst = await newInstance();
+      const chats = dataset(3, 5);
+      const { runner } = setup({ chats });
+      const job = await startJob(inst, { depth: 'all', channelId: 'chat-2' });
+      const result = await runner.runJob(job.id, 'w1');
+      expect(readProgress(result?.job?.progress)).toMatchObject({ stored: 5, chatsTotal: 1, chatsDone: 1 });
+      expect(await externalIds(inst)).toEqual(expected([chats[1] as TestChat]));
+    });
+
+    test('media: base64 always stored, URLs when the job asks, disallowed types skipped and counted', async () => {
+      const inst = await newInstance();
+      const jpgLike = Buffer.concat([PNG, Buffer.from('url-media')]);
+      const end = Date.now() - 60_000;
+      const chats: TestChat[] = [
+        {
+          id: 'media',
+          messages: [
+            msg('media', 'b64', end - 3000, {
+              kind: 'image',
+              media: [{ mimeType: 'image/png', base64: PNG.toString('base64') }],
+            }),
+            msg('media', 'url', end - 2000, {
+              kind: 'image',
+              media: [{ mimeType: 'image/png', url: 'https://cdn/x.png' }],
+            }),
+            msg('media', 'zip', end - 1000, {
+              kind: 'document',
+              media: [{ mimeType: 'application/zip', url: 'https://cdn/x.zip' }],
+            }),
+          ],
+        },
+      ];
+      const media = new MediaStorageService(t.db, {
+        basePath: mediaDir,
+        allowedMimeTypes: ['image/*'],
+        maxFileSizeBytes: 1e6,
+      });
+      const { runner } = setup(
+        {
+          chats,
+          media: new Map([
+            ['https://cdn/x.png', jpgLike],
+            ['https://cdn/x.zip', PNG],
+          ]),
+        },
+        { media },
+      );
+      const job = await startJob(inst, { depth: 'all', downloadMedia: true });
+      const result = await runner.runJob(job.id, 'w1');
+      expect(result?.status).toBe('completed');
+      expect(readProgress(result?.job?.progress)).toMatchObject({
+        stored: 3,
+        mediaDownloaded: 2,
+        mediaSkipped: 1,
+        mediaFailed: 0,
+        mediaBytes: PNG.length + jpgLike.length,
+        mediaSkipReasons: { 'mime-not-allowed': 1 },
+      });
+      const rows = await t.db
+        .selectFrom('messages')
+        .selectAll()
+        .where('instance_id', '=', inst)
+        .orderBy('external_id')
+        .execute();
+      const byId = Object.fromEntries(rows.map((r) => [r.external_id, r]));
+      expect(byId.b64?.media_metadata).not.toHaveProperty('base64');
+      expect(readFileSync(join(mediaDir, byId.b64?.media_local_path ?? 'x'))).toEqual(PNG);
+      expect(readFileSync(join(mediaDir, byId.url?.media_local_path ?? 'x'))).toEqual(jpgLike);
+      expect(byId.zip?.media_local_path).toBeNull();
+    });
+
+    test('profile, contacts and groups parts of an "all" job', async () => {
+      const inst = await newInstance();
+      const { runner } = setup({
+        chats: dataset(1, 3),
+        contacts: [{ externalId: externalUserId('u1'), name: 'One', metadata: {} }],
+        groups: [
+          {
+            externalId: 'g1',
+            name: 'Guild',
+            description: null,
+            memberCount: 1,
+            participants: [{ id: 'u1', role: 'owner' }],
+            metadata: {},
+          },
+        ],
+      });
+      const job = await startJob(inst, { depth: 'all' }, 'all' as 'messages');
+      const result = await runner.runJob(job.id, 'w1');
+      expect(result?.status).toBe('completed');
+      const p = readProgress(result?.job?.progress);
+      expect(p.parts).toEqual({ profile: 'done', messages: 'done', contacts: 'done', groups: 'done' });
+      expect(p.stored).toBe(3);
+      const instance = await t.db
+        .selectFrom('instances')
+        .selectAll()
+        .where('id', '=', inst)
+        .executeTakeFirstOrThrow();
+      expect(instance).toMatchObject({
+        profile_name: 'Test Bot',
+        profile_bio: 'a bot',
+        owner_identifier: 'bot-123',
+      });
+      expect(instance.profile_metadata).toEqual({ botId: 'bot-123', guildCount: 2 });
+      expect(instance.profile_synced_at).toBeInstanceOf(Date);
+      expect(
+        await t.db.selectFrom('contacts').select('name').where('instance_id', '=', inst).execute(),
+      ).toEqual([{ name: 'One' }]);
+      expect(
+        await t.db
+          .selectFrom('group_participants')
+          .select(['participant_id', 'role'])
+          .where('instance_id', '=', inst)
+          .execute(),
+      ).toEqual([{ participant_id: 'u1', role: 'owner' }]);
+    });
+
+    test('a shutdown signal gives the job back as pending with its checkpoints', async () => {
+      const inst = await newInstance();
+      const chats = dataset(1, 30);
+      const controller = new AbortController();
+      const { runner } = setup(
+        {
+          chats,
+          pageSize: 10,
+          beforePage: (_c, _p, served) => {
+            if (served === 1) controller.abort();
+          },
+        },
+        { chatConcurrency: 1 },
+      );
+      const job = await startJob(inst);
+      const result = await runner.runJob(job.id, 'w1', { signal: controller.signal });
+      expect(result?.status).toBe('released');
+      expect(result?.job?.status).toBe('pending');
+      expect(await messageCount(inst)).toBe(20);
+      const next = await setup({ chats, pageSize: 10 }).runner.runNext('w2');
+      expect(next?.job?.id).toBe(job.id);
+      expect(readProgress(next?.job?.progress)).toMatchObject({ fetched: 30, stored: 30, duplicates: 0 });
+    });
+  });
+}
