@@ -1,4 +1,4 @@
-import type { Logger } from '@omni/sync-core';
+import type { ChatInfo, InstanceId, Logger } from '@omni/sync-core';
 import type { AuthStateStore } from './auth/auth-state-store.ts';
 import type { WhatsAppSocketFactory } from './socket/whatsapp-socket.ts';
 
@@ -8,6 +8,12 @@ export interface WhatsAppPluginOptions {
   socketFactory: WhatsAppSocketFactory;
   /** Where creds and signal keys live (encrypted in production). */
   authStore: AuthStateStore;
+  /**
+   * Chats already stored for an instance (the `chats` table), merged into `listChats` so a sync
+   * after a restart still knows every chat the phone pushed once. The app wires it to the database.
+   * @defaultValue none
+   */
+  storedChats?: (instanceId: InstanceId) => Promise<ChatInfo[]>;
   /** Plugin-level logger (sessions log with `instanceId`). @defaultValue a silent logger */
   log?: Logger;
   /** Messages asked per on-demand history request (`fetchMessageHistory` count). @defaultValue 50 */
@@ -45,6 +51,7 @@ export const SILENT_LOGGER: Logger = { debug() {}, info() {}, warn() {}, error()
 
 /** Defaults of every optional {@link WhatsAppPluginOptions} field. */
 export const DEFAULT_WHATSAPP_PLUGIN_OPTIONS = {
+  storedChats: async () => [],
   log: SILENT_LOGGER,
   historyPageSize: 50,
   onDemandTimeoutMs: 60_000,

@@ -104,6 +104,11 @@ class WhatsAppChannelPlugin implements WhatsAppPlugin {
     const session = this.#session(ctx.instance.id);
     await session.ensureOpen();
     await session.flush();
+    for (const stored of await this.#options.storedChats(ctx.instance.id)) {
+      if (stored.altId) session.identity.linkPair(stored.id, stored.altId);
+      session.chats.upsert(stored.id, stored.name);
+    }
+    session.chats.rekey();
     const chats = session.chats.list();
     const warnings =
       chats.length === 0

@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { createTestDb, type TestDb } from '@omni/db/testing';
+import {
+  type ChatInfo,
+  chatId,
+  DedupeWriter,
+  fixedRateSource,
+  HistoryIngestor,
+  instanceId,
+  JobRepository,
+  PluginRegistry,
+  RateLimiter,
+  readProgress,
+  SyncRunner,
+} from '@omni/sync-core';
+import {
+  createFakeSocketFactory,
+  type FakeWhatsAppScenario,
+  generateTextHistory,
+} from '@omni/testkit/whatsapp';
+import { MemoryAuthStateStore } from '../src/auth/auth-state-store.ts';
+import { createWhatsAppPlugin } from '../src/whatsapp-plugin.ts';
+
+const DAY = 86_400;
+const NOW = Math.floor(Date.now() / 1000) - 60;
+const ME = { id: '15559990000@s.whatsapp.net', name: 'Me' };
+const ALICE = '15550001111@s.whatsapp.net';
+const BOB_PN = '15550002222@s.whatsapp.net';
+const BOB_LID = '222000@lid';
+const CAROL = '15550003333@s.whatsapp.net';
+
+describe('a messages job through SyncRunner on Postgres', () => {
+  let t: TestDb;
+  beforeAll(async () => {
+    t = await createTestDb('postgres');
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const count = async (instance: string, chat: string) =>
+    Number(
+      (
+        await t.db
+          .selectFrom('messages')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .where('instance_id', '=', instance)
+          .where('chat_external_id', '=', chat)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+
+  test('depth 30d: pushed history + paging stored exactly; a short chat is exhausted; a restart keeps the chats', async () => {
+    const row = await t.db
+      .insertInto('instances')
+      .values({ name: 'wa-runner', channel: 'whatsapp-baileys' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const id = instanceId(row.id);
+    const alice = generateTextHistory({
+      chat: ALICE,
+      count: 500,
+      newest: NOW,
+      spacing: 7_200,
+      idPrefix: 'A',
+    });
+    const bob = generateTextHistory({ chat: BOB_LID, count: 30, newest: NOW, spacing: 600, idPrefix: 'B' });
+    const carol = generateTextHistory({ chat: CAROL, count: 80, newest: NOW, spacing: 3_600, idPrefix: 'C' });
+    const scenario: FakeWhatsAppScenario = {
+      me: ME,
+      chats: [
+        { jid: ALICE, name: 'Alice', messages: alice },
+        { jid: BOB_LID, altJid: BOB_PN, name: 'Bob', messages: bob },
+        { jid: CAROL, name: 'Carol', messages: carol },
+      ],
+      bootstrapSince: NOW - 2 * DAY,
+    };
+    const storedChats = async (instance: string): Promise<ChatInfo[]> =>
+      (
+        await t.db
+          .selectFrom('chats')
+          .select(['external_id', 'alt_external_id', 'name', 'kind'])
+          .where('instance_id', '=', instance)
+          .execute()
+      ).map((c) => ({
+        id: chatId(c.external_id),
+        altId: c.alt_external_id,
+        name: c.name,
+        kind: c.kind ?? 'dm',
+        readable: true,
+      }));
+    const makePlugin = () =>
+      createWhatsAppPlugin({
+        socketFactory: createFakeSocketFactory(scenario).factory,
+        authStore: new MemoryAuthStateStore(),
+        storedChats,
+        onDemandTimeoutMs: 2_000,
+      });
+    const first = makePlugin();
+    const ingestor = new HistoryIngestor(t.db, new DedupeWriter(t.db));
+    first.setHistoryHandler(async (chunk) => {
+      await ingestor.ingest(chunk);
+    });
+    await first.connect(id);
+    await first.flush(id);
+    await first.close();
+
+    // A new process: nothing in memory, no new push; the chats come from the database.
+    const plugin = makePlugin();
+    plugin.setHistoryHandler(async (chunk) => {
+      await ingestor.ingest(chunk);
+    });
+    const jobs = new JobRepository(t.db);
+    const { job } = await jobs.createJob(id, 'messages', { depth: '30d' });
+    const runner = new SyncRunner({
+      db: t.db,
+      plugins: new PluginRegistry([plugin]),
+      limiter: new RateLimiter({ rates: fixedRateSource({}) }),
+    });
+    const result = await runner.runJob(job.id, 'w1');
+    expect(result.status).toBe('completed');
+    const progress = readProgress(result.job?.progress);
+    const since = Date.parse(progress.window?.since ?? '');
+    expect(Date.parse(progress.window?.until ?? '') - since).toBe(30 * DAY * 1000);
+    const inRange = (list: typeof alice) =>
+      list.filter((m) => Number(m.messageTimestamp) * 1000 >= since).length;
+    expect(await count(id, ALICE)).toBe(inRange(alice));
+    expect(await count(id, BOB_PN)).toBe(30);
+    expect(await count(id, BOB_LID)).toBe(0);
+    expect(await count(id, CAROL)).toBe(80);
+    expect(progress.exhaustedChats?.map((c) => c.chatId).sort()).toEqual([BOB_PN, CAROL].sort());
+    const chatStates = await t.db
+      .selectFrom('sync_job_chats')
+      .select(['chat_id', 'status'])
+      .where('job_id', '=', job.id)
+      .orderBy('chat_id')
+      .execute();
+    expect(chatStates).toEqual([
+      { chat_id: ALICE, status: 'done' },
+      { chat_id: BOB_PN, status: 'exhausted' },
+      { chat_id: CAROL, status: 'exhausted' },
+    ]);
+    await plugin.close();
+  });
+});
