@@ -125,4 +125,4 @@ test('connect, then 7d → 30d → all with media: exact counts, no duplicates s
 
   const list = (await api('GET', '/sync?limit=10')).json();
   expect(list.items.filter((j: { status: string }) => j.status === 'completed').length).toBe(3);
-});
+}, 60_000);
