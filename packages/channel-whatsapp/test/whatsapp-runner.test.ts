@@ -118,8 +118,8 @@ describe('a messages job through SyncRunner on Postgres', () => {
       limiter: new RateLimiter({ rates: fixedRateSource({}) }),
     });
     const result = await runner.runJob(job.id, 'w1');
-    expect(result.status).toBe('completed');
-    const progress = readProgress(result.job?.progress);
+    expect(result?.status).toBe('completed');
+    const progress = readProgress(result?.job?.progress);
     const since = Date.parse(progress.window?.since ?? '');
     expect(Date.parse(progress.window?.until ?? '') - since).toBe(30 * DAY * 1000);
     const inRange = (list: typeof alice) =>
