@@ -428,3 +428,47 @@ test('a failing history handler is retried; the chunk is handed over once it suc
   expect(stored).toEqual([3]);
   await h.plugin.close();
 });
+
+test('concurrent paging of several chats: each answer reaches its own request', async () => {
+  const chats = [ALICE, BOB_PN, '15550004444@s.whatsapp.net', '120363000000000009@g.us'];
+  const phones = chats.map((jid, i) =>
+    generateTextHistory({
+      chat: jid,
+      count: 170 + i * 13,
+      newest: NOW,
+      spacing: 300,
+      idPrefix: `C${i}_`,
+      ...(jid.endsWith('@g.us') ? { participant: '15550005555@s.whatsapp.net' } : {}),
+    }),
+  );
+  const h = harness({
+    me: ME,
+    chats: chats.map((jid, i) => ({ jid, messages: phones[i] ?? [] })),
+    bootstrapSince: NOW - 5 * 300 + 1,
+  });
+  await h.plugin.connect(h.id);
+  await h.plugin.flush(h.id);
+  const pushed = h.pushed.flatMap((b) => b.messages);
+  const results = await Promise.all(
+    chats.map((jid) =>
+      collect(
+        h.plugin.fetchHistory(h.ctx, {
+          chatId: chatId(jid),
+          since: null,
+          until: NOW * 1000 + 1,
+          cursor: null,
+        }),
+      ),
+    ),
+  );
+  chats.forEach((jid, i) => {
+    const got = [
+      ...pushed.filter((m) => String(m.chatId) === jid),
+      ...(results[i] ?? []).flatMap((b) => b.messages),
+    ];
+    expect(got.every((m) => String(m.chatId) === jid)).toBe(true);
+    expect(ids(got)).toEqual((phones[i] ?? []).map((m) => String(m.key?.id)).sort());
+    expect(results[i]?.at(-1)?.exhausted).toBe(true);
+  });
+  await h.plugin.close();
+});
