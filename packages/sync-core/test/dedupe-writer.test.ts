@@ -1,23 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { createTestDb, TEST_ENGINES, type TestDb } from '@omni/db/testing';
+import { TEST_ENGINES, type TestDb } from '@omni/db/testing';
 import { DedupeWriter, externalMessageId, JobRepository } from '../src/index.ts';
 import { at, msg } from './support/messages.ts';
+import { newInstance as createInstance, testDb } from './support/test-db.ts';
 
 for (const engine of TEST_ENGINES) {
   describe(`DedupeWriter on ${engine}`, () => {
     let t: TestDb;
     let writer: DedupeWriter;
-    let n = 0;
-    const newInstance = async () => {
-      n += 1;
-      return (
-        await t.db
-          .insertInto('instances')
-          .values({ name: `dw-${n}`, channel: 'whatsapp-baileys' })
-          .returning('id')
-          .executeTakeFirstOrThrow()
-      ).id;
-    };
+    const newInstance = () => createInstance(t, 'whatsapp-baileys');
     const row = (instanceId: string, chat: string, ext: string) =>
       t.db
         .selectFrom('messages')
@@ -28,7 +19,7 @@ for (const engine of TEST_ENGINES) {
         .executeTakeFirstOrThrow();
 
     beforeAll(async () => {
-      t = await createTestDb(engine);
+      t = await testDb(engine);
       writer = new DedupeWriter(t.db);
     }, 60_000);
     afterAll(async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { createTestDb, TEST_ENGINES, type TestDb } from '@omni/db/testing';
+import { TEST_ENGINES, type TestDb } from '@omni/db/testing';
 import {
   chatId,
   DedupeWriter,
@@ -11,23 +11,14 @@ import {
   type PushedHistory,
 } from '../src/index.ts';
 import { at, msg } from './support/messages.ts';
+import { newInstance as createInstance, testDb } from './support/test-db.ts';
 
 for (const engine of TEST_ENGINES) {
   describe(`HistoryIngestor and DirectoryWriter on ${engine}`, () => {
     let t: TestDb;
-    let n = 0;
-    const newInstance = async () => {
-      n += 1;
-      return (
-        await t.db
-          .insertInto('instances')
-          .values({ name: `hi-${n}`, channel: 'whatsapp-baileys' })
-          .returning('id')
-          .executeTakeFirstOrThrow()
-      ).id;
-    };
+    const newInstance = () => createInstance(t, 'whatsapp-baileys');
     beforeAll(async () => {
-      t = await createTestDb(engine);
+      t = await testDb(engine);
     }, 60_000);
     afterAll(async () => {
       await t?.close();

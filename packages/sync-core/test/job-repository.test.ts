@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { createTestDb, TEST_ENGINES, type TestDb } from '@omni/db/testing';
+import { TEST_ENGINES, type TestDb } from '@omni/db/testing';
 import { sql } from 'kysely';
 import {
   InstanceNotFoundError,
@@ -8,21 +8,13 @@ import {
   JobStateError,
   LeaseLostError,
 } from '../src/index.ts';
+import { newInstance as createInstance, testDb } from './support/test-db.ts';
 
 for (const engine of TEST_ENGINES) {
   describe(`JobRepository on ${engine}`, () => {
     let t: TestDb;
     let jobs: JobRepository;
-    let n = 0;
-    const newInstance = async () => {
-      n += 1;
-      const row = await t.db
-        .insertInto('instances')
-        .values({ name: `inst-${n}`, channel: 'discord' })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      return row.id;
-    };
+    const newInstance = () => createInstance(t, 'discord');
     const expire = async (jobId: string) => {
       await t.db
         .updateTable('sync_jobs')
@@ -32,7 +24,7 @@ for (const engine of TEST_ENGINES) {
     };
 
     beforeAll(async () => {
-      t = await createTestDb(engine);
+      t = await testDb(engine);
       jobs = new JobRepository(t.db);
     }, 60_000);
     afterAll(async () => {

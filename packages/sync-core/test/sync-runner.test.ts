@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestDb, TEST_ENGINES, type TestDb } from '@omni/db/testing';
+import { TEST_ENGINES, type TestDb } from '@omni/db/testing';
 import {
   type BatchCommitted,
   ExponentialCooldownPolicy,
@@ -21,6 +21,7 @@ import {
   VirtualClock,
 } from '../src/index.ts';
 import { msg } from './support/messages.ts';
+import { newInstance as createInstance, testDb } from './support/test-db.ts';
 import { dataset, type TestChat, TestPlugin, type TestPluginOptions } from './support/test-plugin.ts';
 
 const PNG = Buffer.from(
@@ -32,11 +33,10 @@ for (const engine of TEST_ENGINES) {
   describe(`SyncRunner on ${engine}`, () => {
     let t: TestDb;
     let jobs: JobRepository;
-    let n = 0;
     let mediaDir: string;
 
     beforeAll(async () => {
-      t = await createTestDb(engine);
+      t = await testDb(engine);
       jobs = new JobRepository(t.db);
       mediaDir = mkdtempSync(join(tmpdir(), 'omni-runner-media-'));
     }, 60_000);
@@ -45,16 +45,7 @@ for (const engine of TEST_ENGINES) {
       rmSync(mediaDir, { recursive: true, force: true });
     });
 
-    const newInstance = async (extra: { download_media_on_sync?: boolean } = {}) => {
-      n += 1;
-      return (
-        await t.db
-          .insertInto('instances')
-          .values({ name: `run-${n}`, channel: 'discord', ...extra })
-          .returning('id')
-          .executeTakeFirstOrThrow()
-      ).id;
-    };
+    const newInstance = () => createInstance(t, 'discord');
 
     const setup = (pluginOptions: TestPluginOptions, runner: Partial<SyncRunnerOptions> = {}) => {
       const plugin = new TestPlugin(pluginOptions);
@@ -304,6 +295,56 @@ for (const engine of TEST_ENGINES) {
       expect(rerun?.job?.attempts).toBe(2);
     });
 
+    test.if(engine === 'postgres')(
+      'a worker killed with SIGKILL mid-run: the job is claimed again and continues exactly',
+      async () => {
+        const inst = await newInstance();
+        const endMs = Date.now() - 60_000;
+        const chats = dataset(3, 25, endMs);
+        const job = await startJob(inst);
+        const child = Bun.spawn(
+          ['bun', join(import.meta.dir, 'support/runner-child.ts'), t.url ?? '', job.id, String(endMs), '5'],
+          { stdout: 'pipe', stderr: 'inherit' },
+        );
+        const reader = child.stdout.getReader();
+        let out = '';
+        while (!/batch 4\b/.test(out)) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          out += new TextDecoder().decode(value);
+        }
+        child.kill('SIGKILL');
+        await child.exited;
+        expect(out).toContain('batch 4');
+        expect(out).not.toContain('finished');
+        const dead = await jobs.getJob(job.id);
+        expect(dead.status).toBe('running');
+        expect(dead.lease_owner).toBe('child-worker');
+        const before = await messageCount(inst);
+        expect(before).toBeGreaterThanOrEqual(35);
+        expect(before).toBeLessThan(75);
+        // The reaper's view: the lease runs out, another worker claims the job.
+        await t.db
+          .updateTable('sync_jobs')
+          .set({ lease_expires_at: new Date(Date.now() - 1000) })
+          .where('id', '=', job.id)
+          .execute();
+        expect((await jobs.findExpiredLeases()).map((j) => j.id)).toContain(job.id);
+        const rerun = await setup({ chats, pageSize: 10 }).runner.runJob(job.id, 'w2');
+        expect(rerun?.status).toBe('completed');
+        expect(rerun?.job?.attempts).toBe(2);
+        expect(readProgress(rerun?.job?.progress)).toMatchObject({
+          fetched: 75,
+          stored: 75,
+          duplicates: 0,
+          chatsTotal: 3,
+          chatsDone: 3,
+        });
+        expect(await externalIds(inst)).toEqual(expected(chats));
+      },
+      30_000,
+    );
+
     test('depth: only the window is stored; a chat whose history begins inside it is exhausted', async () => {
       const inst = await newInstance();
       const now = Date.now() - 60_000;
@@ -482,7 +523,7 @@ for (const engine of TEST_ENGINES) {
       expect(result?.status).toBe('released');
       expect(result?.job?.status).toBe('pending');
       expect(await messageCount(inst)).toBe(20);
-      const next = await setup({ chats, pageSize: 10 }).runner.runNext('w2');
+      const next = await setup({ chats, pageSize: 10 }).runner.runJob(job.id, 'w2');
       expect(next?.job?.id).toBe(job.id);
       expect(readProgress(next?.job?.progress)).toMatchObject({ fetched: 30, stored: 30, duplicates: 0 });
     });
