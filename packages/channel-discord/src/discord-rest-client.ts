@@ -16,7 +16,7 @@ import {
 } from '@omni/sync-core';
 import type { DiscordPluginOptions } from './discord-plugin-options.ts';
 import { type RateLimitAnswer, toRateLimitedError } from './rate-limit-answer.ts';
-import { SlidingWindowLimiter } from './sliding-window-limiter.ts';
+import { type LimiterGrant, SlidingWindowLimiter } from './sliding-window-limiter.ts';
 
 /** What one client counted; read by tests, benchmarks and job reports. */
 export interface DiscordRequestStats {
@@ -72,6 +72,9 @@ export class DiscordRestClient {
       retries: 0,
       timeout: options.requestTimeoutMs,
       globalRequestsPerSecond: Number.MAX_SAFE_INTEGER,
+      // Our windows already count from the moment an answer was in; discord.js's extra 50 ms per
+      // header-announced reset would only stretch every history window.
+      offset: 0,
       makeRequest: (url, init) => this.#send(url, init as RequestInit),
       rejectOnRateLimit: (data) => this.#isAnswered429(data),
     }).setToken(token);
@@ -145,9 +148,12 @@ export class DiscordRestClient {
     const channel = options.historyChannelId
       ? await this.#channelLimiter(options.historyChannelId).acquire(options.signal)
       : null;
-    let global: (() => void) | null = null;
+    let global: LimiterGrant | null = null;
     try {
-      global = await this.#global.acquire(options.signal);
+      // The first request of each per-channel window heads the chain that decides when the channel
+      // finishes (request k waits for request k − limit): it goes first through the global window.
+      const leader = channel !== null && channel.sequence % this.#options.historyRequestsPerWindow === 0;
+      global = await this.#global.acquire(options.signal, leader);
       const query = new URLSearchParams();
       for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) query.set(k, String(v));
       const request = { query, signal: options.signal, ...(method === 'POST' ? { body } : {}) };
@@ -157,8 +163,8 @@ export class DiscordRestClient {
     } catch (error) {
       throw this.#translate(error, `${method} ${route}`, options.signal);
     } finally {
-      global?.();
-      channel?.();
+      global?.release();
+      channel?.release();
     }
   }
 
