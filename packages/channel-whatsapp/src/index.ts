@@ -1,5 +1,6 @@
 export { type AuthStateStore, MemoryAuthStateStore } from './auth/auth-state-store.ts';
 export { loadStoredAuthState, type StoredAuthState } from './auth/stored-auth-state.ts';
+export { type CloseDecision, type CloseFacts, decideOnClose } from './connection/close-policy.ts';
 export type {
   WhatsAppConnectionControl,
   WhatsAppConnectionState,

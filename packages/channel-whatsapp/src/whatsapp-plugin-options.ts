@@ -38,6 +38,11 @@ export interface WhatsAppPluginOptions {
   pushAttempts?: number;
   /** Delay before the second attempt, ms (doubles per attempt). @defaultValue 500 */
   pushRetryBaseMs?: number;
+  /**
+   * Look up each contact's avatar URL during `fetchContacts` (one `profilePictureUrl` request per
+   * contact, paced as `contacts` requests — slow for big address books). @defaultValue false
+   */
+  contactAvatars?: boolean;
   /** Contacts per `fetchContacts` page. @defaultValue 500 */
   contactsPageSize?: number;
   /** Groups per `fetchGroups` page. @defaultValue 100 */
@@ -64,6 +69,7 @@ export const DEFAULT_WHATSAPP_PLUGIN_OPTIONS = {
   pairingCodeTtlMs: 180_000,
   pushAttempts: 4,
   pushRetryBaseMs: 500,
+  contactAvatars: false,
   contactsPageSize: 500,
   groupsPageSize: 100,
   includeRaw: true,

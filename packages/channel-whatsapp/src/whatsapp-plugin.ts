@@ -129,7 +129,19 @@ class WhatsAppChannelPlugin implements WhatsAppPlugin {
     await session.ensureOpen();
     await session.flush();
     const contacts = [...session.contacts.values()].sort((a, b) => a.externalId.localeCompare(b.externalId));
-    yield* pages(contacts, this.#options.contactsPageSize, offsetOf(params.cursor));
+    for (const page of pages(contacts, this.#options.contactsPageSize, offsetOf(params.cursor))) {
+      if (this.#options.contactAvatars) {
+        const socket = await session.ensureOpen();
+        for (const contact of page.items) {
+          if (contact.avatarUrl) continue;
+          contact.avatarUrl = await ctx
+            .request('contacts', () => socket.profilePictureUrl(contact.externalId, 'preview'))
+            .then((url) => url ?? null)
+            .catch(() => null);
+        }
+      }
+      yield page;
+    }
   }
 
   async *fetchGroups(ctx: PluginContext, params: PageParams): AsyncIterable<DirectoryPage<NormalizedGroup>> {

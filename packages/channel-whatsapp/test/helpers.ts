@@ -78,12 +78,3 @@ export async function collect(iterable: AsyncIterable<HistoryBatch>): Promise<Hi
   for await (const batch of iterable) out.push(batch);
   return out;
 }
-
-/** Waits until `predicate` holds, polling the event loop (bounded; fails loudly). */
-export async function until(predicate: () => boolean, what: string, maxTicks = 2_000): Promise<void> {
-  for (let i = 0; i < maxTicks; i++) {
-    if (predicate()) return;
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}

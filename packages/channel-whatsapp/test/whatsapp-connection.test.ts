@@ -2,6 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import { AuthError, isSyncError } from '@omni/sync-core';
 import type { FakeWhatsAppScenario } from '@omni/testkit/whatsapp';
 import { loadStoredAuthState } from '../src/auth/stored-auth-state.ts';
+import { decideOnClose } from '../src/connection/close-policy.ts';
 import type { WhatsAppConnectionState } from '../src/connection/connection-state.ts';
 import { reconnectDelayMs } from '../src/connection/reconnect-backoff.ts';
 import { harness } from './helpers.ts';
@@ -93,6 +94,20 @@ describe('connection lifecycle', () => {
     expect(isSyncError(failure) && failure.code).toBe('TRANSIENT');
   });
 
+  test('the session opened elsewhere (440): closed, not fought over, auth state kept', async () => {
+    const h = harness({ me: ME, chats: [], pushOnOpen: false });
+    await h.plugin.connect(h.id);
+    await h.plugin.flush(h.id);
+    h.fake.last?.drop(440);
+    expect(h.plugin.connectionState(h.id)).toMatchObject({
+      status: 'closed',
+      lastError: { statusCode: 440 },
+    });
+    for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 1));
+    expect(h.fake.sockets).toHaveLength(1);
+    expect(h.store.keys(h.id)).toContain('creds');
+  });
+
   test('logout unlinks and clears the auth state', async () => {
     const h = harness({ me: ME, chats: [], pushOnOpen: false });
     await h.plugin.connect(h.id);
@@ -100,6 +115,35 @@ describe('connection lifecycle', () => {
     expect(h.fake.last?.loggedOut).toBe(true);
     expect(h.plugin.connectionState(h.id).status).toBe('logged_out');
     expect(h.store.keys(h.id)).toEqual([]);
+  });
+
+  test('close policy: stopped, logged out, replaced, restart at once, backoff, give up', () => {
+    const base = {
+      stopping: false,
+      attempts: 0,
+      maxAttempts: 3,
+      baseMs: 1000,
+      maxMs: 8000,
+      random: () => 0.5,
+    };
+    expect(decideOnClose({ ...base, statusCode: 428, stopping: true })).toEqual({ action: 'stopped' });
+    expect(decideOnClose({ ...base, statusCode: 401 })).toEqual({ action: 'logged_out' });
+    expect(decideOnClose({ ...base, statusCode: 403 })).toEqual({ action: 'logged_out' });
+    expect(decideOnClose({ ...base, statusCode: 440 })).toEqual({ action: 'replaced' });
+    expect(decideOnClose({ ...base, statusCode: 515 })).toEqual({
+      action: 'reconnect',
+      attempts: 1,
+      delayMs: 0,
+    });
+    expect(decideOnClose({ ...base, statusCode: 408, attempts: 2 })).toEqual({
+      action: 'reconnect',
+      attempts: 3,
+      delayMs: 4000,
+    });
+    expect(decideOnClose({ ...base, statusCode: null, attempts: 3 })).toEqual({
+      action: 'give_up',
+      attempts: 3,
+    });
   });
 
   test('backoff doubles, is capped, and jitters by ±20 %', () => {

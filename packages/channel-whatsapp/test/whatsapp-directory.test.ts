@@ -119,6 +119,32 @@ describe('contacts and groups', () => {
     await h.plugin.close();
   });
 
+  test('avatar URLs on request, one paced request per contact', async () => {
+    const h = harness(
+      {
+        me: ME,
+        chats: [],
+        pushOnOpen: false,
+        profile: { pictureUrl: 'https://pps.whatsapp.net/v/t61/p.jpg' },
+        pushNames: [
+          { id: '15550007002@s.whatsapp.net', pushname: 'Dave' },
+          { id: '15550007004@s.whatsapp.net', pushname: 'Finn' },
+        ],
+      },
+      { contactAvatars: true },
+    );
+    await h.plugin.connect(h.id);
+    h.fake.last?.pushHistory();
+    const contacts = (await all(h.plugin.fetchContacts(h.ctx, { cursor: null }))).flatMap((p) => p.items);
+    expect(contacts.map((c) => c.avatarUrl)).toEqual([
+      'https://pps.whatsapp.net/v/t61/p.jpg',
+      'https://pps.whatsapp.net/v/t61/p.jpg',
+    ]);
+    expect(h.ctx.requests).toEqual(['contacts', 'contacts']);
+    expect(h.fake.last?.calls.get('profilePictureUrl')).toBe(2);
+    await h.plugin.close();
+  });
+
   test('groups: subject, description, owner, creation, participants with roles, settings; paged', async () => {
     const h = harness(
       {

@@ -10,17 +10,13 @@ import {
 import { proto } from '@whiskeysockets/baileys';
 import QRCode from 'qrcode';
 import { loadStoredAuthState, type StoredAuthState } from '../auth/stored-auth-state.ts';
+import { decideOnClose } from '../connection/close-policy.ts';
 import type {
   WhatsAppConnectionState,
   WhatsAppPairingCode,
   WhatsAppQrCode,
 } from '../connection/connection-state.ts';
-import {
-  DISCONNECT,
-  disconnectStatusOf,
-  isLoggedOut,
-  reconnectDelayMs,
-} from '../connection/reconnect-backoff.ts';
+import { DISCONNECT, disconnectStatusOf } from '../connection/reconnect-backoff.ts';
 import type { HistoryCursor } from '../history/history-cursor.ts';
 import { OnDemandCorrelator } from '../history/on-demand-correlator.ts';
 import { IdentityMap } from '../identity/identity-map.ts';
@@ -31,6 +27,7 @@ import type { WhatsAppEventMap, WhatsAppSocket } from '../socket/whatsapp-socket
 import type { ResolvedWhatsAppPluginOptions } from '../whatsapp-plugin-options.ts';
 import { ChatRegistry } from './chat-registry.ts';
 import { type AbsorbedHistory, absorbHistory, type HistorySetEvent } from './history-absorber.ts';
+import { SerialDelivery } from './serial-delivery.ts';
 
 /** What a session reports to its plugin. */
 export interface SessionHooks {
@@ -66,7 +63,7 @@ export class WhatsAppSession {
   #stopping = false;
   #qrCount = 0;
   #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
-  #queue: Promise<void> = Promise.resolve();
+  readonly #pushes: SerialDelivery<PushedHistory>;
   #creds: Promise<void> = Promise.resolve();
   #qrChain: Promise<void> = Promise.resolve();
   readonly #settlers = new Set<Settle>();
@@ -86,6 +83,19 @@ export class WhatsAppSession {
       updatedAt: Date.now(),
     };
     this.#correlator = new OnDemandCorrelator((event) => this.#enqueuePush(event));
+    this.#pushes = new SerialDelivery((batch) => hooks.onHistory(batch), {
+      attempts: options.pushAttempts,
+      retryBaseMs: options.pushRetryBaseMs,
+      onFailure: (batch, error, attempt, lost) => {
+        if (lost) this.lostPushedMessages += batch.messages.length;
+        this.#log.error(
+          { instanceId, err: error, syncType: batch.syncType, messages: batch.messages.length, attempt },
+          lost
+            ? 'storing pushed WhatsApp history failed: chunk lost'
+            : 'storing pushed WhatsApp history failed: retrying',
+        );
+      },
+    });
   }
 
   /** The current connection state. */
@@ -173,7 +183,7 @@ export class WhatsAppSession {
 
   /** Resolves when every event received so far has been handled (pushed history stored, creds written). */
   async flush(): Promise<void> {
-    await this.#queue;
+    await this.#pushes.idle();
     await this.#creds;
     await this.#qrChain;
   }
@@ -242,6 +252,7 @@ export class WhatsAppSession {
 
   async #open(): Promise<void> {
     this.#auth ??= await loadStoredAuthState(this.#options.authStore, this.instanceId);
+    this.#qrCount = 0;
     this.#setState({ status: 'connecting' });
     const socket = await this.#options.socketFactory({
       instanceId: this.instanceId,
@@ -316,38 +327,46 @@ export class WhatsAppSession {
 
   #onClose(error: unknown): void {
     const statusCode = disconnectStatusOf(error);
-    const message = error instanceof Error ? error.message : 'connection closed';
+    const lastError = { statusCode, message: error instanceof Error ? error.message : 'connection closed' };
     this.#teardown(
       new TransientError(`WhatsApp connection closed (${statusCode ?? 'no status'})`, { cause: error }),
     );
-    const lastError = { statusCode, message };
-    if (this.#stopping) {
-      this.#setState({ status: 'closed', qr: null, lastError });
-      return;
+    const decision = decideOnClose({
+      statusCode,
+      stopping: this.#stopping,
+      attempts: this.#state.reconnectAttempts,
+      maxAttempts: this.#options.maxReconnectAttempts,
+      baseMs: this.#options.reconnectBaseMs,
+      maxMs: this.#options.reconnectMaxMs,
+    });
+    const log = { instanceId: this.instanceId, statusCode };
+    switch (decision.action) {
+      case 'stopped':
+        this.#setState({ status: 'closed', qr: null, lastError });
+        return;
+      case 'logged_out': {
+        this.#log.warn(log, 'whatsapp logged out: not reconnecting');
+        this.#setState({ status: 'logged_out', qr: null, lastError });
+        const auth = this.#auth;
+        this.#auth = null;
+        this.#creds = this.#creds.then(() => auth?.clear()).catch(() => undefined);
+        return;
+      }
+      case 'replaced':
+        this.#log.warn(log, 'whatsapp session opened elsewhere: not reconnecting');
+        this.#setState({ status: 'closed', qr: null, lastError });
+        return;
+      case 'give_up':
+        this.#log.error({ ...log, attempts: decision.attempts }, 'whatsapp reconnects exhausted');
+        this.#setState({ status: 'closed', qr: null, lastError, reconnectAttempts: decision.attempts });
+        return;
+      case 'reconnect':
+        this.#reconnectTimer = setTimeout(() => {
+          this.#reconnectTimer = null;
+          void this.start().catch((err: unknown) => this.#onClose(err));
+        }, decision.delayMs);
+        this.#setState({ status: 'connecting', qr: null, lastError, reconnectAttempts: decision.attempts });
     }
-    if (isLoggedOut(statusCode)) {
-      this.#log.warn({ instanceId: this.instanceId, statusCode }, 'whatsapp logged out: not reconnecting');
-      this.#setState({ status: 'logged_out', qr: null, lastError });
-      const auth = this.#auth;
-      this.#auth = null;
-      this.#creds = this.#creds.then(() => auth?.clear()).catch(() => undefined);
-      return;
-    }
-    const attempts = this.#state.reconnectAttempts + 1;
-    if (attempts > this.#options.maxReconnectAttempts) {
-      this.#log.error({ instanceId: this.instanceId, attempts }, 'whatsapp reconnects exhausted');
-      this.#setState({ status: 'closed', qr: null, lastError, reconnectAttempts: attempts - 1 });
-      return;
-    }
-    const delay =
-      statusCode === DISCONNECT.restartRequired
-        ? 0
-        : reconnectDelayMs(attempts, this.#options.reconnectBaseMs, this.#options.reconnectMaxMs);
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = null;
-      void this.start().catch((err: unknown) => this.#onClose(err));
-    }, delay);
-    this.#setState({ status: 'connecting', qr: null, lastError, reconnectAttempts: attempts });
   }
 
   #onCreds(update: WhatsAppEventMap['creds.update']): void {
@@ -382,9 +401,9 @@ export class WhatsAppSession {
   }
 
   #enqueuePush(event: HistorySetEvent): void {
-    this.#queue = this.#queue.then(async () => {
+    this.#pushes.enqueue(() => {
       const absorbed = absorbHistory(event, this.#absorbTarget());
-      const batch: PushedHistory = {
+      return {
         instanceId: this.instanceId,
         syncType: absorbed.syncType,
         messages: absorbed.messages.map((m) => m.normalized),
@@ -393,34 +412,6 @@ export class WhatsAppSession {
         progress: absorbed.progress,
         isLatest: absorbed.isLatest ?? false,
       };
-      const attempts = Math.max(1, this.#options.pushAttempts);
-      for (let attempt = 1; attempt <= attempts; attempt++) {
-        try {
-          await this.#hooks.onHistory(batch);
-          return;
-        } catch (error) {
-          const last = attempt === attempts;
-          this.#log.error(
-            {
-              instanceId: this.instanceId,
-              err: error,
-              syncType: batch.syncType,
-              messages: batch.messages.length,
-              attempt,
-            },
-            last
-              ? 'storing pushed WhatsApp history failed: chunk lost'
-              : 'storing pushed WhatsApp history failed: retrying',
-          );
-          if (last) {
-            this.lostPushedMessages += batch.messages.length;
-            return;
-          }
-          await new Promise((resolve) =>
-            setTimeout(resolve, this.#options.pushRetryBaseMs * 2 ** (attempt - 1)),
-          );
-        }
-      }
     });
   }
 
