@@ -10,6 +10,7 @@ import { authPlugin } from './plugins/auth.ts';
 import { errorHandlerPlugin } from './plugins/error-handler.ts';
 import { jsonBodyPlugin } from './plugins/json-body.ts';
 import { servicesPlugin } from './plugins/services.ts';
+import { directoryRoutes } from './routes/directory.ts';
 import { healthRoutes } from './routes/health.ts';
 import { instanceRoutes } from './routes/instances.ts';
 import { mediaRoutes } from './routes/media.ts';
@@ -82,6 +83,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   await app.register(instanceRoutes, { prefix: API_PREFIX });
   await app.register(syncRoutes, { prefix: API_PREFIX });
   await app.register(messageRoutes, { prefix: API_PREFIX });
+  await app.register(directoryRoutes, { prefix: API_PREFIX });
   await app.register(settingsRoutes, { prefix: API_PREFIX });
   await app.register(mediaRoutes, { prefix: API_PREFIX });
   await app.register(mediaRoutes, { hide: true });

@@ -1,0 +1,231 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Contact as ContactRow, OmniGroup } from '@omni/db';
+import { sql } from 'kysely';
+import { ApiError } from '../errors/api-error.ts';
+import { Data, errorResponses, IdParams } from '../schemas/common.ts';
+import {
+  Contact,
+  DirectoryItemParams,
+  DirectoryList,
+  DirectoryQuery,
+  Group,
+  GroupDetail,
+} from '../schemas/directory.ts';
+import { InstanceService } from '../services/instance-service.ts';
+import { decodeCursor, encodeCursor } from '../services/mappers.ts';
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+function toContact(row: ContactRow) {
+  return {
+    id: row.id,
+    instanceId: row.instance_id,
+    externalId: row.external_id,
+    name: row.name,
+    pushName: row.push_name,
+    verifiedName: row.verified_name,
+    phoneNumber: row.phone_number,
+    lid: row.lid,
+    avatarUrl: row.avatar_url,
+    metadata: row.metadata,
+    isPresent: row.is_present,
+    lastSeenSyncAt: iso(row.last_seen_sync_at),
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+function toGroup(row: OmniGroup) {
+  return {
+    id: row.id,
+    instanceId: row.instance_id,
+    externalId: row.external_id,
+    name: row.name,
+    description: row.description,
+    memberCount: row.member_count,
+    metadata: row.metadata,
+    isPresent: row.is_present,
+    lastSeenSyncAt: iso(row.last_seen_sync_at),
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+const like = (search: string) => `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+function cursorParts(cursor: string | undefined): [string, string] | null {
+  if (!cursor) return null;
+  const parts = decodeCursor(cursor, 2);
+  if (!parts) throw ApiError.validation('malformed cursor', [{ in: 'querystring', path: '/cursor' }]);
+  return [parts[0] as string, parts[1] as string];
+}
+
+/** `/instances/:id/contacts` and `/instances/:id/groups`: what contacts/groups syncs stored. */
+export const directoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const instances = new InstanceService(app.deps);
+  const db = () => app.deps.db.db;
+
+  app.get(
+    '/instances/:id/contacts',
+    {
+      schema: {
+        tags: ['contacts'],
+        summary: 'Contacts, by name',
+        params: IdParams,
+        querystring: DirectoryQuery,
+        response: { 200: DirectoryList(Contact), ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      await instances.get(id);
+      const { search, includeAbsent, cursor } = request.query;
+      const limit = request.query.limit ?? 50;
+      let base = db().selectFrom('contacts').where('instance_id', '=', id);
+      if (!includeAbsent) base = base.where('is_present', '=', true);
+      if (search) {
+        const pattern = like(search);
+        base = base.where((eb) =>
+          eb.or(
+            ['name', 'push_name', 'verified_name', 'phone_number', 'external_id', 'lid'].map((c) =>
+              eb(sql.ref(c), 'ilike', pattern),
+            ),
+          ),
+        );
+      }
+      const total = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const sortKey = sql<string>`coalesce(name, push_name, verified_name, external_id)`;
+      let query = base.selectAll().select(sortKey.as('sort_key'));
+      const after = cursorParts(cursor);
+      if (after) query = query.where(sql<boolean>`(${sortKey}, id) > (${after[0]}, ${after[1]}::uuid)`);
+      const rows = await query
+        .orderBy(sortKey)
+        .orderBy('id')
+        .limit(limit + 1)
+        .execute();
+      const hasMore = rows.length > limit;
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        items: page.map(({ sort_key: _, ...row }) => toContact(row as ContactRow)),
+        meta: {
+          totalFetched: Number(total.n),
+          hasMore,
+          cursor: hasMore && last ? encodeCursor([last.sort_key, last.id]) : null,
+        },
+      };
+    },
+  );
+
+  app.get(
+    '/instances/:id/contacts/:itemId',
+    {
+      schema: {
+        tags: ['contacts'],
+        summary: 'One contact',
+        params: DirectoryItemParams,
+        response: { 200: Data(Contact), ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const row = await db()
+        .selectFrom('contacts')
+        .selectAll()
+        .where('instance_id', '=', request.params.id)
+        .where('id', '=', request.params.itemId)
+        .executeTakeFirst();
+      if (!row) throw ApiError.notFound('contact', request.params.itemId);
+      return { data: toContact(row) };
+    },
+  );
+
+  app.get(
+    '/instances/:id/groups',
+    {
+      schema: {
+        tags: ['groups'],
+        summary: 'Groups, by name',
+        params: IdParams,
+        querystring: DirectoryQuery,
+        response: { 200: DirectoryList(Group), ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      await instances.get(id);
+      const { search, includeAbsent, cursor } = request.query;
+      const limit = request.query.limit ?? 50;
+      let base = db().selectFrom('omni_groups').where('instance_id', '=', id);
+      if (!includeAbsent) base = base.where('is_present', '=', true);
+      if (search) {
+        const pattern = like(search);
+        base = base.where((eb) =>
+          eb.or([
+            eb('name', 'ilike', pattern),
+            eb('external_id', 'ilike', pattern),
+            eb('description', 'ilike', pattern),
+          ]),
+        );
+      }
+      const total = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const sortKey = sql<string>`coalesce(name, external_id)`;
+      let query = base.selectAll().select(sortKey.as('sort_key'));
+      const after = cursorParts(cursor);
+      if (after) query = query.where(sql<boolean>`(${sortKey}, id) > (${after[0]}, ${after[1]}::uuid)`);
+      const rows = await query
+        .orderBy(sortKey)
+        .orderBy('id')
+        .limit(limit + 1)
+        .execute();
+      const hasMore = rows.length > limit;
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        items: page.map(({ sort_key: _, ...row }) => toGroup(row as OmniGroup)),
+        meta: {
+          totalFetched: Number(total.n),
+          hasMore,
+          cursor: hasMore && last ? encodeCursor([last.sort_key, last.id]) : null,
+        },
+      };
+    },
+  );
+
+  app.get(
+    '/instances/:id/groups/:itemId',
+    {
+      schema: {
+        tags: ['groups'],
+        summary: 'One group with its participants',
+        params: DirectoryItemParams,
+        response: { 200: Data(GroupDetail), ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const row = await db()
+        .selectFrom('omni_groups')
+        .selectAll()
+        .where('instance_id', '=', request.params.id)
+        .where('id', '=', request.params.itemId)
+        .executeTakeFirst();
+      if (!row) throw ApiError.notFound('group', request.params.itemId);
+      const participants = await db()
+        .selectFrom('group_participants')
+        .select(['participant_id', 'role', 'is_present'])
+        .where('instance_id', '=', row.instance_id)
+        .where('group_external_id', '=', row.external_id)
+        .orderBy('participant_id')
+        .execute();
+      return {
+        data: {
+          ...toGroup(row),
+          participants: participants.map((p) => ({
+            id: p.participant_id,
+            role: p.role,
+            isPresent: p.is_present,
+          })),
+        },
+      };
+    },
+  );
+};
