@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createTestDb, type TestDb } from '@omni/db/testing';
 import {
   type ChatInfo,
@@ -8,6 +11,7 @@ import {
   HistoryIngestor,
   instanceId,
   JobRepository,
+  MediaStorageService,
   PluginRegistry,
   RateLimiter,
   readProgress,
@@ -15,8 +19,10 @@ import {
 } from '@omni/sync-core';
 import {
   createFakeSocketFactory,
+  FakeMediaServer,
   type FakeWhatsAppScenario,
   generateTextHistory,
+  waMessages,
 } from '@omni/testkit/whatsapp';
 import { MemoryAuthStateStore } from '../src/auth/auth-state-store.ts';
 import { createWhatsAppPlugin } from '../src/whatsapp-plugin.ts';
@@ -141,5 +147,85 @@ describe('a messages job through SyncRunner on Postgres', () => {
       { chat_id: CAROL, status: 'exhausted' },
     ]);
     await plugin.close();
+  });
+
+  test('media of paged messages is downloaded, decrypted, re-uploaded once when expired, stored on disk', async () => {
+    const server = new FakeMediaServer();
+    const dir = mkdtempSync(join(tmpdir(), 'omni-wa-media-'));
+    try {
+      const png = (seed: number) =>
+        Buffer.concat([
+          Buffer.from(
+            'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+            'base64',
+          ),
+          Buffer.alloc(1000 + seed, seed),
+        ]);
+      const plains = [png(1), png(2), png(3)];
+      const published = await Promise.all(plains.map((p) => server.publish(p, 'image', 'image/png')));
+      const DAVE = '15550006666@s.whatsapp.net';
+      const images = published.map((m, i) =>
+        waMessages.image({ id: `IMG${i}`, chat: DAVE, timestamp: NOW - (5 - i) * DAY }, m, `photo ${i}`),
+      );
+      const recent = generateTextHistory({ chat: DAVE, count: 3, newest: NOW, spacing: 60, idPrefix: 'D' });
+      const [ok, expired, lost] = published;
+      if (!ok || !expired || !lost) throw new Error('publish failed');
+      server.expire(expired.url, 410);
+      server.expire(lost.url, 404, { reuploadable: false });
+      const row = await t.db
+        .insertInto('instances')
+        .values({ name: 'wa-media', channel: 'whatsapp-baileys', download_media_on_sync: true })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const id = instanceId(row.id);
+      const fake = createFakeSocketFactory({
+        me: ME,
+        media: server,
+        chats: [{ jid: DAVE, name: 'Dave', messages: [...images, ...recent] }],
+        bootstrapSince: NOW - DAY,
+      });
+      const plugin = createWhatsAppPlugin({
+        socketFactory: fake.factory,
+        authStore: new MemoryAuthStateStore(),
+      });
+      const ingestor = new HistoryIngestor(t.db, new DedupeWriter(t.db));
+      plugin.setHistoryHandler(async (chunk) => {
+        await ingestor.ingest(chunk);
+      });
+      await plugin.connect(id);
+      await plugin.flush(id);
+      const { job } = await new JobRepository(t.db).createJob(id, 'messages', {
+        depth: '30d',
+        downloadMedia: true,
+      });
+      const runner = new SyncRunner({
+        db: t.db,
+        plugins: new PluginRegistry([plugin]),
+        limiter: new RateLimiter({ rates: fixedRateSource({}) }),
+        media: new MediaStorageService(t.db, { basePath: dir, allowedMimeTypes: ['image/*'], fsync: false }),
+      });
+      const result = await runner.runJob(job.id, 'w1');
+      expect(result?.status).toBe('completed');
+      expect(readProgress(result?.job?.progress)).toMatchObject({ mediaDownloaded: 2, mediaFailed: 1 });
+      const rows = await t.db
+        .selectFrom('messages')
+        .select(['external_id', 'media_local_path', 'media_sha256'])
+        .where('instance_id', '=', id)
+        .where('has_media', '=', true)
+        .orderBy('external_id')
+        .execute();
+      expect(rows.map((r) => r.external_id)).toEqual(['IMG0', 'IMG1', 'IMG2']);
+      for (const [i, r] of rows.slice(0, 2).entries()) {
+        expect(r.media_local_path).not.toBeNull();
+        const bytes = readFileSync(join(dir, r.media_local_path ?? ''));
+        expect(Buffer.compare(bytes, plains[i] ?? Buffer.alloc(0))).toBe(0);
+      }
+      expect(rows[2]?.media_local_path).toBeNull();
+      expect(fake.last?.reuploadRequests.sort()).toEqual(['IMG1', 'IMG2']);
+      await plugin.close();
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
