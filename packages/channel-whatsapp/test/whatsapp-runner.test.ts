@@ -228,4 +228,104 @@ describe('a messages job through SyncRunner on Postgres', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test("type 'all': profile, contacts, groups with participants and messages in one job; a refresh updates", async () => {
+    const row = await t.db
+      .insertInto('instances')
+      .values({ name: 'wa-all', channel: 'whatsapp-baileys' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const id = instanceId(row.id);
+    const GROUP = '120363000000000042@g.us';
+    const participants = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        id: `${7000 + i}@lid`,
+        admin: i === 0 ? ('superadmin' as const) : null,
+      }));
+    const scenario: FakeWhatsAppScenario = {
+      me: { ...ME, name: 'Shop' },
+      chats: [
+        {
+          jid: ALICE,
+          name: 'Alice',
+          messages: generateTextHistory({ chat: ALICE, count: 5, newest: NOW, spacing: 60 }),
+        },
+      ],
+      pushNames: [{ id: BOB_PN, pushname: 'Bobby' }],
+      profile: { pictureUrl: 'https://pps.whatsapp.net/me.jpg', status: 'hello' },
+      groups: [
+        {
+          id: GROUP,
+          subject: 'Team',
+          owner: '7000@lid',
+          creation: 1_700_000_000,
+          participants: participants(4),
+        },
+      ],
+    };
+    const plugin = createWhatsAppPlugin({
+      socketFactory: createFakeSocketFactory(scenario).factory,
+      authStore: new MemoryAuthStateStore(),
+    });
+    const ingestor = new HistoryIngestor(t.db, new DedupeWriter(t.db));
+    plugin.setHistoryHandler(async (chunk) => {
+      await ingestor.ingest(chunk);
+    });
+    await plugin.connect(id);
+    await plugin.flush(id);
+    const jobs = new JobRepository(t.db);
+    const runner = new SyncRunner({
+      db: t.db,
+      plugins: new PluginRegistry([plugin]),
+      limiter: new RateLimiter({ rates: fixedRateSource({}) }),
+    });
+    const first = await runner.runJob((await jobs.createJob(id, 'all', { depth: '7d' })).job.id, 'w1');
+    expect(first?.status).toBe('completed');
+    const instance = await t.db
+      .selectFrom('instances')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    expect(instance).toMatchObject({
+      profile_name: 'Shop',
+      profile_pic_url: 'https://pps.whatsapp.net/me.jpg',
+      profile_bio: 'hello',
+      owner_identifier: '+15559990000',
+    });
+    expect(instance.profile_metadata).toMatchObject({ phoneNumber: '+15559990000', isBusiness: false });
+    const contacts = await t.db
+      .selectFrom('contacts')
+      .select(['external_id', 'push_name'])
+      .where('instance_id', '=', id)
+      .execute();
+    expect(contacts).toContainEqual({ external_id: BOB_PN, push_name: 'Bobby' });
+    const members = async () =>
+      (
+        await t.db
+          .selectFrom('group_participants')
+          .select(['participant_id', 'role'])
+          .where('instance_id', '=', id)
+          .where('is_present', '=', true)
+          .orderBy('participant_id')
+          .execute()
+      ).map((p) => `${p.participant_id}:${p.role}`);
+    expect(await members()).toEqual([
+      '7000@lid:superadmin',
+      '7001@lid:member',
+      '7002@lid:member',
+      '7003@lid:member',
+    ]);
+    const group = scenario.groups?.[0];
+    if (group) group.participants = participants(2);
+    const refresh = await runner.runJob((await jobs.createJob(id, 'groups', {})).job.id, 'w1');
+    expect(refresh?.status).toBe('completed');
+    expect(await members()).toEqual(['7000@lid:superadmin', '7001@lid:member']);
+    const groups = await t.db
+      .selectFrom('omni_groups')
+      .select(['external_id', 'name', 'member_count'])
+      .where('instance_id', '=', id)
+      .execute();
+    expect(groups).toEqual([{ external_id: GROUP, name: 'Team', member_count: 2 }]);
+    await plugin.close();
+  });
 });
