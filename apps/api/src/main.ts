@@ -44,6 +44,7 @@ if (!config.natsUrl) {
     {
       worker: { concurrency: config.workerConcurrency, leaseMs: workerConfig.leaseMs },
       reaper: { intervalMs: workerConfig.reaperIntervalMs },
+      leaderRetryMs: workerConfig.leaderRetryMs,
     },
   );
 }

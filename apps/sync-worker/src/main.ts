@@ -43,6 +43,7 @@ const runtime = new WorkerRuntime(
       ...(config.workerId ? { id: config.workerId } : {}),
     },
     reaper: { intervalMs: config.reaperIntervalMs },
+    leaderRetryMs: config.leaderRetryMs,
   },
 );
 await runtime.start();

@@ -49,6 +49,7 @@ function startWorker(id: string): Subprocess {
       WORKER_ID: id,
       WORKER_LEASE_MS: '1500',
       REAPER_INTERVAL_MS: '200',
+      LEADER_RETRY_MS: '300',
       LOG_LEVEL: 'warn',
     },
     stdout: 'ignore',
@@ -113,15 +114,42 @@ afterAll(async () => {
   await fake.stop();
 });
 
-test('API + two worker processes over JetStream: one is SIGKILLed mid-job, the other finishes with exact counts', async () => {
+async function connectedInstance(name: string): Promise<string> {
   const { id } = (
     await app.inject({
       method: 'POST',
       url: '/api/v2/instances',
       headers: auth,
-      payload: { name: 'big', channel: 'discord' },
+      payload: { name, channel: 'discord' },
     })
   ).json().data;
+  return id;
+}
+
+async function leaseHolderAfter(jobId: string, stored: number): Promise<string> {
+  for (;;) {
+    const row = await db.db
+      .selectFrom('sync_jobs')
+      .selectAll()
+      .where('id', '=', jobId)
+      .executeTakeFirstOrThrow();
+    if (row.status === 'running' && Number(row.progress.stored ?? 0) >= stored && row.lease_owner)
+      return row.lease_owner;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function finished(id: string, jobId: string) {
+  for (;;) {
+    const job = (await app.inject({ url: `/api/v2/instances/${id}/sync/${jobId}`, headers: auth })).json()
+      .data;
+    if (['completed', 'failed', 'cancelled'].includes(job.status)) return job;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('API + two worker processes over JetStream: one is SIGKILLed mid-job, the other finishes with exact counts', async () => {
+  const id = await connectedInstance('big');
   expect(
     (
       await app.inject({
@@ -143,18 +171,7 @@ test('API + two worker processes over JetStream: one is SIGKILLed mid-job, the o
   const sse = app.inject({ url: `/api/v2/instances/${id}/sync/${jobId}/events`, headers: auth });
 
   // Wait until some batches are committed, then kill the lease holder without warning.
-  const victim = await (async () => {
-    for (;;) {
-      const row = await db.db
-        .selectFrom('sync_jobs')
-        .selectAll()
-        .where('id', '=', jobId)
-        .executeTakeFirstOrThrow();
-      if (row.status === 'running' && Number(row.progress.stored ?? 0) >= 200 && row.lease_owner)
-        return row.lease_owner;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  })();
+  const victim = await leaseHolderAfter(jobId, 200);
   const proc = workers.get(victim);
   expect(proc).toBeDefined();
   proc?.kill('SIGKILL');
@@ -165,12 +182,7 @@ test('API + two worker processes over JetStream: one is SIGKILLed mid-job, the o
     .where('instance_id', '=', id)
     .executeTakeFirstOrThrow();
 
-  let job: Record<string, unknown> & { status: string; progress: Record<string, number>; attempts: number };
-  for (;;) {
-    job = (await app.inject({ url: `/api/v2/instances/${id}/sync/${jobId}`, headers: auth })).json().data;
-    if (['completed', 'failed', 'cancelled'].includes(job.status)) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const job = await finished(id, jobId);
   expect(job.status).toBe('completed');
   expect(job.attempts).toBe(2);
 
@@ -191,4 +203,34 @@ test('API + two worker processes over JetStream: one is SIGKILLed mid-job, the o
 
   const events = [...(await sse).body.matchAll(/^event: (.+)$/gm)].map((m) => m[1]);
   expect(events.at(-1)).toBe('sync.completed');
+}, 90_000);
+
+test('SIGTERM: the worker checkpoints, gives the job back and exits 0; another worker continues it', async () => {
+  startWorker('w3');
+  const id = await connectedInstance('big-2');
+  await app.inject({
+    method: 'POST',
+    url: `/api/v2/instances/${id}/connect`,
+    headers: auth,
+    payload: { token: fake.token },
+  });
+  const { jobId } = (
+    await app.inject({
+      method: 'POST',
+      url: `/api/v2/instances/${id}/sync`,
+      headers: auth,
+      payload: { type: 'messages', depth: 'all' },
+    })
+  ).json().data;
+  const holder = await leaseHolderAfter(jobId, 200);
+  const proc = workers.get(holder);
+  proc?.kill('SIGTERM');
+  expect(await proc?.exited).toBe(0);
+  const job = await finished(id, jobId);
+  expect(job.status).toBe('completed');
+  expect(job.attempts).toBe(2);
+  expect(job.progress.stored).toBe(1900);
+  expect(job.progress.duplicates).toBe(0);
+  const rows = await db.db.selectFrom('messages').select('id').where('instance_id', '=', id).execute();
+  expect(rows.length).toBe(1900);
 }, 90_000);

@@ -16,6 +16,8 @@ export interface WorkerConfig {
   leaseMs: number;
   /** `REAPER_INTERVAL_MS`, default 5000. */
   reaperIntervalMs: number;
+  /** `LEADER_RETRY_MS`, default 5000: how often a follower tries to become leader. */
+  leaderRetryMs: number;
   /** `NATS_STREAM`, `NATS_SUBJECT_PREFIX`, `NATS_DURABLE`, `NATS_EVENT_PREFIX`: names on NATS. */
   nats: { stream?: string; subjectPrefix?: string; durable?: string; eventPrefix?: string };
 }
@@ -43,6 +45,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     concurrency: int(env.WORKER_CONCURRENCY, 4, 'WORKER_CONCURRENCY'),
     leaseMs: int(env.WORKER_LEASE_MS, 30_000, 'WORKER_LEASE_MS', 300),
     reaperIntervalMs: int(env.REAPER_INTERVAL_MS, 5_000, 'REAPER_INTERVAL_MS', 100),
+    leaderRetryMs: int(env.LEADER_RETRY_MS, 5_000, 'LEADER_RETRY_MS', 100),
     nats,
   };
 }

@@ -24,7 +24,8 @@ export interface SyncWorkerOptions {
    */
   leaseMs?: number;
   /**
-   * Delay before a ticket is tried again when its instance already has a running job.
+   * Delay before a ticket is tried again when its instance already has a running job; doubled per
+   * redelivery up to 15×. (The running job's end also rings the next one at once.)
    * @defaultValue 2_000
    */
   busyRetryMs?: number;
@@ -99,7 +100,8 @@ export class SyncWorker {
     if (!job) {
       const row = await this.deps.jobs.findJob(jobId);
       if (row?.status === 'pending') {
-        await delivery.retry(this.#options.busyRetryMs);
+        const backoff = this.#options.busyRetryMs * Math.min(2 ** (delivery.deliveryCount - 1), 15);
+        await delivery.retry(backoff);
       } else {
         await delivery.ack();
       }
