@@ -111,3 +111,37 @@ test('the reaper re-dispatches a job whose worker died; another worker finishes 
   await worker.stop();
   await queue.close();
 });
+
+test('different instances run side by side, never two jobs of one instance at once', async () => {
+  const { queue, executor, worker } = setup();
+  await worker.start();
+  const instances = [await insertInstance(db.db), await insertInstance(db.db), await insertInstance(db.db)];
+  const created: string[] = [];
+  for (const instanceId of instances) {
+    for (const type of ['messages', 'profile'] as const) {
+      const { job } = await jobs.createJob(instanceId, type, {});
+      created.push(job.id);
+      await queue.dispatch({ jobId: job.id, instanceId });
+    }
+  }
+  await until(() => executor.started.length >= 3);
+  const firstWave = executor.started.slice(0, 3).map((s) => s.job.instance_id);
+  expect(new Set(firstWave).size).toBe(3);
+  let finished = 0;
+  while (finished < created.length) {
+    const running = executor.started.slice(finished);
+    const perInstance = new Map<string, number>();
+    for (const r of running)
+      perInstance.set(r.job.instance_id, (perInstance.get(r.job.instance_id) ?? 0) + 1);
+    expect(Math.max(...perInstance.values())).toBe(1);
+    const next = executor.started[finished];
+    next?.finish('complete');
+    finished += 1;
+    await until(async () => (await jobs.getJob(next?.job.id as string)).status === 'completed');
+    if (finished < created.length) await until(() => executor.started.length > finished);
+  }
+  const rows = await db.db.selectFrom('sync_jobs').select('status').where('id', 'in', created).execute();
+  expect(rows.every((r) => r.status === 'completed')).toBe(true);
+  await worker.stop();
+  await queue.close();
+});
