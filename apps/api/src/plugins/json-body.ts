@@ -3,12 +3,18 @@ import fp from 'fastify-plugin';
 import { ApiError } from '../errors/api-error.ts';
 
 /**
- * Accepts a JSON body sent as `application/x-www-form-urlencoded` — what `curl -d '{…}'` sends
+ * An empty `application/json` body (a POST without payload) reads as no body. Accepts a JSON body sent as `application/x-www-form-urlencoded` — what `curl -d '{…}'` sends
  * without a content type. A body that looks like JSON is parsed as JSON; a real form body is
  * parsed into an object of strings.
  */
 export const jsonBodyPlugin = fp(
   async (app: FastifyInstance) => {
+    const defaultJson = app.getDefaultJsonParser('error', 'error');
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+      if (String(body).trim() === '') return done(null, undefined);
+      return defaultJson(request, String(body), done);
+    });
     app.addContentTypeParser(
       'application/x-www-form-urlencoded',
       { parseAs: 'string' },

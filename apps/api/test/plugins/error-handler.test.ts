@@ -78,3 +78,41 @@ describe('errors never leak as 500 for bad input', () => {
     expect(docs.headers['content-type']).toContain('text/html');
   });
 });
+
+describe('bodies', () => {
+  test('an empty JSON body on a body-less POST is accepted; on a route needing a body it is a 400', async () => {
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/v2/instances',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: '',
+    });
+    expect(created.statusCode).toBe(400);
+    expect(created.json().error.code).toBe('VALIDATION_ERROR');
+    const { id } = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/api/v2/instances',
+        headers: auth,
+        payload: { name: 'e', channel: 'discord' },
+      })
+    ).json().data;
+    const off = await t.app.inject({
+      method: 'POST',
+      url: `/api/v2/instances/${id}/disconnect`,
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: '',
+    });
+    expect(off.statusCode).toBe(200);
+  });
+
+  test('prototype poisoning is refused', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v2/instances',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: '{"name":"p","channel":"discord","__proto__":{"x":1}}',
+    });
+    expect(res.statusCode).toBe(400);
+  });
+});
