@@ -1,6 +1,12 @@
 import { describe, expect, test } from 'bun:test';
 import { chatId, isSyncError, type NormalizedMessage, TransientError } from '@omni/sync-core';
-import { type FakeWhatsAppScenario, generateTextHistory, waMessages } from '@omni/testkit/whatsapp';
+import {
+  encodeHistorySync,
+  type FakeWhatsAppScenario,
+  generateTextHistory,
+  historySetEventFromBytes,
+  waMessages,
+} from '@omni/testkit/whatsapp';
 import { proto } from '@whiskeysockets/baileys';
 import { parseHistoryCursor } from '../src/history/history-cursor.ts';
 import { collect, harness } from './helpers.ts';
@@ -118,6 +124,36 @@ describe('pushed history', () => {
     expect(h.pushed[0]?.contacts).toContainEqual(
       expect.objectContaining({ externalId: BOB_PN, lid: BOB_LID }),
     );
+    await h.plugin.close();
+  });
+
+  test("pairs only Baileys' LID store knows are looked up, so the chats still merge", async () => {
+    const h = harness({
+      me: ME,
+      chats: [
+        {
+          jid: BOB_LID,
+          messages: generateTextHistory({ chat: BOB_LID, count: 3, newest: NOW, spacing: 60, idPrefix: 'S' }),
+        },
+        {
+          jid: BOB_PN,
+          messages: generateTextHistory({
+            chat: BOB_PN,
+            count: 3,
+            newest: NOW - DAY,
+            spacing: 60,
+            idPrefix: 'T',
+          }),
+        },
+      ],
+      storedLidPnMappings: [{ lid: BOB_LID, pn: BOB_PN }],
+    });
+    await h.plugin.connect(h.id);
+    await h.plugin.flush(h.id);
+    expect(new Set(h.pushed.flatMap((b) => b.messages).map((m) => String(m.chatId)))).toEqual(
+      new Set([BOB_PN]),
+    );
+    expect((await h.plugin.listChats(h.ctx)).chats.map((c) => [c.id, c.altId])).toEqual([[BOB_PN, BOB_LID]]);
     await h.plugin.close();
   });
 
@@ -470,5 +506,63 @@ test('concurrent paging of several chats: each answer reaches its own request', 
     expect(ids(got)).toEqual((phones[i] ?? []).map((m) => String(m.key?.id)).sort());
     expect(results[i]?.at(-1)?.exhausted).toBe(true);
   });
+  await h.plugin.close();
+});
+
+test("an answer merged with another chat's messages (Baileys' event buffer): those go to the push handler", async () => {
+  const alice = generateTextHistory({ chat: ALICE, count: 20, newest: NOW, spacing: 60, idPrefix: 'MA' });
+  const bob = generateTextHistory({ chat: BOB_PN, count: 4, newest: NOW, spacing: 60, idPrefix: 'MB' });
+  const h = harness({
+    me: ME,
+    chats: [{ jid: ALICE, messages: alice }],
+    bootstrapSince: NOW - 4 * 60,
+    phone: 'offline',
+  });
+  await h.plugin.connect(h.id);
+  await h.plugin.flush(h.id);
+  const socket = h.fake.last;
+  if (!socket) throw new Error('no socket');
+  const send = socket.fetchMessageHistory.bind(socket);
+  socket.fetchMessageHistory = async (count, key, ts) => {
+    const id = await send(count, key, ts);
+    const bytes = encodeHistorySync({
+      syncType: proto.HistorySync.HistorySyncType.ON_DEMAND,
+      conversations: [
+        { id: ALICE, messages: alice.slice(5) },
+        { id: BOB_PN, messages: bob },
+      ],
+    });
+    setTimeout(
+      () =>
+        socket.ev.emit(
+          'messaging-history.set',
+          historySetEventFromBytes(bytes, { peerDataRequestSessionId: id }),
+        ),
+      0,
+    );
+    return id;
+  };
+  const [first] = await collect(
+    (async function* () {
+      for await (const b of h.plugin.fetchHistory(h.ctx, {
+        chatId: chatId(ALICE),
+        since: null,
+        until: NOW * 1000 + 1,
+        cursor: null,
+      })) {
+        yield b;
+        return;
+      }
+    })(),
+  );
+  expect(first?.messages.map((m) => String(m.externalId)).sort()).toEqual(
+    alice
+      .slice(5)
+      .map((m) => String(m.key?.id))
+      .sort(),
+  );
+  await h.plugin.flush(h.id);
+  const pushedBob = h.pushed.filter((b) => b.syncType === 'ON_DEMAND').flatMap((b) => b.messages);
+  expect(pushedBob.map((m) => String(m.externalId)).sort()).toEqual(bob.map((m) => String(m.key?.id)).sort());
   await h.plugin.close();
 });

@@ -50,12 +50,11 @@ export async function* fetchWhatsAppHistory(
     if (ctx.signal.aborted)
       throw new CancelledError('history paging cancelled', { details: { chatId: chat } });
     const from: HistoryCursor = start;
-    const answer = await ctx.request('messages', () => session.requestHistory(from, pageSize, ctx.signal));
+    const answer = await ctx.request('messages', () =>
+      session.requestHistory(chat, from, pageSize, ctx.signal),
+    );
     const older = answer.messages
-      .filter(
-        ({ normalized: m }) =>
-          m.chatId === chat && m.externalId !== from.id && m.timestamp <= from.timestampMs,
-      )
+      .filter(({ normalized: m }) => m.externalId !== from.id && m.timestamp <= from.timestampMs)
       .sort((a, b) => a.normalized.timestamp - b.normalized.timestamp);
     const oldest = older[0];
     if (!oldest) {

@@ -1,6 +1,7 @@
 import type { NormalizedContact, NormalizedMessage } from '@omni/sync-core';
 import { type BaileysEventMap, proto, type WAMessage } from '@whiskeysockets/baileys';
 import type { IdentityMap } from '../identity/identity-map.ts';
+import { isLidJid, normalizeJid } from '../identity/jid.ts';
 import { mergeContact, normalizeContact } from '../normalize/normalize-contact.ts';
 import { normalizeMessage, type SelfIdentity } from '../normalize/normalize-message.ts';
 import type { ChatRegistry } from './chat-registry.ts';
@@ -36,19 +37,46 @@ export function syncTypeName(type: proto.HistorySync.HistorySyncType | null | un
 }
 
 /**
- * Takes in one history chunk: learns its LID ↔ phone pairs first (so every id in it is keyed the
- * same way), records chats and contacts, and normalizes its messages.
+ * Learns every LID ↔ phone pair a chunk states: `lidPnMappings`, conversations' `pnJid`/`lidJid`
+ * (kept even when Baileys' event buffer merged chunks and dropped the mappings), contacts, and the
+ * `…Alt` ids of message keys. Idempotent.
  */
-export function absorbHistory(event: HistorySetEvent, target: AbsorbTarget): AbsorbedHistory {
-  const { identity, chats } = target;
-  const touchedContacts = new Map<string, NormalizedContact>();
+export function learnIdentities(event: HistorySetEvent, identity: IdentityMap): void {
   for (const pair of event.lidPnMappings ?? []) identity.link(pair.lid, pair.pn);
+  for (const chat of event.chats ?? []) {
+    identity.linkPair(chat.id, chat.pnJid);
+    identity.linkPair(chat.id, chat.lidJid);
+  }
   for (const contact of event.contacts ?? []) identity.link(contact.lid, contact.phoneNumber);
   for (const wa of event.messages) {
     const key = wa.key as WAMessage['key'] & { remoteJidAlt?: string; participantAlt?: string };
     identity.linkPair(key.remoteJid, key.remoteJidAlt);
     identity.linkPair(key.participant, key.participantAlt);
   }
+}
+
+/** LIDs a chunk mentions (chats, message chats and senders) whose phone JID is not known yet. */
+export function unknownLids(event: HistorySetEvent, identity: IdentityMap): string[] {
+  const out = new Set<string>();
+  const consider = (jid: string | null | undefined) => {
+    if (isLidJid(jid) && !identity.pnOf(jid)) out.add(normalizeJid(jid));
+  };
+  for (const chat of event.chats ?? []) consider(chat.id);
+  for (const wa of event.messages) {
+    consider(wa.key.remoteJid);
+    consider(wa.key.participant ?? wa.participant);
+  }
+  return [...out];
+}
+
+/**
+ * Takes in one history chunk: learns its LID ↔ phone pairs first (so every id in it is keyed the
+ * same way), records chats and contacts, and normalizes its messages.
+ */
+export function absorbHistory(event: HistorySetEvent, target: AbsorbTarget): AbsorbedHistory {
+  const { identity, chats } = target;
+  const touchedContacts = new Map<string, NormalizedContact>();
+  learnIdentities(event, identity);
   chats.rekey();
   const chatIds = new Set<string>();
   for (const chat of event.chats ?? []) {

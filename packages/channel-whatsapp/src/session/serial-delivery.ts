@@ -23,8 +23,8 @@ export class SerialDelivery<T> {
   }
 
   /** Queues an item built lazily when its turn comes (so it sees everything learnt before it). */
-  enqueue(make: () => T): void {
-    this.#tail = this.#tail.then(() => this.#run(make()));
+  enqueue(make: () => T | Promise<T>): void {
+    this.#tail = this.#tail.then(async () => this.#run(await make()));
   }
 
   /** Resolves when everything queued so far was delivered or given up. */

@@ -26,7 +26,13 @@ import type { SelfIdentity } from '../normalize/normalize-message.ts';
 import type { WhatsAppEventMap, WhatsAppSocket } from '../socket/whatsapp-socket.ts';
 import type { ResolvedWhatsAppPluginOptions } from '../whatsapp-plugin-options.ts';
 import { ChatRegistry } from './chat-registry.ts';
-import { type AbsorbedHistory, absorbHistory, type HistorySetEvent } from './history-absorber.ts';
+import {
+  type AbsorbedHistory,
+  absorbHistory,
+  type HistorySetEvent,
+  learnIdentities,
+  unknownLids,
+} from './history-absorber.ts';
 import { SerialDelivery } from './serial-delivery.ts';
 
 /** What a session reports to its plugin. */
@@ -164,8 +170,16 @@ export class WhatsAppSession {
     });
   }
 
-  /** Sends one on-demand history request and waits for its correlated answer. */
-  async requestHistory(cursor: HistoryCursor, count: number, signal: AbortSignal): Promise<AbsorbedHistory> {
+  /**
+   * Sends one on-demand history request and waits for its correlated answer. Messages of other
+   * chats in the answer (Baileys' event buffer can merge chunks) are handed to the history handler.
+   */
+  async requestHistory(
+    chat: string,
+    cursor: HistoryCursor,
+    count: number,
+    signal: AbortSignal,
+  ): Promise<AbsorbedHistory> {
     const socket = await this.ensureOpen();
     const key = {
       remoteJid: cursor.remoteJid,
@@ -178,7 +192,12 @@ export class WhatsAppSession {
       this.#options.onDemandTimeoutMs,
       signal,
     );
-    return absorbHistory(answer.payload, this.#absorbTarget());
+    await this.#learnLids(answer.payload);
+    const absorbed = absorbHistory(answer.payload, this.#absorbTarget());
+    const canonical = this.identity.canonical(chat);
+    const foreign = absorbed.messages.filter((m) => m.normalized.chatId !== canonical);
+    if (foreign.length > 0) this.#pushes.enqueue(() => this.#batchOf({ ...absorbed, messages: foreign }));
+    return { ...absorbed, messages: absorbed.messages.filter((m) => m.normalized.chatId === canonical) };
   }
 
   /** Resolves when every event received so far has been handled (pushed history stored, creds written). */
@@ -401,18 +420,33 @@ export class WhatsAppSession {
   }
 
   #enqueuePush(event: HistorySetEvent): void {
-    this.#pushes.enqueue(() => {
-      const absorbed = absorbHistory(event, this.#absorbTarget());
-      return {
-        instanceId: this.instanceId,
-        syncType: absorbed.syncType,
-        messages: absorbed.messages.map((m) => m.normalized),
-        chats: absorbed.chatIds.map((id) => this.chats.info(id)).filter((c) => c !== null),
-        contacts: absorbed.contacts,
-        progress: absorbed.progress,
-        isLatest: absorbed.isLatest ?? false,
-      };
+    this.#pushes.enqueue(async () => {
+      await this.#learnLids(event);
+      return this.#batchOf(absorbHistory(event, this.#absorbTarget()));
     });
+  }
+
+  #batchOf(absorbed: AbsorbedHistory): PushedHistory {
+    return {
+      instanceId: this.instanceId,
+      syncType: absorbed.syncType,
+      messages: absorbed.messages.map((m) => m.normalized),
+      chats: absorbed.chatIds.map((id) => this.chats.info(id)).filter((c) => c !== null),
+      contacts: absorbed.contacts,
+      progress: absorbed.progress,
+      isLatest: absorbed.isLatest ?? false,
+    };
+  }
+
+  /** Asks Baileys' LID store for the phone JIDs of LIDs a chunk mentions that no event stated. */
+  async #learnLids(event: HistorySetEvent): Promise<void> {
+    const socket = this.#socket;
+    if (!socket) return;
+    learnIdentities(event, this.identity);
+    for (const lid of unknownLids(event, this.identity)) {
+      const pn = await socket.signalRepository.lidMapping.getPNForLID(lid).catch(() => null);
+      this.identity.link(lid, pn);
+    }
   }
 
   #absorbTarget() {

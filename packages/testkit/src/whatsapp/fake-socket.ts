@@ -48,6 +48,8 @@ export interface FakeWhatsAppScenario {
   phone?: PhoneBehaviour;
   /** LID ↔ phone pairs the push announces (`phoneNumberToLidMappings`). */
   lidPnMappings?: { lid: string; pn: string }[];
+  /** Pairs only the socket's LID store knows (`signalRepository.lidMapping`), never announced in events. */
+  storedLidPnMappings?: { lid: string; pn: string }[];
   pushNames?: { id: string; pushname: string }[];
   profile?: {
     pictureUrl?: string;
@@ -114,7 +116,10 @@ export class FakeWhatsAppSocket {
     this.#shouldSync = shouldSyncHistoryMessage;
     this.signalRepository = {
       lidMapping: {
-        getPNForLID: async (lid: string) => scenario.lidPnMappings?.find((m) => m.lid === lid)?.pn ?? null,
+        getPNForLID: async (lid: string) =>
+          [...(scenario.lidPnMappings ?? []), ...(scenario.storedLidPnMappings ?? [])].find(
+            (m) => m.lid === lid,
+          )?.pn ?? null,
       },
     };
   }
