@@ -1,0 +1,313 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CredentialCipher, SettingsService, type SyncDepth } from '@omni/db';
+import { createTestDb, type TestDb } from '@omni/db/testing';
+import {
+  ExponentialCooldownPolicy,
+  fixedRateSource,
+  JobRepository,
+  MediaStorageService,
+  PluginRegistry,
+  RateLimiter,
+  readProgress,
+  type SyncProgress,
+  SyncRunner,
+  type SyncRunnerOptions,
+  settingsRateSource,
+} from '@omni/sync-core';
+import { FakeDiscord, type FakeDiscordOptions, mixedScenario } from '@omni/testkit/discord';
+import { createDiscordPlugin, type DiscordPluginOptions } from '../src/index.ts';
+
+/** Discord's shapes scaled down 10× (5 per 500 ms per channel, 50 per 100 ms globally). */
+const WINDOW = { limit: 5, windowMs: 500 };
+const GLOBAL = { limit: 50, windowMs: 100 };
+const PACING: Partial<DiscordPluginOptions> = {
+  historyRequestsPerWindow: 5,
+  historyWindowMs: 500,
+  globalRequestsPerWindow: 50,
+  globalWindowMs: 100,
+  cloudflareCooldownMs: 300,
+};
+
+let t: TestDb;
+let cipher: CredentialCipher;
+let jobs: JobRepository;
+let mediaDir: string;
+
+beforeAll(async () => {
+  t = await createTestDb('postgres');
+  cipher = new CredentialCipher(randomBytes(32));
+  jobs = new JobRepository(t.db);
+  mediaDir = mkdtempSync(join(tmpdir(), 'omni-discord-media-'));
+}, 60_000);
+afterAll(async () => {
+  await t?.close();
+  rmSync(mediaDir, { recursive: true, force: true });
+});
+
+async function newInstance(token: string, downloadMedia = false): Promise<string> {
+  const row = await t.db
+    .insertInto('instances')
+    .values({
+      name: `discord-${randomUUID()}`,
+      channel: 'discord',
+      credentials: cipher.encryptJson({ token }),
+      download_media_on_sync: downloadMedia,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+interface World {
+  fake: FakeDiscord;
+  runner: SyncRunner;
+}
+
+async function world(
+  fakeOptions: Partial<FakeDiscordOptions> = {},
+  runnerOptions: Partial<SyncRunnerOptions> = {},
+  pluginOptions: Partial<DiscordPluginOptions> = {},
+): Promise<World> {
+  const fake = await FakeDiscord.start({
+    data: mixedScenario({ nowMs: Date.now() - 1000 }),
+    messageRateLimit: WINDOW,
+    globalRateLimit: GLOBAL,
+    ...fakeOptions,
+  });
+  const plugin = createDiscordPlugin({ api: fake.apiUrl, ...PACING, ...pluginOptions });
+  const limiter = new RateLimiter({
+    rates: fixedRateSource({ messages: 60_000, contacts: 60_000, profile: 60_000 }),
+    cooldown: new ExponentialCooldownPolicy({ random: () => 0 }),
+  });
+  const runner = new SyncRunner({
+    db: t.db,
+    plugins: new PluginRegistry([plugin]),
+    limiter,
+    cipher,
+    chatConcurrency: 8,
+    retryBaseMs: 50,
+    ...runnerOptions,
+  });
+  return { fake, runner };
+}
+
+async function runSync(w: World, instance: string, depth: SyncDepth): Promise<SyncProgress> {
+  const { job } = await jobs.createJob(instance, 'messages', { depth });
+  const result = await w.runner.runJob(job.id, 'test-worker');
+  expect(result?.status).toBe('completed');
+  return readProgress(result?.job?.progress);
+}
+
+/** Every message the fake has in the job's window, per readable chat. */
+function expectedIds(fake: FakeDiscord, progress: SyncProgress): string[] {
+  const since = progress.window?.since ? Date.parse(progress.window.since) : null;
+  const until = Date.parse(progress.window!.until);
+  return fake.data.chats
+    .filter((c) => c.readable)
+    .flatMap((c) => fake.expectedIds(c, since, until))
+    .sort();
+}
+
+async function storedIds(instance: string): Promise<string[]> {
+  const rows = await t.db
+    .selectFrom('messages')
+    .select('external_id')
+    .where('instance_id', '=', instance)
+    .execute();
+  return rows.map((r) => r.external_id).sort();
+}
+
+describe('Discord through SyncRunner on Postgres', () => {
+  let w: World;
+  beforeAll(async () => {
+    w = await world();
+  });
+  afterAll(() => w.fake.stop());
+
+  for (const depth of ['7d', '30d', 'all'] as const) {
+    test(`${depth}: exactly the expected set is stored, a rerun stores 0, no 429`, async () => {
+      const instance = await newInstance(w.fake.token);
+      const before429 = w.fake.stats.status429;
+      const first = await runSync(w, instance, depth);
+      const expected = expectedIds(w.fake, first);
+      expect(expected.length).toBeGreaterThan(0);
+      expect(await storedIds(instance)).toEqual(expected);
+      expect(first.stored).toBe(expected.length);
+      expect(first.duplicates).toBe(0);
+      expect(first.skippedChats).toEqual([
+        expect.objectContaining({ name: 'staff-only', reason: 'missing VIEW_CHANNEL permission' }),
+      ]);
+      const rerun = await runSync(w, instance, depth);
+      expect(rerun.stored).toBe(0);
+      expect(await storedIds(instance)).toEqual(expected);
+      expect(w.fake.stats.status429 - before429).toBe(0);
+      expect(rerun.rateLimitWaits).toBe(0);
+      const since = first.window?.since ? Date.parse(first.window.since) : null;
+      const startsAfterSince = w.fake.data.chats
+        .filter(
+          (c) =>
+            c.readable &&
+            c.kind !== 'forum' &&
+            (c.messageCount === 0 || since === null || c.firstMs >= since),
+        )
+        .map((c) => c.name);
+      expect((first.exhaustedChats ?? []).map((c) => c.name).sort()).toEqual(startsAfterSince.sort());
+      if (depth === '7d') expect(startsAfterSince.sort()).toEqual(['empty', 'fresh', 'release-thread']);
+    });
+  }
+
+  test('voice message metadata and replies survive into the messages table', async () => {
+    const instance = await newInstance(w.fake.token);
+    await runSync(w, instance, '30d');
+    const voice = await t.db
+      .selectFrom('messages')
+      .select(['kind', 'media_mime_type', 'media_metadata', 'has_media', 'raw'])
+      .where('instance_id', '=', instance)
+      .where('kind', '=', 'voice')
+      .execute();
+    expect(voice.length).toBeGreaterThan(3);
+    for (const v of voice) {
+      expect(v.has_media).toBe(true);
+      expect(v.media_mime_type).toBe('audio/ogg');
+      const meta = v.media_metadata as { durationSeconds: number; waveform: string; isVoiceNote: boolean };
+      expect(meta.isVoiceNote).toBe(true);
+      expect(meta.durationSeconds).toBeGreaterThan(0);
+      const att = (v.raw as { attachments: { duration_secs: number; waveform: string }[] }).attachments[0]!;
+      expect(meta.durationSeconds).toBe(att.duration_secs);
+      expect(meta.waveform).toBe(att.waveform);
+    }
+    const replies = await t.db
+      .selectFrom('messages')
+      .select(['reply_to_external_id'])
+      .where('instance_id', '=', instance)
+      .where('reply_to_external_id', 'is not', null)
+      .execute();
+    expect(replies.length).toBeGreaterThan(5);
+  });
+});
+
+describe('faults through the engine', () => {
+  test('injected JSON and HTML 429s: counted, cooled down, no page lost', async () => {
+    const w = await world({ data: mixedScenario({ nowMs: Date.now() - 1000 }) });
+    try {
+      w.fake.inject({
+        kind: '429-json',
+        afterRequest: 4,
+        count: 2,
+        route: /\/messages$/,
+        retryAfterSeconds: 0.1,
+      });
+      w.fake.inject({
+        kind: '429-bare-json',
+        afterRequest: 9,
+        count: 1,
+        route: /\/messages$/,
+        retryAfterSeconds: 0.1,
+      });
+      w.fake.inject({ kind: '429-html', afterRequest: 14, count: 2, route: /\/messages$/ });
+      const instance = await newInstance(w.fake.token);
+      const progress = await runSync(w, instance, 'all');
+      expect(await storedIds(instance)).toEqual(expectedIds(w.fake, progress));
+      expect(w.fake.stats.status429).toBe(5);
+      expect(w.fake.stats.limit429).toBe(0);
+      expect(progress.rateLimitWaits).toBeGreaterThanOrEqual(5);
+      expect(progress.failed).toBe(0);
+    } finally {
+      await w.fake.stop();
+    }
+  }, 30_000);
+
+  test('expired attachment URLs are refreshed and the media stored', async () => {
+    const media = new MediaStorageService(t.db, { basePath: mediaDir, fsync: false });
+    let fake: FakeDiscord | null = null;
+    let expired = false;
+    const w = await world(
+      {
+        data: {
+          nowMs: Date.now() - 1000,
+          mix: { image: 0.2, voice: 0.1, pdf: 0.1 },
+          maxAttachmentBytes: 4096,
+          guilds: [{ name: 'media', channels: [{ name: 'pics', messageCount: 120, historyDays: 5 }] }],
+        },
+        routeRateLimit: { limit: 100, windowMs: 100 },
+      },
+      {
+        media,
+        // Every URL handed out with the first page expires as soon as that page is stored.
+        onBatchCommitted: () => {
+          if (!expired) fake?.expireAttachmentUrls();
+          expired = true;
+        },
+      },
+    );
+    fake = w.fake;
+    try {
+      const instance = await newInstance(w.fake.token, true);
+      const progress = await runSync(w, instance, '7d');
+      const rows = await t.db
+        .selectFrom('messages')
+        .select(['media_local_path', 'media_mime_type'])
+        .where('instance_id', '=', instance)
+        .where('has_media', '=', true)
+        .execute();
+      expect(rows.length).toBeGreaterThan(20);
+      expect(w.fake.stats.cdnExpired).toBeGreaterThan(0);
+      expect(w.fake.stats.refreshCalls).toBeGreaterThan(0);
+      const stored = rows.filter((r) => r.media_local_path !== null);
+      expect(progress.mediaDownloaded).toBe(stored.length);
+      expect(progress.mediaFailed).toBe(0);
+      expect(progress.mediaSkipped).toBe(0);
+      expect(stored.length).toBe(rows.length);
+      expect(w.fake.stats.refreshCalls).toBe(w.fake.stats.cdnExpired);
+      for (const r of stored) {
+        const path = r.media_local_path!.startsWith('/')
+          ? r.media_local_path!
+          : join(mediaDir, r.media_local_path!);
+        expect(existsSync(path)).toBe(true);
+        expect(statSync(path).size).toBeGreaterThan(0);
+      }
+    } finally {
+      await w.fake.stop();
+    }
+  }, 30_000);
+});
+
+describe('default settings', () => {
+  test("Discord's real limits on the fake, the engine at sync.discord.messagesPerMinute: no 429", async () => {
+    const settings = new SettingsService(t.db);
+    const fake = await FakeDiscord.start({
+      data: {
+        nowMs: Date.now() - 1000,
+        guilds: [
+          {
+            name: 'small',
+            channels: [
+              { name: 'a', messageCount: 150, historyDays: 20 },
+              { name: 'b', messageCount: 40 },
+            ],
+          },
+        ],
+      },
+    });
+    try {
+      const plugin = createDiscordPlugin({ api: fake.apiUrl });
+      const runner = new SyncRunner({
+        db: t.db,
+        plugins: new PluginRegistry([plugin]),
+        limiter: new RateLimiter({ rates: settingsRateSource(settings) }),
+        settings,
+        cipher,
+      });
+      const instance = await newInstance(fake.token);
+      const progress = await runSync({ fake, runner }, instance, 'all');
+      expect(await storedIds(instance)).toEqual(expectedIds(fake, progress));
+      expect(fake.stats.status429).toBe(0);
+    } finally {
+      await fake.stop();
+    }
+  }, 60_000);
+});
