@@ -58,7 +58,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       if (channelId !== undefined) config.channelId = channelId;
       const { job, created } = await app.deps.jobs.createJob(instance.id, type, config);
-      await app.deps.queue.dispatch({ jobId: job.id, instanceId: instance.id });
+      if (created) await app.deps.queue.dispatch({ jobId: job.id, instanceId: instance.id });
       return reply.status(202).send({
         data: {
           jobId: job.id,

@@ -11,7 +11,8 @@ export interface ReaperOptions {
    */
   intervalMs?: number;
   /**
-   * A pending job untouched for this long is rung again (its ticket may have been lost).
+   * A pending job untouched for this long, whose instance has no running job, is rung again (its
+   * ticket may have been lost).
    * @defaultValue 15_000
    */
   stalePendingMs?: number;
@@ -68,6 +69,16 @@ export class Reaper {
       .selectFrom('sync_jobs')
       .select(['id', 'instance_id'])
       .where('status', '=', 'pending')
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('sync_jobs as r')
+              .select('r.id')
+              .whereRef('r.instance_id', '=', 'sync_jobs.instance_id')
+              .where('r.status', '=', 'running'),
+          ),
+        ),
+      )
       .where(
         'updated_at',
         '<',

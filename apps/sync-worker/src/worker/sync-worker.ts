@@ -23,12 +23,6 @@ export interface SyncWorkerOptions {
    * @defaultValue 30_000
    */
   leaseMs?: number;
-  /**
-   * Delay before a ticket is tried again when its instance already has a running job; doubled per
-   * redelivery up to 15×. (The running job's end also rings the next one at once.)
-   * @defaultValue 2_000
-   */
-  busyRetryMs?: number;
 }
 
 /** Defaults of {@link SyncWorkerOptions}. */
@@ -36,7 +30,6 @@ export const DEFAULT_SYNC_WORKER_OPTIONS = {
   id: '',
   concurrency: 4,
   leaseMs: 30_000,
-  busyRetryMs: 2_000,
 } satisfies Required<SyncWorkerOptions>;
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
@@ -44,8 +37,8 @@ const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 /**
  * Takes tickets from the queue, claims their jobs in the database under a lease, runs them with the
  * executor while renewing the lease (and telling the queue it is `working()`), and gives the job
- * back on shutdown. The database decides: a ticket for a job that is not claimable is acked; one
- * whose instance is busy is retried later.
+ * back on shutdown. The database decides: a ticket for a job that is not claimable is acked; when a
+ * job ends, the next pending job of its instance is rung.
  */
 export class SyncWorker {
   readonly id: string;
@@ -98,13 +91,10 @@ export class SyncWorker {
     }
     const job = await this.deps.jobs.claimJob(jobId, this.id, this.#options.leaseMs);
     if (!job) {
-      const row = await this.deps.jobs.findJob(jobId);
-      if (row?.status === 'pending') {
-        const backoff = this.#options.busyRetryMs * Math.min(2 ** (delivery.deliveryCount - 1), 15);
-        await delivery.retry(backoff);
-      } else {
-        await delivery.ack();
-      }
+      // Not claimable: finished, leased by a live worker, or queued behind its instance's running
+      // job. The ticket is dropped: the running job's end rings the next one, and the reaper rings
+      // any pending job left without a running one — so waiting jobs do not pile up tickets.
+      await delivery.ack();
       return;
     }
     await this.#run(job, delivery);

@@ -39,7 +39,7 @@ function setup(options: { leaseMs?: number } = {}) {
   const executor = new ManualExecutor();
   const worker = new SyncWorker(
     { db: db.db, jobs, queue, executor, log: silentLog },
-    { concurrency: 4, leaseMs: options.leaseMs ?? 3_000, busyRetryMs: 20 },
+    { concurrency: 4, leaseMs: options.leaseMs ?? 3_000 },
   );
   return { queue, executor, worker };
 }
@@ -143,5 +143,28 @@ test('different instances run side by side, never two jobs of one instance at on
   const rows = await db.db.selectFrom('sync_jobs').select('status').where('id', 'in', created).execute();
   expect(rows.every((r) => r.status === 'completed')).toBe(true);
   await worker.stop();
+  await queue.close();
+});
+
+test('the reaper rings forgotten pending jobs, but not those queued behind a running job', async () => {
+  const queue = new InProcessQueue();
+  const reaper = new Reaper({ db: db.db, jobs, queue, log: silentLog }, { stalePendingMs: 1 });
+  const lonely = await insertInstance(db.db);
+  const busy = await insertInstance(db.db);
+  const forgotten = (await jobs.createJob(lonely, 'profile', {})).job;
+  const running = (await jobs.createJob(busy, 'messages', {})).job;
+  await jobs.claimJob(running.id, 'alive-worker', 60_000);
+  const waiting = (await jobs.createJob(busy, 'profile', {})).job;
+  await until(async () => (await reaper.sweep()) > 0);
+  const rung: string[] = [];
+  const consumer = await queue.consume(async (d) => {
+    rung.push(d.ticket.jobId);
+    await d.ack();
+  });
+  await until(() => rung.length > 0);
+  await consumer.stop();
+  expect(rung).toContain(forgotten.id);
+  expect(rung).not.toContain(waiting.id);
+  expect(rung).not.toContain(running.id);
   await queue.close();
 });
