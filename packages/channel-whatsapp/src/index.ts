@@ -1,13 +1,15 @@
 export { type AuthStateStore, MemoryAuthStateStore } from './auth/auth-state-store.ts';
 export { loadStoredAuthState, type StoredAuthState } from './auth/stored-auth-state.ts';
 export { type CloseDecision, type CloseFacts, decideOnClose } from './connection/close-policy.ts';
-export type {
-  WhatsAppConnectionControl,
-  WhatsAppConnectionState,
-  WhatsAppConnectionStatus,
-  WhatsAppPairingCode,
-  WhatsAppQrCode,
+export {
+  hasWhatsAppConnection,
+  type WhatsAppConnectionControl,
+  type WhatsAppConnectionState,
+  type WhatsAppConnectionStatus,
+  type WhatsAppPairingCode,
+  type WhatsAppQrCode,
 } from './connection/connection-state.ts';
+export { renderQrCode } from './connection/qr-code.ts';
 export {
   DISCONNECT,
   disconnectStatusOf,

@@ -3,7 +3,7 @@ import { AuthError, isSyncError } from '@omni/sync-core';
 import type { FakeWhatsAppScenario } from '@omni/testkit/whatsapp';
 import { loadStoredAuthState } from '../src/auth/stored-auth-state.ts';
 import { decideOnClose } from '../src/connection/close-policy.ts';
-import type { WhatsAppConnectionState } from '../src/connection/connection-state.ts';
+import { hasWhatsAppConnection, type WhatsAppConnectionState } from '../src/connection/connection-state.ts';
 import { reconnectDelayMs } from '../src/connection/reconnect-backoff.ts';
 import { harness } from './helpers.ts';
 
@@ -16,6 +16,8 @@ describe('connection lifecycle', () => {
     const seen: WhatsAppConnectionState['status'][] = [];
     h.plugin.onConnectionChange((s) => seen.push(s.status));
     const before = Date.now();
+    expect(hasWhatsAppConnection(h.plugin)).toBe(true);
+    expect(hasWhatsAppConnection({ connect() {} })).toBe(false);
     const state = await h.plugin.connect(h.id);
     expect(state.status).toBe('qr');
     const qr = h.plugin.currentQr(h.id);

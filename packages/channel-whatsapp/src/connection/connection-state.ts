@@ -63,3 +63,16 @@ export interface WhatsAppConnectionControl {
   /** Calls `listener` on every state change; returns the unsubscribe function. */
   onConnectionChange(listener: (state: WhatsAppConnectionState) => void): () => void;
 }
+
+/** True when `value` (a registered plugin) offers the WhatsApp connection lifecycle. */
+export function hasWhatsAppConnection(value: unknown): value is WhatsAppConnectionControl {
+  const v = value as Partial<WhatsAppConnectionControl> | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.connect === 'function' &&
+    typeof v.currentQr === 'function' &&
+    typeof v.requestPairingCode === 'function' &&
+    typeof v.logout === 'function'
+  );
+}

@@ -8,14 +8,10 @@ import {
   TransientError,
 } from '@omni/sync-core';
 import { proto } from '@whiskeysockets/baileys';
-import QRCode from 'qrcode';
 import { loadStoredAuthState, type StoredAuthState } from '../auth/stored-auth-state.ts';
 import { decideOnClose } from '../connection/close-policy.ts';
-import type {
-  WhatsAppConnectionState,
-  WhatsAppPairingCode,
-  WhatsAppQrCode,
-} from '../connection/connection-state.ts';
+import type { WhatsAppConnectionState, WhatsAppPairingCode } from '../connection/connection-state.ts';
+import { renderQrCode } from '../connection/qr-code.ts';
 import { DISCONNECT, disconnectStatusOf } from '../connection/reconnect-backoff.ts';
 import type { HistoryCursor } from '../history/history-cursor.ts';
 import { OnDemandCorrelator } from '../history/on-demand-correlator.ts';
@@ -310,13 +306,11 @@ export class WhatsAppSession {
       const code = update.qr;
       this.#qrCount++;
       const ttl = this.#qrCount === 1 ? this.#options.firstQrTtlMs : this.#options.qrTtlMs;
-      const expiresAt = Date.now() + ttl;
+      const now = Date.now();
       this.#qrChain = this.#qrChain
-        .then(() => QRCode.toDataURL(code, { errorCorrectionLevel: 'L', margin: 2 }))
-        .then((dataUrl) => {
-          if (socket !== this.#socket) return;
-          const qr: WhatsAppQrCode = { code, dataUrl, expiresAt };
-          this.#setState({ status: 'qr', qr });
+        .then(() => renderQrCode(code, ttl, now))
+        .then((qr) => {
+          if (socket === this.#socket) this.#setState({ status: 'qr', qr });
         })
         .catch((error: unknown) =>
           this.#log.error({ instanceId: this.instanceId, err: error }, 'QR rendering failed'),
