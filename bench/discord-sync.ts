@@ -1,5 +1,5 @@
 /**
- * `bun run bench discord-sync [--messages N] [--channels C] [--window-ms W] [--global-window-ms G]`
+ * `bun run bench discord-sync [--mode engine|plugin] [--messages N] [--channels C] [--window-ms W] [--global-window-ms G]`
  *
  * Syncs N messages ("all" depth) spread over C channels from the fake Discord with Discord's own
  * limits (5 history requests per 5 s per channel, 50 requests per second per token), the engine's
@@ -7,12 +7,27 @@
  *   per channel: (ceil(requests_c / 5) − 1) × 5 s   (the first 5 go at once: the initial burst)
  *   global:      (ceil(requests / 50) − 1) × 1 s
  * The fake runs in a worker thread (Discord is remote: its CPU is not the client's). Prints one
- * JSON line. Runs the plugin alone with a minimal engine stand-in (concurrent chats, retry after
- * `RateLimitedError`); `"mode"` says so.
+ * JSON line. `--mode engine` (default) runs a `messages` job (depth `all`) through `SyncRunner`
+ * into a throw-away Postgres database (chats concurrently, the engine's token bucket raised above
+ * Discord's limits) and counts the rows stored; `--mode plugin` runs the plugin alone with a
+ * minimal engine stand-in. `"mode"` says which.
  */
+import { randomBytes } from 'node:crypto';
 import { parentPort, Worker, workerData } from 'node:worker_threads';
-import { createDiscordPlugin } from '../packages/channel-discord/src/index.ts';
-import { instanceId, type PluginContext, RateLimitedError } from '../packages/sync-core/src/index.ts';
+import { createDiscordPlugin, type DiscordPlugin } from '../packages/channel-discord/src/index.ts';
+import { CredentialCipher } from '../packages/db/src/index.ts';
+import { createTestDb } from '../packages/db/src/testing.ts';
+import {
+  fixedRateSource,
+  instanceId,
+  JobRepository,
+  type PluginContext,
+  PluginRegistry,
+  RateLimitedError,
+  RateLimiter,
+  readProgress,
+  SyncRunner,
+} from '../packages/sync-core/src/index.ts';
 import { FakeDiscord } from '../packages/testkit/src/discord/index.ts';
 
 const PER_WINDOW = 5;
@@ -102,13 +117,70 @@ async function main(): Promise<void> {
     globalWindowMs,
   });
 
+  const mode = process.argv.includes('--mode') ? process.argv[process.argv.indexOf('--mode') + 1] : 'engine';
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 100);
+  const run =
+    mode === 'plugin'
+      ? await runPlugin(plugin, ready.token, now)
+      : await runEngine(plugin, ready.token, channels);
+  clearInterval(sampler);
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  const { messages, seconds, engineRetries, instance } = run;
+
+  worker.postMessage('stop');
+  const { stats } = (await next(worker, 'stats')) as Extract<WorkerMessage, { kind: 'stats' }>;
+  await worker.terminate();
+
+  const floorFor = (requests: number, limit: number, window: number) =>
+    (Math.max(0, Math.ceil(requests / limit) - 1) * window) / 1000;
+  const perChannelFloor = Math.max(
+    ...counts.map((n) => floorFor(Math.floor(n / PAGE) + 1, PER_WINDOW, windowMs)),
+  );
+  const globalFloor = floorFor(stats.requests - stats.status429, GLOBAL_PER_WINDOW, globalWindowMs);
+  const floorSeconds = Math.max(perChannelFloor, globalFloor);
+  console.log(
+    JSON.stringify({
+      bench: 'discord-sync',
+      mode: mode === 'plugin' ? 'plugin' : 'engine+postgres',
+      messages,
+      requests: stats.requests,
+      historyRequests: stats.historyRequests,
+      seconds: Number(seconds.toFixed(3)),
+      floorSeconds,
+      perChannelFloorSeconds: perChannelFloor,
+      globalFloorSeconds: globalFloor,
+      ratio: Number((seconds / floorSeconds).toFixed(4)),
+      status429: stats.status429,
+      engineRateLimitRetries: engineRetries,
+      libraryWaits: plugin.stats(instance)?.libraryWaits ?? 0,
+      peakRssMb: Math.round(peakRss / 1048576),
+    }),
+  );
+  if (messages !== messagesWanted) {
+    console.error(`expected ${messagesWanted} messages, got ${messages}`);
+    process.exit(1);
+  }
+}
+
+interface RunOutcome {
+  messages: number;
+  seconds: number;
+  engineRetries: number;
+  instance: string;
+}
+
+/** The plugin alone: all chats at once, a `request` that retries after `RateLimitedError`. */
+async function runPlugin(plugin: DiscordPlugin, token: string, until: number): Promise<RunOutcome> {
   let engineRetries = 0;
   const ctx: PluginContext = {
     instance: {
       id: instanceId(crypto.randomUUID()),
       name: 'bench',
       channel: 'discord',
-      credentials: { token: ready.token },
+      credentials: { token },
       ownerIdentifier: null,
     },
     signal: new AbortController().signal,
@@ -125,11 +197,6 @@ async function main(): Promise<void> {
       }
     },
   };
-
-  let peakRss = process.memoryUsage().rss;
-  const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  }, 100);
   const started = performance.now();
   const { chats } = await plugin.listChats(ctx);
   let messages = 0;
@@ -140,49 +207,56 @@ async function main(): Promise<void> {
         for await (const batch of plugin.fetchHistory(ctx, {
           chatId: chat.id,
           since: null,
-          until: now,
+          until,
           cursor: null,
         })) {
           messages += batch.messages.length;
         }
       }),
   );
-  const seconds = (performance.now() - started) / 1000;
-  clearInterval(sampler);
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  return {
+    messages,
+    seconds: (performance.now() - started) / 1000,
+    engineRetries,
+    instance: ctx.instance.id,
+  };
+}
 
-  worker.postMessage('stop');
-  const { stats } = (await next(worker, 'stats')) as Extract<WorkerMessage, { kind: 'stats' }>;
-  await worker.terminate();
-
-  const floorFor = (requests: number, limit: number, window: number) =>
-    (Math.max(0, Math.ceil(requests / limit) - 1) * window) / 1000;
-  const perChannelFloor = Math.max(
-    ...counts.map((n) => floorFor(Math.floor(n / PAGE) + 1, PER_WINDOW, windowMs)),
-  );
-  const globalFloor = floorFor(stats.requests - stats.status429, GLOBAL_PER_WINDOW, globalWindowMs);
-  const floorSeconds = Math.max(perChannelFloor, globalFloor);
-  console.log(
-    JSON.stringify({
-      bench: 'discord-sync',
-      mode: 'plugin',
-      messages,
-      requests: stats.requests,
-      historyRequests: stats.historyRequests,
-      seconds: Number(seconds.toFixed(3)),
-      floorSeconds,
-      perChannelFloorSeconds: perChannelFloor,
-      globalFloorSeconds: globalFloor,
-      ratio: Number((seconds / floorSeconds).toFixed(4)),
-      status429: stats.status429,
-      engineRateLimitRetries: engineRetries,
-      libraryWaits: plugin.stats(ctx.instance.id)?.libraryWaits ?? 0,
-      peakRssMb: Math.round(peakRss / 1048576),
-    }),
-  );
-  if (messages !== messagesWanted) {
-    console.error(`expected ${messagesWanted} messages, got ${messages}`);
-    process.exit(1);
+/** A `messages` job (depth `all`) through SyncRunner into a throw-away Postgres database. */
+async function runEngine(plugin: DiscordPlugin, token: string, channels: number): Promise<RunOutcome> {
+  const t = await createTestDb('postgres');
+  try {
+    const cipher = new CredentialCipher(randomBytes(32));
+    const { id } = await t.db
+      .insertInto('instances')
+      .values({ name: 'bench', channel: 'discord', credentials: cipher.encryptJson({ token }) })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const runner = new SyncRunner({
+      db: t.db,
+      plugins: new PluginRegistry([plugin]),
+      limiter: new RateLimiter({
+        rates: fixedRateSource({ messages: 60_000, contacts: 60_000, profile: 60_000 }),
+      }),
+      cipher,
+      chatConcurrency: channels,
+    });
+    const { job } = await new JobRepository(t.db).createJob(id, 'messages', { depth: 'all' });
+    const started = performance.now();
+    const result = await runner.runJob(job.id, 'bench');
+    const seconds = (performance.now() - started) / 1000;
+    if (result?.status !== 'completed') throw new Error(`job ended ${result?.status}: ${result?.error}`);
+    const progress = readProgress(result.job?.progress);
+    const { n } = await t.db
+      .selectFrom('messages')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('instance_id', '=', id)
+      .executeTakeFirstOrThrow();
+    if (Number(n) !== progress.stored)
+      throw new Error(`progress says ${progress.stored} stored, table has ${n}`);
+    return { messages: Number(n), seconds, engineRetries: progress.rateLimitWaits, instance: id };
+  } finally {
+    await t.close();
   }
 }
 
