@@ -276,6 +276,78 @@ describe('faults through the engine', () => {
   }, 30_000);
 });
 
+describe('contacts and groups through the engine', () => {
+  test('members as contacts and guilds + channels as groups: exact counts, a refresh updates, never duplicates', async () => {
+    const w = await world({ routeRateLimit: { limit: 100, windowMs: 100 } });
+    try {
+      const instance = await newInstance(w.fake.token);
+      const count = async (table: 'contacts' | 'omni_groups') =>
+        Number(
+          (
+            await t.db
+              .selectFrom(table)
+              .select((eb) => eb.fn.countAll<string>().as('n'))
+              .where('instance_id', '=', instance)
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
+      const members = w.fake.data.guilds.reduce((n, g) => n + g.memberCount, 0) + 1;
+      const groups = w.fake.data.guilds.length + w.fake.data.chats.filter((c) => !c.isThread).length;
+      for (let run = 0; run < 2; run++) {
+        const { job } = await jobs.createJob(instance, 'all', { depth: '7d' });
+        const result = await w.runner.runJob(job.id, 'test-worker');
+        expect(result?.status).toBe('completed');
+        const progress = readProgress(result?.job?.progress);
+        expect(progress.parts).toMatchObject({
+          profile: 'done',
+          messages: 'done',
+          contacts: 'done',
+          groups: 'done',
+        });
+        expect(await count('contacts')).toBe(members);
+        expect(await count('omni_groups')).toBe(groups);
+        if (run === 1) expect(progress.stored).toBe(0);
+      }
+      const hq = await t.db
+        .selectFrom('omni_groups')
+        .selectAll()
+        .where('instance_id', '=', instance)
+        .where('name', '=', 'Omni HQ')
+        .executeTakeFirstOrThrow();
+      expect(hq).toMatchObject({ description: 'Where the sync is tested', member_count: 1501 });
+      const profile = await t.db
+        .selectFrom('instances')
+        .selectAll()
+        .where('id', '=', instance)
+        .executeTakeFirstOrThrow();
+      expect(profile.profile_bio).toBe('Omni history sync bot');
+      expect(profile.profile_metadata).toMatchObject({
+        botId: w.fake.data.botId,
+        guildCount: 2,
+        isBot: true,
+      });
+    } finally {
+      await w.fake.stop();
+    }
+  }, 30_000);
+
+  test('Server Members intent refused: the job says so and the other parts still run', async () => {
+    const w = await world({ membersIntent: false });
+    try {
+      const instance = await newInstance(w.fake.token);
+      const { job } = await jobs.createJob(instance, 'all', { depth: '7d' });
+      const result = await w.runner.runJob(job.id, 'test-worker');
+      expect(result?.status).toBe('completed');
+      const progress = readProgress(result?.job?.progress);
+      expect(progress.parts).toMatchObject({ messages: 'done', contacts: 'done', groups: 'done' });
+      expect(progress.warnings.filter((x) => x.includes('Server Members privileged intent')).length).toBe(2);
+      expect(progress.stored).toBeGreaterThan(0);
+    } finally {
+      await w.fake.stop();
+    }
+  }, 30_000);
+});
+
 describe('default settings', () => {
   test("Discord's real limits on the fake, the engine at sync.discord.messagesPerMinute: no 429", async () => {
     const settings = new SettingsService(t.db);
