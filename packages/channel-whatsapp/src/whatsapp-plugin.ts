@@ -109,7 +109,7 @@ class WhatsAppChannelPlugin implements WhatsAppPlugin {
       session.chats.upsert(stored.id, stored.name);
     }
     session.chats.rekey();
-    const chats = session.chats.list();
+    const chats = session.listChats();
     const warnings =
       chats.length === 0
         ? ['the phone has not pushed any history yet: no chats are known to this session']

@@ -81,6 +81,13 @@ describe('connection lifecycle', () => {
     expect(h.store.keys(h.id)).toEqual([]);
     for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 1));
     expect(h.fake.sockets).toHaveLength(1);
+    const failure = await h.plugin.getProfile(h.ctx).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(AuthError);
+    expect(String((failure as Error).message)).toContain('logged out');
+    expect(h.fake.sockets).toHaveLength(1);
+    const relink = await h.plugin.connect(h.id);
+    expect(relink.status).toBe('open');
+    expect(h.fake.sockets).toHaveLength(2);
   });
 
   test('reconnects give up after maxReconnectAttempts and say so', async () => {

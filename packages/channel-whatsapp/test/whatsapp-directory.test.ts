@@ -83,7 +83,10 @@ describe('contacts and groups', () => {
   test('contacts from history and contact events, keyed canonically with LID and phone', async () => {
     const h = harness({
       me: ME,
-      chats: [{ jid: '7001@lid', altJid: '15550007001@s.whatsapp.net', name: 'Carol', messages: [] }],
+      chats: [
+        { jid: '7001@lid', altJid: '15550007001@s.whatsapp.net', name: 'Carol', messages: [] },
+        { jid: '15550007003@s.whatsapp.net', messages: [] },
+      ],
       pushNames: [{ id: '15550007002@s.whatsapp.net', pushname: 'Dave' }],
     });
     await h.plugin.connect(h.id);
@@ -114,6 +117,9 @@ describe('contacts and groups', () => {
       phoneNumber: '+15550007003',
     });
     expect(byId.has('7001@lid')).toBe(false);
+    const chats = (await h.plugin.listChats(h.ctx)).chats;
+    expect(chats.find((c) => c.id === '15550007001@s.whatsapp.net')?.name).toBe('Carol');
+    expect(chats.find((c) => c.id === '15550007003@s.whatsapp.net')?.name).toBe('Erin');
     expect(byId.has('7003@lid')).toBe(false);
     expect(pages.at(-1)?.hasMore).toBe(false);
     await h.plugin.close();

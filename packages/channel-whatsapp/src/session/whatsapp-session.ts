@@ -1,5 +1,6 @@
 import {
   AuthError,
+  type ChatInfo,
   type InstanceId,
   type Logger,
   type NormalizedContact,
@@ -150,7 +151,8 @@ export class WhatsAppSession {
    */
   async ensureOpen(): Promise<WhatsAppSocket> {
     if (this.socket) return this.socket;
-    await this.start();
+    // A logged-out session needs a new link through `connect`; a sync call does not start one.
+    if (this.#state.status !== 'logged_out') await this.start();
     const state = await this.settled(this.#options.openTimeoutMs);
     if (state.status === 'open' && this.#socket) return this.#socket;
     if (state.status === 'qr' || state.status === 'logged_out') {
@@ -194,6 +196,20 @@ export class WhatsAppSession {
     const foreign = absorbed.messages.filter((m) => m.normalized.chatId !== canonical);
     if (foreign.length > 0) this.#pushes.enqueue(() => this.#batchOf({ ...absorbed, messages: foreign }));
     return { ...absorbed, messages: absorbed.messages.filter((m) => m.normalized.chatId === canonical) };
+  }
+
+  /** A chat as `ChatInfo`; a DM without a name of its own takes its contact's name or push name. */
+  chatInfo(id: string): ChatInfo | null {
+    const info = this.chats.info(id);
+    if (!info || info.name || info.kind !== 'dm') return info;
+    const contact = this.contacts.get(info.id);
+    const name = contact?.name ?? contact?.verifiedName ?? contact?.pushName ?? null;
+    return name ? { ...info, name } : info;
+  }
+
+  /** Every chat, newest activity first (names filled as {@link chatInfo} does). */
+  listChats(): ChatInfo[] {
+    return this.chats.list().map((c) => this.chatInfo(c.id) ?? c);
   }
 
   /** Resolves when every event received so far has been handled (pushed history stored, creds written). */
@@ -425,7 +441,7 @@ export class WhatsAppSession {
       instanceId: this.instanceId,
       syncType: absorbed.syncType,
       messages: absorbed.messages.map((m) => m.normalized),
-      chats: absorbed.chatIds.map((id) => this.chats.info(id)).filter((c) => c !== null),
+      chats: absorbed.chatIds.map((id) => this.chatInfo(id)).filter((c) => c !== null),
       contacts: absorbed.contacts,
       progress: absorbed.progress,
       isLatest: absorbed.isLatest ?? false,
