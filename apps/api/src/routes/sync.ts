@@ -38,7 +38,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Start a sync job (an identical pending/running job is returned instead)',
         params: IdParams,
         body: SyncRequestBody,
-        response: { 202: Data(SyncJobCreated), ...errorResponses(400, 401, 404, 409, 422) },
+        response: { 202: Data(SyncJobCreated), ...errorResponses(400, 401, 404, 409, 422, 503) },
       },
     },
     async (request, reply) => {
@@ -46,9 +46,16 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!InstanceService.isConnected(instance)) {
         throw ApiError.conflict('the instance is not connected: POST /instances/:id/connect first');
       }
-      const plugin = app.deps.plugins.has(instance.channel) ? app.deps.plugins.get(instance.channel) : null;
+      if (!app.deps.plugins.has(instance.channel)) {
+        throw new ApiError(
+          503,
+          'SERVICE_UNAVAILABLE',
+          `the ${instance.channel} channel is not installed here`,
+        );
+      }
+      const plugin = app.deps.plugins.get(instance.channel);
       const { type, depth, channelId, downloadMedia } = request.body;
-      if (plugin && type !== 'all' && !plugin.capabilities.parts.includes(type)) {
+      if (type !== 'all' && !plugin.capabilities.parts.includes(type)) {
         throw ApiError.unprocessable(`the ${instance.channel} channel cannot sync ${type}`);
       }
       const config: SyncJobConfig = {};

@@ -177,3 +177,25 @@ describe('sync routes', () => {
     expect(events.filter((e) => e === 'sync.completed')).toHaveLength(1);
   });
 });
+
+describe('channels', () => {
+  test('syncing a channel not installed here is 503', async () => {
+    const wa = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/api/v2/instances',
+        headers: auth,
+        payload: { name: 'wa', channel: 'whatsapp-baileys' },
+      })
+    ).json().data.id;
+    await t.db.db.updateTable('instances').set({ connection_state: 'open' }).where('id', '=', wa).execute();
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/api/v2/instances/${wa}/sync`,
+      headers: auth,
+      payload: { type: 'messages' },
+    });
+    expect(res.statusCode).toBe(503);
+    expect(res.json().error.code).toBe('SERVICE_UNAVAILABLE');
+  });
+});
