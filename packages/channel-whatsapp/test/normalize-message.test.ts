@@ -157,6 +157,27 @@ describe('normalizeMessage', () => {
     expect(plain?.senderName).toBe('Me');
   });
 
+  test('stub messages: group events are system messages, a message deleted before the sync keeps deletedAt', () => {
+    const [created, revoked] = normalizeAll(
+      [
+        {
+          key: { id: 'S1', remoteJid: GROUP, fromMe: false },
+          messageTimestamp: T,
+          messageStubType: proto.WebMessageInfo.StubType.GROUP_CREATE,
+          messageStubParameters: ['Team'],
+        },
+        {
+          key: { id: 'S2', remoteJid: GROUP, fromMe: false, participant: CHAT },
+          messageTimestamp: T,
+          messageStubType: proto.WebMessageInfo.StubType.REVOKE,
+        },
+      ],
+      GROUP,
+    );
+    expect(created).toMatchObject({ kind: 'system', text: 'GROUP_CREATE: Team' });
+    expect(revoked).toMatchObject({ kind: 'unknown', text: null, deletedAt: T * 1000 });
+  });
+
   test('LID chats and senders are keyed by the phone JID once the pair is known', () => {
     const identity = new IdentityMap();
     const bytes = encodeHistorySync({

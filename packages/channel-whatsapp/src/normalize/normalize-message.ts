@@ -255,6 +255,9 @@ export function normalizeMessage(msg: WAMessage, context: NormalizeContext): Nor
     const unwrapped = unwrapContent(msg.message);
     edited = unwrapped.edited;
     classified = classify(msg, unwrapped.content, unwrapped.viewOnce, timestamp);
+  } else if (msg.messageStubType === proto.WebMessageInfo.StubType.REVOKE) {
+    // A message deleted for everyone before the history was taken: its content is gone.
+    classified = { kind: 'unknown', text: null, media: [] };
   } else if (msg.messageStubType) {
     classified = { kind: 'system', text: stubText(msg), media: [] };
   } else {
