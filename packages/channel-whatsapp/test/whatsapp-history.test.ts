@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { chatId, isSyncError, type NormalizedMessage, TransientError } from '@omni/sync-core';
+import { chatId, instanceId, isSyncError, type NormalizedMessage, TransientError } from '@omni/sync-core';
 import {
   encodeHistorySync,
   type FakeWhatsAppScenario,
@@ -564,5 +564,18 @@ test("an answer merged with another chat's messages (Baileys' event buffer): tho
   await h.plugin.flush(h.id);
   const pushedBob = h.pushed.filter((b) => b.syncType === 'ON_DEMAND').flatMap((b) => b.messages);
   expect(pushedBob.map((m) => String(m.externalId)).sort()).toEqual(bob.map((m) => String(m.key?.id)).sort());
+  await h.plugin.close();
+});
+
+test('one plugin, two instances: separate sockets, sessions and pushed batches', async () => {
+  const h = harness({ me: ME, chats: [{ jid: ALICE, messages: aliceHistory().slice(0, 4) }] });
+  const other = instanceId('00000000-0000-4000-8000-0000000000ff');
+  await Promise.all([h.plugin.connect(h.id), h.plugin.connect(other)]);
+  await Promise.all([h.plugin.flush(h.id), h.plugin.flush(other)]);
+  expect(h.fake.sockets).toHaveLength(2);
+  expect(new Set(h.pushed.map((b) => String(b.instanceId)))).toEqual(new Set([String(h.id), String(other)]));
+  await h.plugin.logout(other);
+  expect(h.plugin.connectionState(other).status).toBe('logged_out');
+  expect(h.plugin.connectionState(h.id).status).toBe('open');
   await h.plugin.close();
 });
