@@ -51,6 +51,7 @@ export class SlidingWindowLimiter {
           const i = queue.indexOf(waiter);
           if (i >= 0) queue.splice(i, 1);
           reject(signal?.reason);
+          this.#pump();
         },
       };
       signal?.addEventListener('abort', waiter.onAbort, { once: true });

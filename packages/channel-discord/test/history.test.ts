@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { AuthError, chatId, type HistoryBatch, PermanentError, TransientError } from '@omni/sync-core';
+import {
+  AuthError,
+  CancelledError,
+  chatId,
+  type HistoryBatch,
+  PermanentError,
+  TransientError,
+} from '@omni/sync-core';
 import { FakeDiscord, mixedScenario } from '@omni/testkit/discord';
 import { createDiscordPlugin, type DiscordPlugin } from '../src/index.ts';
 import { collect, testContext } from './plugin-context.ts';
@@ -110,6 +117,25 @@ describe('fetchHistory against the fake', () => {
     expect(all.sort()).toEqual(fake.expectedIds(chat, null, NOW).sort());
   });
 
+  test('cancelling (ctx.signal) stops the paging between or during requests', async () => {
+    const { ctx, abort } = testContext({ token: fake.token }, { id: INSTANCE });
+    const chat = fake.data.chats.find((c) => c.name === 'general')!;
+    const seen: HistoryBatch[] = [];
+    const run = (async () => {
+      for await (const b of plugin.fetchHistory(ctx, {
+        chatId: chatId(chat.id),
+        since: null,
+        until: NOW,
+        cursor: null,
+      })) {
+        seen.push(b);
+        if (seen.length === 1) abort.abort(new CancelledError('job cancelled'));
+      }
+    })();
+    await expect(run).rejects.toBeInstanceOf(CancelledError);
+    expect(seen.length).toBe(1);
+  });
+
   test('an empty channel yields one empty, exhausted batch', async () => {
     const { ctx } = testContext({ token: fake.token }, { id: INSTANCE });
     const chat = fake.data.chats.find((c) => c.name === 'empty')!;
@@ -125,10 +151,10 @@ describe('fetchHistory against the fake', () => {
     const denied = collect(
       plugin.fetchHistory(ctx, { chatId: chatId(staff.id), since: null, until: NOW, cursor: null }),
     );
-    expect(denied).rejects.toBeInstanceOf(PermanentError);
+    await expect(denied).rejects.toBeInstanceOf(PermanentError);
     await denied.catch((e: PermanentError) => expect(e.status).toBe(403));
     const bad = testContext({ token: 'wrong' });
-    expect(plugin.getProfile(bad.ctx)).rejects.toBeInstanceOf(AuthError);
+    await expect(plugin.getProfile(bad.ctx)).rejects.toBeInstanceOf(AuthError);
     expect(() => plugin.client(testContext(null).ctx)).toThrow(AuthError);
   });
 });

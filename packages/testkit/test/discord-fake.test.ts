@@ -241,7 +241,7 @@ describe('fake Discord: rate limits and faults', () => {
       fake.inject({ kind: 'truncated' });
       const t = await get(fake, '/users/@me');
       expect(t.status).toBe(200);
-      expect(t.json()).rejects.toThrow();
+      await expect(t.json()).rejects.toThrow();
       fake.inject({ kind: '429-bare-json', retryAfterSeconds: 0.1 });
       const bare = await get(fake, '/users/@me');
       expect(bare.status).toBe(429);
