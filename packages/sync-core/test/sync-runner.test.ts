@@ -458,6 +458,51 @@ for (const engine of TEST_ENGINES) {
       expect(byId.zip?.media_local_path).toBeNull();
     });
 
+    test('media of messages stored by an earlier run (crash before the file) is stored by the next run', async () => {
+      const inst = await newInstance();
+      const end = Date.now() - 60_000;
+      const chats: TestChat[] = [
+        {
+          id: 'late-media',
+          messages: [
+            msg('late-media', 'p1', end - 2000, {
+              kind: 'image',
+              media: [{ mimeType: 'image/png', base64: PNG.toString('base64') }],
+            }),
+            msg('late-media', 'p2', end - 1000, {
+              kind: 'image',
+              media: [{ mimeType: 'image/png', url: 'https://cdn/late.png' }],
+            }),
+          ],
+        },
+      ];
+      const first = await setup({ chats }).runner.runJob((await startJob(inst)).id, 'w1');
+      expect(readProgress(first?.job?.progress)).toMatchObject({ stored: 2, mediaDownloaded: 0 });
+      const media = new MediaStorageService(t.db, {
+        basePath: mediaDir,
+        allowedMimeTypes: ['image/*'],
+        maxFileSizeBytes: 1e6,
+      });
+      const late = Buffer.concat([PNG, Buffer.from('late')]);
+      const { runner } = setup({ chats, media: new Map([['https://cdn/late.png', late]]) }, { media });
+      const second = await runner.runJob(
+        (await startJob(inst, { depth: 'all', downloadMedia: true })).id,
+        'w1',
+      );
+      expect(readProgress(second?.job?.progress)).toMatchObject({
+        stored: 0,
+        duplicates: 2,
+        mediaDownloaded: 2,
+        mediaFailed: 0,
+      });
+      const paths = await t.db
+        .selectFrom('messages')
+        .select('media_local_path')
+        .where('instance_id', '=', inst)
+        .execute();
+      expect(paths.every((p) => p.media_local_path !== null)).toBe(true);
+    });
+
     test('profile, contacts and groups parts of an "all" job', async () => {
       const inst = await newInstance();
       const { runner } = setup({

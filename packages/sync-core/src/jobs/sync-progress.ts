@@ -120,7 +120,8 @@ export function readProgress(value: unknown): SyncProgress {
 
 /** Changes applied to a progress jsonb in one SQL expression. */
 export interface ProgressDelta {
-  counters?: Partial<Record<ProgressCounter, number>>;
+  /** Amounts to add: numbers, or SQL expressions evaluated in the same statement. */
+  counters?: Partial<Record<ProgressCounter, number | RawBuilder<unknown>>>;
   /** Lowers `oldestTimestamp` to this ISO time when older. */
   oldestTimestamp?: string | null;
   /** Adds one to `mediaSkipReasons[reason]` / `mediaFailReasons[reason]`. */
@@ -138,8 +139,9 @@ export function progressWithDelta(delta: ProgressDelta, column = 'progress'): Ra
   const ref = sql.ref(column);
   const parts: RawBuilder<unknown>[] = [];
   for (const [key, n] of Object.entries(delta.counters ?? {})) {
-    if (!n) continue;
-    parts.push(sql`${key}::text, coalesce((${ref}->>${key}::text)::bigint, 0) + ${n}::bigint`);
+    if (n === undefined || n === 0) continue;
+    const amount = typeof n === 'number' ? sql`${n}::bigint` : sql`(${n})::bigint`;
+    parts.push(sql`${key}::text, coalesce((${ref}->>${key}::text)::bigint, 0) + ${amount}`);
   }
   if (delta.oldestTimestamp) {
     const ts = delta.oldestTimestamp;

@@ -45,6 +45,8 @@ export interface JobRun {
   clock: Clock;
   /** Media queue when media is stored for this run (base64 always; URLs when asked). */
   media: MediaQueue | null;
+  /** Messages whose media failed in this run (not retried by the backfill). */
+  mediaFailedIds: Set<string>;
   /** Download media by URL (instance `download_media_on_sync` or job `downloadMedia`). */
   downloadMedia: boolean;
   chatConcurrency: number;

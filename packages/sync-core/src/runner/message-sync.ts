@@ -9,6 +9,7 @@ import { TransientError } from '../errors/transient-error.ts';
 import { readProgress } from '../jobs/sync-progress.ts';
 import type { InsertedMessage } from '../storage/dedupe-writer.ts';
 import type { JobRun } from './job-run.ts';
+import { backfillMedia } from './media-backfill.ts';
 import { StopSignal } from './stop-signal.ts';
 import { isSyncDepth, sinceForDepth } from './sync-depth.ts';
 
@@ -313,6 +314,15 @@ export async function syncMessages(run: JobRun): Promise<void> {
   await Promise.all(Array.from({ length: Math.max(1, Math.min(run.chatConcurrency, queue.length)) }, worker));
   if (firstError !== null) throw firstError;
   await run.checkStop();
+  if (run.media) {
+    await run.media.drain();
+    await backfillMedia(
+      run,
+      readable.map((c) => c.chat_id),
+      window,
+      run.mediaFailedIds,
+    );
+  }
   const exhausted = await run.db
     .selectFrom('sync_job_chats')
     .select(['chat_id', 'chat_name', 'oldest_at'])

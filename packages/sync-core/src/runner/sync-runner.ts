@@ -236,6 +236,7 @@ export class SyncRunner {
       signal: mediaStop.signal,
       onWait: (w) => tracker.addWait(w),
     });
+    const mediaFailedIds = new Set<string>();
     const media = o.media
       ? new MediaQueue(o.media, {
           concurrency: o.mediaConcurrency,
@@ -291,6 +292,7 @@ export class SyncRunner {
       tracker,
       clock: o.clock,
       media,
+      mediaFailedIds,
       downloadMedia: instance.download_media_on_sync || config.downloadMedia === true,
       chatConcurrency: o.chatConcurrency,
       maxChatRetries: o.maxChatRetries,

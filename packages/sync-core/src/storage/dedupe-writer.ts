@@ -1,5 +1,5 @@
 import type { Database, SyncChatStatus } from '@omni/db';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
 import type { JsonValue } from '../contract/ids.ts';
 import type { MediaDescriptor, NormalizedMessage } from '../contract/normalized-message.ts';
 import { type ProgressCounter, progressWithDelta } from '../jobs/sync-progress.ts';
@@ -79,6 +79,31 @@ type Db = Kysely<Database> | Transaction<Database>;
 
 const ACTS_ON_TARGET = new Set(['edit', 'revoke']);
 
+interface Prepared {
+  valid: NormalizedMessage[];
+  failed: number;
+  oldest: number | null;
+  newest: number | null;
+}
+
+/** Keeps messages that can be stored (an id, a chat, a finite time) and the batch's time span. */
+function prepare(input: WriteBatchInput): Prepared {
+  const valid: NormalizedMessage[] = [];
+  let failed = 0;
+  let oldest: number | null = null;
+  let newest: number | null = null;
+  for (const m of input.messages) {
+    if (!m.externalId || !m.chatId || !Number.isFinite(m.timestamp)) {
+      failed += 1;
+      continue;
+    }
+    valid.push(m);
+    if (oldest === null || m.timestamp < oldest) oldest = m.timestamp;
+    if (newest === null || m.timestamp > newest) newest = m.timestamp;
+  }
+  return { valid, failed, oldest, newest };
+}
+
 function mediaMetadata(media: readonly MediaDescriptor[]): string | null {
   const [first, ...rest] = media;
   if (!first) return null;
@@ -110,69 +135,73 @@ export class DedupeWriter {
     this.#options = { ...DEFAULT_DEDUPE_WRITER_OPTIONS, ...options };
   }
 
-  /** Writes one batch in its own transaction. */
+  /**
+   * Writes one batch atomically. A batch without edits or revokes is one SQL statement (insert,
+   * refresh of re-fetched edited messages, checkpoint and progress as data-modifying CTEs: one round
+   * trip, atomic by itself); one with edits or revokes is a transaction of three statements.
+   */
   async writeBatch(input: WriteBatchInput): Promise<WriteBatchResult> {
-    return this.#db.transaction().execute((trx) => this.writeBatchIn(trx, input));
+    const prepared = prepare(input);
+    if (prepared.valid.some((m) => ACTS_ON_TARGET.has(m.kind))) {
+      return this.#db.transaction().execute((trx) => this.#writeStepwise(trx, input, prepared));
+    }
+    return this.#writeOneStatement(this.#db, input, prepared, true);
   }
 
   /** Writes one batch inside a transaction the caller owns (so more writes can join it). */
   async writeBatchIn(trx: Transaction<Database>, input: WriteBatchInput): Promise<WriteBatchResult> {
+    return this.#writeStepwise(trx, input, prepare(input));
+  }
+
+  async #writeStepwise(trx: Db, input: WriteBatchInput, prepared: Prepared): Promise<WriteBatchResult> {
     if (input.checkpoint && this.#options.asyncCommit) {
       await sql`select set_config('synchronous_commit', 'off', true)`.execute(trx);
     }
-    const valid: NormalizedMessage[] = [];
-    let failed = 0;
-    let oldest: number | null = null;
-    let newest: number | null = null;
-    for (const m of input.messages) {
-      if (!m.externalId || !m.chatId || !Number.isFinite(m.timestamp)) {
-        failed += 1;
-        continue;
-      }
-      valid.push(m);
-      if (oldest === null || m.timestamp < oldest) oldest = m.timestamp;
-      if (newest === null || m.timestamp > newest) newest = m.timestamp;
-    }
-    const inserted =
-      valid.length > 0 ? await this.#insert(trx, input.instanceId, valid, input.source ?? 'sync') : [];
-    const insertedKeys = new Set(inserted.map((r) => `${r.message.chatId}\u0000${r.message.externalId}`));
-    let updated = 0;
-    const newerDuplicates = valid.filter(
-      (m) =>
-        (m.editedAt != null || m.deletedAt != null) &&
-        !ACTS_ON_TARGET.has(m.kind) &&
-        !insertedKeys.has(`${m.chatId}\u0000${m.externalId}`),
+    const result = await this.#writeOneStatement(trx, { ...input, checkpoint: undefined }, prepared, false);
+    const newActions = result.inserted.filter(
+      (r) => ACTS_ON_TARGET.has(r.message.kind) && r.message.targetId,
     );
-    if (newerDuplicates.length > 0)
-      updated += await this.#refreshDuplicates(trx, input.instanceId, newerDuplicates);
-    const newActions = inserted.filter((r) => ACTS_ON_TARGET.has(r.message.kind) && r.message.targetId);
-    if (newActions.length > 0)
-      updated += await this.#applyActions(
+    if (newActions.length > 0) {
+      result.updated += await this.#applyActions(
         trx,
         input.instanceId,
         newActions.map((r) => r.id),
       );
-    const result: WriteBatchResult = {
-      fetched: input.messages.length,
-      stored: inserted.length,
-      duplicates: valid.length - inserted.length,
-      updated,
-      failed,
-      inserted,
-      oldestTimestamp: oldest,
-      newestTimestamp: newest,
-    };
+    }
     if (input.checkpoint) await this.#checkpoint(trx, input.checkpoint, result);
     return result;
   }
 
-  async #insert(
-    trx: Db,
-    instanceId: string,
-    messages: NormalizedMessage[],
-    source: 'sync' | 'live',
-  ): Promise<InsertedMessage[]> {
-    const n = messages.length;
+  /**
+   * The batch as one statement: `ins` inserts new rows (merging edits/revokes stored earlier for
+   * them), `upd` refreshes pre-existing rows that come back with a newer edit or a deletion (it
+   * cannot see the rows `ins` adds, so it only touches duplicates), and with a checkpoint `chat` and
+   * `job` add the counts of `ins`/`upd` to `sync_job_chats` and `sync_jobs.progress`.
+   */
+  async #writeOneStatement(
+    db: Db,
+    input: WriteBatchInput,
+    prepared: Prepared,
+    asyncCommit: boolean,
+  ): Promise<WriteBatchResult> {
+    const { valid, failed, oldest, newest } = prepared;
+    const result: WriteBatchResult = {
+      fetched: input.messages.length,
+      stored: 0,
+      duplicates: 0,
+      updated: 0,
+      failed,
+      inserted: [],
+      oldestTimestamp: oldest,
+      newestTimestamp: newest,
+    };
+    const cp = input.checkpoint;
+    if (valid.length === 0) {
+      if (cp) await this.#checkpoint(db, cp, result);
+      return result;
+    }
+    const instanceId = input.instanceId;
+    const n = valid.length;
     const chat: string[] = new Array(n);
     const ext: string[] = new Array(n);
     const sender: (string | null)[] = new Array(n);
@@ -190,8 +219,9 @@ export class DedupeWriter {
     const deletedMs: (number | null)[] = new Array(n);
     const raw: string[] = new Array(n);
     const chats = new Set<string>();
+    let refresh = false;
     for (let i = 0; i < n; i += 1) {
-      const m = messages[i] as NormalizedMessage;
+      const m = valid[i] as NormalizedMessage;
       chat[i] = cleanText(m.chatId) as string;
       chats.add(chat[i] as string);
       ext[i] = cleanText(m.externalId) as string;
@@ -209,77 +239,137 @@ export class DedupeWriter {
       meta[i] = mediaMetadata(m.media);
       editedMs[i] = m.editedAt ?? null;
       deletedMs[i] = m.deletedAt ?? null;
+      if ((m.editedAt != null || m.deletedAt != null) && !ACTS_ON_TARGET.has(m.kind)) refresh = true;
       raw[i] = cleanJson(m.raw);
     }
     const chatList = [...chats];
-    // Pending edits/revokes (stored before their target) are merged into the target as it is
-    // inserted. The EXISTS gate is evaluated once, so batches of chats without any skip the probe.
-    const rows = await sql<{ id: string; chat_external_id: string; external_id: string }>`
-      insert into messages (
-        instance_id, chat_external_id, external_id, sender_id, sender_name, sent_at, kind, text,
-        reply_to_external_id, target_external_id, has_media, media_mime_type, media_url,
-        media_metadata, source, edited_at, deleted_at, raw
-      )
-      select ${instanceId}::uuid, u.chat, u.ext, u.sender, u.sender_name, to_timestamp(u.sent_ms / 1000),
-        u.kind,
-        case when p.edit_at is not null and (u.edited_ms is null or to_timestamp(u.edited_ms / 1000) < p.edit_at)
-          then p.edit_text else u.text end,
-        u.reply_to, u.target, u.has_media, u.mime, u.url, u.meta, ${source},
-        greatest(to_timestamp(u.edited_ms / 1000), p.edit_at),
-        coalesce(to_timestamp(u.deleted_ms / 1000), p.revoke_at),
-        u.raw
-      from unnest(
-        ${chat}::text[], ${ext}::text[], ${sender}::text[], ${senderName}::text[], ${sentMs}::float8[],
-        ${kind}::text[], ${text}::text[], ${replyTo}::text[], ${target}::text[], ${hasMedia}::bool[],
-        ${mime}::text[], ${url}::text[], ${meta}::jsonb[], ${editedMs}::float8[], ${deletedMs}::float8[],
-        ${raw}::jsonb[]
-      ) as u(chat, ext, sender, sender_name, sent_ms, kind, text, reply_to, target, has_media, mime, url,
-             meta, edited_ms, deleted_ms, raw)
-      left join lateral (
-        select
-          (array_agg(e.text order by e.sent_at desc) filter (where e.kind = 'edit'))[1] as edit_text,
-          max(e.sent_at) filter (where e.kind = 'edit') as edit_at,
-          min(e.sent_at) filter (where e.kind = 'revoke') as revoke_at
-        from messages e
-        where (select exists (
-                select 1 from messages x
-                where x.instance_id = ${instanceId}::uuid and x.target_external_id is not null
-                  and x.chat_external_id = any(${chatList}::text[])))
-          and e.instance_id = ${instanceId}::uuid and e.chat_external_id = u.chat
-          and e.target_external_id = u.ext and e.kind in ('edit', 'revoke')
-      ) p on u.kind not in ('edit', 'revoke', 'reaction')
-      on conflict on constraint messages_instance_chat_external_key do nothing
-      returning id, chat_external_id, external_id`.execute(trx);
-    const byKey = new Map<string, NormalizedMessage>();
-    for (let i = n - 1; i >= 0; i -= 1)
-      byKey.set(`${chat[i]}\u0000${ext[i]}`, messages[i] as NormalizedMessage);
-    return rows.rows.map((r) => ({
-      id: r.id,
-      message: byKey.get(`${r.chat_external_id}\u0000${r.external_id}`) as NormalizedMessage,
-    }));
-  }
-
-  /** Existing rows get a newer edit (text, edited_at) or a deletion time carried by a re-fetched message. */
-  async #refreshDuplicates(trx: Db, instanceId: string, messages: NormalizedMessage[]): Promise<number> {
-    const result = await sql<{ id: string }>`
-      update messages t set
-        text = case when u.edited_ms is not null
-                      and (t.edited_at is null or t.edited_at < to_timestamp(u.edited_ms / 1000))
-                    then u.text else t.text end,
-        edited_at = greatest(t.edited_at, to_timestamp(u.edited_ms / 1000)),
-        deleted_at = coalesce(t.deleted_at, to_timestamp(u.deleted_ms / 1000))
-      from unnest(
-        ${messages.map((m) => cleanText(m.chatId))}::text[], ${messages.map((m) => cleanText(m.externalId))}::text[],
-        ${messages.map((m) => cleanText(m.text))}::text[], ${messages.map((m) => m.editedAt ?? null)}::float8[],
-        ${messages.map((m) => m.deletedAt ?? null)}::float8[]
-      ) as u(chat, ext, text, edited_ms, deleted_ms)
-      where t.instance_id = ${instanceId}::uuid and t.chat_external_id = u.chat and t.external_id = u.ext
-        and (
-          (u.edited_ms is not null and (t.edited_at is null or t.edited_at < to_timestamp(u.edited_ms / 1000)))
-          or (u.deleted_ms is not null and t.deleted_at is null)
+    const syncOff = asyncCommit && cp !== undefined && this.#options.asyncCommit;
+    const ctes: RawBuilder<unknown>[] = [
+      sql`u as materialized (
+        select * from unnest(
+          ${chat}::text[], ${ext}::text[], ${sender}::text[], ${senderName}::text[], ${sentMs}::float8[],
+          ${kind}::text[], ${text}::text[], ${replyTo}::text[], ${target}::text[], ${hasMedia}::bool[],
+          ${mime}::text[], ${url}::text[], ${meta}::jsonb[], ${editedMs}::float8[], ${deletedMs}::float8[],
+          ${raw}::jsonb[]
+        ) as u(chat, ext, sender, sender_name, sent_ms, kind, text, reply_to, target, has_media, mime, url,
+               meta, edited_ms, deleted_ms, raw)
+      )`,
+      // Pending edits/revokes (stored before their target) are merged into the target as it is
+      // inserted. The EXISTS gate is evaluated once: chats without any skip the probe.
+      sql`ins as (
+        insert into messages (
+          instance_id, chat_external_id, external_id, sender_id, sender_name, sent_at, kind, text,
+          reply_to_external_id, target_external_id, has_media, media_mime_type, media_url,
+          media_metadata, source, edited_at, deleted_at, raw
         )
-      returning t.id`.execute(trx);
-    return new Set(result.rows.map((r) => r.id)).size;
+        select ${instanceId}::uuid, u.chat, u.ext, u.sender, u.sender_name, to_timestamp(u.sent_ms / 1000),
+          u.kind,
+          case when p.edit_at is not null and (u.edited_ms is null or to_timestamp(u.edited_ms / 1000) < p.edit_at)
+            then p.edit_text else u.text end,
+          u.reply_to, u.target, u.has_media, u.mime, u.url, u.meta, ${input.source ?? 'sync'},
+          greatest(to_timestamp(u.edited_ms / 1000), p.edit_at),
+          coalesce(to_timestamp(u.deleted_ms / 1000), p.revoke_at),
+          u.raw
+        from u
+        left join lateral (
+          select
+            (array_agg(e.text order by e.sent_at desc) filter (where e.kind = 'edit'))[1] as edit_text,
+            max(e.sent_at) filter (where e.kind = 'edit') as edit_at,
+            min(e.sent_at) filter (where e.kind = 'revoke') as revoke_at
+          from messages e
+          where (select exists (
+                  select 1 from messages x
+                  where x.instance_id = ${instanceId}::uuid and x.target_external_id is not null
+                    and x.chat_external_id = any(${chatList}::text[])))
+            and e.instance_id = ${instanceId}::uuid and e.chat_external_id = u.chat
+            and e.target_external_id = u.ext and e.kind in ('edit', 'revoke')
+        ) p on u.kind not in ('edit', 'revoke', 'reaction')
+        ${syncOff ? sql`where (select set_config('synchronous_commit', 'off', true)) is not null` : sql``}
+        on conflict on constraint messages_instance_chat_external_key do nothing
+        returning id, chat_external_id, external_id
+      )`,
+      refresh
+        ? sql`upd as (
+        update messages t set
+          text = case when u.edited_ms is not null
+                        and (t.edited_at is null or t.edited_at < to_timestamp(u.edited_ms / 1000))
+                      then u.text else t.text end,
+          edited_at = greatest(t.edited_at, to_timestamp(u.edited_ms / 1000)),
+          deleted_at = coalesce(t.deleted_at, to_timestamp(u.deleted_ms / 1000))
+        from u
+        where t.instance_id = ${instanceId}::uuid and t.chat_external_id = u.chat and t.external_id = u.ext
+          and u.kind not in ('edit', 'revoke', 'reaction')
+          and (
+            (u.edited_ms is not null and (t.edited_at is null or t.edited_at < to_timestamp(u.edited_ms / 1000)))
+            or (u.deleted_ms is not null and t.deleted_at is null)
+          )
+        returning t.id
+      )`
+        : sql`upd as (select null::uuid as id where false)`,
+    ];
+    if (cp) {
+      const stored = sql`(select count(*) from ins)`;
+      const updated = sql`(select count(distinct id) from upd)`;
+      const duplicates = sql`${n}::bigint - (select count(*) from ins)`;
+      const oldestIso = oldest === null ? null : new Date(oldest).toISOString();
+      const newestIso = newest === null ? null : new Date(newest).toISOString();
+      ctes.push(sql`chat_cp as (
+        update sync_job_chats set
+          cursor = ${cleanJson(cp.cursor)}::jsonb,
+          oldest_at = least(oldest_at, ${oldestIso}::timestamptz),
+          newest_at = greatest(newest_at, ${newestIso}::timestamptz),
+          fetched = fetched + ${result.fetched}::int,
+          stored = stored + ${stored},
+          duplicates = duplicates + ${duplicates},
+          updated = updated + ${updated},
+          failed = failed + ${failed}::int,
+          status = coalesce(${cp.status ?? null}::text, status),
+          exhausted = exhausted or ${cp.exhausted === true}::boolean,
+          updated_at = now()
+        where job_id = ${cp.jobId}::uuid and chat_id = ${cp.chatId}::text
+      )`);
+      ctes.push(sql`job_cp as (
+        update sync_jobs set
+          progress = ${progressWithDelta({
+            counters: {
+              fetched: result.fetched,
+              stored,
+              duplicates,
+              updated,
+              failed,
+              ...cp.progress,
+            },
+            oldestTimestamp: oldestIso,
+          })},
+          updated_at = now()
+        where id = ${cp.jobId}::uuid
+      )`);
+    }
+    const rows = await sql<{
+      k: string;
+      id: string;
+      chat_external_id: string | null;
+      external_id: string | null;
+    }>`
+      with ${sql.join(ctes)}
+      select 'i' as k, id::text as id, chat_external_id, external_id from ins
+      union all
+      select 'u', count(distinct id)::text, null, null from upd`.execute(db);
+    const byKey = new Map<string, NormalizedMessage>();
+    for (let i = n - 1; i >= 0; i -= 1) byKey.set(`${chat[i]}\u0000${ext[i]}`, valid[i] as NormalizedMessage);
+    for (const r of rows.rows) {
+      if (r.k === 'u') {
+        result.updated = Number(r.id);
+        continue;
+      }
+      result.inserted.push({
+        id: r.id,
+        message: byKey.get(`${r.chat_external_id}\u0000${r.external_id}`) as NormalizedMessage,
+      });
+    }
+    result.stored = result.inserted.length;
+    result.duplicates = n - result.stored;
+    return result;
   }
 
   /** Applies newly stored edit/revoke rows to targets already present (latest edit wins). */
