@@ -43,6 +43,12 @@ export interface WhatsAppPluginOptions {
    * contact, paced as `contacts` requests — slow for big address books). @defaultValue false
    */
   contactAvatars?: boolean;
+  /**
+   * Hand messages that arrive while connected (`messages.upsert`) to the history handler too, as
+   * `PushedHistory` with syncType `LIVE`, so the history stays complete between syncs (WhatsApp can
+   * only page backwards from a stored message). @defaultValue true
+   */
+  pushLiveMessages?: boolean;
   /** Contacts per `fetchContacts` page. @defaultValue 500 */
   contactsPageSize?: number;
   /** Groups per `fetchGroups` page. @defaultValue 100 */
@@ -70,6 +76,7 @@ export const DEFAULT_WHATSAPP_PLUGIN_OPTIONS = {
   pushAttempts: 4,
   pushRetryBaseMs: 500,
   contactAvatars: false,
+  pushLiveMessages: true,
   contactsPageSize: 500,
   groupsPageSize: 100,
   includeRaw: true,

@@ -66,6 +66,35 @@ describe('pushed history', () => {
     await h.plugin.close();
   });
 
+  test('messages arriving while connected are pushed as LIVE (unless turned off)', async () => {
+    for (const pushLiveMessages of [true, false]) {
+      const h = harness(
+        { me: ME, chats: [{ jid: BOB_LID, messages: [] }], lidPnMappings: [{ lid: BOB_LID, pn: BOB_PN }] },
+        { pushLiveMessages },
+      );
+      await h.plugin.connect(h.id);
+      h.fake.last?.emitLiveMessages([
+        waMessages.text({ id: 'LIVE1', chat: BOB_LID, timestamp: NOW, pushName: 'Bob' }, 'hi now'),
+      ]);
+      await h.plugin.flush(h.id);
+      const live = h.pushed.filter((b) => b.syncType === 'LIVE');
+      if (pushLiveMessages) {
+        expect(live.flatMap((b) => b.messages)).toEqual([
+          expect.objectContaining({
+            externalId: 'LIVE1',
+            chatId: BOB_PN,
+            senderId: BOB_PN,
+            text: 'hi now',
+            senderName: 'Bob',
+          }),
+        ]);
+      } else {
+        expect(live).toEqual([]);
+      }
+      await h.plugin.close();
+    }
+  });
+
   test('repeated chunks carry identical messages (the database dedupes them)', async () => {
     const h = harness({
       me: ME,

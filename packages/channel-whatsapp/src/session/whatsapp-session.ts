@@ -300,6 +300,11 @@ export class WhatsAppSession {
       'connection.update': (update) => this.#onConnection(socket, update),
       'creds.update': (update) => this.#onCreds(update),
       'messaging-history.set': (event) => this.#onHistorySet(event),
+      'messages.upsert': ({ messages }) => {
+        if (this.#options.pushLiveMessages && messages.length > 0) {
+          this.#enqueuePush({ chats: [], contacts: [], messages, syncType: null, progress: null }, 'LIVE');
+        }
+      },
       'contacts.upsert': (contacts) => this.#onContacts(contacts),
       'contacts.update': (contacts) => this.#onContacts(contacts),
       'chats.upsert': (chats) => {
@@ -429,10 +434,11 @@ export class WhatsAppSession {
     this.#enqueuePush(event);
   }
 
-  #enqueuePush(event: HistorySetEvent): void {
+  #enqueuePush(event: HistorySetEvent, syncType?: string): void {
     this.#pushes.enqueue(async () => {
       await this.#learnLids(event);
-      return this.#batchOf(absorbHistory(event, this.#absorbTarget()));
+      const absorbed = absorbHistory(event, this.#absorbTarget());
+      return this.#batchOf(syncType ? { ...absorbed, syncType } : absorbed);
     });
   }
 

@@ -15,6 +15,7 @@ export type WhatsAppEventMap = Pick<
   | 'connection.update'
   | 'creds.update'
   | 'messaging-history.set'
+  | 'messages.upsert'
   | 'contacts.upsert'
   | 'contacts.update'
   | 'chats.upsert'

@@ -217,6 +217,19 @@ export class FakeWhatsAppSocket {
     return chunks;
   }
 
+  /**
+   * Emits `messages.upsert` as Baileys does for messages arriving while connected; each message goes
+   * through a `proto.WebMessageInfo` encode/decode first. Adds them to the phone's chat too.
+   */
+  emitLiveMessages(messages: proto.IWebMessageInfo[], type: 'notify' | 'append' = 'notify'): void {
+    for (const message of messages) {
+      const chat = this.scenario.chats.find((c) => c.jid === message.key?.remoteJid);
+      chat?.messages.push(message);
+    }
+    const decoded = messages.map((m) => proto.WebMessageInfo.decode(proto.WebMessageInfo.encode(m).finish()));
+    this.ev.emit('messages.upsert', { messages: decoded as WAMessage[], type });
+  }
+
   /** Emits `lid-mapping.update` as Baileys does when it learns a pair. */
   emitLidMapping(lid: string, pn: string): void {
     this.scenario.lidPnMappings = [...(this.scenario.lidPnMappings ?? []), { lid, pn }];
