@@ -256,6 +256,10 @@ describe('MediaStorageService on postgres', () => {
     });
     expect(r).toMatchObject({ status: 'stored', relativePath: join(inst, '2026-03', `${id}.png`) });
     expect(readFileSync(final)).toEqual(fresh);
+    expect(await media.removeStaleTempFiles(60_000)).toBe(0);
+    expect(await media.removeStaleTempFiles(-1)).toBe(1);
+    expect(filesUnder(join(base, inst, '2026-03')).filter((f) => f.endsWith('.part'))).toEqual([]);
+    expect(existsSync(final)).toBe(true);
   }, 30_000);
 
   test('the media queue retries failures with backoff, then reports failed; skips are not failures', async () => {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Database, SettingsService } from '@omni/db';
 import { toJson } from '@omni/db';
@@ -144,6 +144,27 @@ export class MediaStorageService {
     const d = new Date(sentAt);
     const month = `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
     return join(instanceId, month, `${messageId}.${ext}`);
+  }
+
+  /**
+   * Deletes temporary `.part` files older than `olderThanMs` left by processes killed mid-write
+   * (they never sit at a final path, but take space). Returns how many were removed.
+   */
+  async removeStaleTempFiles(olderThanMs = 3_600_000): Promise<number> {
+    const { basePath } = await this.#limits();
+    const entries = await readdir(basePath, { recursive: true, withFileTypes: true }).catch(() => []);
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    for (const entry of entries) {
+      if (!entry.isFile() || !entry.name.startsWith('.') || !entry.name.endsWith('.part')) continue;
+      const path = join(entry.parentPath, entry.name);
+      const info = await stat(path).catch(() => null);
+      if (info && info.mtimeMs < cutoff) {
+        await rm(path, { force: true });
+        removed += 1;
+      }
+    }
+    return removed;
   }
 
   /**
