@@ -4,6 +4,7 @@ import { DiscordDataset, type FakeChat } from './discord-dataset.ts';
 import { DEFAULT_FAKE_DISCORD_OPTIONS, type FakeDiscordOptions } from './fake-discord-options.ts';
 import { buildRoutes, type FakeRoute, type RouteAnswer } from './fake-discord-routes.ts';
 import { FakeDiscordStats } from './fake-discord-stats.ts';
+import { faultAnswer } from './fault-answers.ts';
 import { type FakeFault, FaultInjector } from './fault-injector.ts';
 import { MessageGenerator } from './message-generator.ts';
 import { type BucketVerdict, RateLimitBuckets } from './rate-limit-buckets.ts';
@@ -151,7 +152,7 @@ export class FakeDiscord {
     if (this.options.latencyMs > 0) await Bun.sleep(this.options.latencyMs);
     const fault = this.faults.next(path);
     if (fault) {
-      const early = this.#faultAnswer(fault);
+      const early = faultAnswer(fault);
       if (early) return this.#finish(routeName, early);
       if (fault.kind === 'slow') await Bun.sleep(fault.delayMs ?? 1000);
     }
@@ -233,40 +234,6 @@ export class FakeDiscord {
     };
   }
 
-  #faultAnswer(fault: FakeFault): Response | null {
-    const retry = fault.retryAfterSeconds ?? 0.2;
-    switch (fault.kind) {
-      case '429-json':
-        return json(
-          429,
-          { message: 'You are being rate limited.', retry_after: retry, global: false },
-          {
-            'Retry-After': String(Math.ceil(retry)),
-            'X-RateLimit-Limit': '5',
-            'X-RateLimit-Remaining': '0',
-            'X-RateLimit-Reset-After': retry.toFixed(3),
-            'X-RateLimit-Scope': 'shared',
-          },
-        );
-      case '429-bare-json':
-        return json(429, { message: 'You are being rate limited.', retry_after: retry, global: false });
-      case '429-html':
-        return new Response(CLOUDFLARE_429_HTML, {
-          status: 429,
-          headers: { 'Content-Type': 'text/html; charset=UTF-8' },
-        });
-      case '500':
-        return json(500, { message: '500: Internal Server Error', code: 0 });
-      case '502':
-        return new Response('<html><body>502 Bad Gateway</body></html>', {
-          status: 502,
-          headers: { 'Content-Type': 'text/html' },
-        });
-      default:
-        return null;
-    }
-  }
-
   #finish(route: string, res: Response): Response {
     this.stats.record(route, res.status);
     return res;
@@ -303,9 +270,3 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
-
-const CLOUDFLARE_429_HTML = `<!DOCTYPE html>
-<html><head><title>Access denied | discord.com used Cloudflare to restrict access</title></head>
-<body><div id="cf-wrapper"><h1>Error 1015</h1><h2>You are being rate limited</h2>
-<p>The owner of this website (discord.com) has banned you temporarily from accessing this website.</p>
-</div></body></html>`;

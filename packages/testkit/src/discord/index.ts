@@ -9,12 +9,13 @@ export {
   type FakeThreadSpec,
 } from './dataset-spec.ts';
 export { DiscordDataset, type FakeChat, type FakeGuild } from './discord-dataset.ts';
+export { attachmentBytes, attachmentFor, type FakeAttachmentInfo } from './fake-attachments.ts';
 export { DEFAULT_FAKE_DISCORD_OPTIONS, type FakeDiscordOptions } from './fake-discord-options.ts';
 export { FakeDiscord, type ResolvedFakeDiscordOptions } from './fake-discord-server.ts';
 export { FakeDiscordStats } from './fake-discord-stats.ts';
+export { faultAnswer } from './fault-answers.ts';
 export { type FakeFault, type FakeFaultKind, FaultInjector } from './fault-injector.ts';
 export {
-  type FakeAttachmentInfo,
   type FakeMessageShape,
   MessageGenerator,
   type MessagePageQuery,
