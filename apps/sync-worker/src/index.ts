@@ -8,7 +8,6 @@ export {
   statusOf,
   TERMINAL_EVENTS,
 } from './events/sync-event.ts';
-export { directContext, toInstanceRef } from './profile/instance-ref.ts';
 export {
   ProfileSyncService,
   type RefreshResult,

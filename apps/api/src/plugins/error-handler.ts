@@ -54,6 +54,13 @@ export function toApiError(error: unknown): ApiError {
     if (code === 'NOT_FOUND' || code === 'INSTANCE_NOT_FOUND' || code === 'JOB_NOT_FOUND') {
       return new ApiError(404, 'NOT_FOUND', error.message, { details: error.details });
     }
+    if (code === 'CANCELLED') {
+      return new ApiError(
+        503,
+        'SERVICE_UNAVAILABLE',
+        `the platform did not answer in time: ${error.message}`,
+      );
+    }
     if (code === 'JOB_STATE_CONFLICT' || code === 'LEASE_LOST') {
       return new ApiError(409, 'CONFLICT', error.message, { details: error.details });
     }

@@ -1,7 +1,14 @@
-import { type CredentialCipher, type Database, type Instance, toJson } from '@omni/db';
-import { type ChannelProfile, type Logger, PermanentError, type PluginRegistry } from '@omni/sync-core';
+import { type CredentialCipher, type Database, type Instance, SettingsService, toJson } from '@omni/db';
+import {
+  type ChannelProfile,
+  type Logger,
+  PermanentError,
+  PluginContextFactory,
+  type PluginRegistry,
+  RateLimiter,
+  settingsRateSource,
+} from '@omni/sync-core';
 import { type Kysely, sql } from 'kysely';
-import { directContext, toInstanceRef } from './instance-ref.ts';
 
 /** Options of {@link ProfileSyncService.refreshStale}. */
 export interface RefreshStaleOptions {
@@ -28,12 +35,25 @@ export class ProfileSyncService {
   readonly #cipher: CredentialCipher;
   readonly #plugins: PluginRegistry;
   readonly #log: Logger;
+  readonly #contexts: PluginContextFactory;
+  readonly #timeoutMs = 20_000;
 
-  constructor(db: Kysely<Database>, cipher: CredentialCipher, plugins: PluginRegistry, log: Logger) {
+  /**
+   * @param limiter paces the profile requests (`profile` bucket of the instance); defaults to one
+   *   reading the rates from the settings table
+   */
+  constructor(
+    db: Kysely<Database>,
+    cipher: CredentialCipher,
+    plugins: PluginRegistry,
+    log: Logger,
+    limiter: RateLimiter = new RateLimiter({ rates: settingsRateSource(new SettingsService(db)) }),
+  ) {
     this.#db = db;
     this.#cipher = cipher;
     this.#plugins = plugins;
     this.#log = log;
+    this.#contexts = new PluginContextFactory({ limiter, cipher, logger: log });
   }
 
   /** Fetches the profile of `instance` with explicit credentials, without storing anything. */
@@ -42,10 +62,9 @@ export class ProfileSyncService {
       throw new PermanentError(`channel ${instance.channel} is not installed in this process`);
     }
     const plugin = this.#plugins.get(instance.channel);
-    const ref = toInstanceRef(instance, this.#cipher);
-    if (credentials) ref.credentials = credentials;
-    if (!ref.credentials) throw new PermanentError(`instance ${instance.id} is not connected`);
-    return plugin.getProfile(directContext(ref, this.#log));
+    const row = credentials ? { ...instance, credentials: this.#cipher.encryptJson(credentials) } : instance;
+    if (!row.credentials) throw new PermanentError(`instance ${instance.id} is not connected`);
+    return plugin.getProfile(this.#contexts.create(row, { signal: AbortSignal.timeout(this.#timeoutMs) }));
   }
 
   /** Stores a profile on the instance row and returns the row. */
@@ -57,7 +76,7 @@ export class ProfileSyncService {
         profile_pic_url: profile.avatarUrl,
         profile_bio: profile.bio,
         profile_metadata: toJson(profile.platformMetadata),
-        owner_identifier: profile.ownerIdentifier,
+        owner_identifier: sql`coalesce(${profile.ownerIdentifier}, owner_identifier)`,
         profile_synced_at: sql`now()`,
         updated_at: sql`now()`,
       })
