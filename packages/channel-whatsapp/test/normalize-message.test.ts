@@ -68,6 +68,9 @@ describe('normalizeMessage', () => {
     expect(b).toMatchObject({ kind: 'text', text: 'see https://x.y', replyToId: 'A' });
     expect(JSON.parse(JSON.stringify(a?.raw))).toEqual(a?.raw ?? null);
     expect((a?.raw as { messageTimestamp?: unknown } | undefined)?.messageTimestamp).toBe(T);
+    expect(Object.keys((a?.raw as Record<string, unknown> | undefined) ?? {}).sort()).toEqual(
+      ['key', 'message', 'messageTimestamp', 'pushName'].sort(),
+    );
   });
 
   test('image carries a JSON-safe download key and the hex sha256', () => {

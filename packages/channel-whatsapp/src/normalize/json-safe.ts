@@ -43,8 +43,9 @@ export function bytesToHex(value: unknown): string | null {
 
 /**
  * A JSON-safe copy of a Baileys payload: bytes become base64 strings, `Long`s numbers, `Date`s ISO
- * strings; `undefined` and functions are dropped. Only own enumerable fields are read, so a decoded
- * protobuf keeps exactly the fields that were on the wire.
+ * strings; `undefined`, functions and empty lists are dropped (a decoded protobuf carries every
+ * repeated field as an own empty array). Only own enumerable fields are read, so a decoded protobuf
+ * keeps the fields that were on the wire.
  */
 export function toJsonSafe(value: unknown): JsonValue {
   if (value === null || value === undefined) return null;
@@ -69,6 +70,7 @@ export function toJsonSafe(value: unknown): JsonValue {
   for (const key of Object.keys(value)) {
     const field = (value as Record<string, unknown>)[key];
     if (field === undefined || typeof field === 'function') continue;
+    if (Array.isArray(field) && field.length === 0) continue;
     out[key] = toJsonSafe(field);
   }
   return out;
