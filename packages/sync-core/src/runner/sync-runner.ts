@@ -261,6 +261,7 @@ export class SyncRunner {
                 { counters: { mediaSkipped: 1 }, mediaSkipReason: outcome.reason },
               );
             } else {
+              mediaFailedIds.add(outcome.task.messageId);
               log.warn(
                 { err: outcome.error, jobId: job.id, messageId: outcome.task.messageId },
                 'media failed',
