@@ -129,6 +129,7 @@ try {
             const r = await writer.writeBatch({
               instanceId,
               messages,
+              returnInserted: 'withMedia',
               checkpoint: {
                 jobId: job.id,
                 chatId: chat[0]?.chatId ?? '',

@@ -24,7 +24,7 @@ for (const engine of TEST_ENGINES) {
     }, 60_000);
     afterAll(async () => {
       await t?.close();
-    });
+    }, 60_000);
 
     test('stores new messages once and counts duplicates exactly', async () => {
       const inst = await newInstance();
@@ -50,6 +50,23 @@ for (const engine of TEST_ENGINES) {
       expect(a.text).toBe('text of a');
       expect(a.raw).toEqual({ id: 'a', chat: 'c1' });
       expect(a.source).toBe('sync');
+    });
+
+    test("returnInserted 'withMedia' lists only new rows with media; counts stay exact", async () => {
+      const inst = await newInstance();
+      const r = await writer.writeBatch({
+        instanceId: inst,
+        returnInserted: 'withMedia',
+        messages: [
+          msg('c1', 'plain', at(1)),
+          msg('c1', 'pic', at(2), {
+            kind: 'image',
+            media: [{ mimeType: 'image/png', url: 'https://x/p.png' }],
+          }),
+        ],
+      });
+      expect(r).toMatchObject({ fetched: 2, stored: 2, duplicates: 0 });
+      expect(r.inserted.map((i): string => i.message.externalId)).toEqual(['pic']);
     });
 
     test('rejects messages without id or valid time as failed, keeps the rest', async () => {

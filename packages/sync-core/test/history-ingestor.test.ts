@@ -22,7 +22,7 @@ for (const engine of TEST_ENGINES) {
     }, 60_000);
     afterAll(async () => {
       await t?.close();
-    });
+    }, 60_000);
 
     test('a pushed chunk is stored once; a repeated chunk stores nothing new', async () => {
       const inst = await newInstance();

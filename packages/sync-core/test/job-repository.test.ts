@@ -29,7 +29,7 @@ for (const engine of TEST_ENGINES) {
     }, 60_000);
     afterAll(async () => {
       await t?.close();
-    });
+    }, 60_000);
 
     test('an identical request returns the pending job; a different one is queued', async () => {
       const inst = await newInstance();

@@ -88,7 +88,7 @@ describe('MediaStorageService on postgres', () => {
   afterAll(async () => {
     await t?.close();
     rmSync(base, { recursive: true, force: true });
-  });
+  }, 60_000);
 
   test('base64 payload: decoded, stored at {instance}/{YYYY-MM}/{id}.{sniffed ext}, cleared from the row', async () => {
     const descriptor = { mimeType: 'image/jpeg', base64: PNG_B64, width: 1, height: 1, filename: 'a.jpg' };

@@ -43,7 +43,7 @@ for (const engine of TEST_ENGINES) {
     afterAll(async () => {
       await t?.close();
       rmSync(mediaDir, { recursive: true, force: true });
-    });
+    }, 60_000);
 
     const newInstance = () => createInstance(t, 'discord');
 

@@ -223,6 +223,7 @@ async function syncChat(run: JobRun, chat: SyncJobChat, window: SyncWindow): Pro
           result = await run.writer.writeBatch({
             instanceId: run.instance.id,
             messages: batch.messages,
+            returnInserted: 'withMedia',
             checkpoint: {
               jobId: run.job.id,
               chatId: chat.chat_id,
