@@ -37,7 +37,7 @@ describe('end to end on Postgres: plugin → HistoryIngestor / DedupeWriter', ()
   }, 60_000);
   afterAll(async () => {
     await t?.close();
-  });
+  }, 60_000);
 
   /** A harness whose history handler is the real ingestor on its own instance row. */
   async function setup(scenario: FakeWhatsAppScenario) {

@@ -42,7 +42,7 @@ describe('a messages job through SyncRunner on Postgres', () => {
   }, 60_000);
   afterAll(async () => {
     await t?.close();
-  });
+  }, 60_000);
 
   const count = async (instance: string, chat: string) =>
     Number(

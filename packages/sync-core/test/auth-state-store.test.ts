@@ -1,29 +1,20 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { CredentialCipher } from '@omni/db';
-import { createTestDb, TEST_ENGINES, type TestDb } from '@omni/db/testing';
+import { TEST_ENGINES, type TestDb } from '@omni/db/testing';
 import { PostgresAuthStateStore } from '../src/index.ts';
+import { newInstance as createInstance, testDb } from './support/test-db.ts';
 
 for (const engine of TEST_ENGINES) {
   describe(`PostgresAuthStateStore on ${engine}`, () => {
     let t: TestDb;
     const cipher = new CredentialCipher('11'.repeat(32));
-    let n = 0;
-    const newInstance = async () => {
-      n += 1;
-      return (
-        await t.db
-          .insertInto('instances')
-          .values({ name: `auth-${n}`, channel: 'whatsapp-baileys' })
-          .returning('id')
-          .executeTakeFirstOrThrow()
-      ).id;
-    };
+    const newInstance = () => createInstance(t, 'whatsapp-baileys');
     beforeAll(async () => {
-      t = await createTestDb(engine);
+      t = await testDb(engine);
     }, 60_000);
     afterAll(async () => {
       await t?.close();
-    });
+    }, 60_000);
 
     test('values are encrypted at rest, read back, overwritten, deleted', async () => {
       const id = await newInstance();
