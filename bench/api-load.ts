@@ -1,0 +1,187 @@
+/**
+ * `bun run bench api-load [--connections 10,50] [--seconds S] [--rounds R] [--max-requests N]`
+ *
+ * `GET /api/v2/instances/:id/sync/:jobId` of the real app (`buildApp`: auth, TypeBox validation
+ * and serialisation, two indexed reads on the local Postgres) under concurrent keep-alive load,
+ * against a bare Fastify route in the same process returning the same JSON document from memory
+ * (no auth, no schema, no database): the difference is what the app adds per request.
+ *
+ * Load comes from autocannon in a child process (bench/lib/http-load.ts), 127.0.0.1 only,
+ * bounded by `--seconds` (default 8) and `--max-requests` (default 200,000) per run. For each
+ * connection count, bare and job runs alternate for `--rounds` rounds (default 3) after a short
+ * warm-up of each. Prints one JSON line per run:
+ *   {"bench":"api-load","route":"job"|"bare","connections","requests","rps","p50Ms","p99Ms",…}
+ * and per connection count a summary line with the medians over the rounds and
+ * `p99Ratio` = median job p99 / median bare p99 (target ≤ 2).
+ */
+import { emptyProgress, type SyncProgress } from '../packages/sync-core/src/index.ts';
+import { BENCH_API_KEY, startBenchApi } from './lib/api-server.ts';
+import { numberArg, stringArg } from './lib/args.ts';
+import { type BareFastify, startBareFastify } from './lib/fastify.ts';
+import { type HttpLoadResult, runHttpLoad } from './lib/http-load.ts';
+import { connect } from './lib/pg-client.ts';
+import { logger, printResult, round } from './lib/report.ts';
+
+const CONNECTIONS = stringArg('connections', '10,50').split(',').map(Number);
+const SECONDS = numberArg('seconds', 8);
+const ROUNDS = numberArg('rounds', 3);
+const MAX_REQUESTS = numberArg('max-requests', 200_000);
+const WARMUP_SECONDS = 2;
+/** Other instances and jobs in the tables, so lookups are not on one-row tables. */
+const OTHER_INSTANCES = 50;
+const JOBS_PER_INSTANCE = 20;
+
+const log = logger('api-load');
+
+/** A finished 30-day sync of 20 channels, as the runner leaves it. */
+function finishedProgress(): SyncProgress {
+  return {
+    ...emptyProgress(),
+    fetched: 48_213,
+    stored: 47_950,
+    duplicates: 263,
+    updated: 41,
+    mediaDownloaded: 1_204,
+    mediaSkipped: 12,
+    mediaBytes: 812_345_678,
+    rateLimitWaits: 37,
+    rateLimitWaitMs: 18_400,
+    chatsTotal: 20,
+    chatsDone: 20,
+    chatsExhausted: 3,
+    oldestTimestamp: '2026-10-26T08:14:03.000Z',
+    etaSeconds: 0,
+    warnings: ['members intent refused: contacts limited to message authors'],
+    parts: { profile: 'done', messages: 'done' },
+    window: { depth: '30d', since: '2026-10-26T08:00:00.000Z', until: '2026-11-25T08:00:00.000Z' },
+    exhaustedChats: [
+      { chatId: '1310000000000000001', name: 'announcements', oldestTimestamp: '2026-11-02T10:00:00.000Z' },
+      { chatId: '1310000000000000002', name: 'off-topic', oldestTimestamp: '2026-11-10T18:30:00.000Z' },
+      { chatId: '1310000000000000003', name: 'bots', oldestTimestamp: null },
+    ],
+    mediaSkipReasons: { 'too-large': 9, 'mime-not-allowed': 3 },
+  };
+}
+
+const median = (values: number[]) => {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+
+async function main(): Promise<void> {
+  const api = await startBenchApi();
+  let bare: BareFastify | null = null;
+  try {
+    const { db } = api.db;
+    const instances = await db
+      .insertInto('instances')
+      .values(
+        Array.from({ length: OTHER_INSTANCES + 1 }, (_, i) => ({
+          name: `bench-${i}`,
+          channel: 'discord' as const,
+          connection_state: 'open',
+        })),
+      )
+      .returning('id')
+      .execute();
+    for (const { id } of instances) {
+      await db
+        .insertInto('sync_jobs')
+        .values(
+          Array.from({ length: JOBS_PER_INSTANCE }, () => ({
+            instance_id: id,
+            type: 'messages' as const,
+            status: 'completed' as const,
+            config: JSON.stringify({ depth: '30d', downloadMedia: true }),
+            progress: JSON.stringify(finishedProgress()),
+            started_at: new Date(Date.now() - 600_000),
+            completed_at: new Date(),
+            attempts: 1,
+          })),
+        )
+        .execute();
+    }
+    const admin = await connect(api.db.url as string);
+    await admin.query('ANALYZE');
+    await admin.end();
+    const target = instances[0]?.id as string;
+    const job = await db
+      .selectFrom('sync_jobs')
+      .select('id')
+      .where('instance_id', '=', target)
+      .executeTakeFirstOrThrow();
+    const jobPath = `/api/v2/instances/${target}/sync/${job.id}`;
+    const headers = { 'x-api-key': BENCH_API_KEY };
+    const check = await fetch(`${api.origin}${jobPath}`, { headers });
+    const body = await check.text();
+    if (check.status !== 200) throw new Error(`job route answered ${check.status}: ${body}`);
+    const document = JSON.parse(body) as unknown;
+    const started = await startBareFastify((app) => app.get('/bare', async () => document));
+    bare = started.app;
+    const bareUrl = `${started.origin}/bare`;
+    const bareBytes = (await (await fetch(bareUrl)).text()).length;
+    log(`job document ${body.length} bytes, bare ${bareBytes} bytes`);
+
+    const targets = {
+      bare: { url: bareUrl, headers: {} },
+      job: { url: `${api.origin}${jobPath}`, headers },
+    } as const;
+    const run = (route: keyof typeof targets, connections: number, seconds: number) =>
+      runHttpLoad({
+        url: targets[route].url,
+        headers: targets[route].headers,
+        connections,
+        durationSeconds: seconds,
+        maxRequests: MAX_REQUESTS,
+      });
+
+    for (const connections of CONNECTIONS) {
+      await run('bare', connections, WARMUP_SECONDS);
+      await run('job', connections, WARMUP_SECONDS);
+      const results: Record<'bare' | 'job', HttpLoadResult[]> = { bare: [], job: [] };
+      for (let r = 1; r <= ROUNDS; r++) {
+        for (const route of ['bare', 'job'] as const) {
+          const res = await run(route, connections, SECONDS);
+          if (res.ok !== res.requests || res.errors > 0) {
+            throw new Error(`${route}: ${res.requests - res.ok} non-2xx, ${res.errors} errors`);
+          }
+          results[route].push(res);
+          printResult({
+            bench: 'api-load',
+            route,
+            connections,
+            round: r,
+            requests: res.requests,
+            rps: res.rps,
+            p50Ms: res.p50Ms,
+            p90Ms: res.p90Ms,
+            p99Ms: res.p99Ms,
+            maxMs: res.maxMs,
+            seconds: res.seconds,
+            bodyBytes: route === 'job' ? body.length : bareBytes,
+          });
+        }
+      }
+      const p99 = (route: 'bare' | 'job') => median(results[route].map((x) => x.p99Ms));
+      const rps = (route: 'bare' | 'job') => median(results[route].map((x) => x.rps));
+      printResult({
+        bench: 'api-load',
+        summary: true,
+        connections,
+        rounds: ROUNDS,
+        bareRps: rps('bare'),
+        jobRps: rps('job'),
+        bareP99Ms: round(p99('bare'), 3),
+        jobP99Ms: round(p99('job'), 3),
+        p99Ratio: round(p99('job') / p99('bare'), 2),
+        target: 'p99Ratio <= 2',
+      });
+    }
+  } finally {
+    await bare?.close().catch(() => {});
+    await api.close();
+  }
+}
+
+await main();

@@ -1,0 +1,197 @@
+/**
+ * `bun run bench memory [--messages N] [--channels C] [--chat-concurrency K] [--samples FILE]
+ *  [--gc-each-sample] [--heap-snapshots DIR] [--max-seconds S]`
+ *
+ * A `messages` job (depth `all`, no media download) of N messages (default 1,000,000) over C
+ * channels (default 20) through the real engine — `SyncRunner` with `DedupeWriter` and the
+ * Discord plugin — into a throw-away database on the local Postgres. The fake Discord runs in a
+ * child process, so the RSS sampled here (every second) is the sync's own. Limits are raised so
+ * the run measures the engine, not the pacing: the fake allows 100,000 history requests per
+ * second per channel and globally, the plugin's sliding windows match it, and the engine's token
+ * bucket gets 6,000,000 requests per minute.
+ *
+ * Prints one JSON line:
+ *   {"bench":"memory","messages","seconds","peakRssMb","rssAt100kMb","rssEndMb","growthPct",…}
+ * `rssAt100kMb` is the first sample taken once 100,000 messages were stored; `rssEndMb` the one
+ * taken when the job completed; `growthPct` is their difference relative to `rssAt100kMb`.
+ * Every sample (RSS, JS heap, external memory, messages stored) goes to `--samples` as JSON
+ * lines. `--gc-each-sample` runs a full `Bun.gc(true)` before each sample (tells garbage from
+ * retained memory); `--heap-snapshots DIR` writes V8-format heap snapshots at 100k and at the end.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
+import { createDiscordPlugin } from '../packages/channel-discord/src/index.ts';
+import { CredentialCipher } from '../packages/db/src/index.ts';
+import { createTestDb } from '../packages/db/src/testing.ts';
+import {
+  fixedRateSource,
+  JobRepository,
+  PluginRegistry,
+  RateLimiter,
+  readProgress,
+  SyncRunner,
+} from '../packages/sync-core/src/index.ts';
+import { flagArg, numberArg, stringArg } from './lib/args.ts';
+import { startFakeDiscordProcess } from './lib/fake-discord-process.ts';
+import { logger, printResult, round } from './lib/report.ts';
+import { RssSampler } from './lib/rss-sampler.ts';
+
+const MESSAGES = numberArg('messages', 1_000_000);
+const CHANNELS = numberArg('channels', 20);
+const CHAT_CONCURRENCY = numberArg('chat-concurrency', 4);
+const MARK = Math.min(100_000, Math.floor(MESSAGES / 10));
+const SAMPLES_FILE = stringArg('samples', '/tmp/omni-bench-memory-samples.jsonl');
+const GC_EACH_SAMPLE = flagArg('gc-each-sample');
+const SNAPSHOT_DIR = stringArg('heap-snapshots', '');
+const MAX_SECONDS = numberArg('max-seconds', 1800);
+/** Requests per window far above what one client can send: the limits never bind. */
+const OPEN_LIMIT = { limit: 100_000, windowMs: 1000 };
+
+const log = logger('memory');
+
+async function main(): Promise<void> {
+  const counts = Array.from(
+    { length: CHANNELS },
+    (_, i) => Math.floor(MESSAGES / CHANNELS) + (i < MESSAGES % CHANNELS ? 1 : 0),
+  );
+  const now = Date.now();
+  const fake = await startFakeDiscordProcess({
+    data: {
+      seed: 7,
+      nowMs: now,
+      maxAttachmentBytes: 1024,
+      guilds: [
+        {
+          name: 'bench',
+          memberCount: 50,
+          channels: counts.map((n, i) => ({ name: `c${i}`, messageCount: n, historyDays: 365 })),
+        },
+      ],
+    },
+    messageRateLimit: OPEN_LIMIT,
+    globalRateLimit: OPEN_LIMIT,
+    routeRateLimit: OPEN_LIMIT,
+  });
+  const plugin = createDiscordPlugin({
+    api: fake.apiUrl,
+    historyRequestsPerWindow: OPEN_LIMIT.limit,
+    historyWindowMs: OPEN_LIMIT.windowMs,
+    globalRequestsPerWindow: OPEN_LIMIT.limit,
+    globalWindowMs: OPEN_LIMIT.windowMs,
+  });
+  const t = await createTestDb('postgres');
+  let stored = 0;
+  let snapshotAtMark = false;
+  const snapshot = (label: string) => {
+    if (!SNAPSHOT_DIR) return;
+    mkdirSync(SNAPSHOT_DIR, { recursive: true });
+    Bun.gc(true);
+    const file = writeHeapSnapshot(join(SNAPSHOT_DIR, `memory-${label}.heapsnapshot`));
+    log(`heap snapshot ${file}`);
+  };
+  try {
+    const cipher = new CredentialCipher(randomBytes(32));
+    const { id } = await t.db
+      .insertInto('instances')
+      .values({ name: 'bench', channel: 'discord', credentials: cipher.encryptJson({ token: fake.token }) })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const runner = new SyncRunner({
+      db: t.db,
+      plugins: new PluginRegistry([plugin]),
+      limiter: new RateLimiter({
+        rates: fixedRateSource({ messages: 6_000_000, contacts: 6_000_000, profile: 6_000_000 }),
+      }),
+      cipher,
+      chatConcurrency: CHAT_CONCURRENCY,
+      onBatchCommitted: (info) => {
+        stored += info.stored;
+      },
+    });
+    const { job } = await new JobRepository(t.db).createJob(id, 'messages', {
+      depth: 'all',
+      downloadMedia: false,
+    });
+
+    Bun.gc(true);
+    const baselineRssMb = round(process.memoryUsage().rss / 1048576, 1);
+    let lastLog = 0;
+    const sampler = new RssSampler(
+      () => stored,
+      1000,
+      (s) => {
+        if (s.t - lastLog >= 15) {
+          lastLog = s.t;
+          log(`${s.t}s stored ${s.progress} rss ${s.rssMb} MB heap ${s.heapUsedMb} MB`);
+        }
+      },
+    );
+    const gcTimer = GC_EACH_SAMPLE ? setInterval(() => Bun.gc(true), 1000) : null;
+    const markTimer = setInterval(() => {
+      if (!snapshotAtMark && stored >= MARK) {
+        snapshotAtMark = true;
+        snapshot('100k');
+      }
+    }, 250);
+    const abort = new AbortController();
+    const deadline = setTimeout(() => abort.abort(), MAX_SECONDS * 1000);
+    // Ctrl-C stops the run between batches, so the throw-away database is still dropped.
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => abort.abort());
+    const started = performance.now();
+    const result = await runner.runJob(job.id, 'bench-memory', { signal: abort.signal });
+    const seconds = (performance.now() - started) / 1000;
+    clearTimeout(deadline);
+    clearInterval(markTimer);
+    if (gcTimer) clearInterval(gcTimer);
+    const end = sampler.stop();
+    writeFileSync(SAMPLES_FILE, `${sampler.samples.map((s) => JSON.stringify(s)).join('\n')}\n`);
+    log(`${sampler.samples.length} samples → ${SAMPLES_FILE}`);
+    snapshot('end');
+    Bun.gc(true);
+    const afterGcRssMb = round(process.memoryUsage().rss / 1048576, 1);
+
+    if (result?.status !== 'completed') throw new Error(`job ended ${result?.status}: ${result?.error}`);
+    const progress = readProgress(result.job?.progress);
+    const { n } = await t.db
+      .selectFrom('messages')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('instance_id', '=', id)
+      .executeTakeFirstOrThrow();
+    const fakeStats = await fake.stop();
+    const atMark = sampler.firstAt(MARK);
+    const rssAtMark = atMark?.rssMb ?? Number.NaN;
+    printResult({
+      bench: 'memory',
+      messages: Number(n),
+      seconds: round(seconds, 1),
+      peakRssMb: sampler.peakRssMb,
+      rssAt100kMb: rssAtMark,
+      rssEndMb: end.rssMb,
+      growthPct: round(((end.rssMb - rssAtMark) / rssAtMark) * 100, 1),
+      markMessages: MARK,
+      baselineRssMb,
+      heapUsedAt100kMb: atMark?.heapUsedMb,
+      heapUsedEndMb: end.heapUsedMb,
+      rssAfterFinalGcMb: afterGcRssMb,
+      gcEachSample: GC_EACH_SAMPLE,
+      progressStored: progress.stored,
+      channels: CHANNELS,
+      chatConcurrency: CHAT_CONCURRENCY,
+      historyRequests: fakeStats.historyRequests,
+      status429: fakeStats.status429,
+      fakePeakRssMb: fakeStats.peakRssMb,
+      samples: sampler.samples.length,
+    });
+    if (Number(n) !== MESSAGES) {
+      console.error(`expected ${MESSAGES} messages, got ${n}`);
+      process.exitCode = 1;
+    }
+  } finally {
+    await fake.stop().catch(() => {});
+    await t.close();
+  }
+}
+
+await main();
