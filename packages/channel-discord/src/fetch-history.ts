@@ -10,7 +10,8 @@ const SNOWFLAKE = /^\d{1,20}$/;
 /**
  * Pages a channel backwards with `before`, 100 at a time, from the cursor (or `until`) down to
  * `since`. The cursor is the id of the oldest message already yielded; messages older than
- * `since` are cut off exactly (by snowflake, i.e. by send time). Each page goes through
+ * `since` are cut off exactly (by snowflake, i.e. by send time). The last batch is `exhausted` when
+ * the channel's history starts after `since`. Each page goes through
  * `ctx.request('messages')` and the client's per-channel pacing; a rate-limited page is retried
  * by the engine, never skipped.
  */
@@ -44,7 +45,8 @@ export async function* fetchDiscordHistory(
     const messages = inRange.reverse().map((m) => normalizeMessage(m, chatId(channel)));
     const done = reachedSince || reachedStart;
     const batch: HistoryBatch = { messages, cursor: before, hasMore: !done };
-    if (done && !reachedSince) batch.exhausted = true;
+    // Exhausted = the history began after `since`; with `all` (no `since`) reaching the start is completion.
+    if (done && !reachedSince && floor !== null) batch.exhausted = true;
     yield batch;
     if (done) return;
   }

@@ -1,8 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { chatId, hasContacts, hasGroups, hasMedia, type NormalizedMessage } from '@omni/sync-core';
 import { FakeDiscord, mixedScenario } from '@omni/testkit/discord';
 import { createDiscordPlugin, type DiscordPlugin, snowflakeFromMs, snowflakeToMs } from '../src/index.ts';
 import { collect, testContext } from './plugin-context.ts';
+
+/** Paced against the fake (and Postgres): give slow CI machines room; nothing here asserts time. */
+setDefaultTimeout(60_000);
 
 const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
 const FAST = { limit: 1000, windowMs: 100 };

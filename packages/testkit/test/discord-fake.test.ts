@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import type { APIMessage, RESTGetAPIChannelThreadsArchivedPublicResult } from 'discord-api-types/v10';
 import { FakeDiscord, mixedScenario, snowflakeToMs } from '../src/discord/index.ts';
 
 const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
+setDefaultTimeout(30_000);
 
 async function get(fake: FakeDiscord, path: string, token = fake.token): Promise<Response> {
   return fetch(`${fake.apiUrl}/v10${path}`, { headers: { Authorization: `Bot ${token}` } });
