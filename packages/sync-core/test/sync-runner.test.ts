@@ -549,6 +549,27 @@ for (const engine of TEST_ENGINES) {
       ).toEqual([{ participant_id: 'u1', role: 'owner' }]);
     });
 
+    test("an abort with reason 'cancel' from the worker's heartbeat cancels the job", async () => {
+      const inst = await newInstance();
+      const chats = dataset(1, 30);
+      const controller = new AbortController();
+      const { runner } = setup(
+        {
+          chats,
+          pageSize: 10,
+          beforePage: (_c, _p, served) => {
+            if (served === 1) controller.abort('cancel');
+          },
+        },
+        { chatConcurrency: 1 },
+      );
+      const job = await startJob(inst);
+      const result = await runner.runJob(job.id, 'w1', { signal: controller.signal });
+      expect(result?.status).toBe('cancelled');
+      expect(result?.job?.status).toBe('cancelled');
+      expect(await messageCount(inst)).toBe(20);
+    });
+
     test('a shutdown signal gives the job back as pending with its checkpoints', async () => {
       const inst = await newInstance();
       const chats = dataset(1, 30);

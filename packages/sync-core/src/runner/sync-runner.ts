@@ -122,7 +122,11 @@ export interface RunResult {
 
 /** Options of one run. */
 export interface RunOptions {
-  /** Aborting it stops the run between batches and gives the job back (`released`, pending). */
+  /**
+   * Aborting it stops the run between batches. The abort reason says what follows: `'cancel'`
+   * (or `'cancelled'`) marks the job cancelled, `'lease-lost'` leaves it alone (another worker owns
+   * it), anything else is a shutdown: the job is given back (`released`, pending).
+   */
   signal?: AbortSignal;
 }
 
@@ -219,7 +223,16 @@ export class SyncRunner {
       if (!stop.signal.aborted) stop.abort(new CancelledError(`sync ${reason}`));
       if (reason === 'shutdown' || reason === 'lease-lost') mediaStop.abort();
     };
-    const onShutdown = () => requestStop('shutdown');
+    const onShutdown = () => {
+      const why = options.signal?.reason;
+      requestStop(
+        why === 'cancel' || why === 'cancelled'
+          ? 'cancelled'
+          : why === 'lease-lost'
+            ? 'lease-lost'
+            : 'shutdown',
+      );
+    };
     options.signal?.addEventListener('abort', onShutdown, { once: true });
     if (options.signal?.aborted) onShutdown();
 
