@@ -278,6 +278,25 @@ describe('429s and faults: no page is lost', () => {
     }
   });
 
+  test('a global 429 (X-RateLimit-Global) becomes a RateLimitedError of scope global', async () => {
+    const fake = await FakeDiscord.start({
+      data: mixedScenario({ nowMs: NOW }),
+      globalRateLimit: { limit: 4, windowMs: 300 },
+      routeRateLimit: { limit: 100, windowMs: 100 },
+    });
+    try {
+      const plugin = pluginFor(fake, { globalRequestsPerWindow: 1000 });
+      const { ctx, log } = testContext({ token: fake.token });
+      const { chats } = await plugin.listChats(ctx);
+      expect(chats.length).toBe(11);
+      expect(fake.stats.global429).toBeGreaterThan(0);
+      expect(log.rateLimited.length).toBe(fake.stats.status429);
+      expect(log.rateLimited.every((e) => e.scope === 'global' && (e.retryAfterMs ?? 0) > 0)).toBe(true);
+    } finally {
+      await fake.stop();
+    }
+  });
+
   test('lying headers (advertised 1000) do not lure the pacing into 429s', async () => {
     const fake = await FakeDiscord.start({
       data: {

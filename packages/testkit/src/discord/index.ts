@@ -1,3 +1,26 @@
+/**
+ * A fake Discord REST v10 for tests and benchmarks.
+ *
+ * - {@link FakeDiscord}: a `Bun.serve` server answering the routes a history sync needs (users/@me,
+ *   oauth2/applications/@me, users/@me/guilds, guilds, channels, active and archived threads,
+ *   messages with before/after/around, members, attachments/refresh-urls) with payloads typed by
+ *   `discord-api-types`; per-channel history buckets and a global limit with Discord's headers and
+ *   429s (all configurable, `advertisedMessageLimit` makes headers lie); 401/403; signed, expiring
+ *   CDN URLs served by the fake itself; counters in `stats`; fault injection with `inject()`.
+ * - {@link DiscordDataset} + {@link MessageGenerator}: a seeded world whose message n of a chat is
+ *   derived on demand (millions of messages, nothing held in memory); {@link mixedScenario} is a
+ *   ready-made world with every shape a sync meets.
+ *
+ * @example
+ * ```ts
+ * const fake = await FakeDiscord.start({ data: mixedScenario(), messageRateLimit: { limit: 5, windowMs: 500 } });
+ * const plugin = createDiscordPlugin({ api: fake.apiUrl, historyWindowMs: 500 });
+ * // ctx.instance.credentials = { token: fake.token }
+ * fake.inject({ kind: '429-html', afterRequest: 3, count: 2, route: /\/messages$/ });
+ * expect(fake.stats.status429).toBe(2);
+ * await fake.stop();
+ * ```
+ */
 export { AttachmentSigner, type AttachmentUrlState } from './attachment-signer.ts';
 export {
   DEFAULT_MESSAGE_MIX,
