@@ -30,6 +30,7 @@ import { downloadWhatsAppMedia } from './media/download-media.ts';
 import { normalizeGroup } from './normalize/normalize-group.ts';
 import { getWhatsAppProfile } from './profile/get-profile.ts';
 import { WhatsAppSession } from './session/whatsapp-session.ts';
+import { translateSocketError } from './socket/socket-errors.ts';
 import {
   DEFAULT_WHATSAPP_PLUGIN_OPTIONS,
   type ResolvedWhatsAppPluginOptions,
@@ -147,7 +148,11 @@ class WhatsAppChannelPlugin implements WhatsAppPlugin {
   async *fetchGroups(ctx: PluginContext, params: PageParams): AsyncIterable<DirectoryPage<NormalizedGroup>> {
     const session = this.#session(ctx.instance.id);
     const socket = await session.ensureOpen();
-    const all = await ctx.request('contacts', () => socket.groupFetchAllParticipating());
+    const all = await ctx.request('contacts', () =>
+      socket.groupFetchAllParticipating().catch((error: unknown) => {
+        throw translateSocketError(error, 'the group listing');
+      }),
+    );
     const groups = Object.values(all)
       .map((g) => normalizeGroup(g, session.identity))
       .sort((a, b) => a.externalId.localeCompare(b.externalId));

@@ -1,9 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { type MediaDescriptor, MediaError, type PluginContext, TransientError } from '@omni/sync-core';
+import {
+  type MediaDescriptor,
+  MediaError,
+  type PluginContext,
+  RateLimitedError,
+  TransientError,
+} from '@omni/sync-core';
 import { downloadMediaMessage, type WAMessage } from '@whiskeysockets/baileys';
 import { disconnectStatusOf } from '../connection/reconnect-backoff.ts';
 import { type WhatsAppMediaKey, whatsAppMediaKeyOf } from '../normalize/media-descriptor.ts';
+import { translateSocketError } from '../socket/socket-errors.ts';
 import type { WhatsAppSocket } from '../socket/whatsapp-socket.ts';
 
 /** HTTP statuses meaning the media expired on WhatsApp's servers: ask the phone to re-upload. */
@@ -126,8 +133,13 @@ export async function downloadWhatsAppMedia(
   }
   const sock = await socket();
   try {
-    message = await ctx.request('media', () => sock.updateMediaMessage(message));
+    message = await ctx.request('media', () =>
+      sock.updateMediaMessage(message).catch((error: unknown) => {
+        throw translateSocketError(error, 'the media re-upload request');
+      }),
+    );
   } catch (error) {
+    if (error instanceof RateLimitedError || error instanceof TransientError) throw error;
     throw new MediaError('download-failed', 'WhatsApp media expired and the phone could not re-upload it', {
       cause: error,
       details: { whatsapp: 'reupload_failed', status: disconnectStatusOf(error) },

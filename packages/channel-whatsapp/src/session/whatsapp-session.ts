@@ -20,6 +20,7 @@ import { IdentityMap } from '../identity/identity-map.ts';
 import { normalizeJid } from '../identity/jid.ts';
 import { mergeContact, normalizeContact } from '../normalize/normalize-contact.ts';
 import type { SelfIdentity } from '../normalize/normalize-message.ts';
+import { translateSocketError } from '../socket/socket-errors.ts';
 import type { WhatsAppEventMap, WhatsAppSocket } from '../socket/whatsapp-socket.ts';
 import type { ResolvedWhatsAppPluginOptions } from '../whatsapp-plugin-options.ts';
 import { ChatRegistry } from './chat-registry.ts';
@@ -186,7 +187,10 @@ export class WhatsAppSession {
       ...(cursor.participant ? { participant: cursor.participant } : {}),
     };
     const answer = await this.#correlator.request(
-      () => socket.fetchMessageHistory(count, key, cursor.timestampMs),
+      () =>
+        socket.fetchMessageHistory(count, key, cursor.timestampMs).catch((error: unknown) => {
+          throw translateSocketError(error, 'the history request');
+        }),
       this.#options.onDemandTimeoutMs,
       signal,
     );

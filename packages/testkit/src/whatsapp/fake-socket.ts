@@ -65,6 +65,19 @@ export interface FakeWhatsAppScenario {
   pairingCode?: string;
 }
 
+/** Faults shared by every socket of a factory: refusals to inject and how many were sent. */
+export class FakeWhatsAppFaults {
+  /** History requests still to refuse with rate-overlimit. */
+  pendingRateLimits = 0;
+  /** Rate-overlimit refusals answered so far. */
+  rateLimitsSent = 0;
+
+  /** Makes the next `count` `fetchMessageHistory` calls fail with WhatsApp's rate-overlimit (429). */
+  injectRateLimits(count: number): void {
+    this.pendingRateLimits += count;
+  }
+}
+
 /** An on-demand history request the fake received. */
 export interface RecordedHistoryRequest {
   id: string;
@@ -106,13 +119,17 @@ export class FakeWhatsAppSocket {
 
   readonly #shouldSync: (msg: { syncType: proto.HistorySync.HistorySyncType }) => boolean;
 
+  readonly faults: FakeWhatsAppFaults;
+
   constructor(
     scenario: FakeWhatsAppScenario,
     shouldSyncHistoryMessage: (msg: { syncType: proto.HistorySync.HistorySyncType }) => boolean = ({
       syncType,
     }) => syncType !== proto.HistorySync.HistorySyncType.FULL,
+    faults: FakeWhatsAppFaults = new FakeWhatsAppFaults(),
   ) {
     this.scenario = scenario;
+    this.faults = faults;
     this.#shouldSync = shouldSyncHistoryMessage;
     this.signalRepository = {
       lidMapping: {
@@ -249,6 +266,11 @@ export class FakeWhatsAppSocket {
 
   async fetchMessageHistory(count: number, key: WAMessageKey, timestampMs: number): Promise<string> {
     this.#count('fetchMessageHistory');
+    if (this.faults.pendingRateLimits > 0) {
+      this.faults.pendingRateLimits--;
+      this.faults.rateLimitsSent++;
+      throw statusError(429, 'rate-overlimit');
+    }
     this.#requestSeq++;
     const id = `3EB0${this.#requestSeq.toString(16).toUpperCase().padStart(8, '0')}`;
     this.historyRequests.push({ id, count, key, timestampMs });
@@ -369,19 +391,23 @@ export interface FakeSocketFactory {
   sockets: FakeWhatsAppSocket[];
   /** The newest socket. */
   readonly last: FakeWhatsAppSocket | undefined;
+  /** Faults shared by all its sockets (rate-limit injection). */
+  faults: FakeWhatsAppFaults;
 }
 
 /** Creates a factory whose sockets all play `scenario` (edit it between connects to change the script). */
 export function createFakeSocketFactory(scenario: FakeWhatsAppScenario): FakeSocketFactory {
   const sockets: FakeWhatsAppSocket[] = [];
+  const faults = new FakeWhatsAppFaults();
   return {
     sockets,
+    faults,
     get last() {
       return sockets.at(-1);
     },
     factory: (args) => {
       const keep = args?.shouldSyncHistoryMessage;
-      const socket = new FakeWhatsAppSocket(scenario, keep ? () => keep() : undefined);
+      const socket = new FakeWhatsAppSocket(scenario, keep ? () => keep() : undefined, faults);
       sockets.push(socket);
       setTimeout(() => void socket.start(), 0);
       return socket;
