@@ -20,6 +20,7 @@ import {
   type SyncRunnerOptions,
   VirtualClock,
 } from '../src/index.ts';
+import { ProgressTracker } from '../src/runner/progress-tracker.ts';
 import { msg } from './support/messages.ts';
 import { newInstance as createInstance, testDb } from './support/test-db.ts';
 import { dataset, type TestChat, TestPlugin, type TestPluginOptions } from './support/test-plugin.ts';
@@ -568,6 +569,19 @@ for (const engine of TEST_ENGINES) {
       expect(result?.status).toBe('cancelled');
       expect(result?.job?.status).toBe('cancelled');
       expect(await messageCount(inst)).toBe(20);
+    });
+
+    test('sync.progress is throttled to at most one per 500 ms', async () => {
+      const inst = await newInstance();
+      const job = await startJob(inst, { depth: 'all', throttle: true });
+      const clock = new VirtualClock(0);
+      const events = new MemoryEventSink();
+      const tracker = new ProgressTracker(job, { jobs, events, clock, intervalMs: 500, onError: () => {} });
+      for (let i = 0; i < 20; i += 1) {
+        clock.advance(100);
+        await tracker.maybeEmit();
+      }
+      expect(events.ofType('sync.progress').map((e) => Date.parse(e.at))).toEqual([100, 600, 1100, 1600]);
     });
 
     test('a shutdown signal gives the job back as pending with its checkpoints', async () => {
