@@ -30,7 +30,7 @@ import { downloadWhatsAppMedia } from './media/download-media.ts';
 import { normalizeGroup } from './normalize/normalize-group.ts';
 import { getWhatsAppProfile } from './profile/get-profile.ts';
 import { WhatsAppSession } from './session/whatsapp-session.ts';
-import { translateSocketError } from './socket/socket-errors.ts';
+import { isRateOverlimit, translateSocketError } from './socket/socket-errors.ts';
 import {
   DEFAULT_WHATSAPP_PLUGIN_OPTIONS,
   type ResolvedWhatsAppPluginOptions,
@@ -135,10 +135,16 @@ class WhatsAppChannelPlugin implements WhatsAppPlugin {
         const socket = await session.ensureOpen();
         for (const contact of page.items) {
           if (contact.avatarUrl) continue;
-          contact.avatarUrl = await ctx
-            .request('contacts', () => socket.profilePictureUrl(contact.externalId, 'preview'))
-            .then((url) => url ?? null)
-            .catch(() => null);
+          contact.avatarUrl = await ctx.request('contacts', () =>
+            socket.profilePictureUrl(contact.externalId, 'preview').then(
+              (url) => url ?? null,
+              (error: unknown) => {
+                // No picture or hidden by privacy settings is an answer; a refusal is retried.
+                if (isRateOverlimit(error)) throw translateSocketError(error, 'the avatar lookup');
+                return null;
+              },
+            ),
+          );
         }
       }
       yield page;

@@ -1,15 +1,21 @@
 import type { ChannelProfile, JsonValue, PluginContext } from '@omni/sync-core';
 import { normalizeJid, phoneNumberOf } from '../identity/jid.ts';
 import { toJsonSafe } from '../normalize/json-safe.ts';
+import { isRateOverlimit, translateSocketError } from '../socket/socket-errors.ts';
 import type { WhatsAppSocket } from '../socket/whatsapp-socket.ts';
 
-async function optional<T>(fn: () => Promise<T>, ctx: PluginContext, what: string): Promise<T | null> {
-  try {
-    return await fn();
-  } catch (error) {
-    ctx.log.debug({ err: error }, `whatsapp ${what} unavailable`);
-    return null;
-  }
+/**
+ * One profile request through the engine's pacing: a rate-overlimit refusal is retried by the
+ * engine; any other failure (no picture, privacy settings, personal account) means "not available".
+ */
+function optional<T>(ctx: PluginContext, what: string, fn: () => Promise<T>): Promise<T | null> {
+  return ctx.request('profile', () =>
+    fn().catch((error: unknown) => {
+      if (isRateOverlimit(error)) throw translateSocketError(error, `the ${what} request`);
+      ctx.log.debug({ err: error }, `whatsapp ${what} unavailable`);
+      return null;
+    }),
+  );
 }
 
 /**
@@ -25,19 +31,11 @@ export async function getWhatsAppProfile(
   const user = socket.user;
   if (!user) return { name: null, avatarUrl: null, bio: null, ownerIdentifier: null, platformMetadata: {} };
   const jid = normalizeJid(user.id);
-  const avatarUrl = await optional(
-    () => ctx.request('profile', () => socket.profilePictureUrl(jid, 'image')),
-    ctx,
-    'avatar',
-  );
-  const statuses = await optional(() => ctx.request('profile', () => socket.fetchStatus(jid)), ctx, 'status');
+  const avatarUrl = await optional(ctx, 'avatar', () => socket.profilePictureUrl(jid, 'image'));
+  const statuses = await optional(ctx, 'status', () => socket.fetchStatus(jid));
   const status = statuses?.[0]?.status as { status?: unknown } | undefined;
   const bio = typeof status?.status === 'string' && status.status !== '' ? status.status : null;
-  const business = await optional(
-    () => ctx.request('profile', () => socket.getBusinessProfile(jid)),
-    ctx,
-    'business profile',
-  );
+  const business = await optional(ctx, 'business profile', () => socket.getBusinessProfile(jid));
   const phoneNumber = phoneNumberOf(jid);
   const pushName = user.name ?? user.notify ?? null;
   const metadata: Record<string, JsonValue> = {
