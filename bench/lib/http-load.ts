@@ -69,8 +69,8 @@ export async function runHttpLoad(options: HttpLoadOptions): Promise<HttpLoadRes
   const o = { ...DEFAULT_HTTP_LOAD_OPTIONS, ...options };
   const host = new URL(o.url).hostname;
   if (host !== '127.0.0.1') throw new Error(`load runs only against 127.0.0.1, not ${host}`);
-  const child = Bun.spawn(['bun', join(import.meta.dir, 'http-load.ts'), '--child', JSON.stringify(o)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const child = Bun.spawn(['bun', join(import.meta.dir, 'http-load.ts'), '--child'], {
+    stdio: [new Blob([JSON.stringify(o)]), 'pipe', 'inherit'],
   });
   const killer = setTimeout(() => child.kill(), (o.durationSeconds + 60) * 1000);
   const out = await new Response(child.stdout).text();
@@ -82,9 +82,7 @@ export async function runHttpLoad(options: HttpLoadOptions): Promise<HttpLoadRes
 
 async function runChild(): Promise<void> {
   const { default: autocannon } = await import('autocannon');
-  const o = JSON.parse(
-    process.argv[process.argv.indexOf('--child') + 1] ?? '{}',
-  ) as Required<HttpLoadOptions>;
+  const o = JSON.parse(await Bun.stdin.text()) as Required<HttpLoadOptions>;
   const latencies = new Float64Array(o.maxRequests);
   let n = 0;
   let next = 0;

@@ -1,0 +1,235 @@
+/**
+ * `bun run bench media-range [--connections C] [--seconds S] [--rounds R] [--max-requests N]
+ *  [--nginx-workers W] [--seed X]`
+ *
+ * Range requests over stored media: files written by sync-core's `MediaStorageService` into a
+ * temp media root (4 KB … 8 MB, 24 files), served by the API's media route (`GET
+ * /api/v2/media/:instanceId/*`: auth, path checks, realpath confinement, @fastify/static) and by
+ * nginx (Debian's `nginx-light`, installed for this benchmark if absent; foreground, temp config,
+ * sendfile, one worker by default as the API is one event loop) aliasing the same folder at the
+ * same path. Both get the same seeded request mix, cycled in the same order: 50 % random ranges
+ * `bytes=a-b` (up to 1 MB), 20 % suffix ranges `bytes=-n`, 30 % full GETs. Before the load, every
+ * distinct request of the first 200 is checked to get the same status and bytes from both.
+ *
+ * Load: wrk (Debian's package, installed like nginx; autocannon's JavaScript HTTP parser tops out
+ * near 10 MB/s on megabyte bodies, far below either server), one thread, 127.0.0.1 only,
+ * `--connections` (default 10) for `--seconds` (default 8) or `--max-requests` (default
+ * 200,000) per run; nginx and omni alternate for `--rounds` rounds (default 3) after a warm-up
+ * of each. Prints one JSON line per run:
+ *   {"bench":"media-range","server":"omni"|"nginx","requests","rps","MBps","p99Ms",…}
+ * (`MBps`: bytes read, headers included, MB/s; `p99Ms` from wrk's latency histogram) and a summary with the medians and
+ * `throughputRatio` = omni MBps / nginx MBps (target ≥ 0.8).
+ */
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MediaStorageService } from '../packages/sync-core/src/index.ts';
+import { BENCH_API_KEY, startBenchApi } from './lib/api-server.ts';
+import { numberArg } from './lib/args.ts';
+import type { HttpLoadResult, LoadRequest } from './lib/http-load.ts';
+import { prng } from './lib/message-generator.ts';
+import { ensureNginx, type RunningNginx, startNginx } from './lib/nginx.ts';
+import { logger, printResult, round } from './lib/report.ts';
+import { ensureWrk, runWrk } from './lib/wrk-load.ts';
+
+const CONNECTIONS = numberArg('connections', 10);
+const SECONDS = numberArg('seconds', 8);
+const ROUNDS = numberArg('rounds', 3);
+const MAX_REQUESTS = numberArg('max-requests', 200_000);
+const NGINX_WORKERS = numberArg('nginx-workers', 1);
+const SEED = numberArg('seed', 11);
+const WARMUP_SECONDS = 2;
+const KB = 1024;
+const MB = 1024 * KB;
+/** Sizes of the stored files; each size four times (distinct content). */
+const SIZES = [4 * KB, 64 * KB, 256 * KB, 1 * MB, 3 * MB, 8 * MB];
+const COPIES = 4;
+const MIX_LENGTH = 4000;
+const MAX_RANGE = 1 * MB;
+const PREFIX = '/api/v2/media/';
+
+const log = logger('media-range');
+
+/** Bytes that sniff as MP4 (an `ftyp` box), then seeded noise. */
+function mp4Bytes(size: number, rand: () => number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i += 4) {
+    const v = (rand() * 4294967296) >>> 0;
+    bytes[i] = v & 255;
+    bytes[i + 1] = (v >>> 8) & 255;
+    bytes[i + 2] = (v >>> 16) & 255;
+    bytes[i + 3] = v >>> 24;
+  }
+  bytes.set([0, 0, 0, 0x18], 0);
+  bytes.set(new TextEncoder().encode('ftypisom'), 4);
+  bytes.set([0, 0, 2, 0], 12);
+  bytes.set(new TextEncoder().encode('isomiso2'), 16);
+  return bytes;
+}
+
+interface StoredFile {
+  path: string;
+  size: number;
+}
+
+/** The seeded mix: random ranges, suffix ranges and full GETs over every file. */
+function requestMix(files: StoredFile[], rand: () => number): LoadRequest[] {
+  const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)] as T;
+  return Array.from({ length: MIX_LENGTH }, () => {
+    const file = pick(files);
+    const path = `${PREFIX}${file.path}`;
+    const roll = rand();
+    if (roll < 0.5) {
+      const length = 1 + Math.floor(rand() * Math.min(MAX_RANGE, file.size));
+      const start = Math.floor(rand() * (file.size - length + 1));
+      return { path, headers: { range: `bytes=${start}-${start + length - 1}` } };
+    }
+    if (roll < 0.7) {
+      const length = 1 + Math.floor(rand() * Math.min(MAX_RANGE, file.size));
+      return { path, headers: { range: `bytes=-${length}` } };
+    }
+    return { path };
+  });
+}
+
+const median = (values: number[]) => {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+
+async function main(): Promise<void> {
+  const found = await ensureNginx(log);
+  const wrk = await ensureWrk(log);
+  for (const tool of [found, wrk]) {
+    if ('reason' in tool) {
+      console.error(`[media-range] ${tool.reason}`);
+      process.exit(2);
+    }
+  }
+  if (!('path' in found) || !('path' in wrk)) return;
+  const mediaDir = mkdtempSync(join(tmpdir(), 'omni-bench-media-'));
+  chmodSync(mediaDir, 0o755);
+  const api = await startBenchApi({ mediaDir });
+  let nginx: RunningNginx | null = null;
+  try {
+    const { db } = api.db;
+    const { id: instanceId } = await db
+      .insertInto('instances')
+      .values({ name: 'bench-media', channel: 'discord' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const storage = new MediaStorageService(db, { settings: api.deps.settings, fsync: false });
+    const rand = prng(SEED);
+    const files: StoredFile[] = [];
+    const sentAt = Date.UTC(2026, 10, 1);
+    for (const size of SIZES) {
+      for (let c = 0; c < COPIES; c++) {
+        const { id } = await db
+          .insertInto('messages')
+          .values({
+            instance_id: instanceId,
+            chat_external_id: 'bench',
+            external_id: `m-${size}-${c}`,
+            sent_at: new Date(sentAt),
+            kind: 'video',
+            has_media: true,
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        const r = await storage.store({
+          instanceId,
+          messageId: id,
+          sentAt,
+          descriptor: { mimeType: 'video/mp4', size },
+          bytes: mp4Bytes(size, rand),
+        });
+        if (r.status !== 'stored') throw new Error(`media not stored: ${r.reason}`);
+        files.push({ path: r.relativePath, size: r.size });
+      }
+    }
+    const totalMb = files.reduce((n, f) => n + f.size, 0) / MB;
+    log(`${files.length} files (${round(totalMb, 1)} MB) stored under ${mediaDir}`);
+
+    nginx = await startNginx(found.path, { location: PREFIX, root: mediaDir, workers: NGINX_WORKERS });
+    log(`nginx ${nginx.version} at ${nginx.origin} (${NGINX_WORKERS} worker), omni at ${api.origin}`);
+    const mix = requestMix(files, rand);
+    const headers = { 'x-api-key': BENCH_API_KEY };
+
+    for (const req of mix.slice(0, 200)) {
+      const get = async (origin: string) => {
+        const res = await fetch(`${origin}${req.path}`, { headers: { ...headers, ...req.headers } });
+        return { status: res.status, body: new Uint8Array(await res.arrayBuffer()) };
+      };
+      const [a, b] = [await get(api.origin), await get(nginx.origin)];
+      if (a.status !== b.status || a.body.length !== b.body.length || Bun.hash(a.body) !== Bun.hash(b.body)) {
+        throw new Error(
+          `${req.path} ${JSON.stringify(req.headers ?? {})}: omni ${a.status}/${a.body.length} B, nginx ${b.status}/${b.body.length} B`,
+        );
+      }
+    }
+    log('first 200 requests answer identically on both servers');
+
+    const origins = { omni: api.origin, nginx: nginx.origin } as const;
+    const run = (server: keyof typeof origins, seconds: number) =>
+      runWrk({
+        bin: wrk.path,
+        origin: origins[server],
+        headers,
+        requests: mix,
+        connections: CONNECTIONS,
+        durationSeconds: seconds,
+        maxRequests: MAX_REQUESTS,
+      });
+    await run('nginx', WARMUP_SECONDS);
+    await run('omni', WARMUP_SECONDS);
+    const results: Record<'omni' | 'nginx', HttpLoadResult[]> = { omni: [], nginx: [] };
+    for (let r = 1; r <= ROUNDS; r++) {
+      for (const server of ['nginx', 'omni'] as const) {
+        const res = await run(server, SECONDS);
+        if (res.ok !== res.requests || res.errors > 0) {
+          throw new Error(`${server}: ${res.requests - res.ok} non-2xx, ${res.errors} errors`);
+        }
+        results[server].push(res);
+        printResult({
+          bench: 'media-range',
+          server,
+          round: r,
+          connections: CONNECTIONS,
+          requests: res.requests,
+          rps: res.rps,
+          MBps: res.MBps,
+          p50Ms: res.p50Ms,
+          p99Ms: res.p99Ms,
+          seconds: res.seconds,
+        });
+      }
+    }
+    const mbps = (s: 'omni' | 'nginx') => median(results[s].map((x) => x.MBps));
+    const rps = (s: 'omni' | 'nginx') => median(results[s].map((x) => x.rps));
+    const p99 = (s: 'omni' | 'nginx') => median(results[s].map((x) => x.p99Ms));
+    printResult({
+      bench: 'media-range',
+      summary: true,
+      connections: CONNECTIONS,
+      rounds: ROUNDS,
+      files: files.length,
+      nginx: nginx.version,
+      nginxWorkers: NGINX_WORKERS,
+      omniMBps: mbps('omni'),
+      nginxMBps: mbps('nginx'),
+      omniRps: rps('omni'),
+      nginxRps: rps('nginx'),
+      omniP99Ms: p99('omni'),
+      nginxP99Ms: p99('nginx'),
+      throughputRatio: round(mbps('omni') / mbps('nginx'), 2),
+      target: 'throughputRatio >= 0.8',
+    });
+  } finally {
+    await nginx?.stop().catch(() => {});
+    await api.close();
+    rmSync(mediaDir, { recursive: true, force: true });
+  }
+}
+
+await main();
