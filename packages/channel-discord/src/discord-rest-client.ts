@@ -59,6 +59,8 @@ export class DiscordRestClient {
   readonly #global: SlidingWindowLimiter;
   readonly #channels = new Map<string, SlidingWindowLimiter>();
   readonly #answers = new Map<string, RateLimitAnswer[]>();
+  /** Grants of requests in flight by URL, released as soon as their answer's headers are in. */
+  readonly #inFlight = new Map<string, LimiterGrant[][]>();
 
   constructor(token: string, options: DiscordPluginOptions) {
     this.#options = options;
@@ -88,7 +90,14 @@ export class DiscordRestClient {
   }
 
   async #send(url: string, init: RequestInit): Promise<Response> {
-    const res = await fetch(url, init);
+    let res: Response;
+    try {
+      res = await fetch(url, init);
+    } finally {
+      // The server has seen the request by now: its window slots count from here, not from when
+      // discord.js and we are done parsing the body.
+      for (const grant of this.#inFlight.get(url)?.shift() ?? []) grant.release();
+    }
     if (res.status !== 429) return res;
     const body = await res.text();
     const answer: RateLimitAnswer = {
@@ -149,6 +158,8 @@ export class DiscordRestClient {
       ? await this.#channelLimiter(options.historyChannelId).acquire(options.signal)
       : null;
     let global: LimiterGrant | null = null;
+    let url: string | null = null;
+    let grants: LimiterGrant[] | null = null;
     try {
       // The first request of each per-channel window heads the chain that decides when the channel
       // finishes (request k waits for request k − limit): it goes first through the global window.
@@ -157,12 +168,24 @@ export class DiscordRestClient {
       const query = new URLSearchParams();
       for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) query.set(k, String(v));
       const request = { query, signal: options.signal, ...(method === 'POST' ? { body } : {}) };
+      const search = query.toString();
+      url = `${this.#options.api}/v10${route}${search ? `?${search}` : ''}`;
+      grants = channel ? [global, channel] : [global];
+      const queue = this.#inFlight.get(url) ?? [];
+      queue.push(grants);
+      this.#inFlight.set(url, queue);
       return (
         method === 'GET' ? await this.rest.get(route, request) : await this.rest.post(route, request)
       ) as T;
     } catch (error) {
       throw this.#translate(error, `${method} ${route}`, options.signal);
     } finally {
+      const queue = url ? this.#inFlight.get(url) : undefined;
+      if (url && queue) {
+        const i = grants ? queue.indexOf(grants) : -1;
+        if (i >= 0) queue.splice(i, 1);
+        if (queue.length === 0) this.#inFlight.delete(url);
+      }
       global?.release();
       channel?.release();
     }
