@@ -3,6 +3,7 @@ import {
   type ChatListing,
   chatId,
   type JsonValue,
+  NotFoundError,
   PermanentError,
   type PluginContext,
 } from '@omni/sync-core';
@@ -77,7 +78,7 @@ async function listGuildChats(
   const member = await ctx
     .request('messages', () => api.get<APIGuildMember>(`/guilds/${guild.id}/members/${botId}`, { signal }))
     .catch((error: unknown) => {
-      if (error instanceof PermanentError || (error as { code?: string }).code === 'NOT_FOUND') return null;
+      if (error instanceof PermanentError || error instanceof NotFoundError) return null;
       throw error;
     });
   const bot: BotInGuild = {
