@@ -22,6 +22,8 @@ const services = await openServices({
   plugins: loadChannelPlugins(),
   log,
   nats: workerConfig.nats,
+  // WhatsApp holds one socket per account, so it runs in one process: the embedded default.
+  whatsapp: !config.natsUrl && process.env.WHATSAPP_ENABLED !== 'false',
 });
 const key = loadApiKey({ apiKey: config.apiKey, dataDir: config.dataDir });
 

@@ -1,3 +1,4 @@
+import { setDefaultTimeout } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,9 @@ import { InProcessEventBus, InProcessQueue, ProfileSyncService } from '@omni/syn
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.ts';
 import type { AppDeps } from '../src/app-deps.ts';
+
+/** Database- and process-backed tests get room on a loaded machine; none waits on a clock. */
+setDefaultTimeout(60_000);
 
 export const API_KEY = 'test-key';
 export const GOOD_TOKEN = 'good-token';

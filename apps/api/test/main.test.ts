@@ -13,7 +13,7 @@ afterAll(async () => {
     await proc.exited;
   }
   rmSync(dataDir, { recursive: true, force: true });
-});
+}, 60_000);
 
 test('the start command serves health on the embedded default and generates a 0600 API key', async () => {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
@@ -56,4 +56,4 @@ test('the start command serves health on the embedded default and generates a 06
   proc.kill('SIGTERM');
   expect(await proc.exited).toBe(0);
   proc = null;
-}, 90_000);
+}, 180_000);

@@ -1,7 +1,11 @@
+import { setDefaultTimeout } from 'bun:test';
 import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Database } from '@omni/db';
 import type { Kysely } from 'kysely';
+
+/** Database- and process-backed tests get room on a loaded machine; none waits on a clock. */
+setDefaultTimeout(60_000);
 
 export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 export const silentLog = { debug() {}, info() {}, warn() {}, error() {} };

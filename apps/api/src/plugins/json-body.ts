@@ -15,6 +15,13 @@ export const jsonBodyPlugin = fp(
       if (String(body).trim() === '') return done(null, undefined);
       return defaultJson(request, String(body), done);
     });
+    // A POST without a body validates as `{}`: body-less actions work, and a missing required
+    // field is reported by name instead of "body must be object".
+    app.addHook('preValidation', async (request) => {
+      if (request.body === undefined && (request.method === 'POST' || request.method === 'PATCH')) {
+        request.body = {};
+      }
+    });
     app.addContentTypeParser(
       'application/x-www-form-urlencoded',
       { parseAs: 'string' },

@@ -1,17 +1,22 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { instanceId } from '@omni/sync-core';
 import { Type } from 'typebox';
+import { ApiError } from '../errors/api-error.ts';
 import { Data, errorResponses, IdParams, List, PageQuery } from '../schemas/common.ts';
 import {
   ConnectBody,
   CreateInstanceBody,
   Instance,
   InstanceStatus,
+  PairBody,
+  PairingCode,
+  QrCode,
   UpdateInstanceBody,
 } from '../schemas/instance.ts';
 import { InstanceService } from '../services/instance-service.ts';
 import { toInstanceDto } from '../services/mappers.ts';
 
-/** `/instances`: create, list, read, update, delete, connect, disconnect, status. */
+/** `/instances`: create, list, read, update, delete, connect, disconnect, status; WhatsApp qr, pair, logout. */
 export const instanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const instances = new InstanceService(app.deps);
   const tags = ['instances'];
@@ -99,14 +104,15 @@ export const instanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags,
-        summary: 'Connect with a token (Discord): validated, stored encrypted, profile synced',
+        summary:
+          'Connect: Discord with {token} (validated, stored encrypted, profile synced); WhatsApp starts the socket (then /qr or /pair)',
         params: IdParams,
         body: ConnectBody,
         response: { 200: Data(Instance), ...errorResponses(400, 401, 404, 422, 429, 503) },
       },
     },
     async (request) => ({
-      data: toInstanceDto(await instances.connect(request.params.id, request.body.token)),
+      data: toInstanceDto(await instances.connect(request.params.id, request.body?.token)),
     }),
   );
 
@@ -115,7 +121,7 @@ export const instanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags,
-        summary: 'Forget the credentials',
+        summary: 'Discord: forget the token; WhatsApp: close the socket, keep the link',
         params: IdParams,
         response: { 200: Data(Instance), ...errorResponses(400, 401, 404) },
       },
@@ -135,6 +141,10 @@ export const instanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const row = await instances.get(request.params.id);
+      if (row.channel === 'whatsapp-baileys' && app.deps.plugins.has(row.channel)) {
+        const live = instances.whatsapp().connectionState(instanceId(row.id));
+        if (live.status !== 'idle') row.connection_state = live.status;
+      }
       return {
         data: {
           state: row.connection_state,
@@ -143,5 +153,77 @@ export const instanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       };
     },
+  );
+
+  app.get(
+    '/instances/:id/qr',
+    {
+      schema: {
+        tags,
+        summary: 'WhatsApp: the current QR code to link the phone',
+        params: IdParams,
+        response: { 200: Data(QrCode), ...errorResponses(400, 401, 404, 409, 422, 503) },
+      },
+    },
+    async (request) => {
+      const row = await instances.get(request.params.id);
+      if (row.channel !== 'whatsapp-baileys')
+        throw ApiError.unprocessable('only WhatsApp instances link by QR code');
+      const whatsapp = instances.whatsapp();
+      const qr = whatsapp.currentQr(instanceId(row.id));
+      if (!qr) {
+        const { status } = whatsapp.connectionState(instanceId(row.id));
+        throw ApiError.conflict(
+          status === 'open'
+            ? 'the instance is already linked'
+            : `no QR code now (status ${status}): POST /instances/:id/connect first`,
+          { status },
+        );
+      }
+      return {
+        data: {
+          qr: qr.code,
+          dataUrl: qr.dataUrl,
+          expiresAt: new Date(qr.expiresAt).toISOString(),
+          message: 'scan with WhatsApp → Linked devices → Link a device',
+        },
+      };
+    },
+  );
+
+  app.post(
+    '/instances/:id/pair',
+    {
+      schema: {
+        tags,
+        summary: 'WhatsApp: a pairing code to link the phone by number',
+        params: IdParams,
+        body: PairBody,
+        response: { 200: Data(PairingCode), ...errorResponses(400, 401, 404, 409, 422, 503) },
+      },
+    },
+    async (request) => {
+      const row = await instances.get(request.params.id);
+      if (row.channel !== 'whatsapp-baileys')
+        throw ApiError.unprocessable('only WhatsApp instances link by pairing code');
+      const whatsapp = instances.whatsapp();
+      const id = instanceId(row.id);
+      if (whatsapp.connectionState(id).status === 'idle') await whatsapp.connect(id);
+      const pairing = await whatsapp.requestPairingCode(id, request.body.phoneNumber);
+      return { data: pairing };
+    },
+  );
+
+  app.post(
+    '/instances/:id/logout',
+    {
+      schema: {
+        tags,
+        summary: 'WhatsApp: unlink the device and delete its auth state',
+        params: IdParams,
+        response: { 200: Data(Instance), ...errorResponses(400, 401, 404, 422, 503) },
+      },
+    },
+    async (request) => ({ data: toInstanceDto(await instances.logout(request.params.id)) }),
   );
 };

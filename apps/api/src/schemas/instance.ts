@@ -44,11 +44,33 @@ export const UpdateInstanceBody = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 
-/** Body of `POST /instances/:id/connect`. */
+/** Body of `POST /instances/:id/connect`: Discord needs `token`; WhatsApp takes none (QR / pairing code). */
 export const ConnectBody = Type.Object(
-  { token: Type.String({ minLength: 1, maxLength: 4096, description: 'Discord bot token' }) },
+  { token: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'Discord bot token' })) },
   { additionalProperties: false },
 );
+
+/** `GET /instances/:id/qr`. */
+export const QrCode = Type.Object({
+  qr: Type.String({ description: 'the QR payload' }),
+  dataUrl: Type.String({ description: 'the QR as a PNG data URL' }),
+  expiresAt: Type.String({ format: 'date-time' }),
+  message: Type.String(),
+});
+
+/** Body of `POST /instances/:id/pair`. */
+export const PairBody = Type.Object(
+  { phoneNumber: Type.String({ minLength: 6, maxLength: 32, pattern: '^[+0-9 ()-]+$' }) },
+  { additionalProperties: false },
+);
+
+/** `POST /instances/:id/pair`. */
+export const PairingCode = Type.Object({
+  code: Type.String(),
+  phoneNumber: Type.String(),
+  message: Type.String(),
+  expiresIn: Type.Integer({ description: 'seconds' }),
+});
 
 /** `GET /instances/:id/status`. */
 export const InstanceStatus = Type.Object({

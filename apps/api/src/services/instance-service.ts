@@ -1,4 +1,6 @@
+import { hasWhatsAppConnection, type WhatsAppConnectionControl } from '@omni/channel-whatsapp';
 import type { Database, Instance } from '@omni/db';
+import { instanceId } from '@omni/sync-core';
 import { type Kysely, sql } from 'kysely';
 import type { AppDeps } from '../app-deps.ts';
 import { ApiError } from '../errors/api-error.ts';
@@ -118,16 +120,20 @@ export class InstanceService {
   }
 
   /**
-   * Connects a token-based channel (Discord): validates the token by reading the profile, stores
-   * the token encrypted, stores the profile.
+   * Connects an instance. Discord: validates the token by reading the bot profile, stores the token
+   * encrypted, stores the profile. WhatsApp: starts the socket; the phone links by QR or pairing
+   * code, and the profile is synced when the session opens.
    */
-  async connect(id: string, token: string): Promise<Instance> {
+  async connect(id: string, token: string | undefined): Promise<Instance> {
     const instance = await this.get(id);
-    if (instance.channel !== 'discord') {
-      throw ApiError.unprocessable(
-        `${instance.channel} instances are linked by QR code or pairing code, not a token`,
-      );
+    if (instance.channel === 'whatsapp-baileys') {
+      const state = await this.whatsapp().connect(instanceId(id));
+      return this.#setState(id, state.status === 'idle' ? 'disconnected' : state.status);
     }
+    if (!token)
+      throw ApiError.validation('a Discord instance connects with a bot token', [
+        { in: 'body', path: '/token' },
+      ]);
     if (!this.#deps.plugins.has(instance.channel)) {
       throw new ApiError(503, 'SERVICE_UNAVAILABLE', `the ${instance.channel} channel is not installed`);
     }
@@ -145,12 +151,49 @@ export class InstanceService {
     return this.#deps.profiles.storeProfile(id, profile);
   }
 
-  /** Forgets the credentials. */
+  /** Forgets the credentials (Discord) or closes the socket keeping the link (WhatsApp). */
   async disconnect(id: string): Promise<Instance> {
-    await this.get(id);
+    const instance = await this.get(id);
+    if (instance.channel === 'whatsapp-baileys' && this.#deps.plugins.has(instance.channel)) {
+      await this.whatsapp().disconnect(instanceId(id));
+      return this.#setState(id, 'disconnected');
+    }
     return this.#db
       .updateTable('instances')
       .set({ credentials: null, connection_state: 'disconnected', updated_at: sql`now()` })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /** Unlinks a WhatsApp device and deletes its auth state. */
+  async logout(id: string): Promise<Instance> {
+    const instance = await this.get(id);
+    if (instance.channel !== 'whatsapp-baileys')
+      throw ApiError.unprocessable('only WhatsApp instances are linked devices');
+    await this.whatsapp().logout(instanceId(id));
+    return this.#setState(id, 'logged_out');
+  }
+
+  /** The WhatsApp connection lifecycle, or 503 when this process does not run WhatsApp. */
+  whatsapp(): WhatsAppConnectionControl {
+    const plugin = this.#deps.plugins.has('whatsapp-baileys')
+      ? this.#deps.plugins.get('whatsapp-baileys')
+      : null;
+    if (!plugin || !hasWhatsAppConnection(plugin)) {
+      throw new ApiError(
+        503,
+        'SERVICE_UNAVAILABLE',
+        'WhatsApp is not running in this process (it runs in the single-process mode, without NATS_URL)',
+      );
+    }
+    return plugin;
+  }
+
+  async #setState(id: string, state: string): Promise<Instance> {
+    return this.#db
+      .updateTable('instances')
+      .set({ connection_state: state, updated_at: sql`now()` })
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirstOrThrow();

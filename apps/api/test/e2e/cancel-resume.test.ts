@@ -40,12 +40,12 @@ beforeAll(async () => {
     log: silentLog,
   });
   await runtime.start();
-});
+}, 60_000);
 afterAll(async () => {
   await runtime.stop();
   await t.close();
   await fake.stop();
-});
+}, 60_000);
 
 test('cancel a running job between batches, then resume it from its checkpoint to exact totals', async () => {
   const call = (method: 'GET' | 'POST', url: string, payload?: object) =>

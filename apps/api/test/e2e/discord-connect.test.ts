@@ -9,11 +9,11 @@ let t: TestApp;
 beforeAll(async () => {
   fake = await FakeDiscord.start({ data: mixedScenario({ scale: 0.1 }) });
   t = await createTestApp([createDiscordPlugin({ api: fake.apiUrl })]);
-});
+}, 60_000);
 afterAll(async () => {
   await t.close();
   await fake.stop();
-});
+}, 60_000);
 
 test('connect against the fake Discord: bad token 422, good token stores the bot profile', async () => {
   const { id } = (

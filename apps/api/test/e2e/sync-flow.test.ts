@@ -44,12 +44,12 @@ beforeAll(async () => {
       payload: { name: 'e2e', channel: 'discord' },
     })
   ).json().data.id;
-});
+}, 60_000);
 afterAll(async () => {
   await runtime.stop();
   await t.close();
   await fake.stop();
-});
+}, 60_000);
 
 const api = (method: 'GET' | 'POST' | 'PATCH', path: string, payload?: object) =>
   t.app.inject({

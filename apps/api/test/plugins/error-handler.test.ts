@@ -4,10 +4,10 @@ import { auth, createTestApp, type TestApp } from '../helpers.ts';
 let t: TestApp;
 beforeAll(async () => {
   t = await createTestApp();
-});
+}, 60_000);
 afterAll(async () => {
   await t.close();
-});
+}, 60_000);
 
 describe('errors never leak as 500 for bad input', () => {
   test('401 without or with a wrong key; health needs none', async () => {

@@ -50,10 +50,10 @@ beforeAll(async () => {
       { instance_id: instanceId, group_external_id: 'g1', participant_id: 'u2', role: 'member' },
     ])
     .execute();
-});
+}, 60_000);
 afterAll(async () => {
   await t.close();
-});
+}, 60_000);
 
 const get = (path: string) => t.app.inject({ url: `/api/v2/instances/${instanceId}${path}`, headers: auth });
 

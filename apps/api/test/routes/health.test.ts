@@ -4,10 +4,10 @@ import { createTestApp, type TestApp } from '../helpers.ts';
 let t: TestApp;
 beforeAll(async () => {
   t = await createTestApp();
-});
+}, 60_000);
 afterAll(async () => {
   await t.close();
-});
+}, 60_000);
 
 describe('GET /api/v2/health', () => {
   test('reports database and queue without a key', async () => {

@@ -4,10 +4,10 @@ import { auth, createTestApp, GOOD_TOKEN, type TestApp } from '../helpers.ts';
 let t: TestApp;
 beforeAll(async () => {
   t = await createTestApp();
-});
+}, 60_000);
 afterAll(async () => {
   await t.close();
-});
+}, 60_000);
 
 const create = (name: string, channel = 'discord') =>
   t.app.inject({ method: 'POST', url: '/api/v2/instances', headers: auth, payload: { name, channel } });
@@ -127,7 +127,7 @@ describe('instances', () => {
     expect(row2.credentials).toBeNull();
   });
 
-  test('connect on a WhatsApp instance is 422', async () => {
+  test('connect on a WhatsApp instance is 503 when this process does not run WhatsApp', async () => {
     const { id } = (await create('wa', 'whatsapp-baileys')).json().data;
     const res = await t.app.inject({
       method: 'POST',
@@ -135,7 +135,8 @@ describe('instances', () => {
       headers: auth,
       payload: { token: GOOD_TOKEN },
     });
-    expect(res.statusCode).toBe(422);
+    expect(res.statusCode).toBe(503);
+    expect(res.json().error.code).toBe('SERVICE_UNAVAILABLE');
   });
 
   test('delete removes it; unknown ids are 404, malformed ids 400', async () => {

@@ -21,10 +21,10 @@ beforeAll(async () => {
   writeFileSync(join(t.mediaDir, instanceId, '2026-02', 'voice.ogg'), bytes.subarray(0, 10));
   writeFileSync(join(t.mediaDir, 'secret.txt'), 'top secret');
   symlinkSync(join(t.mediaDir, 'secret.txt'), join(t.mediaDir, instanceId, '2026-02', 'link.jpg'));
-});
+}, 60_000);
 afterAll(async () => {
   await t.close();
-});
+}, 60_000);
 
 const get = (path: string, headers: Record<string, string> = {}, method: 'GET' | 'HEAD' = 'GET') =>
   t.app.inject({ method, url: path, headers: { ...auth, ...headers } });

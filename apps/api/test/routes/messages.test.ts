@@ -28,10 +28,10 @@ beforeAll(async () => {
       })),
     )
     .execute();
-});
+}, 60_000);
 afterAll(async () => {
   await t.close();
-});
+}, 60_000);
 
 const list = (query: string) =>
   t.app.inject({ url: `/api/v2/instances/${instanceId}/messages${query}`, headers: auth });

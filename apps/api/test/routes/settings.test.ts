@@ -4,10 +4,10 @@ import { auth, createTestApp, type TestApp } from '../helpers.ts';
 let t: TestApp;
 beforeAll(async () => {
   t = await createTestApp();
-});
+}, 60_000);
 afterAll(async () => {
   await t.close();
-});
+}, 60_000);
 
 test('GET lists every setting with value and source', async () => {
   const res = await t.app.inject({ url: '/api/v2/settings', headers: auth });

@@ -20,10 +20,10 @@ beforeAll(async () => {
       payload: { name: 's', channel: 'discord' },
     })
   ).json().data.id;
-});
+}, 60_000);
 afterAll(async () => {
   await t.close();
-});
+}, 60_000);
 
 const post = (path: string, payload?: unknown, form = false) =>
   t.app.inject({

@@ -63,7 +63,9 @@ export class ProfileSyncService {
     }
     const plugin = this.#plugins.get(instance.channel);
     const row = credentials ? { ...instance, credentials: this.#cipher.encryptJson(credentials) } : instance;
-    if (!row.credentials) throw new PermanentError(`instance ${instance.id} is not connected`);
+    if (!row.credentials && row.connection_state !== 'open') {
+      throw new PermanentError(`instance ${instance.id} is not connected`);
+    }
     return plugin.getProfile(this.#contexts.create(row, { signal: AbortSignal.timeout(this.#timeoutMs) }));
   }
 

@@ -1,4 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { WhatsAppPlugin, WhatsAppSocketFactory } from '@omni/channel-whatsapp';
 import {
   type CredentialCipher,
   createDb,
@@ -30,6 +31,12 @@ export interface ServicesConfig {
   log: Logger;
   /** Names on NATS, for running several deployments (or tests) side by side. */
   nats?: { stream?: string; subjectPrefix?: string; durable?: string; eventPrefix?: string };
+  /**
+   * Run the WhatsApp plugin in this process (it holds the sockets: one process only). `true` uses
+   * Baileys; an object may pass another socket factory (tests).
+   * @defaultValue false
+   */
+  whatsapp?: boolean | { socketFactory?: WhatsAppSocketFactory };
 }
 
 /** Shared services of the API and worker processes. */
@@ -46,6 +53,8 @@ export interface Services {
   /** Scheduler/reaper leadership: Postgres advisory lock, or always-leader when embedded. */
   lock: LeaderLock;
   nats: NatsConnection | null;
+  /** The WhatsApp plugin when this process runs it. */
+  whatsapp: WhatsAppPlugin | null;
   close(): Promise<void>;
 }
 
@@ -71,6 +80,21 @@ export async function openServices(config: ServicesConfig): Promise<Services> {
     events = new InProcessEventBus();
   }
   const lock: LeaderLock = db.engine === 'postgres' ? new PgAdvisoryLock(db.db) : new SingleProcessLock();
+  let whatsapp: WhatsAppPlugin | null = null;
+  if (config.whatsapp) {
+    // Loaded only here: Baileys is heavy and only the process holding the sockets needs it.
+    const { reconnectWhatsApp, startWhatsApp } = await import('./whatsapp.ts');
+    const socketFactory = typeof config.whatsapp === 'object' ? config.whatsapp.socketFactory : undefined;
+    whatsapp = startWhatsApp({
+      db: db.db,
+      cipher,
+      profiles,
+      log: config.log,
+      ...(socketFactory ? { socketFactory } : {}),
+    });
+    plugins.register(whatsapp);
+    await reconnectWhatsApp(whatsapp, db.db, config.log);
+  }
   return {
     db,
     settings,
@@ -83,7 +107,9 @@ export async function openServices(config: ServicesConfig): Promise<Services> {
     events,
     lock,
     nats,
+    whatsapp,
     close: async () => {
+      await whatsapp?.close().catch(() => {});
       await queue.close().catch(() => {});
       await events.close().catch(() => {});
       if (nats) await nats.drain().catch(() => {});

@@ -96,7 +96,7 @@ beforeAll(async () => {
     { worker: { leaseMs: 3_000 }, reaper: { intervalMs: 300, stalePendingMs: 1_000 } },
   );
   await runtime.start();
-});
+}, 60_000);
 
 afterAll(async () => {
   if (!natsBinary) return;
@@ -108,7 +108,7 @@ afterAll(async () => {
   await db.close();
   await fake.stop();
   rmSync(storeDir, { recursive: true, force: true });
-});
+}, 60_000);
 
 test.skipIf(!natsBinary)(
   'NATS restarted mid-job: the job completes with exact counts and the queue keeps working',

@@ -7,10 +7,10 @@ import { natsConnect, natsNames, until } from '../helpers.ts';
 let nc: NatsConnection;
 beforeAll(async () => {
   nc = await natsConnect();
-});
+}, 60_000);
 afterAll(async () => {
   await nc.close();
-});
+}, 60_000);
 
 test('events travel on subjects carrying instance and job id; filters apply', async () => {
   const { eventPrefix } = natsNames();

@@ -12,12 +12,12 @@ beforeAll(async () => {
   const names = natsNames();
   queue = new NatsJobQueue(nc, { ...names, ackWaitMs: 2_000 });
   await queue.ensure();
-});
+}, 60_000);
 afterAll(async () => {
   await queue.close();
   await queue.destroy();
   await nc.close();
-});
+}, 60_000);
 
 test('delivers each ticket, redelivers a retried one, never exceeds the concurrency', async () => {
   const seen: { jobId: string; count: number }[] = [];

@@ -9,11 +9,11 @@ let other: OmniDb;
 beforeAll(async () => {
   db = await createTestDb('postgres');
   other = await createDb({ databaseUrl: db.url, migrate: false });
-});
+}, 60_000);
 afterAll(async () => {
   await other.close();
   await db.close();
-});
+}, 60_000);
 
 test('exactly one process leads; when it releases, another takes over', async () => {
   const a = new PgAdvisoryLock(db.db, { key: 4242 });

@@ -30,10 +30,10 @@ const plugin: ChannelPlugin = {
 
 beforeAll(async () => {
   db = await createTestDb('postgres');
-});
+}, 60_000);
 afterAll(async () => {
   await db.close();
-});
+}, 60_000);
 
 test('queues profile / contacts+groups jobs for connected instances, follows settings, refreshes stale profiles', async () => {
   const token = cipher.encryptJson({ token: 't' });

@@ -14,10 +14,10 @@ let jobs: JobRepository;
 beforeAll(async () => {
   db = await createTestDb('postgres');
   jobs = new JobRepository(db.db);
-});
+}, 60_000);
 afterAll(async () => {
   await db.close();
-});
+}, 60_000);
 
 /** An executor whose runs the test finishes by hand. */
 class ManualExecutor implements JobExecutor {

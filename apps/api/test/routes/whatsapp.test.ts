@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test';
+import type { WhatsAppPlugin } from '@omni/channel-whatsapp';
+import { instanceId } from '@omni/sync-core';
+import { startWhatsApp } from '@omni/sync-worker/whatsapp';
+import { createFakeSocketFactory, type FakeSocketFactory, generateTextHistory } from '@omni/testkit/whatsapp';
+import { auth, createTestApp, silentLog, type TestApp } from '../helpers.ts';
+
+const ME = { id: '15559990000:7@s.whatsapp.net', lid: '90000:7@lid', name: 'Me' };
+const ALICE = '15551230000@s.whatsapp.net';
+let t: TestApp;
+let fake: FakeSocketFactory;
+let whatsapp: WhatsAppPlugin;
+
+beforeAll(async () => {
+  t = await createTestApp();
+  fake = createFakeSocketFactory({
+    me: ME,
+    linked: false,
+    pairingCode: 'ABCD-1234',
+    chats: [
+      {
+        jid: ALICE,
+        name: 'Alice',
+        messages: generateTextHistory({
+          chat: ALICE,
+          count: 40,
+          newest: Math.floor(Date.now() / 1000),
+          spacing: 60,
+        }),
+      },
+    ],
+  });
+  whatsapp = startWhatsApp({
+    db: t.db.db,
+    cipher: t.deps.cipher,
+    profiles: t.deps.profiles,
+    log: silentLog,
+    socketFactory: fake.factory,
+  });
+  t.deps.plugins.register(whatsapp);
+}, 60_000);
+afterAll(async () => {
+  await whatsapp.close();
+  await t.close();
+}, 60_000);
+
+const call = (method: 'GET' | 'POST', url: string, payload?: object) =>
+  t.app.inject({ method, url: `/api/v2${url}`, headers: auth, ...(payload ? { payload } : {}) });
+
+test('WhatsApp: connect → QR and pairing code → phone links → open, profile and pushed history stored → logout', async () => {
+  const { id } = (await call('POST', '/instances', { name: 'wa', channel: 'whatsapp-baileys' })).json().data;
+  const connected = await call('POST', `/instances/${id}/connect`);
+  expect(connected.statusCode).toBe(200);
+  expect(connected.json().data.connectionState).toBe('qr');
+
+  const qr = await call('GET', `/instances/${id}/qr`);
+  expect(qr.statusCode).toBe(200);
+  expect(qr.json().data.qr).toStartWith('2@fake-qr-');
+  expect(qr.json().data.dataUrl).toStartWith('data:image/png;base64,');
+  expect(Date.parse(qr.json().data.expiresAt)).toBeGreaterThan(Date.now());
+
+  const pair = await call('POST', `/instances/${id}/pair`, { phoneNumber: '+1 (555) 999-0000' });
+  expect(pair.statusCode).toBe(200);
+  expect(pair.json().data).toMatchObject({ code: 'ABCD-1234', phoneNumber: '+15559990000' });
+  expect((await call('POST', `/instances/${id}/pair`, { phoneNumber: 'call me' })).statusCode).toBe(400);
+
+  await fake.last?.open();
+  await whatsapp.flush(instanceId(id));
+  const status = await call('GET', `/instances/${id}/status`);
+  expect(status.json().data).toMatchObject({ state: 'open', isConnected: true });
+  const instance = await (async () => {
+    for (;;) {
+      const data = (await call('GET', `/instances/${id}`)).json().data;
+      if (data.connectionState === 'open' && data.profileSyncedAt) return data;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  expect(instance.ownerIdentifier).toContain('15559990000');
+  const messages = await call('GET', `/instances/${id}/messages?limit=100`);
+  expect(messages.json().items).toHaveLength(40);
+  const creds = await t.db.db
+    .selectFrom('whatsapp_auth')
+    .select('value')
+    .where('instance_id', '=', id)
+    .where('key', '=', 'creds')
+    .executeTakeFirst();
+  expect(creds?.value).toStartWith('v1:');
+
+  const already = await call('GET', `/instances/${id}/qr`);
+  expect(already.statusCode).toBe(409);
+  const loggedOut = await call('POST', `/instances/${id}/logout`);
+  expect(loggedOut.statusCode).toBe(200);
+  expect(loggedOut.json().data.connectionState).toBe('logged_out');
+});
+
+test('QR, pair and logout are WhatsApp-only (422); Discord still needs a token (400)', async () => {
+  const { id } = (await call('POST', '/instances', { name: 'dc', channel: 'discord' })).json().data;
+  expect((await call('GET', `/instances/${id}/qr`)).statusCode).toBe(422);
+  expect((await call('POST', `/instances/${id}/pair`, { phoneNumber: '+15551234567' })).statusCode).toBe(422);
+  expect((await call('POST', `/instances/${id}/logout`)).statusCode).toBe(422);
+  const noToken = await call('POST', `/instances/${id}/connect`, {});
+  expect(noToken.statusCode).toBe(400);
+  expect(noToken.json().error.details[0].path).toBe('/token');
+});

@@ -1,0 +1,91 @@
+import {
+  createBaileysSocketFactory,
+  createWhatsAppPlugin,
+  type WhatsAppConnectionState,
+  type WhatsAppPlugin,
+  type WhatsAppSocketFactory,
+} from '@omni/channel-whatsapp';
+import type { CredentialCipher, Database } from '@omni/db';
+import {
+  DedupeWriter,
+  HistoryIngestor,
+  instanceId,
+  type Logger,
+  PostgresAuthStateStore,
+} from '@omni/sync-core';
+import { type Kysely, sql } from 'kysely';
+import type { ProfileSyncService } from '../profile/profile-sync-service.ts';
+
+/** What {@link startWhatsApp} needs. */
+export interface WhatsAppDeps {
+  db: Kysely<Database>;
+  cipher: CredentialCipher;
+  profiles: ProfileSyncService;
+  log: Logger;
+  /**
+   * Builds sockets.
+   * @defaultValue Baileys (`createBaileysSocketFactory()`); tests pass the testkit's fake
+   */
+  socketFactory?: WhatsAppSocketFactory;
+}
+
+/** The connection state as `instances.connection_state` spells it. */
+export function connectionStateOf(state: Pick<WhatsAppConnectionState, 'status'>): string {
+  return state.status === 'idle' ? 'disconnected' : state.status;
+}
+
+/**
+ * The WhatsApp plugin of the single process that holds the sockets: auth state encrypted in
+ * Postgres, pushed history stored through the HistoryIngestor as it arrives, connection changes
+ * written to `instances.connection_state`, the profile synced when a session opens, and sessions
+ * with stored credentials reconnected at start-up.
+ */
+export function startWhatsApp(deps: WhatsAppDeps): WhatsAppPlugin {
+  const plugin = createWhatsAppPlugin({
+    socketFactory: deps.socketFactory ?? createBaileysSocketFactory(),
+    authStore: new PostgresAuthStateStore(deps.db, deps.cipher),
+    log: deps.log,
+  });
+  const ingestor = new HistoryIngestor(deps.db, new DedupeWriter(deps.db));
+  plugin.setHistoryHandler(async (batch) => {
+    await ingestor.ingest(batch);
+  });
+  plugin.onConnectionChange((state) => {
+    void deps.db
+      .updateTable('instances')
+      .set({ connection_state: connectionStateOf(state), updated_at: sql`now()` })
+      .where('id', '=', state.instanceId)
+      .execute()
+      .then(() => (state.status === 'open' ? deps.profiles.syncProfile(state.instanceId) : undefined))
+      .catch((err) => deps.log.warn({ err, instanceId: state.instanceId }, 'WhatsApp state not stored'));
+  });
+  return plugin;
+}
+
+/** Reconnects every WhatsApp instance that has stored credentials (after a restart). */
+export async function reconnectWhatsApp(
+  plugin: WhatsAppPlugin,
+  db: Kysely<Database>,
+  log: Logger,
+): Promise<number> {
+  const rows = await db
+    .selectFrom('instances')
+    .select('id')
+    .where('channel', '=', 'whatsapp-baileys')
+    .where('is_active', '=', true)
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('whatsapp_auth')
+          .select('key')
+          .whereRef('whatsapp_auth.instance_id', '=', 'instances.id')
+          .where('whatsapp_auth.key', '=', 'creds'),
+      ),
+    )
+    .execute();
+  for (const { id } of rows) {
+    void plugin
+      .connect(instanceId(id))
+      .catch((err) => log.warn({ err, instanceId: id }, 'WhatsApp reconnect failed'));
+  }
+  return rows.length;
+}
