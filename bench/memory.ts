@@ -1,6 +1,6 @@
 /**
  * `bun run bench memory [--messages N] [--channels C] [--chat-concurrency K] [--samples FILE]
- *  [--gc-each-sample] [--heap-snapshots DIR] [--max-seconds S]`
+ *  [--gc-each-sample] [--heap-snapshots DIR] [--type-counts] [--max-seconds S]`
  *
  * A `messages` job (depth `all`, no media download) of N messages (default 1,000,000) over C
  * channels (default 20) through the real engine — `SyncRunner` with `DedupeWriter` and the
@@ -14,12 +14,15 @@
  *   {"bench":"memory","messages","seconds","peakRssMb","rssAt100kMb","rssEndMb","growthPct",…}
  * `rssAt100kMb` is the first sample taken once 100,000 messages were stored; `rssEndMb` the one
  * taken when the job completed; `growthPct` is their difference relative to `rssAt100kMb`.
- * Every sample (RSS, JS heap, external memory, messages stored) goes to `--samples` as JSON
- * lines. `--gc-each-sample` runs a full `Bun.gc(true)` before each sample (tells garbage from
- * retained memory); `--heap-snapshots DIR` writes V8-format heap snapshots at 100k and at the end.
+ * Every sample (RSS, JS heap, external memory, messages stored) is appended to `--samples` as a
+ * JSON line as it is taken. `--gc-each-sample` runs a full `Bun.gc(true)` before each sample (tells garbage from
+ * retained memory); `--heap-snapshots DIR` writes V8-format heap snapshots at 100k and at the end;
+ * `--type-counts` logs which JS object types grew in number between those two points.
  */
+
+import { heapStats } from 'bun:jsc';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
 import { createDiscordPlugin } from '../packages/channel-discord/src/index.ts';
@@ -45,6 +48,7 @@ const MARK = Math.min(100_000, Math.floor(MESSAGES / 10));
 const SAMPLES_FILE = stringArg('samples', '/tmp/omni-bench-memory-samples.jsonl');
 const GC_EACH_SAMPLE = flagArg('gc-each-sample');
 const SNAPSHOT_DIR = stringArg('heap-snapshots', '');
+const TYPE_COUNTS = flagArg('type-counts');
 const MAX_SECONDS = numberArg('max-seconds', 1800);
 /** Requests per window far above what one client can send: the limits never bind. */
 const OPEN_LIMIT = { limit: 100_000, windowMs: 1000 };
@@ -84,7 +88,12 @@ async function main(): Promise<void> {
   const t = await createTestDb('postgres');
   let stored = 0;
   let snapshotAtMark = false;
+  const typeCounts: Record<string, Record<string, number>> = {};
   const snapshot = (label: string) => {
+    if (TYPE_COUNTS) {
+      Bun.gc(true);
+      typeCounts[label] = heapStats().objectTypeCounts;
+    }
     if (!SNAPSHOT_DIR) return;
     mkdirSync(SNAPSHOT_DIR, { recursive: true });
     Bun.gc(true);
@@ -118,10 +127,12 @@ async function main(): Promise<void> {
     Bun.gc(true);
     const baselineRssMb = round(process.memoryUsage().rss / 1048576, 1);
     let lastLog = 0;
+    writeFileSync(SAMPLES_FILE, '');
     const sampler = new RssSampler(
       () => stored,
       1000,
       (s) => {
+        appendFileSync(SAMPLES_FILE, `${JSON.stringify(s)}\n`);
         if (s.t - lastLog >= 15) {
           lastLog = s.t;
           log(`${s.t}s stored ${s.progress} rss ${s.rssMb} MB heap ${s.heapUsedMb} MB`);
@@ -146,7 +157,6 @@ async function main(): Promise<void> {
     clearInterval(markTimer);
     if (gcTimer) clearInterval(gcTimer);
     const end = sampler.stop();
-    writeFileSync(SAMPLES_FILE, `${sampler.samples.map((s) => JSON.stringify(s)).join('\n')}\n`);
     log(`${sampler.samples.length} samples → ${SAMPLES_FILE}`);
     snapshot('end');
     Bun.gc(true);
@@ -160,6 +170,7 @@ async function main(): Promise<void> {
       .where('instance_id', '=', id)
       .executeTakeFirstOrThrow();
     const fakeStats = await fake.stop();
+    if (TYPE_COUNTS) logTypeGrowth(typeCounts['100k'] ?? {}, typeCounts.end ?? {});
     const atMark = sampler.firstAt(MARK);
     const rssAtMark = atMark?.rssMb ?? Number.NaN;
     printResult({
@@ -192,6 +203,18 @@ async function main(): Promise<void> {
     await fake.stop().catch(() => {});
     await t.close();
   }
+}
+
+/** The JS object types whose live count grew most between two `heapStats()` (after full GCs). */
+function logTypeGrowth(before: Record<string, number>, after: Record<string, number>): void {
+  const growth = Object.entries(after)
+    .map(([type, n]) => [type, n - (before[type] ?? 0)] as const)
+    .filter(([, d]) => d > 0)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 20);
+  log(
+    `live objects grown between ${MARK} messages and the end: ${JSON.stringify(Object.fromEntries(growth))}`,
+  );
 }
 
 await main();
