@@ -56,15 +56,15 @@ export {
   type SyncEvent,
   type SyncEventType,
 } from './events/sync-event.ts';
-export {
-  type CreateJobResult,
-  type FinishJobOptions,
-  type JobPage,
-  JobRepository,
-  type LeaseState,
-  type ListJobsOptions,
-  type SyncJobConfig,
-} from './jobs/job-repository.ts';
+export { JobRepository } from './jobs/job-repository.ts';
+export type {
+  CreateJobResult,
+  FinishJobOptions,
+  JobPage,
+  LeaseState,
+  ListJobsOptions,
+  SyncJobConfig,
+} from './jobs/job-types.ts';
 export {
   type ExhaustedChat,
   emptyProgress,
@@ -77,6 +77,7 @@ export {
   type SkippedChat,
   type SyncProgress,
 } from './jobs/sync-progress.ts';
+export type { MediaBytes } from './media/media-bytes.ts';
 export {
   DEFAULT_MEDIA_QUEUE_OPTIONS,
   MediaQueue,
@@ -86,7 +87,6 @@ export {
 } from './media/media-queue.ts';
 export {
   DEFAULT_MEDIA_STORAGE_OPTIONS,
-  type MediaBytes,
   type MediaSkipReason,
   type MediaStorageOptions,
   MediaStorageService,
@@ -127,24 +127,19 @@ export {
 } from './runner/plugin-context-factory.ts';
 export { PluginRegistry } from './runner/plugin-registry.ts';
 export { isSyncDepth, sinceForDepth } from './runner/sync-depth.ts';
+export { defaultWorkerId, SyncRunner } from './runner/sync-runner.ts';
 export {
   DEFAULT_SYNC_RUNNER_OPTIONS,
-  defaultWorkerId,
   type RunOptions,
   type RunResult,
   type RunStatus,
-  SyncRunner,
   type SyncRunnerOptions,
-} from './runner/sync-runner.ts';
+} from './runner/sync-runner-options.ts';
 export { PostgresAuthStateStore } from './storage/auth-state-store.ts';
 export {
-  type ChatCheckpoint,
   DEFAULT_DEDUPE_WRITER_OPTIONS,
   DedupeWriter,
   type DedupeWriterOptions,
-  type InsertedMessage,
-  type WriteBatchInput,
-  type WriteBatchResult,
 } from './storage/dedupe-writer.ts';
 export { type ChatUpsert, DirectoryWriter, type UpsertCounts } from './storage/directory-writer.ts';
 export {
@@ -153,3 +148,9 @@ export {
   type HistoryIngestorOptions,
   type IngestResult,
 } from './storage/history-ingestor.ts';
+export type {
+  ChatCheckpoint,
+  InsertedMessage,
+  WriteBatchInput,
+  WriteBatchResult,
+} from './storage/write-batch.ts';

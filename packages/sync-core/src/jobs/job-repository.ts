@@ -1,4 +1,4 @@
-import type { Database, SyncDepth, SyncJob, SyncJobStatus, SyncJobType } from '@omni/db';
+import type { Database, SyncJob, SyncJobStatus, SyncJobType } from '@omni/db';
 import { toJson } from '@omni/db';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { JsonValue } from '../contract/ids.ts';
@@ -6,6 +6,15 @@ import { InstanceNotFoundError } from '../errors/instance-not-found-error.ts';
 import { JobNotFoundError } from '../errors/job-not-found-error.ts';
 import { JobStateError } from '../errors/job-state-error.ts';
 import { LeaseLostError } from '../errors/lease-lost-error.ts';
+import { decodeCursor, encodeCursor } from './job-cursor.ts';
+import type {
+  CreateJobResult,
+  FinishJobOptions,
+  JobPage,
+  LeaseState,
+  ListJobsOptions,
+  SyncJobConfig,
+} from './job-types.ts';
 import {
   emptyProgress,
   type ProgressDelta,
@@ -13,60 +22,6 @@ import {
   readProgress,
   type SyncProgress,
 } from './sync-progress.ts';
-
-/**
- * What a sync job was asked to do. Two requests are identical when type and config are equal as
- * JSON (key order does not matter).
- */
-export interface SyncJobConfig {
-  /** How far back: `7d`, `30d`, `90d`, `1y`, `all`; absent = `sync.defaultDepth`. */
-  depth?: SyncDepth;
-  /** Only this chat (Discord channel id, WhatsApp JID). */
-  channelId?: string;
-  /** Download media for this job even when the instance does not ask for it. */
-  downloadMedia?: boolean;
-  [key: string]: JsonValue | undefined;
-}
-
-/** Result of {@link JobRepository.createJob}. */
-export interface CreateJobResult {
-  job: SyncJob;
-  /** `false` when an identical pending or running job was returned instead. */
-  created: boolean;
-}
-
-/** Filters and paging of {@link JobRepository.listJobs}. */
-export interface ListJobsOptions {
-  status?: SyncJobStatus | readonly SyncJobStatus[];
-  /**
-   * Page size, 1–200.
-   * @defaultValue 50
-   */
-  limit?: number;
-  /** Opaque cursor from a previous page. */
-  cursor?: string | null;
-}
-
-/** A page of jobs, newest first. */
-export interface JobPage {
-  items: SyncJob[];
-  hasMore: boolean;
-  /** Pass back as `cursor` for the next page; `null` on the last page. */
-  cursor: string | null;
-}
-
-/** Options of {@link JobRepository.completeJob}, `failJob` and `markCancelled`. */
-export interface FinishJobOptions {
-  /** When given, the job must still be leased by this worker, else `LeaseLostError`. */
-  owner?: string;
-}
-
-/** Answer of {@link JobRepository.renewLease}. */
-export interface LeaseState {
-  leaseExpiresAt: Date;
-  /** The cancel API was called: stop between batches. */
-  cancelRequested: boolean;
-}
 
 const UNIQUE_VIOLATION = '23505';
 const CLAIM_RETRIES = 5;
@@ -79,20 +34,6 @@ function isUniqueViolation(error: unknown): boolean {
 
 function leaseUntil(leaseMs: number) {
   return sql<Date>`now() + (${leaseMs}::double precision * interval '1 millisecond')`;
-}
-
-function encodeCursor(createdAt: string, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [string, string] | null {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string')) {
-      return [value[0] as string, value[1] as string];
-    }
-  } catch {}
-  return null;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -4,7 +4,8 @@ import { MediaError } from '../errors/media-error.ts';
 import { RateLimitedError } from '../errors/rate-limited-error.ts';
 import { TransientError } from '../errors/transient-error.ts';
 import { type Clock, systemClock } from '../rate-limit/clock.ts';
-import type { MediaBytes, MediaStorageService, MediaStoreOutcome } from './media-storage.ts';
+import type { MediaBytes } from './media-bytes.ts';
+import type { MediaStorageService, MediaStoreOutcome } from './media-storage.ts';
 
 /** One media file to store. */
 export interface MediaTask {

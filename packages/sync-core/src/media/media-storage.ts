@@ -7,10 +7,8 @@ import { fileTypeFromFile } from 'file-type';
 import { type Kysely, sql } from 'kysely';
 import type { MediaDescriptor } from '../contract/normalized-message.ts';
 import { MediaError } from '../errors/media-error.ts';
+import { chunksOf, hexSha, type MediaBytes } from './media-bytes.ts';
 import { bareMime, extensionForMime, mimeAllowed } from './mime-types.ts';
-
-/** Bytes of a media file: in memory, a web stream, or any async iterable of chunks. */
-export type MediaBytes = Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
 
 /** What to store: one message's media. */
 export interface MediaStoreInput {
@@ -82,33 +80,6 @@ interface Limits {
 }
 
 class TooLarge extends Error {}
-
-function hexSha(value: string | undefined): string | null {
-  if (!value) return null;
-  if (/^[0-9a-f]{64}$/i.test(value)) return value.toLowerCase();
-  const bytes = Buffer.from(value, 'base64');
-  return bytes.length === 32 ? bytes.toString('hex') : null;
-}
-
-async function* chunksOf(bytes: MediaBytes): AsyncGenerator<Uint8Array> {
-  if (bytes instanceof Uint8Array) {
-    yield bytes;
-    return;
-  }
-  if (bytes instanceof ReadableStream) {
-    const reader = bytes.getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        yield value;
-      }
-    } finally {
-      await reader.cancel().catch(() => {});
-    }
-  }
-  yield* bytes as AsyncIterable<Uint8Array>;
-}
 
 /**
  * Stores media files at `{basePath}/{instanceId}/{YYYY-MM}/{messageId}.{ext}` (UTC month of the

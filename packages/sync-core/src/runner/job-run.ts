@@ -1,7 +1,8 @@
 import type { Database, Instance, SettingsService, SyncJob } from '@omni/db';
 import type { Kysely } from 'kysely';
 import type { ChannelPlugin, PluginContext } from '../contract/channel-plugin.ts';
-import type { JobRepository, SyncJobConfig } from '../jobs/job-repository.ts';
+import type { JobRepository } from '../jobs/job-repository.ts';
+import type { SyncJobConfig } from '../jobs/job-types.ts';
 import type { MediaQueue } from '../media/media-queue.ts';
 import type { Clock } from '../rate-limit/clock.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';

@@ -7,7 +7,7 @@ import { PermanentError } from '../errors/permanent-error.ts';
 import { RateLimitedError } from '../errors/rate-limited-error.ts';
 import { TransientError } from '../errors/transient-error.ts';
 import { readProgress } from '../jobs/sync-progress.ts';
-import type { InsertedMessage } from '../storage/dedupe-writer.ts';
+import type { InsertedMessage } from '../storage/write-batch.ts';
 import type { JobRun } from './job-run.ts';
 import { backfillMedia } from './media-backfill.ts';
 import { StopSignal } from './stop-signal.ts';

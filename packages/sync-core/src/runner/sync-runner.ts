@@ -1,134 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { CredentialCipher, Database, SettingsService, SyncJob, SyncJobType } from '@omni/db';
-import type { Kysely } from 'kysely';
-import type { ChannelPlugin, Logger, SyncPart } from '../contract/channel-plugin.ts';
+import type { SyncJob, SyncJobType } from '@omni/db';
+import type { ChannelPlugin, SyncPart } from '../contract/channel-plugin.ts';
 import { CancelledError } from '../errors/cancelled-error.ts';
 import { LeaseLostError } from '../errors/lease-lost-error.ts';
 import { PermanentError } from '../errors/permanent-error.ts';
-import { type EventSink, noopEventSink } from '../events/sync-event.ts';
-import { JobRepository, type SyncJobConfig } from '../jobs/job-repository.ts';
+import type { EventSink } from '../events/sync-event.ts';
+import { JobRepository } from '../jobs/job-repository.ts';
+import type { SyncJobConfig } from '../jobs/job-types.ts';
 import { type PartStatus, readProgress } from '../jobs/sync-progress.ts';
 import { MediaQueue } from '../media/media-queue.ts';
-import type { MediaStorageService } from '../media/media-storage.ts';
-import { type Clock, systemClock } from '../rate-limit/clock.ts';
-import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
 import { DedupeWriter } from '../storage/dedupe-writer.ts';
 import { DirectoryWriter } from '../storage/directory-writer.ts';
 import { syncContacts, syncGroups, syncProfile } from './directory-sync.ts';
-import type { BatchCommitted, JobRun, StopReason } from './job-run.ts';
+import type { JobRun, StopReason } from './job-run.ts';
 import { syncMessages } from './message-sync.ts';
-import { noopLogger, PluginContextFactory } from './plugin-context-factory.ts';
-import type { PluginRegistry } from './plugin-registry.ts';
+import { PluginContextFactory } from './plugin-context-factory.ts';
 import { ProgressTracker } from './progress-tracker.ts';
 import { StopSignal } from './stop-signal.ts';
-
-/** Options of {@link SyncRunner}. */
-export interface SyncRunnerOptions {
-  db: Kysely<Database>;
-  plugins: PluginRegistry;
-  /** Paces every platform request (build it with `settingsRateSource(settings)`). */
-  limiter: RateLimiter;
-  /** `sync.defaultDepth` and rates; without it depth defaults to `7d`. */
-  settings?: Pick<SettingsService, 'get'> | null;
-  /** Stores media; without it no media is stored. */
-  media?: MediaStorageService | null;
-  /** Decrypts instance credentials for plugins. */
-  cipher?: Pick<CredentialCipher, 'decryptJson'> | null;
-  /**
-   * Receives `sync.*` events.
-   * @defaultValue noopEventSink
-   */
-  events?: EventSink;
-  /**
-   * Logger for the runner and plugins.
-   * @defaultValue noopLogger
-   */
-  logger?: Logger;
-  /**
-   * Time source for waits and ETA.
-   * @defaultValue systemClock
-   */
-  clock?: Clock;
-  /** Job repository (shares `db` by default). */
-  jobs?: JobRepository;
-  /** Dedupe writer (shares `db` by default). */
-  writer?: DedupeWriter;
-  /**
-   * Chats of one instance synced at the same time (all within the instance's rate budget).
-   * @defaultValue 4
-   */
-  chatConcurrency?: number;
-  /**
-   * Lease length, ms; renewed every third of it while the job runs.
-   * @defaultValue 60000
-   */
-  leaseMs?: number;
-  /**
-   * Minimum interval between `sync.progress` events, ms (500 = at most 2 per second).
-   * @defaultValue 500
-   */
-  progressIntervalMs?: number;
-  /**
-   * Retries of a chat whose history iterator throws `TransientError` (after the limiter's own retries).
-   * @defaultValue 3
-   */
-  maxChatRetries?: number;
-  /**
-   * Backoff before the first chat retry, ms; doubled per retry.
-   * @defaultValue 2000
-   */
-  retryBaseMs?: number;
-  /**
-   * Media files stored at the same time per job.
-   * @defaultValue 4
-   */
-  mediaConcurrency?: number;
-  /**
-   * Called after each committed batch (tests, metrics).
-   * @defaultValue no-op
-   */
-  onBatchCommitted?: (info: BatchCommitted) => void;
-}
-
-/** Defaults of the optional {@link SyncRunnerOptions}. */
-export const DEFAULT_SYNC_RUNNER_OPTIONS = {
-  settings: null,
-  media: null,
-  cipher: null,
-  events: noopEventSink,
-  logger: noopLogger,
-  clock: systemClock,
-  chatConcurrency: 4,
-  leaseMs: 60_000,
-  progressIntervalMs: 500,
-  maxChatRetries: 3,
-  retryBaseMs: 2000,
-  mediaConcurrency: 4,
-  onBatchCommitted: () => {},
-} satisfies Required<Omit<SyncRunnerOptions, 'db' | 'plugins' | 'limiter' | 'jobs' | 'writer'>>;
-
-/** How a run ended. */
-export type RunStatus = 'completed' | 'failed' | 'cancelled' | 'released' | 'lease-lost';
-
-/** Result of {@link SyncRunner.run}. */
-export interface RunResult {
-  status: RunStatus;
-  /** The job row after the run (`null` when the lease was lost and the row was not read). */
-  job: SyncJob | null;
-  /** Why it failed. */
-  error?: string;
-}
-
-/** Options of one run. */
-export interface RunOptions {
-  /**
-   * Aborting it stops the run between batches. The abort reason says what follows: `'cancel'`
-   * (or `'cancelled'`) marks the job cancelled, `'lease-lost'` leaves it alone (another worker owns
-   * it), anything else is a shutdown: the job is given back (`released`, pending).
-   */
-  signal?: AbortSignal;
-}
+import {
+  DEFAULT_SYNC_RUNNER_OPTIONS,
+  type RunOptions,
+  type RunResult,
+  type SyncRunnerOptions,
+} from './sync-runner-options.ts';
 
 const PART_ORDER: readonly SyncPart[] = ['profile', 'messages', 'contacts', 'groups'];
 

@@ -1,8 +1,9 @@
 import type { Database } from '@omni/db';
 import type { Kysely } from 'kysely';
 import type { PushedHistory } from '../contract/channel-plugin.ts';
-import type { DedupeWriter, InsertedMessage, WriteBatchResult } from './dedupe-writer.ts';
+import type { DedupeWriter } from './dedupe-writer.ts';
 import { DirectoryWriter, type UpsertCounts } from './directory-writer.ts';
+import type { InsertedMessage, WriteBatchResult } from './write-batch.ts';
 
 /** What one pushed chunk changed. */
 export interface IngestResult {

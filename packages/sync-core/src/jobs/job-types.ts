@@ -1,0 +1,56 @@
+import type { SyncDepth, SyncJob, SyncJobStatus } from '@omni/db';
+import type { JsonValue } from '../contract/ids.ts';
+
+/**
+ * What a sync job was asked to do. Two requests are identical when type and config are equal as
+ * JSON (key order does not matter).
+ */
+export interface SyncJobConfig {
+  /** How far back: `7d`, `30d`, `90d`, `1y`, `all`; absent = `sync.defaultDepth`. */
+  depth?: SyncDepth;
+  /** Only this chat (Discord channel id, WhatsApp JID). */
+  channelId?: string;
+  /** Download media for this job even when the instance does not ask for it. */
+  downloadMedia?: boolean;
+  [key: string]: JsonValue | undefined;
+}
+
+/** Result of {@link JobRepository.createJob}. */
+export interface CreateJobResult {
+  job: SyncJob;
+  /** `false` when an identical pending or running job was returned instead. */
+  created: boolean;
+}
+
+/** Filters and paging of {@link JobRepository.listJobs}. */
+export interface ListJobsOptions {
+  status?: SyncJobStatus | readonly SyncJobStatus[];
+  /**
+   * Page size, 1–200.
+   * @defaultValue 50
+   */
+  limit?: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string | null;
+}
+
+/** A page of jobs, newest first. */
+export interface JobPage {
+  items: SyncJob[];
+  hasMore: boolean;
+  /** Pass back as `cursor` for the next page; `null` on the last page. */
+  cursor: string | null;
+}
+
+/** Options of {@link JobRepository.completeJob}, `failJob` and `markCancelled`. */
+export interface FinishJobOptions {
+  /** When given, the job must still be leased by this worker, else `LeaseLostError`. */
+  owner?: string;
+}
+
+/** Answer of {@link JobRepository.renewLease}. */
+export interface LeaseState {
+  leaseExpiresAt: Date;
+  /** The cancel API was called: stop between batches. */
+  cancelRequested: boolean;
+}
