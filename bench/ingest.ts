@@ -40,6 +40,11 @@ const VARIANTS = arg('variants', 'copy,dedupe-writer,naive').split(',');
 const log = (...parts: unknown[]) => console.error('[ingest]', ...parts);
 
 const bench = await createBenchDatabase();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void bench.drop().finally(() => process.exit(130));
+  });
+}
 const omni = await createDb({ databaseUrl: bench.url, poolSize: CONNS + 2 });
 const admin = await connect(bench.url);
 try {
