@@ -1,6 +1,6 @@
 /**
  * `bun run bench media-range [--connections C] [--seconds S] [--rounds R] [--max-requests N]
- *  [--nginx-workers W] [--seed X]`
+ *  [--nginx-workers W] [--seed X] [--servers nginx,omni,static]`
  *
  * Range requests over stored media: files written by sync-core's `MediaStorageService` into a
  * temp media root (4 KB … 8 MB, 24 files), served by the API's media route (`GET
@@ -17,6 +17,8 @@
  * 200,000) per run; nginx and omni alternate for `--rounds` rounds (default 3) after a warm-up
  * of each. Prints one JSON line per run:
  *   {"bench":"media-range","server":"omni"|"nginx","requests","rps","MBps","p99Ms",…}
+ * `--servers` may add `static`: a bare Fastify app with only @fastify/static on the same folder
+ * (no auth, no path checks), which splits omni's gap to nginx into route work and static serving.
  * (`MBps`: bytes read, headers included, MB/s; `p99Ms` from wrk's latency histogram) and a summary with the medians and
  * `throughputRatio` = omni MBps / nginx MBps (target ≥ 0.8).
  */
@@ -25,7 +27,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MediaStorageService } from '../packages/sync-core/src/index.ts';
 import { BENCH_API_KEY, startBenchApi } from './lib/api-server.ts';
-import { numberArg } from './lib/args.ts';
+import { numberArg, stringArg } from './lib/args.ts';
+import { type BareFastify, fastifyStatic, startBareFastify } from './lib/fastify.ts';
 import type { HttpLoadResult, LoadRequest } from './lib/http-load.ts';
 import { prng } from './lib/message-generator.ts';
 import { ensureNginx, type RunningNginx, startNginx } from './lib/nginx.ts';
@@ -38,6 +41,7 @@ const ROUNDS = numberArg('rounds', 3);
 const MAX_REQUESTS = numberArg('max-requests', 200_000);
 const NGINX_WORKERS = numberArg('nginx-workers', 1);
 const SEED = numberArg('seed', 11);
+const SERVERS = stringArg('servers', 'nginx,omni').split(',') as Server[];
 const WARMUP_SECONDS = 2;
 const KB = 1024;
 const MB = 1024 * KB;
@@ -47,6 +51,9 @@ const COPIES = 4;
 const MIX_LENGTH = 4000;
 const MAX_RANGE = 1 * MB;
 const PREFIX = '/api/v2/media/';
+
+/** `static` is a bare Fastify app with only @fastify/static on the same folder (no auth, no checks). */
+type Server = 'nginx' | 'omni' | 'static';
 
 const log = logger('media-range');
 
@@ -112,6 +119,7 @@ async function main(): Promise<void> {
   chmodSync(mediaDir, 0o755);
   const api = await startBenchApi({ mediaDir });
   let nginx: RunningNginx | null = null;
+  let bare: BareFastify | null = null;
   try {
     const { db } = api.db;
     const { id: instanceId } = await db
@@ -170,8 +178,16 @@ async function main(): Promise<void> {
     }
     log('first 200 requests answer identically on both servers');
 
-    const origins = { omni: api.origin, nginx: nginx.origin } as const;
-    const run = (server: keyof typeof origins, seconds: number) =>
+    const bareStatic = await startBareFastify(async (app) => {
+      await app.register(fastifyStatic, { root: mediaDir, prefix: PREFIX });
+    });
+    bare = bareStatic.app;
+    const origins: Record<Server, string> = {
+      omni: api.origin,
+      nginx: nginx.origin,
+      static: bareStatic.origin,
+    };
+    const run = (server: Server, seconds: number) =>
       runWrk({
         bin: wrk.path,
         origin: origins[server],
@@ -181,11 +197,10 @@ async function main(): Promise<void> {
         durationSeconds: seconds,
         maxRequests: MAX_REQUESTS,
       });
-    await run('nginx', WARMUP_SECONDS);
-    await run('omni', WARMUP_SECONDS);
-    const results: Record<'omni' | 'nginx', HttpLoadResult[]> = { omni: [], nginx: [] };
+    for (const server of SERVERS) await run(server, WARMUP_SECONDS);
+    const results: Record<Server, HttpLoadResult[]> = { omni: [], nginx: [], static: [] };
     for (let r = 1; r <= ROUNDS; r++) {
-      for (const server of ['nginx', 'omni'] as const) {
+      for (const server of SERVERS) {
         const res = await run(server, SECONDS);
         if (res.ok !== res.requests || res.errors > 0) {
           throw new Error(`${server}: ${res.requests - res.ok} non-2xx, ${res.errors} errors`);
@@ -205,9 +220,9 @@ async function main(): Promise<void> {
         });
       }
     }
-    const mbps = (s: 'omni' | 'nginx') => median(results[s].map((x) => x.MBps));
-    const rps = (s: 'omni' | 'nginx') => median(results[s].map((x) => x.rps));
-    const p99 = (s: 'omni' | 'nginx') => median(results[s].map((x) => x.p99Ms));
+    const mbps = (s: Server) => round(median(results[s].map((x) => x.MBps)), 2);
+    const rps = (s: Server) => Math.round(median(results[s].map((x) => x.rps)));
+    const p99 = (s: Server) => round(median(results[s].map((x) => x.p99Ms)), 3);
     printResult({
       bench: 'media-range',
       summary: true,
@@ -222,11 +237,15 @@ async function main(): Promise<void> {
       nginxRps: rps('nginx'),
       omniP99Ms: p99('omni'),
       nginxP99Ms: p99('nginx'),
+      ...(SERVERS.includes('static')
+        ? { staticMBps: mbps('static'), staticRps: rps('static'), staticP99Ms: p99('static') }
+        : {}),
       throughputRatio: round(mbps('omni') / mbps('nginx'), 2),
       target: 'throughputRatio >= 0.8',
     });
   } finally {
     await nginx?.stop().catch(() => {});
+    await bare?.close().catch(() => {});
     await api.close();
     rmSync(mediaDir, { recursive: true, force: true });
   }
