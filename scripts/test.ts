@@ -64,7 +64,9 @@ const workspaces = ['packages', 'apps']
 
 for (const dir of workspaces) {
   console.log(`\n=== ${dir}: bun test`);
-  const { code, out } = await run(['bun', 'test'], join(root, dir));
+  // Bun reads bunfig.toml from the working directory only, so the timeout is given here: PGlite's
+  // cold start alone takes seconds on a loaded 2-core machine.
+  const { code, out } = await run(['bun', 'test', '--timeout', '60000'], join(root, dir));
   const p = Number(/^\s*(\d+) pass\s*$/m.exec(out)?.[1] ?? 0);
   let f = Number(/^\s*(\d+) fail\s*$/m.exec(out)?.[1] ?? 0);
   if (code !== 0 && f === 0) f = 1;
