@@ -13,6 +13,8 @@ export interface FaultsSizes {
   fuzzRequests: number;
   /** Concurrent-request rounds of the one-job-per-instance scenario. */
   raceRounds: number;
+  /** Messages of the media scenarios' dataset (about 40 % carry an attachment). */
+  mediaMessages: number;
   /** Deepest `..` chain of the media traversal corpus. */
   traversalDepth: number;
 }
@@ -26,14 +28,16 @@ export const SIZES = {
     fuzzRequests: 20_000,
     raceRounds: 4,
     traversalDepth: 5,
+    mediaMessages: 300,
   },
   trim: {
     kills: 6,
     killMessages: 300,
     syncMessages: 400,
     fuzzRequests: 5_000,
-    raceRounds: 2,
+    raceRounds: 1,
     traversalDepth: 2,
+    mediaMessages: 150,
   },
 } as const satisfies Record<FaultsScale, FaultsSizes>;
 

@@ -33,9 +33,7 @@ async function mediaWorld(config: FaultsConfig, cleanup: Cleanup, seed: number):
         guilds: [
           {
             name: 'M',
-            channels: [
-              { name: 'pics', messageCount: Math.min(300, config.sizes.syncMessages), historyDays: 5 },
-            ],
+            channels: [{ name: 'pics', messageCount: config.sizes.mediaMessages, historyDays: 5 }],
           },
         ],
       },
@@ -174,7 +172,7 @@ export const mediaDiskFull: Scenario = {
       { downloadMedia: true },
     );
     check(
-      clean.progress.mediaBytes > 128 * 1024,
+      clean.progress.mediaBytes > 96 * 1024,
       `clean run wrote only ${clean.progress.mediaBytes} bytes: the disk would not fill`,
     );
     log(
