@@ -203,6 +203,16 @@ export interface WhatsappAuthTable {
   updated_at: UpdatedAt;
 }
 
+/** `channel_sessions`: which process holds an instance's live socket (a lease), until when. */
+export interface ChannelSessionsTable {
+  instance_id: string;
+  /** Id of the holding process. */
+  owner: string;
+  /** The lease is free for others after this instant. */
+  expires_at: ColumnType<Date, Date | string, Date | string>;
+  updated_at: UpdatedAt;
+}
+
 /** `lid_mappings`: WhatsApp LID ↔ phone-number JIDs. */
 export interface LidMappingsTable {
   instance_id: string;
@@ -224,6 +234,7 @@ export interface Database {
   settings: SettingsTable;
   whatsapp_auth: WhatsappAuthTable;
   lid_mappings: LidMappingsTable;
+  channel_sessions: ChannelSessionsTable;
 }
 
 export type Instance = Selectable<InstancesTable>;

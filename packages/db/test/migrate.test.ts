@@ -15,7 +15,7 @@ for (const engine of TEST_ENGINES) {
 
     test('migrations apply from empty, then are idempotent', async () => {
       const first = await migrateToLatest(t.db);
-      expect(first.applied).toEqual(['0001-initial', '0002-message-target']);
+      expect(first.applied).toEqual(['0001-initial', '0002-message-target', '0003-channel-sessions']);
       const second = await migrateToLatest(t.db);
       expect(second.applied).toEqual([]);
       const tables = await sql<{ table_name: string }>`
@@ -35,6 +35,7 @@ for (const engine of TEST_ENGINES) {
         'settings',
         'whatsapp_auth',
         'lid_mappings',
+        'channel_sessions',
       ]) {
         expect(names).toContain(table);
       }

@@ -148,6 +148,7 @@ export {
   type HistoryIngestorOptions,
   type IngestResult,
 } from './storage/history-ingestor.ts';
+export { type SessionLease, SessionLeaseStore } from './storage/session-lease-store.ts';
 export type {
   ChatCheckpoint,
   InsertedMessage,
