@@ -1,5 +1,6 @@
 /**
- * `bun run bench api-load [--connections 10,50] [--seconds S] [--rounds R] [--max-requests N]`
+ * `bun run bench api-load [--connections 10,50] [--seconds S] [--rounds R] [--max-requests N]
+ *  [--routes bare,job,bare-db]`
  *
  * `GET /api/v2/instances/:id/sync/:jobId` of the real app (`buildApp`: auth, TypeBox validation
  * and serialisation, two indexed reads on the local Postgres) under concurrent keep-alive load,
@@ -12,7 +13,9 @@
  * warm-up of each. Prints one JSON line per run:
  *   {"bench":"api-load","route":"job"|"bare","connections","requests","rps","p50Ms","p99Ms",…}
  * and per connection count a summary line with the medians over the rounds and
- * `p99Ratio` = median job p99 / median bare p99 (target ≤ 2).
+ * `p99Ratio` = median job p99 / median bare p99 (target ≤ 2). `--routes` may add `bare-db`: a bare
+ * route doing the app's two database reads, which splits the job route's cost into database and
+ * app.
  */
 import { emptyProgress, type SyncProgress } from '../packages/sync-core/src/index.ts';
 import { BENCH_API_KEY, startBenchApi } from './lib/api-server.ts';
@@ -26,12 +29,20 @@ const CONNECTIONS = stringArg('connections', '10,50').split(',').map(Number);
 const SECONDS = numberArg('seconds', 8);
 const ROUNDS = numberArg('rounds', 3);
 const MAX_REQUESTS = numberArg('max-requests', 200_000);
+const ROUTES = stringArg('routes', 'bare,job').split(',') as Route[];
 const WARMUP_SECONDS = 2;
 /** Other instances and jobs in the tables, so lookups are not on one-row tables. */
 const OTHER_INSTANCES = 50;
 const JOBS_PER_INSTANCE = 20;
 
 const log = logger('api-load');
+
+/**
+ * `bare`: the document from memory; `job`: the app's route; `bare-db`: a bare Fastify route doing
+ * the app's two reads (instance, job) through the same Kysely pool and returning the rows — what
+ * the database alone costs, without the app's auth, validation and serialisation.
+ */
+type Route = 'bare' | 'job' | 'bare-db';
 
 /** A finished 30-day sync of 20 channels, as the runner leaves it. */
 function finishedProgress(): SyncProgress {
@@ -117,17 +128,29 @@ async function main(): Promise<void> {
     const body = await check.text();
     if (check.status !== 200) throw new Error(`job route answered ${check.status}: ${body}`);
     const document = JSON.parse(body) as unknown;
-    const started = await startBareFastify((app) => app.get('/bare', async () => document));
+    const started = await startBareFastify((app) => {
+      app.get('/bare', async () => document);
+      app.get('/bare-db', async () => {
+        const instance = await db
+          .selectFrom('instances')
+          .selectAll()
+          .where('id', '=', target)
+          .executeTakeFirst();
+        const row = await api.deps.jobs.findJob(job.id);
+        return { instance: instance?.id, job: row };
+      });
+    });
     bare = started.app;
     const bareUrl = `${started.origin}/bare`;
     const bareBytes = (await (await fetch(bareUrl)).text()).length;
     log(`job document ${body.length} bytes, bare ${bareBytes} bytes`);
 
-    const targets = {
+    const targets: Record<Route, { url: string; headers: Record<string, string> }> = {
       bare: { url: bareUrl, headers: {} },
       job: { url: `${api.origin}${jobPath}`, headers },
-    } as const;
-    const run = (route: keyof typeof targets, connections: number, seconds: number) =>
+      'bare-db': { url: `${started.origin}/bare-db`, headers: {} },
+    };
+    const run = (route: Route, connections: number, seconds: number) =>
       runHttpLoad({
         url: targets[route].url,
         headers: targets[route].headers,
@@ -137,11 +160,10 @@ async function main(): Promise<void> {
       });
 
     for (const connections of CONNECTIONS) {
-      await run('bare', connections, WARMUP_SECONDS);
-      await run('job', connections, WARMUP_SECONDS);
-      const results: Record<'bare' | 'job', HttpLoadResult[]> = { bare: [], job: [] };
+      for (const route of ROUTES) await run(route, connections, WARMUP_SECONDS);
+      const results: Record<Route, HttpLoadResult[]> = { bare: [], job: [], 'bare-db': [] };
       for (let r = 1; r <= ROUNDS; r++) {
-        for (const route of ['bare', 'job'] as const) {
+        for (const route of ROUTES) {
           const res = await run(route, connections, SECONDS);
           if (res.ok !== res.requests || res.errors > 0) {
             throw new Error(`${route}: ${res.requests - res.ok} non-2xx, ${res.errors} errors`);
@@ -159,12 +181,12 @@ async function main(): Promise<void> {
             p99Ms: res.p99Ms,
             maxMs: res.maxMs,
             seconds: res.seconds,
-            bodyBytes: route === 'job' ? body.length : bareBytes,
+            bodyBytes: route === 'job' ? body.length : route === 'bare' ? bareBytes : undefined,
           });
         }
       }
-      const p99 = (route: 'bare' | 'job') => median(results[route].map((x) => x.p99Ms));
-      const rps = (route: 'bare' | 'job') => median(results[route].map((x) => x.rps));
+      const p99 = (route: Route) => median(results[route].map((x) => x.p99Ms));
+      const rps = (route: Route) => Math.round(median(results[route].map((x) => x.rps)));
       printResult({
         bench: 'api-load',
         summary: true,
@@ -174,6 +196,9 @@ async function main(): Promise<void> {
         jobRps: rps('job'),
         bareP99Ms: round(p99('bare'), 3),
         jobP99Ms: round(p99('job'), 3),
+        ...(ROUTES.includes('bare-db')
+          ? { bareDbRps: rps('bare-db'), bareDbP99Ms: round(p99('bare-db'), 3) }
+          : {}),
         p99Ratio: round(p99('job') / p99('bare'), 2),
         target: 'p99Ratio <= 2',
       });
