@@ -1,6 +1,6 @@
 import type { CredentialCipher, OmniDb, SettingsService } from '@omni/db';
 import type { JobRepository, PluginRegistry } from '@omni/sync-core';
-import type { EventBus, JobQueue, ProfileSyncService } from '@omni/sync-worker';
+import type { EventBus, JobQueue, ProfileSyncService, WhatsAppGateway } from '@omni/sync-worker';
 
 /** Everything the HTTP app needs, built by `main.ts` (or by a test). */
 export interface AppDeps {
@@ -14,6 +14,12 @@ export interface AppDeps {
   queue: JobQueue;
   events: EventBus;
   profiles: ProfileSyncService;
+  /**
+   * How WhatsApp sessions are reached: this process's plugin (embedded) or the sync-workers over
+   * NATS (distributed).
+   * @defaultValue the `whatsapp-baileys` plugin in `plugins`, if one is registered
+   */
+  whatsapp?: WhatsAppGateway | null;
 }
 
 declare module 'fastify' {

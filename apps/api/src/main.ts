@@ -22,7 +22,8 @@ const services = await openServices({
   plugins: loadChannelPlugins(),
   log,
   nats: workerConfig.nats,
-  // WhatsApp holds one socket per account, so it runs in one process: the embedded default.
+  // Embedded: this process holds the WhatsApp sockets. With NATS the sync-workers hold them (one
+  // per account, by lease) and the API reaches them over NATS request/reply.
   whatsapp: !config.natsUrl && process.env.WHATSAPP_ENABLED !== 'false',
 });
 const key = loadApiKey({ apiKey: config.apiKey, dataDir: config.dataDir });
@@ -62,6 +63,7 @@ const app = await buildApp(
     queue: services.queue,
     events: services.events,
     profiles: services.profiles,
+    whatsapp: services.whatsappGateway,
   },
   { logger: { level: config.logLevel } },
 );

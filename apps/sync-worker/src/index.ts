@@ -49,6 +49,24 @@ export {
   type SyncSchedulerDeps,
   type SyncSchedulerOptions,
 } from './scheduler/sync-scheduler.ts';
+export { LocalWhatsAppGateway } from './whatsapp/local-whatsapp-gateway.ts';
+export {
+  DEFAULT_NATS_WHATSAPP_GATEWAY_OPTIONS,
+  NatsWhatsAppGateway,
+  type NatsWhatsAppGatewayOptions,
+} from './whatsapp/nats-whatsapp-gateway.ts';
+export type { WhatsAppGateway, WhatsAppQrAnswer } from './whatsapp/whatsapp-gateway.ts';
+export { WhatsAppGatewayError, type WhatsAppGatewayErrorCode } from './whatsapp/whatsapp-gateway-error.ts';
+export {
+  DEFAULT_WHATSAPP_SUBJECT_PREFIX,
+  type WhatsAppOperation,
+} from './whatsapp/whatsapp-rpc.ts';
+export {
+  DEFAULT_WHATSAPP_SESSION_HOST_OPTIONS,
+  WhatsAppSessionHost,
+  type WhatsAppSessionHostDeps,
+  type WhatsAppSessionHostOptions,
+} from './whatsapp/whatsapp-session-host.ts';
 export type { ExecutionContext, JobExecutor, StopReason } from './worker/job-executor.ts';
 export { DEFAULT_REAPER_OPTIONS, Reaper, type ReaperOptions } from './worker/reaper.ts';
 export { RunnerExecutor } from './worker/runner-executor.ts';

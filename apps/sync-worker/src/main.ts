@@ -22,6 +22,9 @@ const services = await openServices({
   plugins: loadChannelPlugins(),
   log,
   nats: config.nats,
+  // Sessions run where their lease is held; WHATSAPP_ENABLED=false keeps this worker out of WhatsApp.
+  whatsapp:
+    process.env.WHATSAPP_ENABLED === 'false' ? false : config.workerId ? { owner: config.workerId } : true,
 });
 const runner = createSyncRunner(services, log, { leaseMs: config.leaseMs });
 const runtime = new WorkerRuntime(

@@ -1,5 +1,6 @@
 import { DbError } from '@omni/db';
 import { AuthError, isSyncError, RateLimitedError } from '@omni/sync-core';
+import { WhatsAppGatewayError } from '@omni/sync-worker';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError, type ApiErrorCode } from '../errors/api-error.ts';
@@ -28,6 +29,7 @@ interface AjvLikeError {
 /** Turns any thrown value into the API's error body and status. Exported for tests. */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof WhatsAppGatewayError) return whatsappError(error);
   if (error instanceof DbError) {
     if (error.code === 'INVALID_SETTING' || error.code === 'UNKNOWN_SETTING') {
       return ApiError.validation(error.message, error.details?.errors ?? error.details);
@@ -93,6 +95,25 @@ export function toApiError(error: unknown): ApiError {
     return new ApiError(400, 'BAD_REQUEST', `malformed body: ${error.message}`);
   if (status === 503) return new ApiError(503, 'SERVICE_UNAVAILABLE', fastifyError.message ?? 'unavailable');
   return new ApiError(500, 'INTERNAL_ERROR', 'internal error', { cause: error });
+}
+
+/** A WhatsApp session unreachable (503 with its code) or refusing (the status its error code means). */
+function whatsappError(error: WhatsAppGatewayError): ApiError {
+  const details = { instanceId: error.instanceId };
+  switch (error.code) {
+    case 'WHATSAPP_UNAVAILABLE':
+    case 'WHATSAPP_TIMEOUT':
+    case 'WHATSAPP_SESSION_HELD':
+      return new ApiError(503, error.code, error.message, { details, cause: error });
+    case 'WHATSAPP_REFUSED':
+      if (error.remoteCode === 'PERMANENT' || error.remoteCode === 'INVALID_INPUT')
+        return new ApiError(422, 'UNPROCESSABLE', error.message, { details, cause: error });
+      if (error.remoteCode === 'RATE_LIMITED')
+        return new ApiError(429, 'RATE_LIMITED', error.message, { details, cause: error });
+      if (error.remoteCode === 'INTERNAL')
+        return new ApiError(500, 'INTERNAL_ERROR', 'internal error', { cause: error });
+      return new ApiError(503, 'SERVICE_UNAVAILABLE', error.message, { details, cause: error });
+  }
 }
 
 /** Writes an {@link ApiError} as the response. */

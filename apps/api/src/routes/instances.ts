@@ -123,7 +123,7 @@ export const instanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Discord: forget the token; WhatsApp: close the socket, keep the link',
         params: IdParams,
-        response: { 200: Data(Instance), ...errorResponses(400, 401, 404) },
+        response: { 200: Data(Instance), ...errorResponses(400, 401, 404, 503) },
       },
     },
     async (request) => ({ data: toInstanceDto(await instances.disconnect(request.params.id)) }),
@@ -136,14 +136,14 @@ export const instanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Connection status',
         params: IdParams,
-        response: { 200: Data(InstanceStatus), ...errorResponses(400, 401, 404) },
+        response: { 200: Data(InstanceStatus), ...errorResponses(400, 401, 404, 503) },
       },
     },
     async (request) => {
       const row = await instances.get(request.params.id);
-      if (row.channel === 'whatsapp-baileys' && app.deps.plugins.has(row.channel)) {
-        const live = instances.whatsapp().connectionState(instanceId(row.id));
-        if (live.status !== 'idle') row.connection_state = live.status;
+      if (row.channel === 'whatsapp-baileys') {
+        const live = await instances.whatsappStatus(row.id);
+        if (live && live.status !== 'idle') row.connection_state = live.status;
       }
       return {
         data: {
@@ -169,10 +169,8 @@ export const instanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const row = await instances.get(request.params.id);
       if (row.channel !== 'whatsapp-baileys')
         throw ApiError.unprocessable('only WhatsApp instances link by QR code');
-      const whatsapp = instances.whatsapp();
-      const qr = whatsapp.currentQr(instanceId(row.id));
+      const { qr, status } = await instances.whatsapp().qr(instanceId(row.id));
       if (!qr) {
-        const { status } = whatsapp.connectionState(instanceId(row.id));
         throw ApiError.conflict(
           status === 'open'
             ? 'the instance is already linked'
@@ -206,11 +204,7 @@ export const instanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const row = await instances.get(request.params.id);
       if (row.channel !== 'whatsapp-baileys')
         throw ApiError.unprocessable('only WhatsApp instances link by pairing code');
-      const whatsapp = instances.whatsapp();
-      const id = instanceId(row.id);
-      if (whatsapp.connectionState(id).status === 'idle') await whatsapp.connect(id);
-      const pairing = await whatsapp.requestPairingCode(id, request.body.phoneNumber);
-      return { data: pairing };
+      return { data: await instances.whatsapp().pair(instanceId(row.id), request.body.phoneNumber) };
     },
   );
 

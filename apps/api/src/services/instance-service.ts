@@ -1,6 +1,7 @@
-import { hasWhatsAppConnection, type WhatsAppConnectionControl } from '@omni/channel-whatsapp';
+import { hasWhatsAppConnection } from '@omni/channel-whatsapp';
 import type { Database, Instance } from '@omni/db';
 import { instanceId } from '@omni/sync-core';
+import { LocalWhatsAppGateway, type WhatsAppGateway } from '@omni/sync-worker';
 import { type Kysely, sql } from 'kysely';
 import type { AppDeps } from '../app-deps.ts';
 import { ApiError } from '../errors/api-error.ts';
@@ -154,7 +155,7 @@ export class InstanceService {
   /** Forgets the credentials (Discord) or closes the socket keeping the link (WhatsApp). */
   async disconnect(id: string): Promise<Instance> {
     const instance = await this.get(id);
-    if (instance.channel === 'whatsapp-baileys' && this.#deps.plugins.has(instance.channel)) {
+    if (instance.channel === 'whatsapp-baileys' && this.#gateway()) {
       await this.whatsapp().disconnect(instanceId(id));
       return this.#setState(id, 'disconnected');
     }
@@ -175,19 +176,30 @@ export class InstanceService {
     return this.#setState(id, 'logged_out');
   }
 
-  /** The WhatsApp connection lifecycle, or 503 when this process does not run WhatsApp. */
-  whatsapp(): WhatsAppConnectionControl {
+  /** The WhatsApp sessions (here or on the workers), or 503 when WhatsApp runs nowhere reachable. */
+  whatsapp(): WhatsAppGateway {
+    const gateway = this.#gateway();
+    if (!gateway) {
+      throw new ApiError(
+        503,
+        'WHATSAPP_UNAVAILABLE',
+        'WhatsApp is not running: without NATS_URL it runs in the API process (WHATSAPP_ENABLED), with NATS_URL in the sync-workers',
+      );
+    }
+    return gateway;
+  }
+
+  #gateway(): WhatsAppGateway | null {
+    if (this.#deps.whatsapp) return this.#deps.whatsapp;
     const plugin = this.#deps.plugins.has('whatsapp-baileys')
       ? this.#deps.plugins.get('whatsapp-baileys')
       : null;
-    if (!plugin || !hasWhatsAppConnection(plugin)) {
-      throw new ApiError(
-        503,
-        'SERVICE_UNAVAILABLE',
-        'WhatsApp is not running in this process (it runs in the single-process mode, without NATS_URL)',
-      );
-    }
-    return plugin;
+    return plugin && hasWhatsAppConnection(plugin) ? new LocalWhatsAppGateway(plugin) : null;
+  }
+
+  /** The live WhatsApp state when a session runs somewhere; `null` when none does (or WhatsApp is off). */
+  async whatsappStatus(id: string) {
+    return (await this.#gateway()?.status(instanceId(id))) ?? null;
   }
 
   async #setState(id: string, state: string): Promise<Instance> {

@@ -136,7 +136,7 @@ describe('instances', () => {
       payload: { token: GOOD_TOKEN },
     });
     expect(res.statusCode).toBe(503);
-    expect(res.json().error.code).toBe('SERVICE_UNAVAILABLE');
+    expect(res.json().error.code).toBe('WHATSAPP_UNAVAILABLE');
   });
 
   test('delete removes it; unknown ids are 404, malformed ids 400', async () => {

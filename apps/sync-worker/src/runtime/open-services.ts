@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { WhatsAppPlugin, WhatsAppSocketFactory } from '@omni/channel-whatsapp';
 import {
@@ -8,7 +10,13 @@ import {
   type SecretKeySource,
   SettingsService,
 } from '@omni/db';
-import { type ChannelPlugin, JobRepository, type Logger, PluginRegistry } from '@omni/sync-core';
+import {
+  type ChannelPlugin,
+  JobRepository,
+  type Logger,
+  PluginRegistry,
+  SessionLeaseStore,
+} from '@omni/sync-core';
 import type { EventBus } from '../events/event-bus.ts';
 import { InProcessEventBus } from '../events/in-process-event-bus.ts';
 import { NatsEventBus } from '../events/nats-event-bus.ts';
@@ -17,6 +25,10 @@ import { InProcessQueue } from '../queue/in-process/in-process-queue.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
 import { NatsJobQueue } from '../queue/nats/nats-queue.ts';
 import { type LeaderLock, PgAdvisoryLock, SingleProcessLock } from '../scheduler/leader-lock.ts';
+import { LocalWhatsAppGateway } from '../whatsapp/local-whatsapp-gateway.ts';
+import { NatsWhatsAppGateway } from '../whatsapp/nats-whatsapp-gateway.ts';
+import type { WhatsAppGateway } from '../whatsapp/whatsapp-gateway.ts';
+import { WhatsAppSessionHost, type WhatsAppSessionHostOptions } from '../whatsapp/whatsapp-session-host.ts';
 
 /** Where the services connect. */
 export interface ServicesConfig {
@@ -30,13 +42,26 @@ export interface ServicesConfig {
   plugins: ChannelPlugin[];
   log: Logger;
   /** Names on NATS, for running several deployments (or tests) side by side. */
-  nats?: { stream?: string; subjectPrefix?: string; durable?: string; eventPrefix?: string };
+  nats?: {
+    stream?: string;
+    subjectPrefix?: string;
+    durable?: string;
+    eventPrefix?: string;
+    /** Root of the WhatsApp request subjects (default `omni.wa`). */
+    whatsappPrefix?: string;
+  };
   /**
-   * Run the WhatsApp plugin in this process (it holds the sockets: one process only). `true` uses
-   * Baileys; an object may pass another socket factory (tests).
+   * Run WhatsApp sessions in this process. Without NATS this process holds every socket and
+   * reconnects stored sessions; with NATS (a sync-worker) it runs the sessions whose lease it
+   * holds and answers the API over NATS. `true` uses Baileys; an object may pass another socket
+   * factory (tests), the lease owner id and the lease timings.
    * @defaultValue false
    */
-  whatsapp?: boolean | { socketFactory?: WhatsAppSocketFactory };
+  whatsapp?:
+    | boolean
+    | ({ socketFactory?: WhatsAppSocketFactory } & Partial<
+        Pick<WhatsAppSessionHostOptions, 'owner' | 'leaseMs' | 'renewMs'>
+      >);
 }
 
 /** Shared services of the API and worker processes. */
@@ -55,6 +80,13 @@ export interface Services {
   nats: NatsConnection | null;
   /** The WhatsApp plugin when this process runs it. */
   whatsapp: WhatsAppPlugin | null;
+  /** With NATS and WhatsApp: the sessions this worker holds by lease. */
+  whatsappHost: WhatsAppSessionHost | null;
+  /**
+   * How the API reaches WhatsApp sessions: this process's plugin (embedded), NATS request/reply to
+   * the workers (distributed), or `null` when neither runs here.
+   */
+  whatsappGateway: WhatsAppGateway | null;
   close(): Promise<void>;
 }
 
@@ -81,20 +113,41 @@ export async function openServices(config: ServicesConfig): Promise<Services> {
   }
   const lock: LeaderLock = db.engine === 'postgres' ? new PgAdvisoryLock(db.db) : new SingleProcessLock();
   let whatsapp: WhatsAppPlugin | null = null;
+  let whatsappHost: WhatsAppSessionHost | null = null;
   if (config.whatsapp) {
     // Loaded only here: Baileys is heavy and only the process holding the sockets needs it.
     const { reconnectWhatsApp, startWhatsApp } = await import('./whatsapp.ts');
-    const socketFactory = typeof config.whatsapp === 'object' ? config.whatsapp.socketFactory : undefined;
+    const options = typeof config.whatsapp === 'object' ? config.whatsapp : {};
     whatsapp = startWhatsApp({
       db: db.db,
       cipher,
       profiles,
       log: config.log,
-      ...(socketFactory ? { socketFactory } : {}),
+      ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
     });
     plugins.register(whatsapp);
-    await reconnectWhatsApp(whatsapp, db.db, config.log);
+    if (nats) {
+      whatsappHost = new WhatsAppSessionHost(
+        { nc: nats, control: whatsapp, leases: new SessionLeaseStore(db.db), db: db.db, log: config.log },
+        {
+          owner: options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+          ...(config.nats?.whatsappPrefix ? { subjectPrefix: config.nats.whatsappPrefix } : {}),
+          ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
+          ...(options.renewMs ? { renewMs: options.renewMs } : {}),
+        },
+      );
+      await whatsappHost.start();
+    } else {
+      await reconnectWhatsApp(whatsapp, db.db, config.log);
+    }
   }
+  const whatsappGateway: WhatsAppGateway | null = nats
+    ? new NatsWhatsAppGateway(nats, {
+        ...(config.nats?.whatsappPrefix ? { subjectPrefix: config.nats.whatsappPrefix } : {}),
+      })
+    : whatsapp
+      ? new LocalWhatsAppGateway(whatsapp)
+      : null;
   return {
     db,
     settings,
@@ -108,7 +161,10 @@ export async function openServices(config: ServicesConfig): Promise<Services> {
     lock,
     nats,
     whatsapp,
+    whatsappHost,
+    whatsappGateway,
     close: async () => {
+      await whatsappHost?.stop().catch(() => {});
       await whatsapp?.close().catch(() => {});
       await queue.close().catch(() => {});
       await events.close().catch(() => {});

@@ -18,8 +18,17 @@ export interface WorkerConfig {
   reaperIntervalMs: number;
   /** `LEADER_RETRY_MS`, default 5000: how often a follower tries to become leader. */
   leaderRetryMs: number;
-  /** `NATS_STREAM`, `NATS_SUBJECT_PREFIX`, `NATS_DURABLE`, `NATS_EVENT_PREFIX`: names on NATS. */
-  nats: { stream?: string; subjectPrefix?: string; durable?: string; eventPrefix?: string };
+  /**
+   * `NATS_STREAM`, `NATS_SUBJECT_PREFIX`, `NATS_DURABLE`, `NATS_EVENT_PREFIX`,
+   * `NATS_WHATSAPP_PREFIX`: names on NATS.
+   */
+  nats: {
+    stream?: string;
+    subjectPrefix?: string;
+    durable?: string;
+    eventPrefix?: string;
+    whatsappPrefix?: string;
+  };
 }
 
 const int = (text: string | undefined, fallback: number, name: string, min = 1): number => {
@@ -36,6 +45,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
   if (env.NATS_SUBJECT_PREFIX) nats.subjectPrefix = env.NATS_SUBJECT_PREFIX;
   if (env.NATS_DURABLE) nats.durable = env.NATS_DURABLE;
   if (env.NATS_EVENT_PREFIX) nats.eventPrefix = env.NATS_EVENT_PREFIX;
+  if (env.NATS_WHATSAPP_PREFIX) nats.whatsappPrefix = env.NATS_WHATSAPP_PREFIX;
   return {
     databaseUrl: env.DATABASE_URL || undefined,
     natsUrl: env.NATS_URL || undefined,
