@@ -15,6 +15,16 @@ export function testDb(engine: DbEngine): Promise<TestDb> {
   return pglite.then((db) => ({ ...db, close: async () => {} }));
 }
 
+/**
+ * Closes the shared PGlite. Run once after every test file (see `test/support/preload.ts`): an
+ * embedded Postgres left open makes the process exit with PGlite's status 99.
+ */
+export async function closeSharedDb(): Promise<void> {
+  const shared = pglite;
+  pglite = null;
+  if (shared) await (await shared).close();
+}
+
 /** Inserts an instance with a unique name and returns its id. */
 export async function newInstance(
   t: TestDb,
