@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { WhatsAppGatewayError } from '@omni/sync-worker';
+import { toApiError } from '../../src/plugins/error-handler.ts';
 import { auth, createTestApp, type TestApp } from '../helpers.ts';
 
 let t: TestApp;
@@ -115,4 +117,15 @@ describe('bodies', () => {
     });
     expect(res.statusCode).toBe(400);
   });
+});
+
+test('WhatsApp sessions out of reach are 503 with their code; a refusal keeps its meaning', () => {
+  const of = (code: ConstructorParameters<typeof WhatsAppGatewayError>[0], remoteCode?: string) =>
+    toApiError(new WhatsAppGatewayError(code, 'm', { instanceId: 'i', remoteCode: remoteCode ?? null }));
+  for (const code of ['WHATSAPP_UNAVAILABLE', 'WHATSAPP_TIMEOUT', 'WHATSAPP_SESSION_HELD'] as const) {
+    expect(of(code)).toMatchObject({ status: 503, code });
+  }
+  expect(of('WHATSAPP_REFUSED', 'PERMANENT')).toMatchObject({ status: 422, code: 'UNPROCESSABLE' });
+  expect(of('WHATSAPP_REFUSED', 'RATE_LIMITED')).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+  expect(of('WHATSAPP_REFUSED', 'TRANSIENT')).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE' });
 });

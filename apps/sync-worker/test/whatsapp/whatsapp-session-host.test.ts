@@ -102,3 +102,19 @@ test('a connect for a session whose lease a silent worker holds is WHATSAPP_SESS
   expect(error).toBeInstanceOf(WhatsAppGatewayError);
   expect((error as WhatsAppGatewayError).code).toBe('WHATSAPP_SESSION_HELD');
 });
+
+test('the gateway: no responder is WHATSAPP_UNAVAILABLE (status: none), a silent holder is WHATSAPP_TIMEOUT', async () => {
+  const id = instanceId(randomUUID());
+  expect(await gateway.status(id)).toBeNull();
+  const unavailable = await gateway.qr(id).catch((e: unknown) => e);
+  expect((unavailable as WhatsAppGatewayError).code).toBe('WHATSAPP_UNAVAILABLE');
+  await gateway.disconnect(id);
+
+  const silent = apiNc.subscribe(`${prefix}.${id}.*`, { callback: () => {} });
+  await apiNc.flush();
+  const impatient = new NatsWhatsAppGateway(apiNc, { subjectPrefix: prefix, timeoutMs: 100 });
+  const timedOut = await impatient.qr(id).catch((e: unknown) => e);
+  silent.unsubscribe();
+  expect(timedOut).toBeInstanceOf(WhatsAppGatewayError);
+  expect((timedOut as WhatsAppGatewayError).code).toBe('WHATSAPP_TIMEOUT');
+});
