@@ -339,6 +339,11 @@ describe('contacts and groups through the engine', () => {
     const w = await world({ membersIntent: false });
     try {
       const instance = await newInstance(w.fake.token);
+      // A member stored by an earlier refresh: a refused listing must not mark it as gone.
+      await t.db
+        .insertInto('contacts')
+        .values({ instance_id: instance, external_id: 'earlier-member' })
+        .execute();
       const { job } = await jobs.createJob(instance, 'all', { depth: '7d' });
       const result = await w.runner.runJob(job.id, 'test-worker');
       expect(result?.status).toBe('completed');
@@ -346,6 +351,17 @@ describe('contacts and groups through the engine', () => {
       expect(progress.parts).toMatchObject({ messages: 'done', contacts: 'done', groups: 'done' });
       expect(progress.warnings.filter((x) => x.includes('Server Members privileged intent')).length).toBe(2);
       expect(progress.stored).toBeGreaterThan(0);
+      expect(((result?.job?.progress ?? {}) as { contacts?: unknown }).contacts).toMatchObject({
+        complete: false,
+        markedAbsent: 0,
+      });
+      const earlier = await t.db
+        .selectFrom('contacts')
+        .select('is_present')
+        .where('instance_id', '=', instance)
+        .where('external_id', '=', 'earlier-member')
+        .executeTakeFirstOrThrow();
+      expect(earlier.is_present).toBe(true);
     } finally {
       await w.fake.stop();
     }

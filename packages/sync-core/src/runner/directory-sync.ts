@@ -27,7 +27,8 @@ export async function syncProfile(run: JobRun): Promise<void> {
 
 /**
  * The `contacts` part: every page upserted into `contacts`; after a complete listing, contacts the
- * refresh did not see are marked `is_present = false`.
+ * refresh did not see are marked `is_present = false`. A listing with warnings (the platform
+ * refused part of it, e.g. a missing members intent) is not complete: nothing is marked absent.
  */
 export async function syncContacts(run: JobRun): Promise<void> {
   const plugin = run.plugin;
@@ -35,20 +36,24 @@ export async function syncContacts(run: JobRun): Promise<void> {
   const startedAt = new Date();
   let seen = 0;
   let created = 0;
+  let complete = true;
   for await (const page of plugin.fetchContacts(run.ctx, { cursor: null })) {
     const counts = await run.directory.upsertContacts(run.db, run.instance.id, page.items, startedAt);
     seen += page.items.length;
     created += counts.created;
-    if (page.warnings?.length) await run.jobs.updateProgress(run.job.id, {}, { warnings: page.warnings });
+    if (page.warnings?.length) {
+      complete = false;
+      await run.jobs.updateProgress(run.job.id, {}, { warnings: page.warnings });
+    }
     await run.checkStop();
   }
-  const absent = await run.directory.markAbsentContacts(run.db, run.instance.id, startedAt);
-  await run.jobs.updateProgress(run.job.id, { contacts: { seen, created, markedAbsent: absent } });
+  const absent = complete ? await run.directory.markAbsentContacts(run.db, run.instance.id, startedAt) : 0;
+  await run.jobs.updateProgress(run.job.id, { contacts: { seen, created, markedAbsent: absent, complete } });
 }
 
 /**
- * The `groups` part: groups and their participants upserted; groups (and participants) the refresh
- * did not see are marked absent.
+ * The `groups` part: groups and their participants upserted; after a complete listing (no
+ * warnings), groups and participants the refresh did not see are marked absent.
  */
 export async function syncGroups(run: JobRun): Promise<void> {
   const plugin = run.plugin;
@@ -57,16 +62,20 @@ export async function syncGroups(run: JobRun): Promise<void> {
   let seen = 0;
   let created = 0;
   let participants = 0;
+  let complete = true;
   for await (const page of plugin.fetchGroups(run.ctx, { cursor: null })) {
     const counts = await run.directory.upsertGroups(run.db, run.instance.id, page.items, startedAt);
     seen += page.items.length;
     created += counts.created;
     participants += counts.participants;
-    if (page.warnings?.length) await run.jobs.updateProgress(run.job.id, {}, { warnings: page.warnings });
+    if (page.warnings?.length) {
+      complete = false;
+      await run.jobs.updateProgress(run.job.id, {}, { warnings: page.warnings });
+    }
     await run.checkStop();
   }
-  const absent = await run.directory.markAbsentGroups(run.db, run.instance.id, startedAt);
+  const absent = complete ? await run.directory.markAbsentGroups(run.db, run.instance.id, startedAt) : 0;
   await run.jobs.updateProgress(run.job.id, {
-    groups: { seen, created, participants, markedAbsent: absent },
+    groups: { seen, created, participants, markedAbsent: absent, complete },
   });
 }
