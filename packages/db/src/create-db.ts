@@ -65,7 +65,10 @@ export async function createDb(options: CreateDbOptions = {}): Promise<OmniDb> {
   if (databaseUrl) {
     engine = 'postgres';
     const pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolSize ?? 10 });
+    // A connection that dies (Postgres restarted) must not crash the process: idle clients report
+    // on the pool, checked-out ones on themselves; their pending queries reject on their own.
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   } else {
     engine = 'pglite';

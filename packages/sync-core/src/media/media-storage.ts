@@ -79,6 +79,13 @@ interface Limits {
   allowed: readonly string[];
 }
 
+/** Wraps an error of writing the temp file, to tell it apart from errors reading the source. */
+class DiskWriteFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super('writing the media file failed', { cause });
+  }
+}
+
 class TooLarge extends Error {}
 
 /**
@@ -238,11 +245,16 @@ export class MediaStorageService {
           size += chunk.byteLength;
           if (size > maxBytes) throw new TooLarge();
           hash.update(chunk);
-          await file.write(chunk);
+          await file.write(chunk).catch((error: unknown) => {
+            throw new DiskWriteFailed(error);
+          });
         }
       } catch (error) {
         if (error instanceof TooLarge) return 'too-large';
         if (error instanceof MediaError) throw error;
+        // A failed write (ENOSPC, EIO…) is the disk's fault, not the download's: its errno is the
+        // reason the queue reports, and it is not retried.
+        if (error instanceof DiskWriteFailed) throw error.cause;
         throw new MediaError('download-failed', 'reading media bytes failed', {
           cause: error,
           retryable: true,
