@@ -1,13 +1,14 @@
 /**
- * The project's one test command: typecheck, Biome, then `bun test` in every workspace that has
- * tests. Prints a line per step and ends with `N passed, M failed` summed over every test run;
+ * The project's one test command: typecheck, Biome, `bun test` in every workspace that has tests,
+ * then the trimmed fault suite (`--no-faults` leaves it out). Prints a line per step and ends with `N passed, M failed` summed over every test run;
  * exits non-zero when anything failed. Typecheck and lint count as one test each.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(import.meta.dir, '..');
-const only = process.argv.slice(2);
+const noFaults = process.argv.includes('--no-faults');
+const only = process.argv.slice(2).filter((a) => a !== '--no-faults');
 let passed = 0;
 let failed = 0;
 
@@ -73,6 +74,19 @@ for (const dir of workspaces) {
   passed += p;
   failed += f;
   console.log(`=== ${dir}: ${p} passed, ${f} failed`);
+}
+
+if (only.length === 0 && !noFaults) {
+  // The trimmed fault suite (about 2 minutes; the full one is `bun run test:faults`), fixed seed.
+  console.log('\n=== faults: bun faults/run.ts --scale trim --seed 20261125');
+  const { code, out } = await run(['bun', 'faults/run.ts', '--scale', 'trim', '--seed', '20261125'], root);
+  const m = /^(\d+) passed, (\d+) failed/m.exec(out);
+  const p = Number(m?.[1] ?? 0);
+  let f = Number(m?.[2] ?? 0);
+  if (code !== 0 && f === 0) f = 1;
+  passed += p;
+  failed += f;
+  console.log(`=== faults: ${p} passed, ${f} failed`);
 }
 
 console.log(`\n${passed} passed, ${failed} failed`);
