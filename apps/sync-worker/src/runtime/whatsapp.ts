@@ -62,12 +62,8 @@ export function startWhatsApp(deps: WhatsAppDeps): WhatsAppPlugin {
   return plugin;
 }
 
-/** Reconnects every WhatsApp instance that has stored credentials (after a restart). */
-export async function reconnectWhatsApp(
-  plugin: WhatsAppPlugin,
-  db: Kysely<Database>,
-  log: Logger,
-): Promise<number> {
+/** Ids of active WhatsApp instances with stored credentials: the sessions to run after a restart. */
+export async function storedWhatsAppSessions(db: Kysely<Database>): Promise<string[]> {
   const rows = await db
     .selectFrom('instances')
     .select('id')
@@ -82,10 +78,20 @@ export async function reconnectWhatsApp(
       ),
     )
     .execute();
-  for (const { id } of rows) {
+  return rows.map((r) => r.id);
+}
+
+/** Reconnects every WhatsApp instance that has stored credentials (after a restart). */
+export async function reconnectWhatsApp(
+  plugin: WhatsAppPlugin,
+  db: Kysely<Database>,
+  log: Logger,
+): Promise<number> {
+  const ids = await storedWhatsAppSessions(db);
+  for (const id of ids) {
     void plugin
       .connect(instanceId(id))
       .catch((err) => log.warn({ err, instanceId: id }, 'WhatsApp reconnect failed'));
   }
-  return rows.length;
+  return ids.length;
 }

@@ -8,6 +8,7 @@ import {
   instanceId as toInstanceId,
 } from '@omni/sync-core';
 import { type Kysely, sql } from 'kysely';
+import { storedWhatsAppSessions } from '../runtime/whatsapp.ts';
 import { WhatsAppGatewayError } from './whatsapp-gateway-error.ts';
 import {
   connectSubject,
@@ -251,21 +252,7 @@ export class WhatsAppSessionHost {
   }
 
   /** WhatsApp instances with stored credentials: the sessions to run after a restart. */
-  async #storedSessions(): Promise<string[]> {
-    const rows = await this.#deps.db
-      .selectFrom('instances')
-      .select('id')
-      .where('channel', '=', 'whatsapp-baileys')
-      .where('is_active', '=', true)
-      .where(({ exists, selectFrom }) =>
-        exists(
-          selectFrom('whatsapp_auth')
-            .select('key')
-            .whereRef('whatsapp_auth.instance_id', '=', 'instances.id')
-            .where('whatsapp_auth.key', '=', 'creds'),
-        ),
-      )
-      .execute();
-    return rows.map((r) => r.id);
+  #storedSessions(): Promise<string[]> {
+    return storedWhatsAppSessions(this.#deps.db);
   }
 }
