@@ -72,6 +72,7 @@ export class WhatsAppSessionHost {
   readonly #deps: WhatsAppSessionHostDeps;
   readonly #options: Required<WhatsAppSessionHostOptions>;
   readonly #held = new Map<string, Subscription>();
+  readonly #releasing = new Map<string, Promise<void>>();
   readonly #adopting = new Map<string, Promise<boolean>>();
   #connectSub: Subscription | null = null;
   #timer: ReturnType<typeof setInterval> | null = null;
@@ -197,12 +198,23 @@ export class WhatsAppSessionHost {
     this.#held.delete(id);
   }
 
-  async #releaseSession(id: string): Promise<void> {
-    if (!this.#held.has(id)) return;
+  /**
+   * Releases a held session's lease. A release already under way (a logged-out event and the
+   * logout request both ask) is awaited rather than skipped, so a reply is sent only once the
+   * lease is gone.
+   */
+  #releaseSession(id: string): Promise<void> {
+    const pending = this.#releasing.get(id);
+    if (pending) return pending;
+    if (!this.#held.has(id)) return Promise.resolve();
     this.#forget(id);
-    await this.#deps.leases
+    const release = this.#deps.leases
       .release(id, this.#options.owner)
-      .catch((err) => this.#deps.log.warn({ err, instanceId: id }, 'WhatsApp session lease not released'));
+      .then(() => {})
+      .catch((err) => this.#deps.log.warn({ err, instanceId: id }, 'WhatsApp session lease not released'))
+      .finally(() => this.#releasing.delete(id));
+    this.#releasing.set(id, release);
+    return release;
   }
 
   async #answer(msg: Msg, op: WhatsAppOperation, id: string | undefined): Promise<void> {
