@@ -12,7 +12,7 @@ import {
   GroupDetail,
 } from '../schemas/directory.ts';
 import { InstanceService } from '../services/instance-service.ts';
-import { decodeCursor, encodeCursor } from '../services/mappers.ts';
+import { decodeCursor, keysetPage } from '../services/mappers.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -103,16 +103,10 @@ export const directoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
         .orderBy('id')
         .limit(limit + 1)
         .execute();
-      const hasMore = rows.length > limit;
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
+      const { page, hasMore, cursor: next } = keysetPage(rows, limit, (last) => [last.sort_key, last.id]);
       return {
         items: page.map(({ sort_key: _, ...row }) => toContact(row as ContactRow)),
-        meta: {
-          totalFetched: Number(total.n),
-          hasMore,
-          cursor: hasMore && last ? encodeCursor([last.sort_key, last.id]) : null,
-        },
+        meta: { totalFetched: Number(total.n), hasMore, cursor: next },
       };
     },
   );
@@ -177,16 +171,10 @@ export const directoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
         .orderBy('id')
         .limit(limit + 1)
         .execute();
-      const hasMore = rows.length > limit;
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
+      const { page, hasMore, cursor: next } = keysetPage(rows, limit, (last) => [last.sort_key, last.id]);
       return {
         items: page.map(({ sort_key: _, ...row }) => toGroup(row as OmniGroup)),
-        meta: {
-          totalFetched: Number(total.n),
-          hasMore,
-          cursor: hasMore && last ? encodeCursor([last.sort_key, last.id]) : null,
-        },
+        meta: { totalFetched: Number(total.n), hasMore, cursor: next },
       };
     },
   );

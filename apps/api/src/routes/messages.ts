@@ -5,7 +5,7 @@ import { ApiError } from '../errors/api-error.ts';
 import { errorResponses, IdParams, List } from '../schemas/common.ts';
 import { Message, MessagesQuery } from '../schemas/message.ts';
 import { InstanceService } from '../services/instance-service.ts';
-import { decodeCursor, encodeCursor, toMessageDto } from '../services/mappers.ts';
+import { decodeCursor, keysetPage, toMessageDto } from '../services/mappers.ts';
 
 /** `GET /instances/:id/messages`: what was synced, filtered by chat and time, keyset-paged. */
 export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -54,12 +54,10 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         .orderBy('id', desc ? 'desc' : 'asc')
         .limit(limit + 1)
         .execute();
-      const hasMore = rows.length > limit;
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
+      const { page, hasMore, cursor: next } = keysetPage(rows, limit, (last) => [last.sent_text, last.id]);
       return {
         items: page.map(({ sent_text: _, ...row }) => toMessageDto(row as MessageRow)),
-        meta: { hasMore, cursor: hasMore && last ? encodeCursor([last.sent_text, last.id]) : null },
+        meta: { hasMore, cursor: next },
       };
     },
   );

@@ -5,7 +5,7 @@ import { LocalWhatsAppGateway, type WhatsAppGateway } from '@omni/sync-worker';
 import { type Kysely, sql } from 'kysely';
 import type { AppDeps } from '../app-deps.ts';
 import { ApiError } from '../errors/api-error.ts';
-import { decodeCursor, encodeCursor } from './mappers.ts';
+import { decodeCursor, keysetPage } from './mappers.ts';
 
 /** Instance CRUD and connection, as the routes use them. */
 export class InstanceService {
@@ -65,13 +65,11 @@ export class InstanceService {
       .orderBy('id')
       .limit(limit + 1)
       .execute();
-    const hasMore = rows.length > limit;
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
+    const { page, hasMore, cursor: next } = keysetPage(rows, limit, (last) => [last.created_text, last.id]);
     return {
       items: page.map(({ created_text: _, ...row }) => row as Instance),
       hasMore,
-      cursor: hasMore && last ? encodeCursor([last.created_text, last.id]) : null,
+      cursor: next,
     };
   }
 

@@ -106,6 +106,21 @@ export function encodeCursor(parts: string[]): string {
   return Buffer.from(JSON.stringify(parts)).toString('base64url');
 }
 
+/**
+ * One keyset page from rows fetched with `limit + 1`: the first `limit` rows, whether more follow,
+ * and the cursor (built from the last row kept) that continues after them.
+ */
+export function keysetPage<T>(
+  rows: T[],
+  limit: number,
+  cursorOf: (last: T) => string[],
+): { page: T[]; hasMore: boolean; cursor: string | null } {
+  const hasMore = rows.length > limit;
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return { page, hasMore, cursor: hasMore && last ? encodeCursor(cursorOf(last)) : null };
+}
+
 /** Decodes a keyset cursor of `n` strings, or `null` when malformed. */
 export function decodeCursor(cursor: string, n: number): string[] | null {
   try {
