@@ -1,11 +1,16 @@
 /**
  * `bun run bench api-load [--connections 10,50] [--seconds S] [--rounds R] [--max-requests N]
- *  [--routes bare,job,bare-db]`
+ *  [--routes bare,job,bare-db] [--job-status running|completed]`
  *
  * `GET /api/v2/instances/:id/sync/:jobId` of the real app (`buildApp`: auth, TypeBox validation
- * and serialisation, two indexed reads on the local Postgres) under concurrent keep-alive load,
+ * and serialisation, the job read — one indexed query on the local Postgres, its row reused for a
+ * short time as `JobSnapshots` describes) under concurrent keep-alive load,
  * against a bare Fastify route in the same process returning the same JSON document from memory
  * (no auth, no schema, no database): the difference is what the app adds per request.
+ *
+ * The job read is a `running` one (default), whose progress row is updated and a `sync.progress`
+ * event published every 500 ms during the load, as the runner does — so the route's snapshots keep
+ * being dropped and re-read, as when a dashboard polls a live sync — or a `completed` one.
  *
  * Load comes from autocannon in a child process (bench/lib/http-load.ts), 127.0.0.1 only,
  * bounded by `--seconds` (default 8) and `--max-requests` (default 200,000) per run. For each
@@ -14,8 +19,8 @@
  *   {"bench":"api-load","route":"job"|"bare","connections","requests","rps","p50Ms","p99Ms",…}
  * and per connection count a summary line with the medians over the rounds and
  * `p99Ratio` = median job p99 / median bare p99 (target ≤ 2). `--routes` may add `bare-db`: a bare
- * route doing the app's two database reads, which splits the job route's cost into database and
- * app.
+ * route doing the app's job query on every request (no snapshot), i.e. what polling would cost
+ * if every poll went to the database.
  */
 import { emptyProgress, type SyncProgress } from '../packages/sync-core/src/index.ts';
 import { BENCH_API_KEY, startBenchApi } from './lib/api-server.ts';
@@ -30,6 +35,9 @@ const SECONDS = numberArg('seconds', 8);
 const ROUNDS = numberArg('rounds', 3);
 const MAX_REQUESTS = numberArg('max-requests', 200_000);
 const ROUTES = stringArg('routes', 'bare,job').split(',') as Route[];
+const JOB_STATUS = stringArg('job-status', 'running') === 'completed' ? 'completed' : 'running';
+/** How often the simulated runner writes the running job's progress and publishes it, ms. */
+const PROGRESS_EVERY_MS = 500;
 const WARMUP_SECONDS = 2;
 /** Other instances and jobs in the tables, so lookups are not on one-row tables. */
 const OTHER_INSTANCES = 50;
@@ -39,7 +47,7 @@ const log = logger('api-load');
 
 /**
  * `bare`: the document from memory; `job`: the app's route; `bare-db`: a bare Fastify route doing
- * the app's two reads (instance, job) through the same Kysely pool and returning the rows — what
+ * the app's job query (the job of the instance) through the same Kysely pool on every request — what
  * the database alone costs, without the app's auth, validation and serialisation.
  */
 type Route = 'bare' | 'job' | 'bare-db';
@@ -83,6 +91,7 @@ const median = (values: number[]) => {
 async function main(): Promise<void> {
   const api = await startBenchApi();
   let bare: BareFastify | null = null;
+  let stopProgress = () => {};
   try {
     const { db } = api.db;
     const instances = await db
@@ -122,6 +131,38 @@ async function main(): Promise<void> {
       .select('id')
       .where('instance_id', '=', target)
       .executeTakeFirstOrThrow();
+    let progressWriter: ReturnType<typeof setInterval> | null = null;
+    if (JOB_STATUS === 'running') {
+      await db
+        .updateTable('sync_jobs')
+        .set({ status: 'running', completed_at: null })
+        .where('id', '=', job.id)
+        .execute();
+      let fetched = 0;
+      progressWriter = setInterval(() => {
+        fetched += 100;
+        const progress = { ...finishedProgress(), fetched, etaSeconds: 60 };
+        void db
+          .updateTable('sync_jobs')
+          .set({ progress: JSON.stringify(progress) })
+          .where('id', '=', job.id)
+          .execute()
+          .then(() =>
+            api.deps.events.publish({
+              type: 'sync.progress',
+              instanceId: target,
+              jobId: job.id,
+              jobType: 'messages',
+              at: new Date().toISOString(),
+              status: 'running',
+              progress,
+            }),
+          );
+      }, PROGRESS_EVERY_MS);
+    }
+    stopProgress = () => {
+      if (progressWriter) clearInterval(progressWriter);
+    };
     const jobPath = `/api/v2/instances/${target}/sync/${job.id}`;
     const headers = { 'x-api-key': BENCH_API_KEY };
     const check = await fetch(`${api.origin}${jobPath}`, { headers });
@@ -130,15 +171,7 @@ async function main(): Promise<void> {
     const document = JSON.parse(body) as unknown;
     const started = await startBareFastify((app) => {
       app.get('/bare', async () => document);
-      app.get('/bare-db', async () => {
-        const instance = await db
-          .selectFrom('instances')
-          .selectAll()
-          .where('id', '=', target)
-          .executeTakeFirst();
-        const row = await api.deps.jobs.findJob(job.id);
-        return { instance: instance?.id, job: row };
-      });
+      app.get('/bare-db', async () => ({ job: await api.deps.jobs.findInstanceJob(target, job.id) }));
     });
     bare = started.app;
     const bareUrl = `${started.origin}/bare`;
@@ -199,11 +232,13 @@ async function main(): Promise<void> {
         ...(ROUTES.includes('bare-db')
           ? { bareDbRps: rps('bare-db'), bareDbP99Ms: round(p99('bare-db'), 3) }
           : {}),
+        jobStatus: JOB_STATUS,
         p99Ratio: round(p99('job') / p99('bare'), 2),
         target: 'p99Ratio <= 2',
       });
     }
   } finally {
+    stopProgress();
     await bare?.close().catch(() => {});
     await api.close();
   }

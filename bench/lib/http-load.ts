@@ -107,7 +107,11 @@ async function runChild(): Promise<void> {
       : {}),
   });
   let ok = 0;
+  let total = 0;
+  // Responses already in flight when the count bound stops the run still arrive: they are
+  // counted (requests, ok) but only the first `maxRequests` latencies are kept.
   instance.on('response', (_client, status, _bytes, ms) => {
+    total++;
     if (n < latencies.length) latencies[n++] = ms;
     if (status >= 200 && status < 300) ok++;
     if (n >= o.maxRequests) instance.stop();
@@ -117,13 +121,13 @@ async function runChild(): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
   const bytes = result.throughput.total;
   const out: HttpLoadResult = {
-    requests: n,
+    requests: total,
     ok,
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
     seconds: Math.round(seconds * 1000) / 1000,
-    rps: Math.round(n / seconds),
+    rps: Math.round(total / seconds),
     bytes,
     MBps: Math.round((bytes / 1048576 / seconds) * 100) / 100,
     ...summarizeLatencies(latencies.subarray(0, n)),

@@ -95,6 +95,7 @@ export const instanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       await instances.remove(request.params.id);
+      app.jobSnapshots.invalidateInstance(request.params.id);
       return { data: { id: request.params.id, deleted: true } };
     },
   );

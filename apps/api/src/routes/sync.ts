@@ -23,12 +23,9 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const instances = new InstanceService(app.deps);
   const tags = ['sync'];
 
-  const jobOf = async (instanceId: string, jobId: string): Promise<SyncJob> => {
-    await instances.get(instanceId);
-    const job = await app.deps.jobs.findJob(jobId);
-    if (!job || job.instance_id !== instanceId) throw ApiError.notFound('sync job', jobId);
-    return job;
-  };
+  /** The job of the instance as it is now (a 404 when either is missing). */
+  const jobOf = (instanceId: string, jobId: string): Promise<SyncJob> =>
+    app.jobSnapshots.get(instanceId, jobId, { fresh: true });
 
   app.post(
     '/instances/:id/sync',
@@ -145,11 +142,17 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'A job with its counted progress',
+        description:
+          'Polling-friendly: the row is reused for up to 250 ms while the job is pending or running (5 s once it ' +
+          'is finished), and dropped at once on any event of the job. For every change as it happens, follow ' +
+          '`GET /instances/:id/sync/:jobId/events`.',
         params: JobParams,
         response: { 200: Data(SyncJobDetail), ...errorResponses(400, 401, 404) },
       },
     },
-    async (request) => ({ data: toJobDetail(await jobOf(request.params.id, request.params.jobId)) }),
+    async (request) => ({
+      data: toJobDetail(await app.jobSnapshots.get(request.params.id, request.params.jobId)),
+    }),
   );
 
   app.post(
@@ -165,6 +168,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const before = await jobOf(request.params.id, request.params.jobId);
       const job = await app.deps.jobs.requestCancel(before.id);
+      app.jobSnapshots.invalidate(job.id);
       if (before.status === 'pending' && job.status === 'cancelled') {
         await app.deps.events
           .publish({
@@ -195,6 +199,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       await jobOf(request.params.id, request.params.jobId);
       const job = await app.deps.jobs.resumeJob(request.params.jobId);
+      app.jobSnapshots.invalidate(job.id);
       await app.deps.queue.dispatch({ jobId: job.id, instanceId: job.instance_id });
       return reply.status(202).send({ data: toJobDetail(job) });
     },

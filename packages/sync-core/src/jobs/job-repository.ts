@@ -118,6 +118,18 @@ export class JobRepository {
     return job ?? null;
   }
 
+  /** The job when it belongs to the instance, else `null`: one indexed read. */
+  async findInstanceJob(instanceId: string, jobId: string): Promise<SyncJob | null> {
+    if (!UUID.test(jobId) || !UUID.test(instanceId)) return null;
+    const job = await this.#db
+      .selectFrom('sync_jobs')
+      .selectAll()
+      .where('id', '=', jobId)
+      .where('instance_id', '=', instanceId)
+      .executeTakeFirst();
+    return job ?? null;
+  }
+
   /** Jobs of an instance, newest first, paged on (created_at, id). */
   async listJobs(instanceId: string, options: ListJobsOptions = {}): Promise<JobPage> {
     const limit = Math.min(Math.max(Math.trunc(options.limit ?? 50), 1), 200);
