@@ -57,6 +57,7 @@ export {
 } from './whatsapp/nats-whatsapp-gateway.ts';
 export type { WhatsAppGateway, WhatsAppQrAnswer } from './whatsapp/whatsapp-gateway.ts';
 export { WhatsAppGatewayError, type WhatsAppGatewayErrorCode } from './whatsapp/whatsapp-gateway-error.ts';
+export { WhatsAppJobPlacement } from './whatsapp/whatsapp-job-placement.ts';
 export {
   DEFAULT_WHATSAPP_SUBJECT_PREFIX,
   type WhatsAppOperation,
@@ -68,6 +69,7 @@ export {
   type WhatsAppSessionHostOptions,
 } from './whatsapp/whatsapp-session-host.ts';
 export type { ExecutionContext, JobExecutor, StopReason } from './worker/job-executor.ts';
+export type { JobPlacement } from './worker/job-placement.ts';
 export { DEFAULT_REAPER_OPTIONS, Reaper, type ReaperOptions } from './worker/reaper.ts';
 export { RunnerExecutor } from './worker/runner-executor.ts';
 export { DEFAULT_SYNC_WORKER_OPTIONS, SyncWorker, type SyncWorkerOptions } from './worker/sync-worker.ts';

@@ -38,6 +38,7 @@ const runtime = new WorkerRuntime(
     executor: new RunnerExecutor(runner),
     lock: services.lock,
     log,
+    placement: services.placement,
   },
   {
     worker: {

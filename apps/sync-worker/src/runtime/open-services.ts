@@ -28,7 +28,9 @@ import { type LeaderLock, PgAdvisoryLock, SingleProcessLock } from '../scheduler
 import { LocalWhatsAppGateway } from '../whatsapp/local-whatsapp-gateway.ts';
 import { NatsWhatsAppGateway } from '../whatsapp/nats-whatsapp-gateway.ts';
 import type { WhatsAppGateway } from '../whatsapp/whatsapp-gateway.ts';
+import { WhatsAppJobPlacement } from '../whatsapp/whatsapp-job-placement.ts';
 import { WhatsAppSessionHost, type WhatsAppSessionHostOptions } from '../whatsapp/whatsapp-session-host.ts';
+import type { JobPlacement } from '../worker/job-placement.ts';
 
 /** Where the services connect. */
 export interface ServicesConfig {
@@ -87,6 +89,11 @@ export interface Services {
    * the workers (distributed), or `null` when neither runs here.
    */
   whatsappGateway: WhatsAppGateway | null;
+  /**
+   * Where this process's worker may run jobs: with NATS, WhatsApp jobs only where their session is
+   * held (this worker's when it holds or can take the lease); `null` when embedded (every job runs here).
+   */
+  placement: JobPlacement | null;
   close(): Promise<void>;
 }
 
@@ -148,6 +155,7 @@ export async function openServices(config: ServicesConfig): Promise<Services> {
     : whatsapp
       ? new LocalWhatsAppGateway(whatsapp)
       : null;
+  const placement = nats ? new WhatsAppJobPlacement(db.db, whatsappHost) : null;
   return {
     db,
     settings,
@@ -163,6 +171,7 @@ export async function openServices(config: ServicesConfig): Promise<Services> {
     whatsapp,
     whatsappHost,
     whatsappGateway,
+    placement,
     close: async () => {
       await whatsappHost?.stop().catch(() => {});
       await whatsapp?.close().catch(() => {});

@@ -7,6 +7,7 @@ import type { LeaderLock } from '../scheduler/leader-lock.ts';
 import { Leadership } from '../scheduler/leadership.ts';
 import { SyncScheduler, type SyncSchedulerOptions } from '../scheduler/sync-scheduler.ts';
 import type { JobExecutor } from '../worker/job-executor.ts';
+import type { JobPlacement } from '../worker/job-placement.ts';
 import { Reaper, type ReaperOptions } from '../worker/reaper.ts';
 import { SyncWorker, type SyncWorkerOptions } from '../worker/sync-worker.ts';
 
@@ -21,6 +22,8 @@ export interface WorkerRuntimeDeps {
   executor: JobExecutor;
   lock: LeaderLock;
   log: Logger;
+  /** Where jobs may run (distributed WhatsApp: on the session's holder); absent → anywhere. */
+  placement?: JobPlacement | null;
 }
 
 /** Tuning of {@link WorkerRuntime}. */
@@ -47,7 +50,14 @@ export class WorkerRuntime {
 
   constructor(deps: WorkerRuntimeDeps, options: WorkerRuntimeOptions = {}) {
     this.worker = new SyncWorker(
-      { db: deps.db, jobs: deps.jobs, queue: deps.queue, executor: deps.executor, log: deps.log },
+      {
+        db: deps.db,
+        jobs: deps.jobs,
+        queue: deps.queue,
+        executor: deps.executor,
+        log: deps.log,
+        ...(deps.placement ? { placement: deps.placement } : {}),
+      },
       options.worker,
     );
     this.reaper = new Reaper(

@@ -90,6 +90,15 @@ export class WhatsAppSessionHost {
     return [...this.#held.keys()];
   }
 
+  /**
+   * True when this worker holds the instance's session, taking its lease (and opening the socket)
+   * first when the lease is free or expired; false when another live worker holds it or the host
+   * is stopped. What a sync job of the instance needs before it may run here.
+   */
+  hold(instanceId: string): Promise<boolean> {
+    return this.#startSession(instanceId);
+  }
+
   /** Subscribes, takes the leases of stored sessions and starts renewing. */
   async start(): Promise<void> {
     if (!this.#stopped) return;

@@ -5,6 +5,7 @@ import type { JobRepository, Logger } from '@omni/sync-core';
 import type { Kysely } from 'kysely';
 import type { JobDelivery, JobQueue, QueueConsumer } from '../queue/job-queue.ts';
 import type { JobExecutor, StopReason } from './job-executor.ts';
+import type { JobPlacement } from './job-placement.ts';
 
 /** Options of {@link SyncWorker}. */
 export interface SyncWorkerOptions {
@@ -23,6 +24,17 @@ export interface SyncWorkerOptions {
    * @defaultValue 30_000
    */
   leaseMs?: number;
+  /**
+   * Delay before a ticket this worker may not run (see {@link JobPlacement}) is delivered again, in
+   * ms; multiplied by the ticket's delivery count, up to `placementRetryMaxMs`.
+   * @defaultValue 500
+   */
+  placementRetryMs?: number;
+  /**
+   * Longest delay before a declined ticket is delivered again, in ms.
+   * @defaultValue 5_000
+   */
+  placementRetryMaxMs?: number;
 }
 
 /** Defaults of {@link SyncWorkerOptions}. */
@@ -30,6 +42,8 @@ export const DEFAULT_SYNC_WORKER_OPTIONS = {
   id: '',
   concurrency: 4,
   leaseMs: 30_000,
+  placementRetryMs: 500,
+  placementRetryMaxMs: 5_000,
 } satisfies Required<SyncWorkerOptions>;
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
@@ -38,7 +52,9 @@ const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
  * Takes tickets from the queue, claims their jobs in the database under a lease, runs them with the
  * executor while renewing the lease (and telling the queue it is `working()`), and gives the job
  * back on shutdown. The database decides: a ticket for a job that is not claimable is acked; when a
- * job ends, the next pending job of its instance is rung.
+ * job ends, the next pending job of its instance is rung. With a {@link JobPlacement}, a ticket whose
+ * job must run elsewhere (a WhatsApp session held by another worker) is not claimed but given back
+ * with a delay that grows with its deliveries, so it reaches the right worker without spinning.
  */
 export class SyncWorker {
   readonly id: string;
@@ -54,6 +70,8 @@ export class SyncWorker {
       queue: JobQueue;
       executor: JobExecutor;
       log: Logger;
+      /** Where jobs may run; absent → any job runs here. */
+      placement?: JobPlacement;
     },
     options: SyncWorkerOptions = {},
   ) {
@@ -89,6 +107,13 @@ export class SyncWorker {
       await delivery.retry(0);
       return;
     }
+    if (!(await this.#mayRun(delivery))) {
+      const { placementRetryMs, placementRetryMaxMs } = this.#options;
+      await delivery.retry(
+        Math.min(placementRetryMaxMs, placementRetryMs * Math.max(1, delivery.deliveryCount)),
+      );
+      return;
+    }
     const job = await this.deps.jobs.claimJob(jobId, this.id, this.#options.leaseMs);
     if (!job) {
       // Not claimable: finished, leased by a live worker, or queued behind its instance's running
@@ -98,6 +123,21 @@ export class SyncWorker {
       return;
     }
     await this.#run(job, delivery);
+  }
+
+  async #mayRun(delivery: JobDelivery): Promise<boolean> {
+    const placement = this.deps.placement;
+    if (!placement) return true;
+    try {
+      if (await placement.canRun(delivery.ticket)) return true;
+      this.deps.log.debug(
+        { ...delivery.ticket, worker: this.id, deliveries: delivery.deliveryCount },
+        'job belongs to another worker: ticket given back',
+      );
+    } catch (error) {
+      this.deps.log.warn({ ...delivery.ticket, err: error }, 'job placement unknown: ticket given back');
+    }
+    return false;
   }
 
   async #run(job: SyncJob, delivery: JobDelivery): Promise<void> {
