@@ -11,6 +11,7 @@ export type {
   HistoryBatch,
   HistoryPushSource,
   InstanceRef,
+  LidMapping,
   Logger,
   MediaSource,
   NormalizedContact,
@@ -148,6 +149,7 @@ export {
   type HistoryIngestorOptions,
   type IngestResult,
 } from './storage/history-ingestor.ts';
+export { LidMappingStore } from './storage/lid-mapping-store.ts';
 export { type SessionLease, SessionLeaseStore } from './storage/session-lease-store.ts';
 export type {
   ChatCheckpoint,

@@ -85,6 +85,44 @@ for (const engine of TEST_ENGINES) {
       expect(sources.every((s) => s.source === 'sync')).toBe(true);
     });
 
+    test('LID ↔ phone pairs of a chunk land in lid_mappings once; a changed phone number is updated', async () => {
+      const inst = await newInstance();
+      const ingestor = new HistoryIngestor(t.db, new DedupeWriter(t.db));
+      const chunk: PushedHistory = {
+        instanceId: instanceId(inst),
+        syncType: 'INITIAL_BOOTSTRAP',
+        messages: [msg('15550002222@s.whatsapp.net', 'm1', at(1))],
+        chats: [],
+        contacts: [],
+        lidMappings: [
+          { lid: '222000@lid', pn: '15550002222@s.whatsapp.net' },
+          { lid: '333000@lid', pn: '15550003333@s.whatsapp.net' },
+        ],
+      };
+      expect((await ingestor.ingest(chunk)).lidMappings).toEqual({ created: 2, updated: 0 });
+      expect((await ingestor.ingest(chunk)).lidMappings).toEqual({ created: 0, updated: 0 });
+      const onlyPairs = await ingestor.ingest({
+        instanceId: instanceId(inst),
+        syncType: 'LID_MAPPING',
+        messages: [],
+        chats: [],
+        contacts: [],
+        lidMappings: [{ lid: '333000@lid', pn: '15550004444@s.whatsapp.net' }],
+      });
+      expect(onlyPairs.lidMappings).toEqual({ created: 0, updated: 1 });
+      expect(onlyPairs.messages).toMatchObject({ fetched: 0, stored: 0 });
+      const rows = await t.db
+        .selectFrom('lid_mappings')
+        .select(['lid', 'pn'])
+        .where('instance_id', '=', inst)
+        .orderBy('lid')
+        .execute();
+      expect(rows).toEqual([
+        { lid: '222000@lid', pn: '15550002222@s.whatsapp.net' },
+        { lid: '333000@lid', pn: '15550004444@s.whatsapp.net' },
+      ]);
+    });
+
     test('a refresh marks contacts, groups and participants not seen as absent', async () => {
       const inst = await newInstance();
       const dir = new DirectoryWriter();

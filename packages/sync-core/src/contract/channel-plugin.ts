@@ -203,6 +203,15 @@ export interface MediaSource {
 }
 
 /**
+ * One WhatsApp LID ↔ phone-number pair, both as normalized JIDs (`123@lid`,
+ * `15550001111@s.whatsapp.net`). Stored in `lid_mappings`, one phone number per LID.
+ */
+export interface LidMapping {
+  lid: string;
+  pn: string;
+}
+
+/**
  * History the platform pushes by itself (WhatsApp's `messaging-history.set` after linking).
  * Everything in it is stored as it arrives, idempotently (chunks can repeat).
  */
@@ -217,6 +226,12 @@ export interface PushedHistory {
   progress?: number | null;
   /** True on the last chunk of the push. */
   isLatest?: boolean;
+  /**
+   * LID ↔ phone-number pairs learnt (new or changed) since the previous chunk, from this chunk or
+   * from events between chunks (WhatsApp's `lidPnMappings`, `lid-mapping.update`, `…Alt` ids). A
+   * chunk may carry only these.
+   */
+  lidMappings?: LidMapping[];
 }
 
 /** A plugin whose platform pushes history without being asked. */

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { PushedHistory } from '../contract/channel-plugin.ts';
 import type { DedupeWriter } from './dedupe-writer.ts';
 import { DirectoryWriter, type UpsertCounts } from './directory-writer.ts';
+import { LidMappingStore } from './lid-mapping-store.ts';
 import type { InsertedMessage, WriteBatchResult } from './write-batch.ts';
 
 /** What one pushed chunk changed. */
@@ -10,6 +11,8 @@ export interface IngestResult {
   messages: Omit<WriteBatchResult, 'inserted'>;
   chats: UpsertCounts;
   contacts: UpsertCounts;
+  /** `lid_mappings`: new LIDs (`created`) and LIDs whose phone number changed (`updated`). */
+  lidMappings: UpsertCounts;
 }
 
 /** Options of {@link HistoryIngestor}. */
@@ -29,7 +32,7 @@ export const DEFAULT_HISTORY_INGESTOR_OPTIONS = {
 /**
  * Stores history a platform pushes by itself (WhatsApp `messaging-history.set`), without a job:
  * messages through the dedupe writer (source `sync`), chats into `chats`, contacts into
- * `contacts`, all in one transaction. Chunks can repeat: a repeated chunk stores nothing new.
+ * `contacts`, LID ↔ phone pairs into `lid_mappings`, all in one transaction. Chunks can repeat: a repeated chunk stores nothing new.
  *
  * @example
  * ```ts
@@ -41,11 +44,13 @@ export class HistoryIngestor {
   readonly #db: Kysely<Database>;
   readonly #writer: DedupeWriter;
   readonly #directory = new DirectoryWriter();
+  readonly #lids: LidMappingStore;
   readonly #options: Required<HistoryIngestorOptions>;
 
   constructor(db: Kysely<Database>, writer: DedupeWriter, options: HistoryIngestorOptions = {}) {
     this.#db = db;
     this.#writer = writer;
+    this.#lids = new LidMappingStore(db);
     this.#options = { ...DEFAULT_HISTORY_INGESTOR_OPTIONS, ...options };
   }
 
@@ -63,18 +68,26 @@ export class HistoryIngestor {
         .filter(([id]) => !chunk.chats.some((c) => c.id === id))
         .map(([id, ts]) => ({ chat: { id: id as PushedHistory['chats'][number]['id'] }, lastMessageAt: ts })),
     ];
-    const { result, chatCounts, contactCounts } = await this.#db.transaction().execute(async (trx) => {
-      const chatCounts = await this.#directory.upsertChats(trx, instanceId, chats);
-      const contactCounts = await this.#directory.upsertContacts(trx, instanceId, chunk.contacts, new Date());
-      const result = await this.#writer.writeBatchIn(trx, {
-        instanceId,
-        messages: chunk.messages,
-        source: 'sync',
+    const { result, chatCounts, contactCounts, lidCounts } = await this.#db
+      .transaction()
+      .execute(async (trx) => {
+        const lidCounts = await this.#lids.upsertIn(trx, instanceId, chunk.lidMappings ?? []);
+        const chatCounts = await this.#directory.upsertChats(trx, instanceId, chats);
+        const contactCounts = await this.#directory.upsertContacts(
+          trx,
+          instanceId,
+          chunk.contacts,
+          new Date(),
+        );
+        const result = await this.#writer.writeBatchIn(trx, {
+          instanceId,
+          messages: chunk.messages,
+          source: 'sync',
+        });
+        return { result, chatCounts, contactCounts, lidCounts };
       });
-      return { result, chatCounts, contactCounts };
-    });
     if (result.inserted.length > 0) await this.#options.onInserted(instanceId, result.inserted);
     const { inserted: _, ...messages } = result;
-    return { messages, chats: chatCounts, contacts: contactCounts };
+    return { messages, chats: chatCounts, contacts: contactCounts, lidMappings: lidCounts };
   }
 }
