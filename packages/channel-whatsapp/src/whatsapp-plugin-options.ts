@@ -1,4 +1,4 @@
-import type { ChatInfo, InstanceId, Logger } from '@omni/sync-core';
+import type { ChatInfo, InstanceId, LidMapping, Logger } from '@omni/sync-core';
 import type { AuthStateStore } from './auth/auth-state-store.ts';
 import type { WhatsAppSocketFactory } from './socket/whatsapp-socket.ts';
 
@@ -14,6 +14,13 @@ export interface WhatsAppPluginOptions {
    * @defaultValue none
    */
   storedChats?: (instanceId: InstanceId) => Promise<ChatInfo[]>;
+  /**
+   * LID ↔ phone pairs already stored for an instance (`lid_mappings`), loaded when its session
+   * first opens, so a session resumed elsewhere (another process, after a restart) keys chats and
+   * senders as before, though WhatsApp pushes the history (and most pairs) only once.
+   * @defaultValue none
+   */
+  storedLidMappings?: (instanceId: InstanceId) => Promise<LidMapping[]>;
   /** Plugin-level logger (sessions log with `instanceId`). @defaultValue a silent logger */
   log?: Logger;
   /** Messages asked per on-demand history request (`fetchMessageHistory` count). @defaultValue 50 */
@@ -63,6 +70,7 @@ export const SILENT_LOGGER: Logger = { debug() {}, info() {}, warn() {}, error()
 /** Defaults of every optional {@link WhatsAppPluginOptions} field. */
 export const DEFAULT_WHATSAPP_PLUGIN_OPTIONS = {
   storedChats: async () => [],
+  storedLidMappings: async () => [],
   log: SILENT_LOGGER,
   historyPageSize: 50,
   onDemandTimeoutMs: 60_000,

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createTestDb, type TestDb } from '@omni/db/testing';
-import { chatId, DedupeWriter, HistoryIngestor, instanceId } from '@omni/sync-core';
+import { chatId, DedupeWriter, HistoryIngestor, instanceId, LidMappingStore } from '@omni/sync-core';
 import { type FakeWhatsAppScenario, generateTextHistory, waMessages } from '@omni/testkit/whatsapp';
+import type { WhatsAppPluginOptions } from '../src/whatsapp-plugin-options.ts';
 import { harness } from './helpers.ts';
 
 const NOW = 1_760_000_000;
@@ -10,6 +11,10 @@ const ME = { id: '15559990000@s.whatsapp.net', name: 'Me' };
 const ALICE = '15550001111@s.whatsapp.net';
 const BOB_PN = '15550002222@s.whatsapp.net';
 const BOB_LID = '222000@lid';
+const CAROL_PN = '15550003333@s.whatsapp.net';
+const CAROL_LID = '333000@lid';
+const DAVE_PN = '15550004444@s.whatsapp.net';
+const DAVE_LID = '444000@lid';
 
 describe('end to end on Postgres: plugin → HistoryIngestor / DedupeWriter', () => {
   let t: TestDb;
@@ -40,11 +45,11 @@ describe('end to end on Postgres: plugin → HistoryIngestor / DedupeWriter', ()
   }, 60_000);
 
   /** A harness whose history handler is the real ingestor on its own instance row. */
-  async function setup(scenario: FakeWhatsAppScenario) {
+  async function setup(scenario: FakeWhatsAppScenario, options: Partial<WhatsAppPluginOptions> = {}) {
     const id = await newInstance();
     const writer = new DedupeWriter(t.db);
     const ingestor = new HistoryIngestor(t.db, writer);
-    const h = harness(scenario);
+    const h = harness(scenario, options);
     const results: Awaited<ReturnType<HistoryIngestor['ingest']>>[] = [];
     h.plugin.setHistoryHandler(async (batch) => {
       results.push(await ingestor.ingest({ ...batch, instanceId: id }));
@@ -199,6 +204,102 @@ describe('end to end on Postgres: plugin → HistoryIngestor / DedupeWriter', ()
     expect(byId.get('O1')?.deleted_at).toBeNull();
     expect(byId.get('E1')).toMatchObject({ kind: 'edit', target_external_id: 'O1' });
     expect(byId.get('R1')).toMatchObject({ kind: 'revoke', target_external_id: 'O2' });
+    await h.plugin.close();
+  });
+
+  test('LID ↔ phone pairs from history chunks and lid-mapping.update land in lid_mappings once, updated when they change', async () => {
+    const lids = async (instance: string) =>
+      t.db
+        .selectFrom('lid_mappings')
+        .select(['lid', 'pn'])
+        .where('instance_id', '=', instance)
+        .orderBy('lid')
+        .execute();
+    const { h, id, results } = await setup({
+      me: ME,
+      chats: [
+        {
+          jid: BOB_LID,
+          messages: generateTextHistory({
+            chat: BOB_LID,
+            count: 30,
+            newest: NOW,
+            spacing: 60,
+            idPrefix: 'L',
+          }),
+        },
+        {
+          jid: CAROL_LID,
+          altJid: CAROL_PN,
+          messages: generateTextHistory({
+            chat: CAROL_LID,
+            count: 30,
+            newest: NOW,
+            spacing: 60,
+            idPrefix: 'C',
+          }),
+        },
+      ],
+      lidPnMappings: [
+        { lid: BOB_LID, pn: BOB_PN },
+        { lid: BOB_LID, pn: BOB_PN },
+      ],
+      chunkSize: 20,
+      pushRepeats: 3,
+    });
+    await h.plugin.connect(h.id);
+    await h.plugin.flush(h.id);
+    expect(await lids(id)).toEqual([
+      { lid: BOB_LID, pn: BOB_PN },
+      { lid: CAROL_LID, pn: CAROL_PN },
+    ]);
+    const created = results.reduce((n, r) => n + r.lidMappings.created, 0);
+    const updated = results.reduce((n, r) => n + r.lidMappings.updated, 0);
+    expect({ created, updated }).toEqual({ created: 2, updated: 0 });
+
+    h.fake.last?.emitLidMapping(DAVE_LID, DAVE_PN);
+    h.fake.last?.emitLidMapping(BOB_LID, '15550009999@s.whatsapp.net');
+    h.fake.last?.emitLidMapping(DAVE_LID, DAVE_PN);
+    await h.plugin.flush(h.id);
+    expect(await lids(id)).toEqual([
+      { lid: BOB_LID, pn: '15550009999@s.whatsapp.net' },
+      { lid: CAROL_LID, pn: CAROL_PN },
+      { lid: DAVE_LID, pn: DAVE_PN },
+    ]);
+    const last = results.at(-1);
+    expect(last?.lidMappings).toEqual({ created: 1, updated: 1 });
+    expect(last?.messages.fetched).toBe(0);
+    await h.plugin.close();
+  });
+
+  test('a session opened elsewhere starts from the stored pairs: a LID chat is keyed by its phone JID', async () => {
+    const store = new LidMappingStore(t.db);
+    let dbId = '';
+    const { h, id, results } = await setup(
+      {
+        me: ME,
+        chats: [
+          {
+            jid: BOB_LID,
+            messages: generateTextHistory({
+              chat: BOB_LID,
+              count: 5,
+              newest: NOW,
+              spacing: 60,
+              idPrefix: 'S',
+            }),
+          },
+        ],
+      },
+      { storedLidMappings: () => store.list(dbId) },
+    );
+    dbId = id;
+    await store.upsert(id, [{ lid: BOB_LID, pn: BOB_PN }]);
+    await h.plugin.connect(h.id);
+    await h.plugin.flush(h.id);
+    expect(await count(id, BOB_PN)).toBe(5);
+    expect(await count(id, BOB_LID)).toBe(0);
+    expect(results.every((r) => r.lidMappings.created + r.lidMappings.updated === 0)).toBe(true);
     await h.plugin.close();
   });
 });

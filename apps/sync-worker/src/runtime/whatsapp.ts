@@ -10,6 +10,7 @@ import {
   DedupeWriter,
   HistoryIngestor,
   instanceId,
+  LidMappingStore,
   type Logger,
   PostgresAuthStateStore,
 } from '@omni/sync-core';
@@ -36,14 +37,17 @@ export function connectionStateOf(state: Pick<WhatsAppConnectionState, 'status'>
 
 /**
  * The WhatsApp plugin of the single process that holds the sockets: auth state encrypted in
- * Postgres, pushed history stored through the HistoryIngestor as it arrives, connection changes
- * written to `instances.connection_state`, the profile synced when a session opens, and sessions
- * with stored credentials reconnected at start-up.
+ * Postgres, pushed history and LID ↔ phone pairs stored through the HistoryIngestor as they arrive
+ * (the pairs are read back when a session opens), connection changes written to
+ * `instances.connection_state`, the profile synced when a session opens, and sessions with stored
+ * credentials reconnected at start-up.
  */
 export function startWhatsApp(deps: WhatsAppDeps): WhatsAppPlugin {
+  const lids = new LidMappingStore(deps.db);
   const plugin = createWhatsAppPlugin({
     socketFactory: deps.socketFactory ?? createBaileysSocketFactory(),
     authStore: new PostgresAuthStateStore(deps.db, deps.cipher),
+    storedLidMappings: (id) => lids.list(id),
     log: deps.log,
   });
   const ingestor = new HistoryIngestor(deps.db, new DedupeWriter(deps.db));

@@ -15,21 +15,47 @@ export interface LidPnPair {
 export class IdentityMap {
   readonly #pnByLid = new Map<string, string>();
   readonly #lidByPn = new Map<string, string>();
+  readonly #unsaved = new Map<string, string>();
+  readonly #onLearnt: () => void;
+
+  /** `onLearnt` is called whenever a pair was learnt or changed and is waiting to be stored. */
+  constructor(onLearnt: () => void = () => {}) {
+    this.#onLearnt = onLearnt;
+  }
 
   /** Number of known pairs. */
   get size(): number {
     return this.#pnByLid.size;
   }
 
-  /** Records a pair; returns `true` when it was new or changed. Repeats are harmless. */
+  /**
+   * Records a pair; returns `true` when it was new or changed. Repeats are harmless. A new or
+   * changed pair waits in {@link takeUnsaved} until it is stored.
+   */
   link(lid: string | null | undefined, pn: string | null | undefined): boolean {
-    if (!isLidJid(lid) || !isPnJid(pn)) return false;
-    const l = normalizeJid(lid);
-    const p = normalizeJid(pn);
-    if (this.#pnByLid.get(l) === p && this.#lidByPn.get(p) === l) return false;
-    this.#pnByLid.set(l, p);
-    this.#lidByPn.set(p, l);
+    if (!this.#set(lid, pn)) return false;
+    this.#unsaved.set(normalizeJid(lid as string), normalizeJid(pn as string));
+    this.#onLearnt();
     return true;
+  }
+
+  /** Records pairs that are already stored (read back from the database): nothing to save. */
+  seed(pairs: readonly LidPnPair[]): void {
+    for (const { lid, pn } of pairs) this.#set(lid, pn);
+  }
+
+  /** The pairs learnt or changed since the last call, to be stored; they are no longer pending. */
+  takeUnsaved(): LidPnPair[] {
+    const pairs = [...this.#unsaved].map(([lid, pn]) => ({ lid, pn }));
+    this.#unsaved.clear();
+    return pairs;
+  }
+
+  /** Puts pairs whose storing failed back in the pending set, unless a newer pair replaced them. */
+  restoreUnsaved(pairs: readonly LidPnPair[]): void {
+    for (const { lid, pn } of pairs) {
+      if (this.#pnByLid.get(lid) === pn && !this.#unsaved.has(lid)) this.#unsaved.set(lid, pn);
+    }
   }
 
   /** Links a JID with its `…Alt` counterpart (`remoteJid`/`remoteJidAlt`, `participant`/`participantAlt`). */
@@ -67,5 +93,15 @@ export class IdentityMap {
   /** All known pairs. */
   pairs(): LidPnPair[] {
     return [...this.#pnByLid].map(([lid, pn]) => ({ lid, pn }));
+  }
+
+  #set(lid: string | null | undefined, pn: string | null | undefined): boolean {
+    if (!isLidJid(lid) || !isPnJid(pn)) return false;
+    const l = normalizeJid(lid);
+    const p = normalizeJid(pn);
+    if (this.#pnByLid.get(l) === p && this.#lidByPn.get(p) === l) return false;
+    this.#pnByLid.set(l, p);
+    this.#lidByPn.set(p, l);
+    return true;
   }
 }

@@ -22,9 +22,15 @@ export class SerialDelivery<T> {
     this.#options = options;
   }
 
-  /** Queues an item built lazily when its turn comes (so it sees everything learnt before it). */
-  enqueue(make: () => T | Promise<T>): void {
-    this.#tail = this.#tail.then(async () => this.#run(await make()));
+  /**
+   * Queues an item built lazily when its turn comes (so it sees everything learnt before it); a
+   * `null` item turned out to have nothing to deliver and is skipped.
+   */
+  enqueue(make: () => T | null | Promise<T | null>): void {
+    this.#tail = this.#tail.then(async () => {
+      const item = await make();
+      if (item !== null) await this.#run(item);
+    });
   }
 
   /** Resolves when everything queued so far was delivered or given up. */

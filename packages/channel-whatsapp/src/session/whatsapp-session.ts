@@ -49,7 +49,7 @@ type Settle = (state: WhatsAppConnectionState) => boolean;
  */
 export class WhatsAppSession {
   readonly instanceId: InstanceId;
-  readonly identity = new IdentityMap();
+  readonly identity = new IdentityMap(() => this.#scheduleLinkPush());
   readonly chats = new ChatRegistry(this.identity);
   readonly contacts = new Map<string, NormalizedContact>();
   readonly self: SelfIdentity = { id: null, lid: null, name: null };
@@ -66,6 +66,8 @@ export class WhatsAppSession {
   #starting: Promise<void> | null = null;
   #stopping = false;
   #qrCount = 0;
+  #linkPushQueued = false;
+  #seeded = false;
   #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   readonly #pushes: SerialDelivery<PushedHistory>;
   #creds: Promise<void> = Promise.resolve();
@@ -91,7 +93,10 @@ export class WhatsAppSession {
       attempts: options.pushAttempts,
       retryBaseMs: options.pushRetryBaseMs,
       onFailure: (batch, error, attempt, lost) => {
-        if (lost) this.lostPushedMessages += batch.messages.length;
+        if (lost) {
+          this.lostPushedMessages += batch.messages.length;
+          this.identity.restoreUnsaved(batch.lidMappings ?? []);
+        }
         this.#log.error(
           { instanceId, err: error, syncType: batch.syncType, messages: batch.messages.length, attempt },
           lost
@@ -287,6 +292,10 @@ export class WhatsAppSession {
 
   async #open(): Promise<void> {
     this.#auth ??= await loadStoredAuthState(this.#options.authStore, this.instanceId);
+    if (!this.#seeded) {
+      this.identity.seed(await this.#options.storedLidMappings(this.instanceId));
+      this.#seeded = true;
+    }
     this.#qrCount = 0;
     this.#setState({ status: 'connecting' });
     const socket = await this.#options.socketFactory({
@@ -455,7 +464,32 @@ export class WhatsAppSession {
       contacts: absorbed.contacts,
       progress: absorbed.progress,
       isLatest: absorbed.isLatest ?? false,
+      lidMappings: this.identity.takeUnsaved(),
     };
+  }
+
+  /**
+   * Hands pairs learnt outside a history chunk (`lid-mapping.update`, the own account, on-demand
+   * answers) to the history handler as a chunk of their own, behind the chunks already queued;
+   * pairs a queued chunk takes with it are not sent twice.
+   */
+  #scheduleLinkPush(): void {
+    if (this.#linkPushQueued) return;
+    this.#linkPushQueued = true;
+    this.#pushes.enqueue(() => {
+      this.#linkPushQueued = false;
+      const lidMappings = this.identity.takeUnsaved();
+      if (lidMappings.length === 0) return null;
+      return {
+        instanceId: this.instanceId,
+        syncType: 'LID_MAPPING',
+        messages: [],
+        chats: [],
+        contacts: [],
+        isLatest: false,
+        lidMappings,
+      };
+    });
   }
 
   /** Asks Baileys' LID store for the phone JIDs of LIDs a chunk mentions that no event stated. */
