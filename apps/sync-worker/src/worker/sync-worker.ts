@@ -35,6 +35,12 @@ export interface SyncWorkerOptions {
    * @defaultValue 5_000
    */
   placementRetryMaxMs?: number;
+  /**
+   * Deliveries after which a ticket still declined is dropped instead of given back: the reaper
+   * rings its job again while it is pending, so tickets of a job no worker can run yet do not pile up.
+   * @defaultValue 20
+   */
+  placementMaxDeliveries?: number;
 }
 
 /** Defaults of {@link SyncWorkerOptions}. */
@@ -44,6 +50,7 @@ export const DEFAULT_SYNC_WORKER_OPTIONS = {
   leaseMs: 30_000,
   placementRetryMs: 500,
   placementRetryMaxMs: 5_000,
+  placementMaxDeliveries: 20,
 } satisfies Required<SyncWorkerOptions>;
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
@@ -108,10 +115,13 @@ export class SyncWorker {
       return;
     }
     if (!(await this.#mayRun(delivery))) {
-      const { placementRetryMs, placementRetryMaxMs } = this.#options;
-      await delivery.retry(
-        Math.min(placementRetryMaxMs, placementRetryMs * Math.max(1, delivery.deliveryCount)),
-      );
+      const { placementRetryMs, placementRetryMaxMs, placementMaxDeliveries } = this.#options;
+      if (delivery.deliveryCount >= placementMaxDeliveries) {
+        await delivery.ack();
+        return;
+      }
+      const delayMs = Math.min(placementRetryMaxMs, placementRetryMs * Math.max(1, delivery.deliveryCount));
+      await delivery.retry(delayMs);
       return;
     }
     const job = await this.deps.jobs.claimJob(jobId, this.id, this.#options.leaseMs);

@@ -4,6 +4,7 @@ import { createTestDb, type TestDb } from '@omni/db/testing';
 import { JobRepository } from '@omni/sync-core';
 import { InProcessQueue } from '../../src/queue/in-process/in-process-queue.ts';
 import type { ExecutionContext, JobExecutor } from '../../src/worker/job-executor.ts';
+import type { JobPlacement } from '../../src/worker/job-placement.ts';
 import { Reaper } from '../../src/worker/reaper.ts';
 import { SyncWorker } from '../../src/worker/sync-worker.ts';
 import { insertInstance, silentLog, until } from '../helpers.ts';
@@ -166,5 +167,55 @@ test('the reaper rings forgotten pending jobs, but not those queued behind a run
   expect(rung).toContain(forgotten.id);
   expect(rung).not.toContain(waiting.id);
   expect(rung).not.toContain(running.id);
+  await queue.close();
+});
+
+test('a job its placement refuses is not claimed: the ticket comes back with a growing delay, and is dropped after the last delivery', async () => {
+  const queue = new InProcessQueue();
+  const executor = new ManualExecutor();
+  let allowed = false;
+  const asked: { jobId: string; deliveries: number; at: number }[] = [];
+  const placement: JobPlacement = { canRun: async () => allowed };
+  const worker = new SyncWorker(
+    {
+      db: db.db,
+      jobs,
+      log: silentLog,
+      executor,
+      placement,
+      queue: {
+        mode: queue.mode,
+        dispatch: (t) => queue.dispatch(t),
+        ping: () => queue.ping(),
+        close: () => queue.close(),
+        consume: (handler, options) =>
+          queue.consume(async (d) => {
+            asked.push({ jobId: d.ticket.jobId, deliveries: d.deliveryCount, at: Date.now() });
+            await handler(d);
+          }, options),
+      },
+    },
+    { leaseMs: 3_000, placementRetryMs: 20, placementRetryMaxMs: 60, placementMaxDeliveries: 5 },
+  );
+  await worker.start();
+  const instanceId = await insertInstance(db.db);
+  const { job } = await jobs.createJob(instanceId, 'messages', { depth: '7d' });
+  await queue.dispatch({ jobId: job.id, instanceId });
+  await until(() => asked.length === 5);
+  await Bun.sleep(200);
+  expect(asked.map((a) => a.deliveries)).toEqual([1, 2, 3, 4, 5]);
+  const gaps = asked.slice(1).map((a, i) => a.at - (asked[i]?.at ?? 0));
+  expect(gaps[0]).toBeGreaterThanOrEqual(15);
+  expect(gaps[2]).toBeGreaterThanOrEqual(50);
+  expect(executor.started).toHaveLength(0);
+  expect(await jobs.getJob(job.id)).toMatchObject({ status: 'pending', attempts: 0, lease_owner: null });
+
+  allowed = true;
+  await queue.dispatch({ jobId: job.id, instanceId });
+  await until(() => executor.started.length === 1);
+  expect(executor.started[0]?.job.id).toBe(job.id);
+  executor.started[0]?.finish('complete');
+  await until(async () => (await jobs.getJob(job.id)).status === 'completed');
+  await worker.stop();
   await queue.close();
 });
