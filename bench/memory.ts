@@ -1,6 +1,6 @@
 /**
  * `bun run bench memory [--messages N] [--channels C] [--chat-concurrency K] [--samples FILE]
- *  [--gc-each-sample] [--heap-snapshots DIR] [--type-counts] [--max-seconds S]`
+ *  [--gc-interval-ms G] [--gc-each-sample] [--heap-snapshots DIR] [--type-counts] [--max-seconds S]`
  *
  * A `messages` job (depth `all`, no media download) of N messages (default 1,000,000) over C
  * channels (default 20) through the real engine — `SyncRunner` with `DedupeWriter` and the
@@ -9,6 +9,10 @@
  * the run measures the engine, not the pacing: the fake allows 100,000 history requests per
  * second per channel and globally, the plugin's sliding windows match it, and the engine's token
  * bucket gets 6,000,000 requests per minute.
+ *
+ * Garbage is collected as the worker does it: the runner's batch commits tick the worker's
+ * `CollectorPacer` (a full collection at most every `--gc-interval-ms`, default the worker's
+ * `WORKER_GC_INTERVAL_MS` default of 1000; `0` leaves collection to the runtime alone).
  *
  * Prints one JSON line:
  *   {"bench":"memory","messages","seconds","peakRssMb","rssAt100kMb","rssEndMb","growthPct",…}
@@ -25,6 +29,10 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
+import {
+  CollectorPacer,
+  DEFAULT_COLLECTOR_PACER_OPTIONS,
+} from '../apps/sync-worker/src/runtime/collector-pacer.ts';
 import { createDiscordPlugin } from '../packages/channel-discord/src/index.ts';
 import { CredentialCipher } from '../packages/db/src/index.ts';
 import { createTestDb } from '../packages/db/src/testing.ts';
@@ -47,6 +55,7 @@ const CHAT_CONCURRENCY = numberArg('chat-concurrency', 4);
 const MARK = Math.min(100_000, Math.floor(MESSAGES / 10));
 const SAMPLES_FILE = stringArg('samples', '/tmp/omni-bench-memory-samples.jsonl');
 const GC_EACH_SAMPLE = flagArg('gc-each-sample');
+const GC_INTERVAL_MS = numberArg('gc-interval-ms', DEFAULT_COLLECTOR_PACER_OPTIONS.intervalMs);
 const SNAPSHOT_DIR = stringArg('heap-snapshots', '');
 const TYPE_COUNTS = flagArg('type-counts');
 const MAX_SECONDS = numberArg('max-seconds', 1800);
@@ -107,6 +116,7 @@ async function main(): Promise<void> {
       .values({ name: 'bench', channel: 'discord', credentials: cipher.encryptJson({ token: fake.token }) })
       .returning('id')
       .executeTakeFirstOrThrow();
+    const pacer = new CollectorPacer({ intervalMs: GC_INTERVAL_MS });
     const runner = new SyncRunner({
       db: t.db,
       plugins: new PluginRegistry([plugin]),
@@ -117,6 +127,7 @@ async function main(): Promise<void> {
       chatConcurrency: CHAT_CONCURRENCY,
       onBatchCommitted: (info) => {
         stored += info.stored;
+        pacer.tick();
       },
     });
     const { job } = await new JobRepository(t.db).createJob(id, 'messages', {
@@ -187,6 +198,8 @@ async function main(): Promise<void> {
       heapUsedEndMb: end.heapUsedMb,
       rssAfterFinalGcMb: afterGcRssMb,
       gcEachSample: GC_EACH_SAMPLE,
+      gcIntervalMs: GC_INTERVAL_MS,
+      collections: pacer.collections,
       progressStored: progress.stored,
       channels: CHANNELS,
       chatConcurrency: CHAT_CONCURRENCY,

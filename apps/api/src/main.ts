@@ -31,7 +31,10 @@ const key = loadApiKey({ apiKey: config.apiKey, dataDir: config.dataDir });
 // Embedded default: no NATS → the worker, reaper and scheduler run in this process.
 let runtime: WorkerRuntime | null = null;
 if (!config.natsUrl) {
-  const runner = createSyncRunner(services, log, { leaseMs: workerConfig.leaseMs });
+  const runner = createSyncRunner(services, log, {
+    leaseMs: workerConfig.leaseMs,
+    gcIntervalMs: workerConfig.gcIntervalMs,
+  });
   runtime = new WorkerRuntime(
     {
       db: services.db.db,

@@ -6,17 +6,31 @@ import {
   type SyncRunnerOptions,
   settingsRateSource,
 } from '@omni/sync-core';
+import { CollectorPacer } from './collector-pacer.ts';
 import type { Services } from './open-services.ts';
+
+/** Options of {@link createSyncRunner}. */
+export interface CreateSyncRunnerOptions
+  extends Partial<Pick<SyncRunnerOptions, 'leaseMs' | 'chatConcurrency' | 'onBatchCommitted'>> {
+  /**
+   * Least time between two garbage collections while batches are written, ms; `0` leaves
+   * collection to the runtime (see {@link CollectorPacer}). `WORKER_GC_INTERVAL_MS`.
+   * @defaultValue 1_000
+   */
+  gcIntervalMs?: number;
+}
 
 /**
  * The `SyncRunner` of a process: rate limiter and media storage from settings, events to the
- * process's bus (NATS or in-process).
+ * process's bus (NATS or in-process), garbage collected at a steady pace while it writes.
  */
 export function createSyncRunner(
   services: Pick<Services, 'db' | 'settings' | 'plugins' | 'cipher' | 'events' | 'jobs'>,
   log: Logger,
-  options: Partial<Pick<SyncRunnerOptions, 'leaseMs' | 'chatConcurrency' | 'onBatchCommitted'>> = {},
+  options: CreateSyncRunnerOptions = {},
 ): SyncRunner {
+  const { gcIntervalMs, onBatchCommitted, ...runnerOptions } = options;
+  const pacer = new CollectorPacer(gcIntervalMs === undefined ? {} : { intervalMs: gcIntervalMs });
   return new SyncRunner({
     db: services.db.db,
     plugins: services.plugins,
@@ -27,6 +41,10 @@ export function createSyncRunner(
     events: services.events,
     logger: log,
     jobs: services.jobs,
-    ...options,
+    ...runnerOptions,
+    onBatchCommitted: (info) => {
+      pacer.tick();
+      onBatchCommitted?.(info);
+    },
   });
 }

@@ -19,6 +19,11 @@ export interface WorkerConfig {
   /** `LEADER_RETRY_MS`, default 5000: how often a follower tries to become leader. */
   leaderRetryMs: number;
   /**
+   * `WORKER_GC_INTERVAL_MS`, default 1000: least time between two full garbage collections while
+   * a sync writes batches; `0` leaves collection to the runtime (see `CollectorPacer`).
+   */
+  gcIntervalMs: number;
+  /**
    * `NATS_STREAM`, `NATS_SUBJECT_PREFIX`, `NATS_DURABLE`, `NATS_EVENT_PREFIX`,
    * `NATS_WHATSAPP_PREFIX`: names on NATS.
    */
@@ -56,6 +61,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     leaseMs: int(env.WORKER_LEASE_MS, 30_000, 'WORKER_LEASE_MS', 300),
     reaperIntervalMs: int(env.REAPER_INTERVAL_MS, 5_000, 'REAPER_INTERVAL_MS', 100),
     leaderRetryMs: int(env.LEADER_RETRY_MS, 5_000, 'LEADER_RETRY_MS', 100),
+    gcIntervalMs: int(env.WORKER_GC_INTERVAL_MS, 1_000, 'WORKER_GC_INTERVAL_MS', 0),
     nats,
   };
 }
