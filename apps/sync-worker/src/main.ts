@@ -26,7 +26,10 @@ const services = await openServices({
   whatsapp:
     process.env.WHATSAPP_ENABLED === 'false' ? false : config.workerId ? { owner: config.workerId } : true,
 });
-const runner = createSyncRunner(services, log, { leaseMs: config.leaseMs });
+const runner = createSyncRunner(services, log, {
+  leaseMs: config.leaseMs,
+  gcIntervalMs: config.gcIntervalMs,
+});
 const runtime = new WorkerRuntime(
   {
     db: services.db.db,
