@@ -15,18 +15,22 @@ beforeAll(async () => {
     reads++;
     return original(i, j);
   };
-  instanceId = (
-    await t.app.inject({
-      method: 'POST',
-      url: '/api/v2/instances',
-      headers: auth,
-      payload: { name: 'snap', channel: 'discord' },
-    })
-  ).json().data.id;
+  instanceId = await createInstance('snap');
 }, 60_000);
 afterAll(async () => {
   await t.close();
 }, 60_000);
+
+/** Creates an instance through the API; its id. */
+const createInstance = async (name: string): Promise<string> =>
+  (
+    await t.app.inject({
+      method: 'POST',
+      url: '/api/v2/instances',
+      headers: auth,
+      payload: { name, channel: 'discord' },
+    })
+  ).json().data.id;
 
 let instances = 0;
 
@@ -128,26 +132,12 @@ describe('job snapshots (GET /instances/:id/sync/:jobId)', () => {
     expect(missingInstance.statusCode).toBe(404);
     expect(missingInstance.json().error.message).toContain('instance');
 
-    const other = (
-      await t.app.inject({
-        method: 'POST',
-        url: '/api/v2/instances',
-        headers: auth,
-        payload: { name: 'snap-other', channel: 'discord' },
-      })
-    ).json().data.id;
+    const other = await createInstance('snap-other');
     expect((await getJob(job, other)).statusCode).toBe(404);
   });
 
   test('deleting the instance drops its snapshots', async () => {
-    const inst = (
-      await t.app.inject({
-        method: 'POST',
-        url: '/api/v2/instances',
-        headers: auth,
-        payload: { name: 'snap-deleted', channel: 'discord' },
-      })
-    ).json().data.id;
+    const inst = await createInstance('snap-deleted');
     const job = await t.db.db
       .insertInto('sync_jobs')
       .values({
