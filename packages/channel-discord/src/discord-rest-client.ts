@@ -80,10 +80,8 @@ export class DiscordRestClient {
       makeRequest: (url, init) => this.#send(url, init as RequestInit),
       rejectOnRateLimit: (data) => this.#isAnswered429(data),
     }).setToken(token);
-    this.rest.on(RESTEvents.Response, (_request, response) => {
-      this.stats.requests++;
-      if (response.status === 429) this.stats.status429++;
-    });
+    // Answers are counted in `#send`: a `RESTEvents.Response` listener would make discord.js
+    // `clone()` every response (its body teed and buffered a second time) just to read the status.
     this.rest.on(RESTEvents.RateLimited, () => {
       this.stats.libraryWaits++;
     });
@@ -98,7 +96,9 @@ export class DiscordRestClient {
       // discord.js and we are done parsing the body.
       for (const grant of this.#inFlight.get(url)?.shift() ?? []) grant.release();
     }
+    this.stats.requests++;
     if (res.status !== 429) return res;
+    this.stats.status429++;
     const body = await res.text();
     const answer: RateLimitAnswer = {
       url,
@@ -160,6 +160,11 @@ export class DiscordRestClient {
     let global: LimiterGrant | null = null;
     let url: string | null = null;
     let grants: LimiterGrant[] | null = null;
+    // discord.js adds an `abort` listener to the request's signal for every request and never
+    // removes it: handed the job's signal, which lives as long as the job, each request's closure
+    // (URL, headers, route) would stay reachable until the job ends — memory growing with every
+    // page. It gets a signal of its own per call instead, following the caller's while the call lasts.
+    const scoped = scopedSignal(options.signal);
     try {
       // The first request of each per-channel window heads the chain that decides when the channel
       // finishes (request k waits for request k − limit): it goes first through the global window.
@@ -167,7 +172,7 @@ export class DiscordRestClient {
       global = await this.#global.acquire(options.signal, leader);
       const query = new URLSearchParams();
       for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) query.set(k, String(v));
-      const request = { query, signal: options.signal, ...(method === 'POST' ? { body } : {}) };
+      const request = { query, signal: scoped.signal, ...(method === 'POST' ? { body } : {}) };
       const search = query.toString();
       url = `${this.#options.api}/v10${route}${search ? `?${search}` : ''}`;
       grants = channel ? [global, channel] : [global];
@@ -180,6 +185,7 @@ export class DiscordRestClient {
     } catch (error) {
       throw this.#translate(error, `${method} ${route}`, options.signal);
     } finally {
+      scoped.dispose();
       const queue = url ? this.#inFlight.get(url) : undefined;
       if (url && queue) {
         const i = grants ? queue.indexOf(grants) : -1;
@@ -242,4 +248,20 @@ export class DiscordRestClient {
       throw new TransientError(`media download failed: ${url.split('?')[0]}`, { cause: error });
     }
   }
+}
+
+/**
+ * A signal of its own that aborts (with the same reason) when `parent` does, until `dispose()`
+ * detaches it from `parent`; `undefined` without a parent.
+ */
+function scopedSignal(parent: AbortSignal | undefined): { signal: AbortSignal | undefined; dispose(): void } {
+  if (!parent) return { signal: undefined, dispose: () => {} };
+  const controller = new AbortController();
+  if (parent.aborted) {
+    controller.abort(parent.reason);
+    return { signal: controller.signal, dispose: () => {} };
+  }
+  const onAbort = () => controller.abort(parent.reason);
+  parent.addEventListener('abort', onAbort, { once: true });
+  return { signal: controller.signal, dispose: () => parent.removeEventListener('abort', onAbort) };
 }

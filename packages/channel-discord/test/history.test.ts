@@ -121,6 +121,32 @@ describe('fetchHistory against the fake', () => {
     expect(all.sort()).toEqual(fake.expectedIds(chat, null, NOW).sort());
   });
 
+  test('paging leaves no listener on ctx.signal (the job signal outlives every request) and counts each answer', async () => {
+    const { ctx, log } = testContext({ token: fake.token }, { id: INSTANCE });
+    let listeners = 0;
+    let added = 0;
+    const add = ctx.signal.addEventListener.bind(ctx.signal);
+    const remove = ctx.signal.removeEventListener.bind(ctx.signal);
+    ctx.signal.addEventListener = ((...args: Parameters<AbortSignal['addEventListener']>) => {
+      listeners++;
+      added++;
+      add(...args);
+    }) as AbortSignal['addEventListener'];
+    ctx.signal.removeEventListener = ((...args: Parameters<AbortSignal['removeEventListener']>) => {
+      listeners--;
+      remove(...args);
+    }) as AbortSignal['removeEventListener'];
+    const chat = fake.data.chats.find((c) => c.name === 'general')!;
+    const requestsBefore = plugin.stats(INSTANCE)?.requests ?? 0;
+    const batches = await collect(
+      plugin.fetchHistory(ctx, { chatId: chatId(chat.id), since: null, until: NOW, cursor: null }),
+    );
+    expect(batches.length).toBeGreaterThan(1);
+    expect(added).toBeGreaterThan(0);
+    expect(listeners).toBe(0);
+    expect(plugin.stats(INSTANCE)!.requests - requestsBefore).toBe(log.calls.messages);
+  });
+
   test('cancelling (ctx.signal) stops the paging between or during requests', async () => {
     const { ctx, abort } = testContext({ token: fake.token }, { id: INSTANCE });
     const chat = fake.data.chats.find((c) => c.name === 'general')!;
