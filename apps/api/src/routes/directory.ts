@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Contact as ContactRow, OmniGroup } from '@omni/db';
 import { sql } from 'kysely';
+import type { Static } from 'typebox';
 import { ApiError } from '../errors/api-error.ts';
 import { Data, errorResponses, IdParams } from '../schemas/common.ts';
 import {
@@ -60,10 +61,56 @@ function cursorParts(cursor: string | undefined): [string, string] | null {
   return [parts[0] as string, parts[1] as string];
 }
 
+/** How a directory table is searched and ordered. */
+const DIRECTORY = {
+  contacts: {
+    searched: ['name', 'push_name', 'verified_name', 'phone_number', 'external_id', 'lid'],
+    sortKey: sql<string>`coalesce(name, push_name, verified_name, external_id)`,
+  },
+  omni_groups: {
+    searched: ['name', 'external_id', 'description'],
+    sortKey: sql<string>`coalesce(name, external_id)`,
+  },
+} as const;
+
 /** `/instances/:id/contacts` and `/instances/:id/groups`: what contacts/groups syncs stored. */
 export const directoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const instances = new InstanceService(app.deps);
   const db = () => app.deps.db.db;
+
+  /**
+   * A page of a directory table of the instance, by name then id: present rows only unless asked,
+   * `search` matched case-insensitively on the table's searched columns, `totalFetched` counting
+   * every match.
+   */
+  const listDirectory = async (
+    table: keyof typeof DIRECTORY,
+    instanceId: string,
+    q: Static<typeof DirectoryQuery>,
+  ) => {
+    const { searched, sortKey } = DIRECTORY[table];
+    const limit = q.limit ?? 50;
+    let base = db().selectFrom(table).where('instance_id', '=', instanceId);
+    if (!q.includeAbsent) base = base.where('is_present', '=', true);
+    if (q.search) {
+      const pattern = like(q.search);
+      base = base.where((eb) => eb.or(searched.map((c) => eb(sql.ref(c), 'ilike', pattern))));
+    }
+    const total = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    let query = base.selectAll().select(sortKey.as('sort_key'));
+    const after = cursorParts(q.cursor);
+    if (after) query = query.where(sql<boolean>`(${sortKey}, id) > (${after[0]}, ${after[1]}::uuid)`);
+    const rows = await query
+      .orderBy(sortKey)
+      .orderBy('id')
+      .limit(limit + 1)
+      .execute();
+    const { page, hasMore, cursor } = keysetPage(rows, limit, (last) => [last.sort_key, last.id]);
+    return {
+      items: page.map(({ sort_key: _, ...row }) => row),
+      meta: { totalFetched: Number(total.n), hasMore, cursor },
+    };
+  };
 
   app.get(
     '/instances/:id/contacts',
@@ -77,37 +124,9 @@ export const directoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const { id } = request.params;
-      await instances.get(id);
-      const { search, includeAbsent, cursor } = request.query;
-      const limit = request.query.limit ?? 50;
-      let base = db().selectFrom('contacts').where('instance_id', '=', id);
-      if (!includeAbsent) base = base.where('is_present', '=', true);
-      if (search) {
-        const pattern = like(search);
-        base = base.where((eb) =>
-          eb.or(
-            ['name', 'push_name', 'verified_name', 'phone_number', 'external_id', 'lid'].map((c) =>
-              eb(sql.ref(c), 'ilike', pattern),
-            ),
-          ),
-        );
-      }
-      const total = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-      const sortKey = sql<string>`coalesce(name, push_name, verified_name, external_id)`;
-      let query = base.selectAll().select(sortKey.as('sort_key'));
-      const after = cursorParts(cursor);
-      if (after) query = query.where(sql<boolean>`(${sortKey}, id) > (${after[0]}, ${after[1]}::uuid)`);
-      const rows = await query
-        .orderBy(sortKey)
-        .orderBy('id')
-        .limit(limit + 1)
-        .execute();
-      const { page, hasMore, cursor: next } = keysetPage(rows, limit, (last) => [last.sort_key, last.id]);
-      return {
-        items: page.map(({ sort_key: _, ...row }) => toContact(row as ContactRow)),
-        meta: { totalFetched: Number(total.n), hasMore, cursor: next },
-      };
+      await instances.get(request.params.id);
+      const { items, meta } = await listDirectory('contacts', request.params.id, request.query);
+      return { items: items.map((row) => toContact(row as ContactRow)), meta };
     },
   );
 
@@ -145,37 +164,9 @@ export const directoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const { id } = request.params;
-      await instances.get(id);
-      const { search, includeAbsent, cursor } = request.query;
-      const limit = request.query.limit ?? 50;
-      let base = db().selectFrom('omni_groups').where('instance_id', '=', id);
-      if (!includeAbsent) base = base.where('is_present', '=', true);
-      if (search) {
-        const pattern = like(search);
-        base = base.where((eb) =>
-          eb.or([
-            eb('name', 'ilike', pattern),
-            eb('external_id', 'ilike', pattern),
-            eb('description', 'ilike', pattern),
-          ]),
-        );
-      }
-      const total = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-      const sortKey = sql<string>`coalesce(name, external_id)`;
-      let query = base.selectAll().select(sortKey.as('sort_key'));
-      const after = cursorParts(cursor);
-      if (after) query = query.where(sql<boolean>`(${sortKey}, id) > (${after[0]}, ${after[1]}::uuid)`);
-      const rows = await query
-        .orderBy(sortKey)
-        .orderBy('id')
-        .limit(limit + 1)
-        .execute();
-      const { page, hasMore, cursor: next } = keysetPage(rows, limit, (last) => [last.sort_key, last.id]);
-      return {
-        items: page.map(({ sort_key: _, ...row }) => toGroup(row as OmniGroup)),
-        meta: { totalFetched: Number(total.n), hasMore, cursor: next },
-      };
+      await instances.get(request.params.id);
+      const { items, meta } = await listDirectory('omni_groups', request.params.id, request.query);
+      return { items: items.map((row) => toGroup(row as OmniGroup)), meta };
     },
   );
 

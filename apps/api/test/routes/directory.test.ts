@@ -41,6 +41,14 @@ beforeAll(async () => {
         metadata: toJson({ icon: null }),
       },
       { instance_id: instanceId, external_id: 'g2', name: 'Second', member_count: 1 },
+      {
+        instance_id: instanceId,
+        external_id: 'g3',
+        name: 'Third',
+        description: 'weekly standup',
+        member_count: 4,
+      },
+      { instance_id: instanceId, external_id: 'g4', name: 'Left', is_present: false, member_count: 0 },
     ])
     .execute();
   await t.db.db
@@ -75,8 +83,18 @@ test('contacts: sorted by name, paged, searched, absent ones hidden unless asked
 
 test('groups: list and detail with participants', async () => {
   const list = (await get('/groups')).json();
-  expect(list.items.map((g: { name: string }) => g.name)).toEqual(['Omni HQ', 'Second']);
-  expect(list.meta.totalFetched).toBe(2);
+  expect(list.items.map((g: { name: string }) => g.name)).toEqual(['Omni HQ', 'Second', 'Third']);
+  expect(list.meta.totalFetched).toBe(3);
+  const page1 = (await get('/groups?limit=2')).json();
+  expect(page1.meta).toMatchObject({ totalFetched: 3, hasMore: true });
+  const page2 = (await get(`/groups?limit=2&cursor=${page1.meta.cursor}`)).json();
+  expect(page2.items.map((g: { externalId: string }) => g.externalId)).toEqual(['g3']);
+  expect(page2.meta.hasMore).toBe(false);
+  expect((await get('/groups?search=STANDUP')).json().items.map((g: { name: string }) => g.name)).toEqual([
+    'Third',
+  ]);
+  expect((await get('/groups?search=g2')).json().items[0].name).toBe('Second');
+  expect((await get('/groups?includeAbsent=true')).json().meta.totalFetched).toBe(4);
   const detail = (await get(`/groups/${list.items[0].id}`)).json().data;
   expect(detail).toMatchObject({ externalId: 'g1', memberCount: 3 });
   expect(detail.participants).toEqual([
