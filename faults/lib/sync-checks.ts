@@ -1,7 +1,9 @@
 import type { SyncProgress } from '../../packages/sync-core/src/index.ts';
+import type { ScenarioContext } from './scenario.ts';
 import { counterDiff, EXACT_COUNTERS, idSetDiff } from './verify.ts';
-import { check } from './wait.ts';
-import type { SyncJob, SyncWorld } from './world.ts';
+import { check, waitFor } from './wait.ts';
+import type { WorkerProcess } from './worker-process.ts';
+import { type SyncJob, SyncWorld, type SyncWorldOptions } from './world.ts';
 
 /** A finished reference sync. */
 export interface CleanRun {
@@ -48,4 +50,58 @@ export async function problemsAgainstClean(
   if (diff) problems.push(diff);
   problems.push(...counterDiff(world.progress(job), clean.progress, keys));
   return problems;
+}
+
+/** A world whose worker process is a third of the way through a sync, ready for a fault. */
+export interface SyncMidway {
+  world: SyncWorld;
+  worker: WorkerProcess;
+  clean: CleanRun;
+  instance: string;
+  jobId: string;
+  /** Messages stored when the fault may strike. */
+  at: number;
+}
+
+/**
+ * The common start of the restart scenarios: a world on one long seeded channel, a worker process,
+ * a clean reference run, then a second sync of the same data followed until a third is stored.
+ */
+export async function syncToOneThird(
+  context: Pick<ScenarioContext, 'config' | 'cleanup' | 'log'>,
+  options: { seed: number; worker: string } & Partial<Pick<SyncWorldOptions, 'natsUrl' | 'databaseUrl'>>,
+): Promise<SyncMidway> {
+  const { config, cleanup, log } = context;
+  const world = await SyncWorld.open({
+    cleanup,
+    natsUrl: options.natsUrl ?? config.natsUrl,
+    ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
+    fake: {
+      data: {
+        seed: options.seed,
+        nowMs: Date.now() - 1000,
+        guilds: [
+          {
+            name: options.worker.toUpperCase(),
+            channels: [{ name: 'long', messageCount: config.sizes.syncMessages, historyDays: 10 }],
+          },
+        ],
+      },
+      latencyMs: 10,
+    },
+  });
+  const worker = world.startWorker(options.worker);
+  const clean = await cleanRun(world, { type: 'messages', depth: 'all' });
+  log(`clean run: ${clean.progress.stored} messages in ${clean.runningMs} ms`);
+
+  const instance = await world.connectedInstance('restart');
+  const { jobId } = await world.postSync(instance, { type: 'messages', depth: 'all' });
+  const third = Math.ceil(clean.progress.stored / 3);
+  await waitFor(
+    `job ${jobId} to store ${third}`,
+    async () => Number((await world.job(jobId)).progress.stored ?? 0) >= third,
+    { timeoutMs: 60_000 },
+  );
+  const at = Number((await world.job(jobId)).progress.stored ?? 0);
+  return { world, worker, clean, instance, jobId, at };
 }

@@ -1,8 +1,7 @@
 import { PrivateNats } from '../lib/private-nats.ts';
 import type { Scenario } from '../lib/scenario.ts';
-import { cleanRun, problemsAgainstClean } from '../lib/sync-checks.ts';
-import { check, waitFor } from '../lib/wait.ts';
-import { SyncWorld } from '../lib/world.ts';
+import { problemsAgainstClean, syncToOneThird } from '../lib/sync-checks.ts';
+import { check } from '../lib/wait.ts';
 
 /**
  * A private nats-server is SIGKILLed while a worker process is in the middle of a sync and started
@@ -14,38 +13,10 @@ export const natsRestart: Scenario = {
   timeoutMs: () => 240_000,
   async run({ config, cleanup, log }) {
     const nats = await PrivateNats.start(cleanup);
-    const world = await SyncWorld.open({
-      cleanup,
-      natsUrl: nats.url,
-      fake: {
-        data: {
-          seed: 31,
-          nowMs: Date.now() - 1000,
-          guilds: [
-            {
-              name: 'N',
-              channels: [{ name: 'long', messageCount: config.sizes.syncMessages, historyDays: 10 }],
-            },
-          ],
-        },
-        latencyMs: 10,
-      },
-    });
-    const worker = world.startWorker('n1');
-    const clean = await cleanRun(world, { type: 'messages', depth: 'all' });
-    log(`clean run: ${clean.progress.stored} messages in ${clean.runningMs} ms`);
-
-    const instance = await world.connectedInstance('restart');
-    const { jobId } = await world.postSync(instance, { type: 'messages', depth: 'all' });
-    const third = Math.ceil(clean.progress.stored / 3);
-    await waitFor(
-      `job ${jobId} to store ${third}`,
-      async () => Number((await world.job(jobId)).progress.stored ?? 0) >= third,
-      {
-        timeoutMs: 60_000,
-      },
+    const { world, worker, clean, instance, jobId, at } = await syncToOneThird(
+      { config, cleanup, log },
+      { seed: 31, worker: 'n1', natsUrl: nats.url },
     );
-    const at = Number((await world.job(jobId)).progress.stored ?? 0);
     await nats.restart(1000);
     log(`nats-server killed at ${at}/${clean.progress.stored} stored, up again after 1 s`);
     const job = await world.waitFinished(jobId, 120_000);

@@ -1,8 +1,7 @@
 import { PrivatePostgres } from '../lib/private-postgres.ts';
 import type { Scenario } from '../lib/scenario.ts';
-import { cleanRun, problemsAgainstClean } from '../lib/sync-checks.ts';
+import { problemsAgainstClean, syncToOneThird } from '../lib/sync-checks.ts';
 import { check, ScenarioFailure, sleep, waitFor } from '../lib/wait.ts';
-import { SyncWorld } from '../lib/world.ts';
 
 /**
  * A private Postgres cluster (initdb + pg_ctl on its own port) is crashed (`pg_ctl stop -m
@@ -17,39 +16,10 @@ export const postgresRestart: Scenario = {
   async run({ config, cleanup, log }) {
     const pg = await PrivatePostgres.start(cleanup);
     log(`private cluster on 127.0.0.1:${pg.port} (${pg.dataDir})`);
-    const world = await SyncWorld.open({
-      cleanup,
-      natsUrl: config.natsUrl,
-      databaseUrl: pg.url,
-      fake: {
-        data: {
-          seed: 41,
-          nowMs: Date.now() - 1000,
-          guilds: [
-            {
-              name: 'P',
-              channels: [{ name: 'long', messageCount: config.sizes.syncMessages, historyDays: 10 }],
-            },
-          ],
-        },
-        latencyMs: 10,
-      },
-    });
-    const worker = world.startWorker('p1');
-    const clean = await cleanRun(world, { type: 'messages', depth: 'all' });
-    log(`clean run: ${clean.progress.stored} messages in ${clean.runningMs} ms`);
-
-    const instance = await world.connectedInstance('restart');
-    const { jobId } = await world.postSync(instance, { type: 'messages', depth: 'all' });
-    const third = Math.ceil(clean.progress.stored / 3);
-    await waitFor(
-      `job ${jobId} to store ${third}`,
-      async () => Number((await world.job(jobId)).progress.stored ?? 0) >= third,
-      {
-        timeoutMs: 60_000,
-      },
+    const { world, worker, clean, instance, jobId, at } = await syncToOneThird(
+      { config, cleanup, log },
+      { seed: 41, worker: 'p1', databaseUrl: pg.url },
     );
-    const at = Number((await world.job(jobId)).progress.stored ?? 0);
     await pg.stop('immediate');
     await sleep(2000);
     await pg.launch();
