@@ -4,7 +4,8 @@
  *
  * Range requests over stored media: files written by sync-core's `MediaStorageService` into a
  * temp media root (4 KB … 8 MB, 24 files), served by the API's media route (`GET
- * /api/v2/media/:instanceId/*`: auth, path checks, realpath confinement, @fastify/static) and by
+ * /api/v2/media/:instanceId/*`: auth, path checks, realpath confinement, one open + fstat, pooled
+ * read and one write up to 8 MiB, else a 1 MiB-chunk stream) and by
  * nginx (Debian's `nginx-light`, installed for this benchmark if absent; foreground, temp config,
  * sendfile, one worker by default as the API is one event loop) aliasing the same folder at the
  * same path. Both get the same seeded request mix, cycled in the same order: 50 % random ranges

@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { AppDeps } from './app-deps.ts';
+import { BufferPool } from './media/buffer-pool.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { errorHandlerPlugin } from './plugins/error-handler.ts';
 import { jsonBodyPlugin } from './plugins/json-body.ts';
@@ -70,7 +70,6 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   await app.register(fastifySwaggerUi, { routePrefix: `${API_PREFIX}/docs` });
   const mediaRoot = resolve(await deps.settings.get('media.storagePath'));
   mkdirSync(mediaRoot, { recursive: true });
-  await app.register(fastifyStatic, { root: mediaRoot, serve: false });
 
   // 2. App plugins.
   await app.register(errorHandlerPlugin);
@@ -85,8 +84,9 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   await app.register(messageRoutes, { prefix: API_PREFIX });
   await app.register(directoryRoutes, { prefix: API_PREFIX });
   await app.register(settingsRoutes, { prefix: API_PREFIX });
-  await app.register(mediaRoutes, { prefix: API_PREFIX });
-  await app.register(mediaRoutes, { hide: true });
+  const mediaBuffers = new BufferPool();
+  await app.register(mediaRoutes, { prefix: API_PREFIX, buffers: mediaBuffers });
+  await app.register(mediaRoutes, { hide: true, buffers: mediaBuffers });
   app.get(`${API_PREFIX}/openapi.json`, { config: { public: true }, schema: { hide: true } }, async () =>
     app.swagger(),
   );

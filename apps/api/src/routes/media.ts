@@ -1,8 +1,10 @@
-import { realpath, stat } from 'node:fs/promises';
-import { relative, resolve, sep } from 'node:path';
+import { realpath } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ApiError } from '../errors/api-error.ts';
+import { BufferPool } from '../media/buffer-pool.ts';
+import { sendMediaFile } from '../media/send-media-file.ts';
 import { errorResponses, Uuid } from '../schemas/common.ts';
 
 const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$/;
@@ -14,6 +16,11 @@ const ENCODED_TRICKS = /%(2f|5c|2e|00)|\\/i;
 export interface MediaRoutesOptions {
   /** Leave the route out of the OpenAPI document (the alias outside `/api/v2`). */
   hide?: boolean;
+  /**
+   * Buffers the bodies are read into; share one between registrations to share its memory bound.
+   * @defaultValue a new `BufferPool` with its defaults
+   */
+  buffers?: BufferPool;
 }
 
 async function realpathOrNull(path: string): Promise<string | null> {
@@ -25,11 +32,12 @@ async function realpathOrNull(path: string): Promise<string | null> {
 }
 
 /**
- * `GET|HEAD /media/:instanceId/*`: stored media through @fastify/static (type, ranges, 416,
- * ETag, Last-Modified), confined to `media.storagePath`: every segment must be a plain file
- * name, and the real path (symlinks resolved) must stay inside the instance's folder.
+ * `GET|HEAD /media/:instanceId/*`: stored media (type, ranges, 416, ETag, Last-Modified, 304;
+ * see {@link sendMediaFile}), confined to `media.storagePath`: every segment must be a plain
+ * file name, and the real path (symlinks resolved) must stay inside the instance's folder.
  */
 export const mediaRoutes: FastifyPluginAsyncTypebox<MediaRoutesOptions> = async (app, options) => {
+  const buffers = options.buffers ?? new BufferPool();
   app.get(
     '/media/:instanceId/*',
     {
@@ -59,16 +67,15 @@ export const mediaRoutes: FastifyPluginAsyncTypebox<MediaRoutesOptions> = async 
       ) {
         throw ApiError.validation('invalid media path', [{ in: 'params', path: '/*' }]);
       }
-      const storagePath = await app.deps.settings.get('media.storagePath');
-      const root = await realpathOrNull(resolve(storagePath));
-      if (!root) throw ApiError.notFound('media file');
-      const instanceRoot = await realpathOrNull(resolve(root, instanceId));
-      const file = await realpathOrNull(resolve(root, instanceId, ...segments));
-      if (instanceRoot === null || file === null || !file.startsWith(instanceRoot + sep))
+      const storagePath = resolve(await app.deps.settings.get('media.storagePath'));
+      const [root, instanceRoot, file] = await Promise.all([
+        realpathOrNull(storagePath),
+        realpathOrNull(resolve(storagePath, instanceId)),
+        realpathOrNull(resolve(storagePath, instanceId, ...segments)),
+      ]);
+      if (!root || instanceRoot === null || file === null || !file.startsWith(instanceRoot + sep))
         throw ApiError.notFound('media file');
-      const info = await stat(file).catch(() => null);
-      if (!info?.isFile()) throw ApiError.notFound('media file');
-      return reply.sendFile(relative(root, file), root, { dotfiles: 'deny', index: false });
+      return sendMediaFile(request, reply, file, buffers);
     },
   );
 };
