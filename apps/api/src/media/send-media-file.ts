@@ -5,7 +5,12 @@ import { ApiError } from '../errors/api-error.ts';
 import type { BufferPool } from './buffer-pool.ts';
 import { type ByteRange, contentRange, parseRange, type RangeRequest } from './byte-range.ts';
 import { contentTypeFor } from './content-type.ts';
-import { evaluatePreconditions, fileValidators, rangeStillValid } from './http-validators.ts';
+import {
+  evaluatePreconditions,
+  type FileValidators,
+  fileValidators,
+  rangeStillValid,
+} from './http-validators.ts';
 
 /** Chunk size of the stream used for bodies the pool does not buffer: 1 MiB (64 KiB chunks cost more per byte). */
 export const MEDIA_STREAM_HIGH_WATER_MARK = 1024 * 1024;
@@ -18,6 +23,14 @@ const WHOLE: RangeRequest = { kind: 'full' };
 
 /** An empty stream: Fastify's HEAD handling keeps the `Content-Length` set for a stream (not for no payload). */
 const noBody = (): Readable => Readable.from([]);
+
+/** The headers every successful answer (200, 206, 304) carries. */
+const validatorHeaders = (v: FileValidators): Record<string, string> => ({
+  'accept-ranges': 'bytes',
+  'cache-control': CACHE_CONTROL,
+  'last-modified': v.lastModified,
+  etag: v.etag,
+});
 
 const readAt = (fd: number, target: Buffer, offset: number, position: number): Promise<number> =>
   new Promise((resolve, reject) => {
@@ -37,39 +50,33 @@ async function readFully(fd: number, target: Buffer, position: number): Promise<
 }
 
 /**
- * The body of `range` of the open file, handed to `reply`: read at once into a pooled buffer
- * (released when the response closes) when the pool lends one, else streamed from the descriptor
- * in {@link MEDIA_STREAM_HIGH_WATER_MARK} chunks. Returns true when the descriptor now belongs to the
- * stream (it closes it).
+ * The body of `range` of the open file: read at once into a pooled buffer (given back when the
+ * response closes) when the pool lends one, else a stream over the descriptor in
+ * {@link MEDIA_STREAM_HIGH_WATER_MARK} chunks, which then owns the descriptor (closes it).
+ * Reads before any header is set, so a failed read leaves an ordinary error response.
  */
-async function sendBody(
+async function readBody(
   reply: FastifyReply,
   fd: number,
   range: ByteRange,
   pool: BufferPool,
-): Promise<boolean> {
-  const length = range.end - range.start + 1;
-  const lent = pool.acquire(length);
-  if (lent) {
-    try {
-      await readFully(fd, lent.bytes, range.start);
-    } catch (error) {
-      lent.release();
-      throw error;
-    }
-    reply.raw.once('close', lent.release);
-    reply.send(lent.bytes);
-    return false;
-  }
-  reply.send(
-    createReadStream('', {
+): Promise<Buffer | Readable> {
+  const lent = pool.acquire(range.end - range.start + 1);
+  if (!lent)
+    return createReadStream('', {
       fd,
       start: range.start,
       end: range.end,
       highWaterMark: MEDIA_STREAM_HIGH_WATER_MARK,
-    }),
-  );
-  return true;
+    });
+  try {
+    await readFully(fd, lent.bytes, range.start);
+  } catch (error) {
+    lent.release();
+    throw error;
+  }
+  reply.raw.once('close', lent.release);
+  return lent.bytes;
 }
 
 /**
@@ -97,7 +104,7 @@ export async function sendMediaFile(
   } catch {
     throw ApiError.notFound('media file');
   }
-  let handedOff = false;
+  let ownedByStream = false;
   try {
     const info = fstatSync(fd);
     if (!info.isFile()) throw ApiError.notFound('media file');
@@ -113,19 +120,19 @@ export async function sendMediaFile(
         headers: { 'content-range': contentRange(info.size) },
       });
     }
-    reply
-      .header('accept-ranges', 'bytes')
-      .header('cache-control', CACHE_CONTROL)
-      .header('last-modified', validators.lastModified)
-      .header('etag', validators.etag);
-    if (outcome === 'not-modified') return reply.code(304).send(noBody());
+    if (outcome === 'not-modified')
+      return reply.code(304).headers(validatorHeaders(validators)).send(noBody());
     const range = asked.kind === 'partial' ? asked.range : { start: 0, end: info.size - 1 };
+    const empty = request.method === 'HEAD' || range.end < range.start;
+    const body = empty ? noBody() : await readBody(reply, fd, range, pool);
+    ownedByStream = !empty && !Buffer.isBuffer(body);
     if (asked.kind === 'partial') reply.code(206).header('content-range', contentRange(info.size, range));
-    reply.header('content-type', contentTypeFor(path)).header('content-length', range.end - range.start + 1);
-    if (request.method === 'HEAD' || range.end < range.start) return reply.send(noBody());
-    handedOff = await sendBody(reply, fd, range, pool);
-    return reply;
+    return reply
+      .headers(validatorHeaders(validators))
+      .header('content-type', contentTypeFor(path))
+      .header('content-length', range.end - range.start + 1)
+      .send(body);
   } finally {
-    if (!handedOff) closeSync(fd);
+    if (!ownedByStream) closeSync(fd);
   }
 }
