@@ -17,7 +17,10 @@
  * Prints one JSON line:
  *   {"bench":"memory","messages","seconds","peakRssMb","rssAt100kMb","rssEndMb","growthPct",…}
  * `rssAt100kMb` is the first sample taken once 100,000 messages were stored; `rssEndMb` the one
- * taken when the job completed; `growthPct` is their difference relative to `rssAt100kMb`.
+ * taken when the job completed; `growthPct` is their difference relative to `rssAt100kMb`. RSS
+ * swings by several MB from one second to the next as the allocator keeps or returns pages, so
+ * one sample can land high or low: `growthPctMedian5` compares the median of the 5 samples from
+ * the mark on with the median of the last 5 samples, a steadier reading of the same growth.
  * Every sample (RSS, JS heap, external memory, messages stored) is appended to `--samples` as a
  * JSON line as it is taken. `--gc-each-sample` runs a full `Bun.gc(true)` before each sample (tells garbage from
  * retained memory); `--heap-snapshots DIR` writes V8-format heap snapshots at 100k and at the end;
@@ -184,6 +187,13 @@ async function main(): Promise<void> {
     if (TYPE_COUNTS) logTypeGrowth(typeCounts['100k'] ?? {}, typeCounts.end ?? {});
     const atMark = sampler.firstAt(MARK);
     const rssAtMark = atMark?.rssMb ?? Number.NaN;
+    const medianRss = (samples: readonly { rssMb: number }[]) => {
+      const sorted = samples.map((x) => x.rssMb).sort((a, b) => a - b);
+      return sorted.length > 0 ? (sorted[Math.floor(sorted.length / 2)] as number) : Number.NaN;
+    };
+    const fromMark = sampler.samples.filter((x) => x.progress >= MARK);
+    const markMedian = medianRss(fromMark.slice(0, 5));
+    const endMedian = medianRss(sampler.samples.slice(-5));
     printResult({
       bench: 'memory',
       messages: Number(n),
@@ -192,6 +202,9 @@ async function main(): Promise<void> {
       rssAt100kMb: rssAtMark,
       rssEndMb: end.rssMb,
       growthPct: round(((end.rssMb - rssAtMark) / rssAtMark) * 100, 1),
+      rssAt100kMedian5Mb: markMedian,
+      rssEndMedian5Mb: endMedian,
+      growthPctMedian5: round(((endMedian - markMedian) / markMedian) * 100, 1),
       markMessages: MARK,
       baselineRssMb,
       heapUsedAt100kMb: atMark?.heapUsedMb,
