@@ -41,28 +41,40 @@ export class DiscordPlugin implements ChannelPlugin, MediaSource, ContactsSource
   readonly id = 'discord' as const;
   readonly capabilities: ChannelCapabilities = DISCORD_CAPABILITIES;
   readonly options: DiscordPluginOptions;
-  readonly #clients = new Map<string, { token: string; client: DiscordRestClient }>();
+  /**
+   * One REST client per bot token: Discord's rate limits belong to the token (per route and
+   * channel, and globally), so instances that share a token must share its pacing windows.
+   */
+  readonly #clients = new Map<string, DiscordRestClient>();
+  /** The token each instance last used. */
+  readonly #tokens = new Map<string, string>();
 
   constructor(options: Partial<DiscordPluginOptions> = {}) {
     this.options = resolveDiscordPluginOptions(options);
   }
 
-  /** The REST client of an instance (created on first use, replaced when the token changes). */
+  /** The REST client of an instance's bot token (created on first use; a new token, a new client). */
   client(ctx: PluginContext): DiscordRestClient {
     const token = ctx.instance.credentials?.token;
     if (typeof token !== 'string' || token.length === 0) {
       throw new AuthError(`instance ${ctx.instance.id} has no Discord bot token (credentials.token)`);
     }
-    const cached = this.#clients.get(ctx.instance.id);
-    if (cached && cached.token === token) return cached.client;
-    const client = new DiscordRestClient(token, this.options);
-    this.#clients.set(ctx.instance.id, { token, client });
+    this.#tokens.set(ctx.instance.id, token);
+    let client = this.#clients.get(token);
+    if (!client) {
+      client = new DiscordRestClient(token, this.options);
+      this.#clients.set(token, client);
+    }
     return client;
   }
 
-  /** Request counters of an instance's client (zeros before its first call). */
+  /**
+   * Request counters of the client of an instance's token (zeros before its first call); shared
+   * by the instances that use the same token.
+   */
   stats(instanceId: string): DiscordRequestStats | null {
-    return this.#clients.get(instanceId)?.client.stats ?? null;
+    const token = this.#tokens.get(instanceId);
+    return token === undefined ? null : (this.#clients.get(token)?.stats ?? null);
   }
 
   /** Bot name, avatar, application description as bio, and the seed's Discord metadata. */

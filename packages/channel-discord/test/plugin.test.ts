@@ -218,3 +218,28 @@ describe('intents missing', () => {
     }
   });
 });
+
+describe('clients per token', () => {
+  test('instances sharing a bot token share one client (Discord limits the token), a new token gets its own', async () => {
+    const { fake, plugin } = await start();
+    try {
+      const a = testContext({ token: fake.token }).ctx;
+      const b = testContext({ token: fake.token }).ctx;
+      const c = testContext({ token: 'another-token' }).ctx;
+      expect(plugin.client(a)).toBe(plugin.client(b));
+      expect(plugin.client(c)).not.toBe(plugin.client(a));
+      // Back-to-back history of one channel from two instances on one token: paced as one.
+      const chat = fake.data.chats.find((x) => x.readable && x.messageCount > 40)!;
+      const before = fake.stats.status429;
+      for (const ctx of [a, b]) {
+        await collect(
+          plugin.fetchHistory(ctx, { chatId: chatId(chat.id), since: null, until: NOW, cursor: null }),
+        );
+      }
+      expect(fake.stats.status429 - before).toBe(0);
+      expect(plugin.stats(a.instance.id)).toBe(plugin.stats(b.instance.id));
+    } finally {
+      await fake.stop();
+    }
+  });
+});
