@@ -34,7 +34,7 @@ export type {
   JobId,
   JsonValue,
 } from './contract/ids.ts';
-export { chatId, externalMessageId, externalUserId, instanceId, jobId } from './contract/ids.ts';
+export { chatId, externalMessageId, externalUserId, instanceId, isUuid, jobId } from './contract/ids.ts';
 export type { MediaDescriptor, MessageKind, NormalizedMessage } from './contract/normalized-message.ts';
 export type { ChannelProfile } from './contract/profile.ts';
 export { AuthError } from './errors/auth-error.ts';

@@ -1,10 +1,9 @@
 import type { Database } from '@omni/db';
+import { isUuid } from '@omni/sync-core';
 import type { Kysely } from 'kysely';
 import type { JobTicket } from '../queue/job-queue.ts';
 import type { JobPlacement } from '../worker/job-placement.ts';
 import type { WhatsAppSessionHost } from './whatsapp-session-host.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The {@link JobPlacement} of a sync-worker in the distributed mode: a job of a WhatsApp instance
@@ -32,7 +31,7 @@ export class WhatsAppJobPlacement implements JobPlacement {
   /** An instance's channel never changes: looked up once. An unknown instance runs anywhere (its job fails). */
   async #channelOf(instanceId: string): Promise<string | null> {
     if (this.#channels.has(instanceId)) return this.#channels.get(instanceId) ?? null;
-    if (!UUID.test(instanceId)) return null;
+    if (!isUuid(instanceId)) return null;
     const row = await this.#db
       .selectFrom('instances')
       .select('channel')

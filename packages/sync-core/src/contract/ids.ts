@@ -25,5 +25,13 @@ export const externalMessageId = (id: string): ExternalMessageId => id as Extern
 /** Tags a string as an {@link ExternalUserId}. */
 export const externalUserId = (id: string): ExternalUserId => id as ExternalUserId;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * True for a uuid in its text form (our instance and job ids): what may be compared with a `uuid`
+ * column without Postgres rejecting the query.
+ */
+export const isUuid = (id: string): boolean => UUID.test(id);
+
 /** Any JSON-safe value: what cursors and raw payloads must be. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };

@@ -1,7 +1,7 @@
 import type { Database, SyncJob, SyncJobStatus, SyncJobType } from '@omni/db';
 import { toJson } from '@omni/db';
 import { type Kysely, sql, type Transaction } from 'kysely';
-import type { JsonValue } from '../contract/ids.ts';
+import { isUuid, type JsonValue } from '../contract/ids.ts';
 import { InstanceNotFoundError } from '../errors/instance-not-found-error.ts';
 import { JobNotFoundError } from '../errors/job-not-found-error.ts';
 import { JobStateError } from '../errors/job-state-error.ts';
@@ -36,8 +36,6 @@ function leaseUntil(leaseMs: number) {
   return sql<Date>`now() + (${leaseMs}::double precision * interval '1 millisecond')`;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * `sync_jobs` as a queue with leases. The database is the truth: a job's state lives here, and a
  * job whose lease expired is claimed again from its checkpoints. At most one job per instance is
@@ -67,7 +65,7 @@ export class JobRepository {
     type: SyncJobType,
     config: SyncJobConfig = {},
   ): Promise<CreateJobResult> {
-    if (!UUID.test(instanceId)) throw new InstanceNotFoundError(instanceId);
+    if (!isUuid(instanceId)) throw new InstanceNotFoundError(instanceId);
     const configJson = toJson(config);
     return this.#db.transaction().execute(async (trx) => {
       // Serialises concurrent identical requests for one instance so only one row is created.
@@ -113,14 +111,14 @@ export class JobRepository {
 
   /** The job, or `null` when there is none with this id. */
   async findJob(jobId: string): Promise<SyncJob | null> {
-    if (!UUID.test(jobId)) return null;
+    if (!isUuid(jobId)) return null;
     const job = await this.#db.selectFrom('sync_jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
     return job ?? null;
   }
 
   /** The job when it belongs to the instance, else `null`: one indexed read. */
   async findInstanceJob(instanceId: string, jobId: string): Promise<SyncJob | null> {
-    if (!UUID.test(jobId) || !UUID.test(instanceId)) return null;
+    if (!isUuid(jobId) || !isUuid(instanceId)) return null;
     const job = await this.#db
       .selectFrom('sync_jobs')
       .selectAll()
@@ -133,7 +131,7 @@ export class JobRepository {
   /** Jobs of an instance, newest first, paged on (created_at, id). */
   async listJobs(instanceId: string, options: ListJobsOptions = {}): Promise<JobPage> {
     const limit = Math.min(Math.max(Math.trunc(options.limit ?? 50), 1), 200);
-    if (!UUID.test(instanceId)) return { items: [], hasMore: false, cursor: null };
+    if (!isUuid(instanceId)) return { items: [], hasMore: false, cursor: null };
     let query = this.#db
       .selectFrom('sync_jobs')
       .selectAll()
@@ -146,7 +144,7 @@ export class JobRepository {
     }
     if (options.cursor) {
       const decoded = decodeCursor(options.cursor);
-      if (decoded && UUID.test(decoded[1])) {
+      if (decoded && isUuid(decoded[1])) {
         query = query.where(
           sql<boolean>`(created_at, id) < (${decoded[0]}::timestamptz, ${decoded[1]}::uuid)`,
         );
@@ -170,7 +168,7 @@ export class JobRepository {
    * claimable, including when another job of its instance is running.
    */
   async claimJob(jobId: string, owner: string, leaseMs: number): Promise<SyncJob | null> {
-    if (!UUID.test(jobId)) return null;
+    if (!isUuid(jobId)) return null;
     try {
       const rows = await sql<SyncJob>`
         update sync_jobs j set
