@@ -1,10 +1,11 @@
+import type { LidMapping } from '@omni/sync-core';
 import { isLidJid, isPnJid, normalizeJid } from './jid.ts';
 
-/** One LID ↔ phone-number pair, as Baileys reports it (`lidPnMappings`, `lid-mapping.update`). */
-export interface LidPnPair {
-  lid: string;
-  pn: string;
-}
+/**
+ * One LID ↔ phone-number pair, as Baileys reports it (`lidPnMappings`, `lid-mapping.update`):
+ * the pair sync-core stores in `lid_mappings`.
+ */
+export type LidPnPair = LidMapping;
 
 /**
  * Per-instance LID ↔ phone-number knowledge, so one person is one chat and one sender.
@@ -33,8 +34,9 @@ export class IdentityMap {
    * changed pair waits in {@link takeUnsaved} until it is stored.
    */
   link(lid: string | null | undefined, pn: string | null | undefined): boolean {
-    if (!this.#set(lid, pn)) return false;
-    this.#unsaved.set(normalizeJid(lid as string), normalizeJid(pn as string));
+    const learnt = this.#set(lid, pn);
+    if (!learnt) return false;
+    this.#unsaved.set(learnt.lid, learnt.pn);
     this.#onLearnt();
     return true;
   }
@@ -95,13 +97,14 @@ export class IdentityMap {
     return [...this.#pnByLid].map(([lid, pn]) => ({ lid, pn }));
   }
 
-  #set(lid: string | null | undefined, pn: string | null | undefined): boolean {
-    if (!isLidJid(lid) || !isPnJid(pn)) return false;
+  /** Records a pair; the normalized pair when it was new or changed, else `null`. */
+  #set(lid: string | null | undefined, pn: string | null | undefined): LidPnPair | null {
+    if (!isLidJid(lid) || !isPnJid(pn)) return null;
     const l = normalizeJid(lid);
     const p = normalizeJid(pn);
-    if (this.#pnByLid.get(l) === p && this.#lidByPn.get(p) === l) return false;
+    if (this.#pnByLid.get(l) === p && this.#lidByPn.get(p) === l) return null;
     this.#pnByLid.set(l, p);
     this.#lidByPn.set(p, l);
-    return true;
+    return { lid: l, pn: p };
   }
 }
