@@ -4,6 +4,8 @@ export interface FileValidators {
   etag: string;
   /** `Last-Modified` value (HTTP date, whole seconds). */
   lastModified: string;
+  /** `lastModified` as epoch ms (whole seconds), what the request's dates are compared with. */
+  lastModifiedMs: number;
 }
 
 /** The request headers conditional requests read (Node's lower-cased `IncomingHttpHeaders`). */
@@ -14,9 +16,11 @@ export type ConditionalOutcome = 'proceed' | 'not-modified' | 'precondition-fail
 
 /** Validators of a file of `size` bytes last modified at `mtime` (the format @fastify/send used). */
 export function fileValidators(size: number, mtime: Date): FileValidators {
+  const lastModified = mtime.toUTCString();
   return {
     etag: `W/"${size.toString(16)}-${mtime.getTime().toString(16)}"`,
-    lastModified: mtime.toUTCString(),
+    lastModified,
+    lastModifiedMs: Date.parse(lastModified),
   };
 }
 
@@ -25,25 +29,21 @@ const header = (headers: ConditionalHeaders, name: string): string | undefined =
   return Array.isArray(value) ? value.join(', ') : value;
 };
 
-/** True when some entity tag of the comma-separated `list` satisfies `matches`. */
-function someTag(list: string, matches: (tag: string) => boolean): boolean {
+/** True when some entity tag of the comma-separated `list` names the file's (weak) entity tag. */
+function listsEtag(list: string, v: FileValidators): boolean {
   return list.split(',').some((raw) => {
     const tag = raw.trim();
-    return tag !== '' && matches(tag);
+    return tag !== '' && (tag === v.etag || `W/${tag}` === v.etag);
   });
 }
 
 function preconditionFailed(headers: ConditionalHeaders, v: FileValidators): boolean {
   const ifMatch = header(headers, 'if-match');
-  if (ifMatch && ifMatch !== '*' && !someTag(ifMatch, (tag) => tag === v.etag || `W/${tag}` === v.etag))
-    return true;
+  if (ifMatch && ifMatch !== '*' && !listsEtag(ifMatch, v)) return true;
   const ifUnmodifiedSince = header(headers, 'if-unmodified-since');
   if (ifUnmodifiedSince !== undefined) {
     const since = Date.parse(ifUnmodifiedSince);
-    if (!Number.isNaN(since)) {
-      const modified = Date.parse(v.lastModified);
-      if (Number.isNaN(modified) || modified > since) return true;
-    }
+    if (!Number.isNaN(since) && (Number.isNaN(v.lastModifiedMs) || v.lastModifiedMs > since)) return true;
   }
   return false;
 }
@@ -53,10 +53,10 @@ function notModified(headers: ConditionalHeaders, v: FileValidators): boolean {
   const ifNoneMatch = header(headers, 'if-none-match');
   if (ifNoneMatch !== undefined) {
     if (ifNoneMatch === '*') return true;
-    return someTag(ifNoneMatch, (tag) => tag === v.etag || `W/${tag}` === v.etag);
+    return listsEtag(ifNoneMatch, v);
   }
   const ifModifiedSince = header(headers, 'if-modified-since');
-  return ifModifiedSince !== undefined && Date.parse(v.lastModified) <= Date.parse(ifModifiedSince);
+  return ifModifiedSince !== undefined && v.lastModifiedMs <= Date.parse(ifModifiedSince);
 }
 
 /**
@@ -86,6 +86,5 @@ export function rangeStillValid(headers: ConditionalHeaders, v: FileValidators):
   if (ifRange.includes('"')) return ifRange.includes(v.etag);
   const date = Date.parse(ifRange);
   if (Number.isNaN(date)) return false;
-  const modified = Date.parse(v.lastModified);
-  return Number.isNaN(modified) || modified <= date;
+  return Number.isNaN(v.lastModifiedMs) || v.lastModifiedMs <= date;
 }
