@@ -33,6 +33,22 @@ function readCursor(cursor: JsonValue | null): DirectoryCursor {
   return { guildId: null, after: null };
 }
 
+/**
+ * Where a directory listing starts: its cursor, the bot's guilds, and the index of the cursor's
+ * guild among them (0 without a cursor, or when that guild is gone).
+ */
+async function resumeGuilds(ctx: PluginContext, api: DiscordRestClient, params: PageParams) {
+  const start = readCursor(params.cursor);
+  const guilds = await listGuilds(ctx, api, 'contacts');
+  const index = start.guildId
+    ? Math.max(
+        0,
+        guilds.findIndex((g) => g.id === start.guildId),
+      )
+    : 0;
+  return { start, guilds, index };
+}
+
 const GROUP_CHANNELS = new Set<ChannelType>([
   ChannelType.GuildText,
   ChannelType.GuildAnnouncement,
@@ -50,14 +66,8 @@ export async function* fetchDiscordContacts(
   options: DiscordPluginOptions,
   params: PageParams,
 ): AsyncGenerator<DirectoryPage<NormalizedContact>> {
-  const start = readCursor(params.cursor);
-  const guilds = await listGuilds(ctx, api, 'contacts');
-  let index = start.guildId
-    ? Math.max(
-        0,
-        guilds.findIndex((g) => g.id === start.guildId),
-      )
-    : 0;
+  const { start, guilds, index: first } = await resumeGuilds(ctx, api, params);
+  let index = first;
   let after = start.guildId ? start.after : null;
   const limit = Math.min(1000, Math.max(1, options.membersPageSize));
   while (index < guilds.length) {
@@ -125,15 +135,8 @@ export async function* fetchDiscordGroups(
   api: DiscordRestClient,
   params: PageParams,
 ): AsyncGenerator<DirectoryPage<NormalizedGroup>> {
-  const start = readCursor(params.cursor);
-  const guilds = await listGuilds(ctx, api, 'contacts');
-  let index = start.guildId
-    ? Math.max(
-        0,
-        guilds.findIndex((g) => g.id === start.guildId),
-      )
-    : 0;
-  for (; index < guilds.length; index++) {
+  const { guilds, index: first } = await resumeGuilds(ctx, api, params);
+  for (let index = first; index < guilds.length; index++) {
     const id = guilds[index]!.id;
     const guild = await ctx.request('contacts', () =>
       api.get<APIGuild>(`/guilds/${id}`, { query: { with_counts: true }, signal: ctx.signal }),
