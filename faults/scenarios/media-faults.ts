@@ -20,7 +20,15 @@ const MESSAGE_COUNTERS = [
   'chatsExhausted',
 ] as const;
 
-async function mediaWorld(config: FaultsConfig, cleanup: Cleanup, seed: number): Promise<SyncWorld> {
+/**
+ * A world on one seeded channel with images, voice notes and PDFs, a worker process, and a clean
+ * reference run with media into a writable folder.
+ */
+async function mediaWorld(
+  config: FaultsConfig,
+  cleanup: Cleanup,
+  seed: number,
+): Promise<{ world: SyncWorld; clean: CleanRun }> {
   const world = await SyncWorld.open({
     cleanup,
     natsUrl: config.natsUrl,
@@ -41,7 +49,15 @@ async function mediaWorld(config: FaultsConfig, cleanup: Cleanup, seed: number):
     },
   });
   world.startWorker('m1');
-  return world;
+  const good = join(world.dir, 'media-good');
+  mkdirSync(good);
+  await useStoragePath(world, good);
+  const clean = await cleanRun(
+    world,
+    { type: 'messages', depth: 'all', downloadMedia: true },
+    { downloadMedia: true },
+  );
+  return { world, clean };
 }
 
 /** Every regular file under `dir` (relative paths). */
@@ -133,15 +149,7 @@ export const mediaUnwritable: Scenario = {
   name: 'media-unwritable',
   timeoutMs: () => 240_000,
   async run({ config, cleanup, log }) {
-    const world = await mediaWorld(config, cleanup, 61);
-    const good = join(world.dir, 'media-good');
-    mkdirSync(good);
-    await useStoragePath(world, good);
-    const clean = await cleanRun(
-      world,
-      { type: 'messages', depth: 'all', downloadMedia: true },
-      { downloadMedia: true },
-    );
+    const { world, clean } = await mediaWorld(config, cleanup, 61);
     check(
       clean.progress.mediaDownloaded > 10,
       `clean run stored only ${clean.progress.mediaDownloaded} media`,
@@ -162,15 +170,7 @@ export const mediaDiskFull: Scenario = {
   name: 'media-disk-full',
   timeoutMs: () => 240_000,
   async run({ config, cleanup, log }) {
-    const world = await mediaWorld(config, cleanup, 62);
-    const good = join(world.dir, 'media-good');
-    mkdirSync(good);
-    await useStoragePath(world, good);
-    const clean = await cleanRun(
-      world,
-      { type: 'messages', depth: 'all', downloadMedia: true },
-      { downloadMedia: true },
-    );
+    const { world, clean } = await mediaWorld(config, cleanup, 62);
     check(
       clean.progress.mediaBytes > 96 * 1024,
       `clean run wrote only ${clean.progress.mediaBytes} bytes: the disk would not fill`,
