@@ -107,3 +107,18 @@ export async function createTestApp(plugins: ChannelPlugin[] = [fakeDiscordPlugi
 
 /** Headers with the API key. */
 export const auth = { 'x-api-key': API_KEY };
+
+/** Creates an instance through `POST /instances`; its id. */
+export async function createInstance(
+  t: Pick<TestApp, 'app'>,
+  name: string,
+  channel: 'discord' | 'whatsapp-baileys' = 'discord',
+): Promise<string> {
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/api/v2/instances',
+    headers: auth,
+    payload: { name, channel },
+  });
+  return res.json().data.id;
+}

@@ -1,20 +1,13 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { toJson } from '@omni/db';
-import { auth, createTestApp, type TestApp } from '../helpers.ts';
+import { auth, createInstance, createTestApp, type TestApp } from '../helpers.ts';
 
 let t: TestApp;
 let instanceId: string;
 
 beforeAll(async () => {
   t = await createTestApp();
-  instanceId = (
-    await t.app.inject({
-      method: 'POST',
-      url: '/api/v2/instances',
-      headers: auth,
-      payload: { name: 'dir', channel: 'discord' },
-    })
-  ).json().data.id;
+  instanceId = await createInstance(t, 'dir');
   await t.db.db
     .insertInto('contacts')
     .values([

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync, renameSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { auth, createTestApp, type TestApp } from '../helpers.ts';
+import { auth, createInstance, createTestApp, type TestApp } from '../helpers.ts';
 
 let t: TestApp;
 let instanceId: string;
@@ -13,13 +13,7 @@ const mtime = new Date('2026-02-03T04:05:06.789Z');
 
 beforeAll(async () => {
   t = await createTestApp();
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/api/v2/instances',
-    headers: auth,
-    payload: { name: 'm', channel: 'discord' },
-  });
-  instanceId = res.json().data.id;
+  instanceId = await createInstance(t, 'm');
   mkdirSync(join(t.mediaDir, instanceId, '2026-02'), { recursive: true });
   writeFileSync(join(t.mediaDir, instanceId, '2026-02', 'msg1.jpg'), bytes);
   writeFileSync(join(t.mediaDir, instanceId, '2026-02', 'voice.ogg'), bytes.subarray(0, 10));

@@ -1,19 +1,12 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { auth, createTestApp, type TestApp } from '../helpers.ts';
+import { auth, createInstance, createTestApp, type TestApp } from '../helpers.ts';
 
 let t: TestApp;
 let instanceId: string;
 
 beforeAll(async () => {
   t = await createTestApp();
-  instanceId = (
-    await t.app.inject({
-      method: 'POST',
-      url: '/api/v2/instances',
-      headers: auth,
-      payload: { name: 'm', channel: 'discord' },
-    })
-  ).json().data.id;
+  instanceId = await createInstance(t, 'm');
   const base = Date.parse('2026-02-01T00:00:00Z');
   await t.db.db
     .insertInto('messages')

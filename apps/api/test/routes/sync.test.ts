@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { auth, createTestApp, GOOD_TOKEN, type TestApp } from '../helpers.ts';
+import { auth, createInstance, createTestApp, GOOD_TOKEN, type TestApp } from '../helpers.ts';
 
 let t: TestApp;
 let instanceId: string;
@@ -12,14 +12,7 @@ beforeAll(async () => {
     dispatched.push(ticket.jobId);
     await original(ticket);
   };
-  instanceId = (
-    await t.app.inject({
-      method: 'POST',
-      url: '/api/v2/instances',
-      headers: auth,
-      payload: { name: 's', channel: 'discord' },
-    })
-  ).json().data.id;
+  instanceId = await createInstance(t, 's');
 }, 60_000);
 afterAll(async () => {
   await t.close();
@@ -88,14 +81,7 @@ describe('sync routes', () => {
     expect((await post('/sync', {})).statusCode).toBe(400);
     expect((await get('/sync/00000000-0000-4000-8000-000000000000')).statusCode).toBe(404);
     expect((await get('/sync/nope')).statusCode).toBe(400);
-    const other = (
-      await t.app.inject({
-        method: 'POST',
-        url: '/api/v2/instances',
-        headers: auth,
-        payload: { name: 'o', channel: 'discord' },
-      })
-    ).json().data.id;
+    const other = await createInstance(t, 'o');
     const { jobId } = (await post('/sync', { type: 'profile' })).json().data;
     const res = await t.app.inject({ url: `/api/v2/instances/${other}/sync/${jobId}`, headers: auth });
     expect(res.statusCode).toBe(404);
@@ -180,14 +166,7 @@ describe('sync routes', () => {
 
 describe('channels', () => {
   test('syncing a channel not installed here is 503', async () => {
-    const wa = (
-      await t.app.inject({
-        method: 'POST',
-        url: '/api/v2/instances',
-        headers: auth,
-        payload: { name: 'wa', channel: 'whatsapp-baileys' },
-      })
-    ).json().data.id;
+    const wa = await createInstance(t, 'wa', 'whatsapp-baileys');
     await t.db.db.updateTable('instances').set({ connection_state: 'open' }).where('id', '=', wa).execute();
     const res = await t.app.inject({
       method: 'POST',

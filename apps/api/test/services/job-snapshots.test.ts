@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { toJson } from '@omni/db';
 import { emptyProgress } from '@omni/sync-core';
 import { JobSnapshots } from '../../src/services/job-snapshots.ts';
-import { auth, createTestApp, type TestApp } from '../helpers.ts';
+import { auth, createInstance, createTestApp, type TestApp } from '../helpers.ts';
 
 let t: TestApp;
 let instanceId: string;
@@ -15,22 +15,11 @@ beforeAll(async () => {
     reads++;
     return original(i, j);
   };
-  instanceId = await createInstance('snap');
+  instanceId = await createInstance(t, 'snap');
 }, 60_000);
 afterAll(async () => {
   await t.close();
 }, 60_000);
-
-/** Creates an instance through the API; its id. */
-const createInstance = async (name: string): Promise<string> =>
-  (
-    await t.app.inject({
-      method: 'POST',
-      url: '/api/v2/instances',
-      headers: auth,
-      payload: { name, channel: 'discord' },
-    })
-  ).json().data.id;
 
 let instances = 0;
 
@@ -132,12 +121,12 @@ describe('job snapshots (GET /instances/:id/sync/:jobId)', () => {
     expect(missingInstance.statusCode).toBe(404);
     expect(missingInstance.json().error.message).toContain('instance');
 
-    const other = await createInstance('snap-other');
+    const other = await createInstance(t, 'snap-other');
     expect((await getJob(job, other)).statusCode).toBe(404);
   });
 
   test('deleting the instance drops its snapshots', async () => {
-    const inst = await createInstance('snap-deleted');
+    const inst = await createInstance(t, 'snap-deleted');
     const job = await t.db.db
       .insertInto('sync_jobs')
       .values({
