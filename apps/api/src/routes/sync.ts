@@ -15,7 +15,7 @@ import {
   SyncType,
 } from '../schemas/sync-job.ts';
 import { InstanceService } from '../services/instance-service.ts';
-import { streamJobEvents } from '../services/job-event-stream.ts';
+import { jobEvent, streamJobEvents } from '../services/job-event-stream.ts';
 import { toJobDetail, toJobSummary } from '../services/mappers.ts';
 
 /** Sync jobs of an instance: create, profile now, list, read, cancel, resume, events (SSE). */
@@ -182,15 +182,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
       app.jobSnapshots.invalidate(job.id);
       if (before.status === 'pending' && job.status === 'cancelled') {
         await app.deps.events
-          .publish({
-            type: 'sync.cancelled',
-            instanceId: job.instance_id,
-            jobId: job.id,
-            jobType: job.type,
-            at: new Date().toISOString(),
-            status: job.status,
-            progress: job.progress,
-          })
+          .publish(jobEvent(job, 'sync.cancelled'))
           .catch((err) => request.log.warn({ err }, 'cannot publish sync.cancelled'));
       }
       return { data: toJobDetail(job) };

@@ -24,7 +24,8 @@ const TERMINAL_BY_STATUS: Record<string, SyncEventType> = {
   cancelled: 'sync.cancelled',
 };
 
-function eventFromJob(job: SyncJob, type: SyncEventType): SyncEvent {
+/** The event of type `type` describing the job row as it is now (what the bus carries). */
+export function jobEvent(job: SyncJob, type: SyncEventType): SyncEvent {
   return {
     type,
     instanceId: job.instance_id,
@@ -33,9 +34,13 @@ function eventFromJob(job: SyncJob, type: SyncEventType): SyncEvent {
     at: new Date().toISOString(),
     status: job.status,
     progress: job.progress,
-    progressPercent: progressPercent(job),
     ...(job.error_message ? { error: job.error_message } : {}),
   };
+}
+
+/** {@link jobEvent} with the percentage the stream shows. */
+function eventFromJob(job: SyncJob, type: SyncEventType): SyncEvent {
+  return { ...jobEvent(job, type), progressPercent: progressPercent(job) };
 }
 
 /**
