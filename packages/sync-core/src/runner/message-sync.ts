@@ -132,23 +132,17 @@ async function queueMedia(run: JobRun, rows: InsertedMessage[]): Promise<void> {
   for (const { id, message } of rows) {
     const descriptor = message.media[0];
     if (!descriptor) continue;
+    const item = {
+      instanceId: run.instance.id,
+      messageId: id,
+      sentAt: message.timestamp,
+      descriptor,
+      message,
+    };
     if (descriptor.base64) {
-      await queue.enqueue({
-        instanceId: run.instance.id,
-        messageId: id,
-        sentAt: message.timestamp,
-        descriptor,
-        message,
-      });
+      await queue.enqueue(item);
     } else if (run.downloadMedia && hasMedia(plugin)) {
-      await queue.enqueue({
-        instanceId: run.instance.id,
-        messageId: id,
-        sentAt: message.timestamp,
-        descriptor,
-        message,
-        fetch: () => plugin.downloadMedia(run.mediaCtx, descriptor, message),
-      });
+      await queue.enqueue({ ...item, fetch: () => plugin.downloadMedia(run.mediaCtx, descriptor, message) });
     }
   }
 }
