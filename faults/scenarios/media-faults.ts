@@ -5,20 +5,9 @@ import type { Cleanup } from '../lib/cleanup.ts';
 import type { FaultsConfig } from '../lib/config.ts';
 import type { Scenario, ScenarioContext } from '../lib/scenario.ts';
 import { type CleanRun, cleanRun, problemsAgainstClean } from '../lib/sync-checks.ts';
+import { MESSAGE_COUNTERS } from '../lib/verify.ts';
 import { check, sleep } from '../lib/wait.ts';
 import { SyncWorld } from '../lib/world.ts';
-
-/** Counters about messages only: media counters differ on purpose when the disk refuses writes. */
-const MESSAGE_COUNTERS = [
-  'fetched',
-  'stored',
-  'duplicates',
-  'updated',
-  'failed',
-  'chatsTotal',
-  'chatsDone',
-  'chatsExhausted',
-] as const;
 
 /**
  * A world on one seeded channel with images, voice notes and PDFs, a worker process, and a clean
@@ -99,6 +88,7 @@ async function faultyMediaRun(
   const job = await world.waitFinished(jobId, 120_000);
   const p = world.progress(job);
   const c = clean.progress;
+  // Message counters only: the media counters differ on purpose when the disk refuses writes.
   const problems = await problemsAgainstClean(world, instance, job, clean, MESSAGE_COUNTERS);
   const cleanMedia = c.mediaDownloaded + c.mediaSkipped + c.mediaFailed;
   if (p.mediaDownloaded + p.mediaSkipped + p.mediaFailed !== cleanMedia)
