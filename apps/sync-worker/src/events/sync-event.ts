@@ -1,10 +1,7 @@
-/** Kinds of job event, in the order a job can emit them. */
-export type SyncEventType =
-  | 'sync.started'
-  | 'sync.progress'
-  | 'sync.completed'
-  | 'sync.failed'
-  | 'sync.cancelled';
+import type { SyncEventType } from '@omni/sync-core';
+
+/** Kinds of job event: the runner's (sync-core). */
+export type { SyncEventType };
 
 /** Events after which a job emits nothing more. */
 export const TERMINAL_EVENTS: ReadonlySet<SyncEventType> = new Set([
