@@ -1,10 +1,9 @@
 import {
-  createSyncRunner,
+  createWorkerRuntime,
   loadChannelPlugins,
   loadWorkerConfig,
   openServices,
-  RunnerExecutor,
-  WorkerRuntime,
+  type WorkerRuntime,
 } from '@omni/sync-worker';
 import pino from 'pino';
 import { loadApiKey } from './api-key.ts';
@@ -31,27 +30,11 @@ const key = loadApiKey({ apiKey: config.apiKey, dataDir: config.dataDir });
 // Embedded default: no NATS → the worker, reaper and scheduler run in this process.
 let runtime: WorkerRuntime | null = null;
 if (!config.natsUrl) {
-  const runner = createSyncRunner(services, log, {
-    leaseMs: workerConfig.leaseMs,
-    gcIntervalMs: workerConfig.gcIntervalMs,
-  });
-  runtime = new WorkerRuntime(
-    {
-      db: services.db.db,
-      settings: services.settings,
-      jobs: services.jobs,
-      queue: services.queue,
-      profiles: services.profiles,
-      plugins: services.plugins,
-      executor: new RunnerExecutor(runner),
-      lock: services.lock,
-      log,
-    },
-    {
-      worker: { concurrency: config.workerConcurrency, leaseMs: workerConfig.leaseMs },
-      reaper: { intervalMs: workerConfig.reaperIntervalMs },
-      leaderRetryMs: workerConfig.leaderRetryMs,
-    },
+  // The API's own concurrency setting (same variable, its own floor); the worker id stays generated.
+  runtime = createWorkerRuntime(
+    services,
+    { ...workerConfig, concurrency: config.workerConcurrency, workerId: undefined },
+    log,
   );
 }
 

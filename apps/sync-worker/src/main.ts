@@ -1,10 +1,8 @@
 import pino from 'pino';
 import { loadChannelPlugins } from './runtime/channel-plugins.ts';
-import { createSyncRunner } from './runtime/create-runner.ts';
+import { createWorkerRuntime } from './runtime/create-worker-runtime.ts';
 import { openServices } from './runtime/open-services.ts';
 import { loadWorkerConfig } from './runtime/worker-config.ts';
-import { WorkerRuntime } from './runtime/worker-runtime.ts';
-import { RunnerExecutor } from './worker/runner-executor.ts';
 
 const config = loadWorkerConfig();
 const log = pino({ level: config.logLevel });
@@ -26,33 +24,7 @@ const services = await openServices({
   whatsapp:
     process.env.WHATSAPP_ENABLED === 'false' ? false : config.workerId ? { owner: config.workerId } : true,
 });
-const runner = createSyncRunner(services, log, {
-  leaseMs: config.leaseMs,
-  gcIntervalMs: config.gcIntervalMs,
-});
-const runtime = new WorkerRuntime(
-  {
-    db: services.db.db,
-    settings: services.settings,
-    jobs: services.jobs,
-    queue: services.queue,
-    profiles: services.profiles,
-    plugins: services.plugins,
-    executor: new RunnerExecutor(runner),
-    lock: services.lock,
-    log,
-    placement: services.placement,
-  },
-  {
-    worker: {
-      concurrency: config.concurrency,
-      leaseMs: config.leaseMs,
-      ...(config.workerId ? { id: config.workerId } : {}),
-    },
-    reaper: { intervalMs: config.reaperIntervalMs },
-    leaderRetryMs: config.leaderRetryMs,
-  },
-);
+const runtime = createWorkerRuntime(services, config, log);
 await runtime.start();
 log.info({ worker: runtime.worker.id, concurrency: config.concurrency }, 'omni-sync worker started');
 
