@@ -1,0 +1,2 @@
+/** @omni/channel-slack: the Slack ChannelPlugin (in progress). */
+export {};
