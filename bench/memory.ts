@@ -32,13 +32,13 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
-import {
-  CollectorPacer,
-  DEFAULT_COLLECTOR_PACER_OPTIONS,
-} from '../apps/sync-worker/src/runtime/collector-pacer.ts';
 import { createDiscordPlugin } from '../packages/channel-discord/src/index.ts';
 import { CredentialCipher } from '../packages/db/src/index.ts';
 import { createTestDb } from '../packages/db/src/testing.ts';
+import {
+  CollectorPacer,
+  DEFAULT_COLLECTOR_PACER_OPTIONS,
+} from '../packages/runtime/src/runtime/collector-pacer.ts';
 import {
   fixedRateSource,
   JobRepository,

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp } from '../../apps/api/src/app.ts';
 import type { AppDeps } from '../../apps/api/src/app-deps.ts';
-import { InProcessEventBus, InProcessQueue, ProfileSyncService } from '../../apps/sync-worker/src/index.ts';
 import { CredentialCipher, SettingsService } from '../../packages/db/src/index.ts';
 import { createTestDb, type TestDb } from '../../packages/db/src/testing.ts';
+import { InProcessEventBus, InProcessQueue, ProfileSyncService } from '../../packages/runtime/src/index.ts';
 import { JobRepository, PluginRegistry } from '../../packages/sync-core/src/index.ts';
 
 /** The API key the bench app accepts. */

@@ -3,6 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp } from '../../apps/api/src/app.ts';
+import { createDiscordPlugin, type DiscordPluginOptions } from '../../packages/channel-discord/src/index.ts';
+import type { SettingValues, SyncJob as SyncJobRow } from '../../packages/db/src/index.ts';
+import { createTestDb } from '../../packages/db/src/testing.ts';
 import {
   createSyncRunner,
   NatsJobQueue,
@@ -11,10 +14,7 @@ import {
   type Services,
   SingleProcessLock,
   WorkerRuntime,
-} from '../../apps/sync-worker/src/index.ts';
-import { createDiscordPlugin, type DiscordPluginOptions } from '../../packages/channel-discord/src/index.ts';
-import type { SettingValues, SyncJob as SyncJobRow } from '../../packages/db/src/index.ts';
-import { createTestDb } from '../../packages/db/src/testing.ts';
+} from '../../packages/runtime/src/index.ts';
 import { readProgress, type SyncProgress } from '../../packages/sync-core/src/index.ts';
 import { FakeDiscord, type FakeDiscordOptions } from '../../packages/testkit/src/discord/index.ts';
 import type { Cleanup } from './cleanup.ts';

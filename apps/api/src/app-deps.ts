@@ -1,6 +1,6 @@
 import type { CredentialCipher, OmniDb, SettingsService } from '@omni/db';
+import type { EventBus, JobQueue, ProfileSyncService, WhatsAppGateway } from '@omni/runtime';
 import type { JobRepository, PluginRegistry } from '@omni/sync-core';
-import type { EventBus, JobQueue, ProfileSyncService, WhatsAppGateway } from '@omni/sync-worker';
 
 /** Everything the HTTP app needs, built by `main.ts` (or by a test). */
 export interface AppDeps {

@@ -4,7 +4,7 @@ import {
   loadWorkerConfig,
   openServices,
   type WorkerRuntime,
-} from '@omni/sync-worker';
+} from '@omni/runtime';
 import pino from 'pino';
 import { loadApiKey } from './api-key.ts';
 import { buildApp } from './app.ts';

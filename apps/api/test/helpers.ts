@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CredentialCipher, SettingsService } from '@omni/db';
 import { createTestDb, type TestDb } from '@omni/db/testing';
+import { InProcessEventBus, InProcessQueue, ProfileSyncService } from '@omni/runtime';
 import {
   AuthError,
   type ChannelPlugin,
@@ -11,7 +12,6 @@ import {
   JobRepository,
   PluginRegistry,
 } from '@omni/sync-core';
-import { InProcessEventBus, InProcessQueue, ProfileSyncService } from '@omni/sync-worker';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.ts';
 import type { AppDeps } from '../src/app-deps.ts';

@@ -1,8 +1,5 @@
+import { createWorkerRuntime, loadChannelPlugins, loadWorkerConfig, openServices } from '@omni/runtime';
 import pino from 'pino';
-import { loadChannelPlugins } from './runtime/channel-plugins.ts';
-import { createWorkerRuntime } from './runtime/create-worker-runtime.ts';
-import { openServices } from './runtime/open-services.ts';
-import { loadWorkerConfig } from './runtime/worker-config.ts';
 
 const config = loadWorkerConfig();
 const log = pino({ level: config.logLevel });

@@ -1,6 +1,6 @@
 import { DbError } from '@omni/db';
+import { WhatsAppGatewayError } from '@omni/runtime';
 import { AuthError, isSyncError, RateLimitedError } from '@omni/sync-core';
-import { WhatsAppGatewayError } from '@omni/sync-worker';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError, type ApiErrorCode } from '../errors/api-error.ts';

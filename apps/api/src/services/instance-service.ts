@@ -1,7 +1,7 @@
 import { hasWhatsAppConnection } from '@omni/channel-whatsapp';
 import type { Database, Instance } from '@omni/db';
+import { LocalWhatsAppGateway, type WhatsAppGateway } from '@omni/runtime';
 import { instanceId } from '@omni/sync-core';
-import { LocalWhatsAppGateway, type WhatsAppGateway } from '@omni/sync-worker';
 import { type Kysely, sql } from 'kysely';
 import type { AppDeps } from '../app-deps.ts';
 import { ApiError } from '../errors/api-error.ts';

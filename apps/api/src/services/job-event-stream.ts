@@ -1,5 +1,5 @@
 import type { SyncJob } from '@omni/db';
-import { type SyncEvent, type SyncEventType, statusOf, TERMINAL_EVENTS } from '@omni/sync-worker';
+import { type SyncEvent, type SyncEventType, statusOf, TERMINAL_EVENTS } from '@omni/runtime';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../app-deps.ts';
 import { progressPercent } from './mappers.ts';

@@ -1,5 +1,5 @@
 import type { SyncJob } from '@omni/db';
-import type { EventSubscription } from '@omni/sync-worker';
+import type { EventSubscription } from '@omni/runtime';
 import type { AppDeps } from '../app-deps.ts';
 import { ApiError } from '../errors/api-error.ts';
 

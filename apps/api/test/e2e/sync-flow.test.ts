@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { createDiscordPlugin } from '@omni/channel-discord';
-import { createSyncRunner, RunnerExecutor, SingleProcessLock, WorkerRuntime } from '@omni/sync-worker';
+import { createSyncRunner, RunnerExecutor, SingleProcessLock, WorkerRuntime } from '@omni/runtime';
 import { FakeDiscord, mixedScenario } from '@omni/testkit/discord';
 import { auth, createTestApp, silentLog, type TestApp } from '../helpers.ts';
 

@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDb, type TestDb } from '@omni/db/testing';
+import { NatsJobQueue, openServices, type Services } from '@omni/runtime';
 import { SessionLeaseStore } from '@omni/sync-core';
-import { NatsJobQueue, openServices, type Services } from '@omni/sync-worker';
 import {
   createFakeSocketFactory,
   type FakeSocketFactory,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { WhatsAppGatewayError } from '@omni/sync-worker';
+import { WhatsAppGatewayError } from '@omni/runtime';
 import { toApiError } from '../../src/plugins/error-handler.ts';
 import { auth, createTestApp, type TestApp } from '../helpers.ts';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import type { WhatsAppPlugin } from '@omni/channel-whatsapp';
+import { startWhatsApp } from '@omni/runtime/whatsapp';
 import { instanceId } from '@omni/sync-core';
-import { startWhatsApp } from '@omni/sync-worker/whatsapp';
 import { createFakeSocketFactory, type FakeSocketFactory, generateTextHistory } from '@omni/testkit/whatsapp';
 import { auth, createTestApp, silentLog, type TestApp } from '../helpers.ts';
 
