@@ -50,6 +50,8 @@ export interface InstancesTable {
   profile_synced_at: Timestamp;
   owner_identifier: string | null;
   download_media_on_sync: Generated<boolean>;
+  /** Omni's instance fields omni-sync stores and echoes without acting on them (agent settings…). */
+  omni_config: JsonObject;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -110,6 +112,10 @@ export interface ChatsTable {
   parent_external_id: string | null;
   metadata: JsonObject;
   last_message_at: Timestamp;
+  /** Messages stored for the chat (edits, revokes and reactions not counted); kept by a trigger. */
+  message_count: ColumnType<string, never, never>;
+  /** Messages with media stored for the chat; kept by a trigger. */
+  media_count: ColumnType<string, never, never>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }

@@ -2,12 +2,14 @@ import type { Migration, MigrationProvider } from 'kysely/migration';
 import * as initial from './0001-initial.ts';
 import * as messageTarget from './0002-message-target.ts';
 import * as channelSessions from './0003-channel-sessions.ts';
+import * as dashboard from './0008-dashboard.ts';
 
 /** Forward-only migrations, in order. Add a file and list it here; never edit a shipped one. */
 export const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-message-target': messageTarget,
   '0003-channel-sessions': channelSessions,
+  '0008-dashboard': dashboard,
 };
 
 /** A Kysely MigrationProvider over the bundled migrations (no filesystem scan, works when bundled). */
