@@ -1,15 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
+import fastifyCors from '@fastify/cors';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { API_VERSION } from './api-version.ts';
 import type { AppDeps } from './app-deps.ts';
 import { BufferPool } from './media/buffer-pool.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { errorHandlerPlugin } from './plugins/error-handler.ts';
 import { jsonBodyPlugin } from './plugins/json-body.ts';
 import { servicesPlugin } from './plugins/services.ts';
+import { authRoutes } from './routes/auth.ts';
 import { directoryRoutes } from './routes/directory.ts';
 import { healthRoutes } from './routes/health.ts';
 import { instanceRoutes } from './routes/instances.ts';
@@ -33,6 +36,12 @@ export interface BuildAppOptions {
    * @defaultValue 1_048_576
    */
   bodyLimit?: number;
+  /**
+   * Browser origins allowed to call the API (CORS), e.g. the Omni dashboard's. Empty: no CORS
+   * headers at all. Preflights of allowed origins are answered before authentication.
+   * @defaultValue []
+   */
+  corsOrigins?: readonly string[];
 }
 
 /**
@@ -53,12 +62,29 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // 1. External plugins.
+  const corsOrigins = options.corsOrigins ?? [];
+  if (corsOrigins.length > 0) {
+    await app.register(fastifyCors, {
+      origin: [...corsOrigins],
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+      allowedHeaders: [
+        'x-api-key',
+        'content-type',
+        'authorization',
+        'range',
+        'if-none-match',
+        'if-modified-since',
+      ],
+      exposedHeaders: ['content-range', 'accept-ranges', 'etag', 'last-modified', 'content-length'],
+      maxAge: 600,
+    });
+  }
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
       info: {
         title: 'omni-sync API',
-        version: '2.0.0',
+        version: API_VERSION,
         description: 'History sync for Omni: instances, sync jobs, messages, media, settings.',
       },
       components: {
@@ -79,6 +105,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
 
   // 3. Routes.
   await app.register(healthRoutes, { prefix: API_PREFIX });
+  await app.register(authRoutes, { prefix: API_PREFIX });
   await app.register(instanceRoutes, { prefix: API_PREFIX });
   await app.register(syncRoutes, { prefix: API_PREFIX });
   await app.register(messageRoutes, { prefix: API_PREFIX });

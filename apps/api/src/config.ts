@@ -16,6 +16,8 @@ export interface ApiConfig {
   logLevel: string;
   /** `WORKER_CONCURRENCY` of the embedded worker, default 4. */
   workerConcurrency: number;
+  /** `CORS_ORIGINS`, comma-separated browser origins allowed to call the API; default none (no CORS headers). */
+  corsOrigins: string[];
 }
 
 const int = (text: string | undefined, fallback: number, name: string): number => {
@@ -36,5 +38,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apiKey: env.API_KEY || undefined,
     logLevel: env.LOG_LEVEL || 'info',
     workerConcurrency: Math.max(1, int(env.WORKER_CONCURRENCY, 4, 'WORKER_CONCURRENCY')),
+    corsOrigins: (env.CORS_ORIGINS ?? '')
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter((origin) => origin !== ''),
   };
 }

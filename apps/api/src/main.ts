@@ -51,7 +51,7 @@ const app = await buildApp(
     profiles: services.profiles,
     whatsapp: services.whatsappGateway,
   },
-  { logger: { level: config.logLevel } },
+  { logger: { level: config.logLevel }, corsOrigins: config.corsOrigins },
 );
 await app.listen({ port: config.port, host: config.host });
 await runtime?.start();

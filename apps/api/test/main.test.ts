@@ -44,9 +44,10 @@ test('the start command serves health on the embedded default and generates a 06
   expect(statSync(join(dataDir, 'api-key')).mode & 0o777).toBe(0o600);
   const health = await fetch(`http://127.0.0.1:${port}/api/v2/health`);
   expect(health.status).toBe(200);
-  expect(await health.json()).toEqual({
-    data: { status: 'ok', database: { engine: 'pglite', ok: true }, queue: { mode: 'in-process', ok: true } },
-  });
+  const document = (await health.json()) as { status: string; checks: Record<string, unknown> };
+  expect(document.status).toBe('healthy');
+  expect(document.checks.database).toMatchObject({ status: 'ok', engine: 'pglite' });
+  expect(document.checks.queue).toMatchObject({ status: 'ok', mode: 'in-process' });
   const denied = await fetch(`http://127.0.0.1:${port}/api/v2/instances`);
   expect(denied.status).toBe(401);
   const listed = await fetch(`http://127.0.0.1:${port}/api/v2/instances`, {

@@ -16,12 +16,20 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route needs no `x-api-key` (health). */
     public?: boolean;
+    /**
+     * The key may also come as `?api_key=` (media and SSE routes only: an `<img src>` or an
+     * `EventSource` cannot send headers).
+     */
+    apiKeyInQuery?: boolean;
   }
 }
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
-/** `x-api-key` on every route except those marked `config: { public: true }`. */
+/**
+ * `x-api-key` on every route except those marked `config: { public: true }`; routes marked
+ * `config: { apiKeyInQuery: true }` also take `?api_key=`.
+ */
 export const authPlugin = fp<AuthPluginOptions>(
   async (app: FastifyInstance, options) => {
     const expected = digest(options.apiKey);
@@ -30,7 +38,12 @@ export const authPlugin = fp<AuthPluginOptions>(
       if (request.routeOptions.config?.public === true) return;
       const path = request.url.split('?')[0] ?? '';
       if (prefixes.some((p) => path === p || path.startsWith(`${p}/`))) return;
-      const given = request.headers['x-api-key'];
+      const header = request.headers['x-api-key'];
+      const query =
+        request.routeOptions.config?.apiKeyInQuery === true
+          ? (request.query as Record<string, unknown> | undefined)?.api_key
+          : undefined;
+      const given = typeof header === 'string' && header !== '' ? header : query;
       if (typeof given === 'string' && given !== '' && timingSafeEqual(digest(given), expected)) return;
       return sendApiError(
         reply,

@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import { ApiError } from '../errors/api-error.ts';
 import { BufferPool } from '../media/buffer-pool.ts';
 import { sendMediaFile } from '../media/send-media-file.ts';
-import { errorResponses, Uuid } from '../schemas/common.ts';
+import { ApiKeyQuery, errorResponses, Uuid } from '../schemas/common.ts';
 
 const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$/;
 const MAX_DEPTH = 8;
@@ -46,11 +46,13 @@ export const mediaRoutes: FastifyPluginAsyncTypebox<MediaRoutesOptions> = async 
   app.get(
     '/media/:instanceId/*',
     {
+      config: { apiKeyInQuery: true },
       schema: {
         hide: options.hide ?? false,
         tags: ['media'],
         summary: 'A stored media file (supports Range)',
         params: Type.Object({ instanceId: Uuid, '*': Type.String({ maxLength: 1024 }) }),
+        querystring: ApiKeyQuery,
         response: {
           200: Type.String({ format: 'binary' }),
           206: Type.String({ format: 'binary' }),

@@ -3,7 +3,7 @@ import type { SyncJob } from '@omni/db';
 import type { SyncJobConfig } from '@omni/sync-core';
 import { Type } from 'typebox';
 import { ApiError } from '../errors/api-error.ts';
-import { Data, errorResponses, IdParams, List } from '../schemas/common.ts';
+import { ApiKeyQuery, Data, errorResponses, IdParams, List } from '../schemas/common.ts';
 import { Profile } from '../schemas/instance.ts';
 import {
   JobParams,
@@ -211,10 +211,12 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/instances/:id/sync/:jobId/events',
     {
+      config: { apiKeyInQuery: true },
       schema: {
         tags,
         summary: 'Server-Sent Events of the job: current state first, ends on a terminal event',
         params: JobParams,
+        querystring: ApiKeyQuery,
         produces: ['text/event-stream'],
         response: {
           200: Type.String({ description: 'text/event-stream' }),

@@ -50,3 +50,10 @@ export const IdParams = Type.Object({ id: Uuid });
 /** Error responses most routes can give, for the OpenAPI document. */
 export const errorResponses = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((s) => [s, ErrorBody])) as Record<number, TSchema>;
+
+/** `?api_key=`: the key in the URL, accepted by the media and SSE routes only (for `<img src>`, `EventSource`). */
+export const ApiKeyQuery = Type.Object({
+  api_key: Type.Optional(
+    Type.String({ maxLength: 512, description: 'the API key, for URLs that cannot send headers' }),
+  ),
+});
