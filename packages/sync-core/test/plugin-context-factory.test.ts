@@ -26,6 +26,7 @@ const row = (credentials: string | null): Instance => ({
   profile_synced_at: null,
   owner_identifier: 'owner-1',
   download_media_on_sync: false,
+  omni_config: {},
   created_at: new Date(),
   updated_at: new Date(),
 });
