@@ -1,5 +1,5 @@
 /**
- * The project's one test command: typecheck, Biome, `bun test` in every workspace that has tests,
+ * The project's one test command: typecheck, Biome, the deploy recipe check, `bun test` in every workspace that has tests,
  * then the trimmed fault suite (`--no-faults` leaves it out). Prints a line per step and ends with `N passed, M failed` summed over every test run;
  * exits non-zero when anything failed. Typecheck and lint count as one test each.
  */
@@ -54,9 +54,27 @@ async function check(name: string, cmd: string[]): Promise<void> {
   console.log(`=== ${name}: ${code === 0 ? 'ok' : `FAILED (exit ${code})`}`);
 }
 
+/**
+ * Debian packages some checks drive (not npm ones): installed with apt-get when missing and this
+ * runs as root, as on a fresh CI machine; otherwise the check that needs one fails and says so.
+ */
+function ensureDebianPackages(packages: { command: string; pkg: string }[]): void {
+  const missing = packages.filter(({ command }) => Bun.which(command) === null).map(({ pkg }) => pkg);
+  if (missing.length === 0 || Bun.which('apt-get') === null || process.getuid?.() !== 0) return;
+  console.log(`=== installing Debian packages: ${missing.join(' ')}`);
+  const install = () => Bun.spawnSync(['apt-get', 'install', '-y', '-q', ...missing], { stdout: 'ignore' });
+  if (install().exitCode !== 0) {
+    Bun.spawnSync(['apt-get', 'update', '-q'], { stdout: 'ignore' });
+    install();
+  }
+}
+
 if (only.length === 0) {
+  ensureDebianPackages([{ command: 'docker-compose', pkg: 'docker-compose' }]);
   await check('typecheck', ['bunx', 'turbo', 'run', 'typecheck', '--output-logs=errors-only']);
   await check('lint', ['bunx', 'biome', 'check', '.']);
+  // The fleet recipe (deploy/): compose file parses, the Dockerfile's steps build and start a fleet.
+  await check('deploy recipe', ['bun', 'deploy/verify-recipe.ts']);
 }
 
 const workspaces = ['packages', 'apps']

@@ -20,6 +20,11 @@ export interface AppDeps {
    * @defaultValue the `whatsapp-baileys` plugin in `plugins`, if one is registered
    */
   whatsapp?: WhatsAppGateway | null;
+  /**
+   * Aborted when the process begins to shut down; `/ready` then answers 503 so traffic drains.
+   * @defaultValue never aborted
+   */
+  shutdown?: AbortSignal;
 }
 
 declare module 'fastify' {

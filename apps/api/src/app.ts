@@ -18,6 +18,7 @@ import { healthRoutes } from './routes/health.ts';
 import { instanceRoutes } from './routes/instances.ts';
 import { mediaRoutes } from './routes/media.ts';
 import { messageRoutes } from './routes/messages.ts';
+import { readyRoutes } from './routes/ready.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { syncRoutes } from './routes/sync.ts';
 
@@ -106,6 +107,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   // 3. Routes.
   await app.register(healthRoutes, { prefix: API_PREFIX });
   await app.register(authRoutes, { prefix: API_PREFIX });
+  await app.register(readyRoutes, { prefix: API_PREFIX });
   await app.register(instanceRoutes, { prefix: API_PREFIX });
   await app.register(syncRoutes, { prefix: API_PREFIX });
   await app.register(messageRoutes, { prefix: API_PREFIX });

@@ -38,8 +38,10 @@ if (!config.natsUrl) {
   );
 }
 
+const stopping = new AbortController();
 const app = await buildApp(
   {
+    shutdown: stopping.signal,
     db: services.db,
     settings: services.settings,
     cipher: services.cipher,
@@ -70,10 +72,9 @@ if (key.source !== 'env') {
   );
 }
 
-let stopping = false;
 const shutdown = async (signal: string) => {
-  if (stopping) return;
-  stopping = true;
+  if (stopping.signal.aborted) return;
+  stopping.abort();
   log.info({ signal }, 'shutting down');
   await runtime?.stop().catch((err) => log.error({ err }, 'worker stop failed'));
   await app.close().catch(() => {});

@@ -1,5 +1,6 @@
 import { createWorkerRuntime, loadChannelPlugins, loadWorkerConfig, openServices } from '@omni/runtime';
 import pino from 'pino';
+import { WorkerHealthServer } from './health-server.ts';
 
 const config = loadWorkerConfig();
 const log = pino({ level: config.logLevel });
@@ -9,6 +10,9 @@ if (!config.databaseUrl || !config.natsUrl) {
   );
   process.exit(2);
 }
+// Up before the services open, so `/ready` says "starting" while migrations run.
+const health = process.env.WORKER_HEALTH_PORT ? new WorkerHealthServer() : null;
+await health?.listen(Number(process.env.WORKER_HEALTH_PORT), process.env.WORKER_HEALTH_HOST || '0.0.0.0');
 const services = await openServices({
   databaseUrl: config.databaseUrl,
   natsUrl: config.natsUrl,
@@ -23,18 +27,21 @@ const services = await openServices({
 });
 const runtime = createWorkerRuntime(services, config, log);
 await runtime.start();
+health?.started({ database: () => services.db.ping(), queue: () => services.queue.ping() });
 log.info({ worker: runtime.worker.id, concurrency: config.concurrency }, 'omni-sync worker started');
 
 let stopping = false;
 const shutdown = async (signal: string) => {
   if (stopping) return;
   stopping = true;
+  health?.stopping();
   log.info(
     { signal, running: runtime.worker.runningJobIds },
     'worker shutting down: checkpointing running jobs',
   );
   await runtime.stop().catch((err) => log.error({ err }, 'worker stop failed'));
   await services.close();
+  await health?.close();
   log.info('worker stopped');
   process.exit(0);
 };
