@@ -4,12 +4,14 @@ import fastifyCors from '@fastify/cors';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { SAFE_LOG_OPTIONS } from '@omni/sync-core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { API_VERSION } from './api-version.ts';
 import type { AppDeps } from './app-deps.ts';
 import { BufferPool } from './media/buffer-pool.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { errorHandlerPlugin } from './plugins/error-handler.ts';
+import { inputGuardPlugin } from './plugins/input-guard.ts';
 import { jsonBodyPlugin } from './plugins/json-body.ts';
 import { servicesPlugin } from './plugins/services.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -45,6 +47,17 @@ export interface BuildAppOptions {
   corsOrigins?: readonly string[];
 }
 
+/** The logger option with secrets redacted and errors logged without SQL parameters, whatever the caller gave. */
+function safeLogger(logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
+  if (logger === false || logger === undefined) return false;
+  const given = logger === true ? {} : logger;
+  return {
+    ...given,
+    redact: SAFE_LOG_OPTIONS.redact,
+    serializers: { ...(given.serializers ?? {}), ...SAFE_LOG_OPTIONS.serializers },
+  } as FastifyServerOptions['logger'];
+}
+
 /**
  * Builds the HTTP app (not listening): external plugins, then app plugins, then routes, in that
  * order. Tests drive it with `app.inject`.
@@ -57,7 +70,7 @@ export interface BuildAppOptions {
  */
 export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger ?? false,
+    logger: safeLogger(options.logger ?? false),
     bodyLimit: options.bodyLimit ?? 1_048_576,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -101,6 +114,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   // 2. App plugins.
   await app.register(errorHandlerPlugin);
   await app.register(jsonBodyPlugin);
+  await app.register(inputGuardPlugin);
   await app.register(servicesPlugin, { deps });
   await app.register(authPlugin, { apiKey: deps.apiKey, publicPrefixes: [`${API_PREFIX}/docs`] });
 

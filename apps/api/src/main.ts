@@ -1,3 +1,4 @@
+import { SAFE_LOG_OPTIONS } from '@omni/sync-core';
 import {
   createWorkerRuntime,
   loadChannelPlugins,
@@ -12,7 +13,7 @@ import { loadConfig } from './config.ts';
 
 const config = loadConfig();
 const workerConfig = loadWorkerConfig();
-const log = pino({ level: config.logLevel });
+const log = pino({ level: config.logLevel, ...SAFE_LOG_OPTIONS });
 const services = await openServices({
   databaseUrl: config.databaseUrl,
   natsUrl: config.natsUrl,
@@ -53,7 +54,7 @@ const app = await buildApp(
     profiles: services.profiles,
     whatsapp: services.whatsappGateway,
   },
-  { logger: { level: config.logLevel }, corsOrigins: config.corsOrigins },
+  { logger: { level: config.logLevel, ...SAFE_LOG_OPTIONS }, corsOrigins: config.corsOrigins },
 );
 await app.listen({ port: config.port, host: config.host });
 await runtime?.start();
@@ -66,10 +67,11 @@ log.info(
   },
   `omni-sync API listening on http://${config.host}:${config.port}/api/v2`,
 );
-if (key.source !== 'env') {
-  console.log(
-    `API key (${key.source === 'generated' ? 'generated into' : 'read from'} ${key.file}): ${key.apiKey}`,
-  );
+if (key.source === 'generated') {
+  // Printed once, when it is made; afterwards it is only in the file (mode 0600).
+  console.log(`API key (generated into ${key.file}): ${key.apiKey}`);
+} else if (key.source === 'file') {
+  log.info({ file: key.file }, 'API key read from its file');
 }
 
 const shutdown = async (signal: string) => {

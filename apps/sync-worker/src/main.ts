@@ -1,9 +1,10 @@
 import { createWorkerRuntime, loadChannelPlugins, loadWorkerConfig, openServices } from '@omni/runtime';
+import { SAFE_LOG_OPTIONS } from '@omni/sync-core';
 import pino from 'pino';
 import { WorkerHealthServer } from './health-server.ts';
 
 const config = loadWorkerConfig();
-const log = pino({ level: config.logLevel });
+const log = pino({ level: config.logLevel, ...SAFE_LOG_OPTIONS });
 if (!config.databaseUrl || !config.natsUrl) {
   log.fatal(
     'a separate worker needs DATABASE_URL and NATS_URL (without NATS, `bun run start` runs the worker inside the API)',

@@ -78,6 +78,14 @@ export {
   type SkippedChat,
   type SyncProgress,
 } from './jobs/sync-progress.ts';
+export {
+  REDACTED_LOG_PATHS,
+  redactUrl,
+  SAFE_LOG_OPTIONS,
+  type SafeLoggedError,
+  safeErrorSerializer,
+  safeRequestSerializer,
+} from './logging/safe-log-options.ts';
 export type { MediaBytes } from './media/media-bytes.ts';
 export {
   DEFAULT_MEDIA_QUEUE_OPTIONS,

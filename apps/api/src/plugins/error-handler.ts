@@ -73,19 +73,15 @@ export function toApiError(error: unknown): ApiError {
   }
   const pgCode = (error as { code?: unknown } | null)?.code;
   if (pgCode === '23505') return ApiError.conflict('a resource with the same unique value already exists');
-  if (pgCode === '22P02') return ApiError.validation('malformed value in the request');
-  const fastifyError = error as Partial<FastifyError> & { status?: number; headers?: Record<string, string> };
-  if (Array.isArray(fastifyError.validation)) {
-    const context = fastifyError.validationContext ?? 'request';
-    const details = (fastifyError.validation as AjvLikeError[]).map((v) => ({
-      in: context,
-      path: v.instancePath || '/',
-      message: v.message ?? 'is invalid',
-      keyword: v.keyword,
-      params: v.params,
-    }));
-    return ApiError.validation(`invalid ${context}: ${fastifyError.message ?? 'validation failed'}`, details);
+  // Class 22 (data exception): a value the database cannot take (NUL byte, date out of range,
+  // malformed uuid or number). Said without echoing the value.
+  if (typeof pgCode === 'string' && /^22[0-9A-Z]{3}$/.test(pgCode)) {
+    return ApiError.validation('a value in the request is malformed or out of range', {
+      databaseCode: pgCode,
+    });
   }
+  const fastifyError = error as Partial<FastifyError> & { status?: number; headers?: Record<string, string> };
+  if (Array.isArray(fastifyError.validation)) return validationError(fastifyError);
   const status = fastifyError.statusCode ?? fastifyError.status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const code = CODE_BY_STATUS[status] ?? 'BAD_REQUEST';
@@ -95,6 +91,38 @@ export function toApiError(error: unknown): ApiError {
     return new ApiError(400, 'BAD_REQUEST', `malformed body: ${error.message}`);
   if (status === 503) return new ApiError(503, 'SERVICE_UNAVAILABLE', fastifyError.message ?? 'unavailable');
   return new ApiError(500, 'INTERNAL_ERROR', 'internal error', { cause: error });
+}
+
+/** At most this many schema errors are reported (the first ones found); the rest are counted. */
+export const MAX_VALIDATION_DETAILS = 10;
+const MAX_PARAMS_CHARS = 200;
+
+/**
+ * A schema validation failure as a 400, bounded in size whatever the body: the first
+ * {@link MAX_VALIDATION_DETAILS} errors, their `params` only when small, and how many were left out.
+ */
+function validationError(error: Partial<FastifyError>): ApiError {
+  const context = error.validationContext ?? 'request';
+  const all = error.validation as AjvLikeError[];
+  const details = all.slice(0, MAX_VALIDATION_DETAILS).map((v) => {
+    const params = v.params && JSON.stringify(v.params).length <= MAX_PARAMS_CHARS ? v.params : undefined;
+    return {
+      in: context,
+      path: (v.instancePath || '/').slice(0, MAX_PARAMS_CHARS),
+      message: (v.message ?? 'is invalid').slice(0, MAX_PARAMS_CHARS),
+      keyword: v.keyword,
+      ...(params !== undefined ? { params } : {}),
+    };
+  });
+  const summary = details
+    .slice(0, 3)
+    .map((d) => `${context}${d.path === '/' ? '' : d.path} ${d.message}`)
+    .join(', ');
+  const more = all.length - details.length;
+  return ApiError.validation(
+    `invalid ${context}: ${summary || 'validation failed'}${all.length > 3 ? ` (${all.length} errors)` : ''}`,
+    more > 0 ? [...details, { in: context, omitted: more }] : details,
+  );
 }
 
 /** A WhatsApp session unreachable (503 with its code) or refusing (the status its error code means). */

@@ -5,7 +5,8 @@ import { ApiError } from '../errors/api-error.ts';
 /**
  * An empty `application/json` body (a POST without payload) reads as no body. Accepts a JSON body sent as `application/x-www-form-urlencoded` — what `curl -d '{…}'` sends
  * without a content type. A body that looks like JSON is parsed as JSON; a real form body is
- * parsed into an object of strings.
+ * parsed into an object of strings. Both go through Fastify's prototype-poisoning guard (a
+ * `__proto__` or `constructor.prototype` key is a 400), as `application/json` does.
  */
 export const jsonBodyPlugin = fp(
   async (app: FastifyInstance) => {
@@ -25,20 +26,25 @@ export const jsonBodyPlugin = fp(
     app.addContentTypeParser(
       'application/x-www-form-urlencoded',
       { parseAs: 'string' },
-      (_request, body, done) => {
+      (request, body, done) => {
         const text = String(body).trim();
         if (text === '') return done(null, {});
         if (text.startsWith('{') || text.startsWith('[')) {
-          try {
-            return done(null, JSON.parse(text));
-          } catch (error) {
-            return done(
-              new ApiError(400, 'BAD_REQUEST', `malformed JSON body: ${(error as Error).message}`),
-              undefined,
-            );
-          }
+          // Fastify's own JSON parser: `__proto__` and `constructor.prototype` keys are refused.
+          return defaultJson(request, text, (error, value) =>
+            error
+              ? done(new ApiError(400, 'BAD_REQUEST', `malformed JSON body: ${error.message}`), undefined)
+              : done(null, value),
+          );
         }
-        return done(null, Object.fromEntries(new URLSearchParams(text)));
+        const form: Record<string, string> = {};
+        for (const [key, value] of new URLSearchParams(text)) {
+          if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
+            return done(new ApiError(400, 'BAD_REQUEST', `forbidden form field name: ${key}`), undefined);
+          }
+          form[key] = value;
+        }
+        return done(null, form);
       },
     );
   },

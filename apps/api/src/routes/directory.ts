@@ -13,7 +13,7 @@ import {
   GroupDetail,
 } from '../schemas/directory.ts';
 import { InstanceService } from '../services/instance-service.ts';
-import { decodeCursor, keysetPage } from '../services/mappers.ts';
+import { decodeCursor, keysetPage, malformedCursor } from '../services/mappers.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -56,8 +56,8 @@ const like = (search: string) => `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}
 
 function cursorParts(cursor: string | undefined): [string, string] | null {
   if (!cursor) return null;
-  const parts = decodeCursor(cursor, 2);
-  if (!parts) throw ApiError.validation('malformed cursor', [{ in: 'querystring', path: '/cursor' }]);
+  const parts = decodeCursor(cursor, ['text', 'uuid']);
+  if (!parts) throw malformedCursor();
   return [parts[0] as string, parts[1] as string];
 }
 

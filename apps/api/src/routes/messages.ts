@@ -5,7 +5,7 @@ import { ApiError } from '../errors/api-error.ts';
 import { errorResponses, IdParams, List } from '../schemas/common.ts';
 import { Message, MessagesQuery } from '../schemas/message.ts';
 import { InstanceService } from '../services/instance-service.ts';
-import { decodeCursor, keysetPage, toMessageDto } from '../services/mappers.ts';
+import { decodeCursor, keysetPage, malformedCursor, queryDate, toMessageDto } from '../services/mappers.ts';
 
 /** `GET /instances/:id/messages`: what was synced, filtered by chat and time, keyset-paged. */
 export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -27,7 +27,9 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const limit = request.query.limit ?? 50;
       const desc = (request.query.order ?? 'desc') === 'desc';
       await instances.get(id);
-      if (since && until && Date.parse(since) > Date.parse(until)) {
+      const sinceDate = since ? queryDate(since, 'since') : undefined;
+      const untilDate = until ? queryDate(until, 'until') : undefined;
+      if (sinceDate && untilDate && sinceDate > untilDate) {
         throw ApiError.validation('since must not be after until', [{ in: 'querystring', path: '/since' }]);
       }
       let query = app.deps.db.db
@@ -38,13 +40,11 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         )
         .where('instance_id', '=', id);
       if (chatId) query = query.where('chat_external_id', '=', chatId);
-      if (since) query = query.where('sent_at', '>=', new Date(since));
-      if (until) query = query.where('sent_at', '<', new Date(until));
+      if (sinceDate) query = query.where('sent_at', '>=', sinceDate);
+      if (untilDate) query = query.where('sent_at', '<', untilDate);
       if (cursor) {
-        const parts = decodeCursor(cursor, 2);
-        if (!parts || Number.isNaN(Date.parse(parts[0] as string))) {
-          throw ApiError.validation('malformed cursor', [{ in: 'querystring', path: '/cursor' }]);
-        }
+        const parts = decodeCursor(cursor, ['timestamp', 'uuid']);
+        if (!parts) throw malformedCursor();
         query = desc
           ? query.where(sql<boolean>`(sent_at, id) < (${parts[0]}::timestamptz, ${parts[1]}::uuid)`)
           : query.where(sql<boolean>`(sent_at, id) > (${parts[0]}::timestamptz, ${parts[1]}::uuid)`);

@@ -16,7 +16,7 @@ import {
 } from '../schemas/sync-job.ts';
 import { InstanceService } from '../services/instance-service.ts';
 import { jobEvent, streamJobEvents } from '../services/job-event-stream.ts';
-import { toJobDetail, toJobSummary } from '../services/mappers.ts';
+import { decodeCursor, malformedCursor, toJobDetail, toJobSummary } from '../services/mappers.ts';
 
 /** Sync jobs of an instance: create, profile now, list, read, cancel, resume, events (SSE). */
 export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -130,6 +130,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       await instances.get(request.params.id);
       const { status, limit, cursor } = request.query;
+      if (cursor && !decodeCursor(cursor, ['timestamp', 'uuid'])) throw malformedCursor();
       const page = await app.deps.jobs.listJobs(request.params.id, {
         ...(status ? { status } : {}),
         limit: limit ?? 50,

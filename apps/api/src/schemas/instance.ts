@@ -46,7 +46,18 @@ export const UpdateInstanceBody = Type.Object(
 
 /** Body of `POST /instances/:id/connect`: Discord needs `token`; WhatsApp takes none (QR / pairing code). */
 export const ConnectBody = Type.Object(
-  { token: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'Discord bot token' })) },
+  {
+    token: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        // A token travels in an Authorization header: printable ASCII without spaces, so a NUL or
+        // a newline is a 400 here instead of a request the HTTP client refuses to send.
+        pattern: '^[!-~]+$',
+        description: 'Discord bot token (printable ASCII, no spaces)',
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 

@@ -5,7 +5,7 @@ import { instanceId } from '@omni/sync-core';
 import { type Kysely, sql } from 'kysely';
 import type { AppDeps } from '../app-deps.ts';
 import { ApiError } from '../errors/api-error.ts';
-import { decodeCursor, keysetPage } from './mappers.ts';
+import { decodeCursor, keysetPage, malformedCursor } from './mappers.ts';
 
 /** Instance CRUD and connection, as the routes use them. */
 export class InstanceService {
@@ -56,8 +56,8 @@ export class InstanceService {
       .selectAll()
       .select(sql<string>`created_at::text`.as('created_text'));
     if (cursor) {
-      const parts = decodeCursor(cursor, 2);
-      if (!parts) throw ApiError.validation('malformed cursor', [{ in: 'querystring', path: '/cursor' }]);
+      const parts = decodeCursor(cursor, ['timestamp', 'uuid']);
+      if (!parts) throw malformedCursor();
       query = query.where(sql<boolean>`(created_at, id) > (${parts[0]}::timestamptz, ${parts[1]}::uuid)`);
     }
     const rows = await query

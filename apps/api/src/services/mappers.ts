@@ -1,5 +1,6 @@
 import type { Instance, Message, SyncJob } from '@omni/db';
 import type { Static } from 'typebox';
+import { ApiError } from '../errors/api-error.ts';
 import type { InstanceDto } from '../schemas/instance.ts';
 import type { Message as MessageSchema } from '../schemas/message.ts';
 import type { SyncJobDetail, SyncJobSummary } from '../schemas/sync-job.ts';
@@ -121,11 +122,55 @@ export function keysetPage<T>(
   return { page, hasMore, cursor: hasMore && last ? encodeCursor(cursorOf(last)) : null };
 }
 
-/** Decodes a keyset cursor of `n` strings, or `null` when malformed. */
-export function decodeCursor(cursor: string, n: number): string[] | null {
+/** What a part of a keyset cursor must hold. */
+export type CursorPart = 'timestamp' | 'uuid' | 'text';
+
+const CURSOR_TIMESTAMP =
+  /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[ T]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?(Z|[+-]\d{2}(:?\d{2})?)?$/;
+const CURSOR_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_CURSOR_TEXT = 1024;
+
+const partValid = (kind: CursorPart, value: string): boolean =>
+  kind === 'timestamp'
+    ? CURSOR_TIMESTAMP.test(value)
+    : kind === 'uuid'
+      ? CURSOR_UUID.test(value)
+      : value.length <= MAX_CURSOR_TEXT && !value.includes('\0');
+
+/**
+ * Decodes a keyset cursor whose parts are of the given kinds, or `null` when it is malformed or
+ * forged (wrong count, a part not a string, a timestamp or uuid that is not one, a NUL).
+ */
+export function decodeCursor(cursor: string, kinds: readonly CursorPart[]): string[] | null {
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && value.length === n && value.every((v) => typeof v === 'string')) return value;
+    if (
+      Array.isArray(value) &&
+      value.length === kinds.length &&
+      value.every((v, i) => typeof v === 'string' && partValid(kinds[i] as CursorPart, v))
+    )
+      return value as string[];
   } catch {}
   return null;
 }
+
+/**
+ * A `since`/`until` query value as a Date, or a 400 naming the parameter when JavaScript cannot
+ * represent it (the schema's `date-time` format admits leap seconds and days like 02-30).
+ */
+export function queryDate(value: string, name: string): Date {
+  const date = new Date(value);
+  const year = date.getUTCFullYear();
+  if (Number.isNaN(date.getTime()) || year < 1 || year > 9999 || /:60(\.|Z|[+-]|$)/.test(value)) {
+    throw ApiError.validation(`${name} is not a representable date-time`, [
+      { in: 'querystring', path: `/${name}` },
+    ]);
+  }
+  return date;
+}
+
+/** A 400 for a cursor {@link decodeCursor} refused. */
+export const malformedCursor = () =>
+  ApiError.validation('malformed cursor: pass back the cursor of the previous page as it was', [
+    { in: 'querystring', path: '/cursor' },
+  ]);
