@@ -1,4 +1,3 @@
-import { SAFE_LOG_OPTIONS } from '@omni/sync-core';
 import {
   createWorkerRuntime,
   loadChannelPlugins,
@@ -6,6 +5,7 @@ import {
   openServices,
   type WorkerRuntime,
 } from '@omni/runtime';
+import { SAFE_LOG_OPTIONS } from '@omni/sync-core';
 import pino from 'pino';
 import { loadApiKey } from './api-key.ts';
 import { buildApp } from './app.ts';
