@@ -125,9 +125,18 @@ try {
     await admin.query('DELETE FROM sync_jobs');
     const job = await db
       .insertInto('sync_jobs')
-      .values({ instance_id: instanceId, type: 'messages', status: 'running', config: '{}', progress: '{}' })
+      .values({
+        instance_id: instanceId,
+        type: 'messages',
+        status: 'running',
+        config: '{}',
+        progress: '{}',
+        lease_owner: 'bench',
+        lease_epoch: 1,
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
+    const lease = { jobId: job.id, owner: 'bench', epoch: 1 };
     await db
       .insertInto('sync_job_chats')
       .values(chats.map((c) => ({ job_id: job.id, chat_id: c[0]?.chatId ?? '', status: 'running' as const })))
@@ -148,7 +157,7 @@ try {
               messages,
               returnInserted: 'withMedia',
               checkpoint: {
-                jobId: job.id,
+                lease,
                 chatId: chat[0]?.chatId ?? '',
                 cursor: { before: messages[0]?.externalId ?? null },
               },

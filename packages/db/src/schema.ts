@@ -74,6 +74,11 @@ export interface SyncJobsTable {
   /** Worker id holding the lease while running. */
   lease_owner: string | null;
   lease_expires_at: Timestamp;
+  /**
+   * Grows by one on every claim: a run's lease is (`lease_owner`, `lease_epoch`) and its writes
+   * commit only while both still match (fencing).
+   */
+  lease_epoch: Generated<number>;
   /** Set by the cancel API; the runner stops between batches. */
   cancel_requested: Generated<boolean>;
 }

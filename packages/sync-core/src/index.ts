@@ -58,13 +58,15 @@ export {
   type SyncEventType,
 } from './events/sync-event.ts';
 export { JobRepository } from './jobs/job-repository.ts';
-export type {
-  CreateJobResult,
-  FinishJobOptions,
-  JobPage,
-  LeaseState,
-  ListJobsOptions,
-  SyncJobConfig,
+export {
+  type CreateJobResult,
+  type FinishJobOptions,
+  type JobLease,
+  type JobPage,
+  type LeaseState,
+  type ListJobsOptions,
+  leaseOf,
+  type SyncJobConfig,
 } from './jobs/job-types.ts';
 export {
   type ExhaustedChat,

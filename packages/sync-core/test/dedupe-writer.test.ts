@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { TEST_ENGINES, type TestDb } from '@omni/db/testing';
-import { DedupeWriter, externalMessageId, JobRepository } from '../src/index.ts';
+import { sql } from 'kysely';
+import { DedupeWriter, externalMessageId, JobRepository, LeaseLostError, leaseOf } from '../src/index.ts';
 import { at, msg } from './support/messages.ts';
 import { newInstance as createInstance, testDb } from './support/test-db.ts';
 
@@ -214,17 +215,18 @@ for (const engine of TEST_ENGINES) {
       const inst = await newInstance();
       const jobs = new JobRepository(t.db);
       const { job } = await jobs.createJob(inst, 'messages');
+      const lease = leaseOf((await jobs.claimJob(job.id, 'w1', 60_000)) ?? job);
       await t.db.insertInto('sync_job_chats').values({ job_id: job.id, chat_id: 'c1' }).execute();
       await writer.writeBatch({
         instanceId: inst,
         messages: [msg('c1', 'a', at(5)), msg('c1', 'b', at(6))],
-        checkpoint: { jobId: job.id, chatId: 'c1', cursor: { before: 'a' } },
+        checkpoint: { lease, chatId: 'c1', cursor: { before: 'a' } },
       });
       await writer.writeBatch({
         instanceId: inst,
         messages: [msg('c1', 'a', at(5)), msg('c1', 'z', at(2))],
         checkpoint: {
-          jobId: job.id,
+          lease,
           chatId: 'c1',
           cursor: { before: 'z' },
           status: 'exhausted',
@@ -262,13 +264,14 @@ for (const engine of TEST_ENGINES) {
       const inst = await newInstance();
       const jobs = new JobRepository(t.db);
       const { job } = await jobs.createJob(inst, 'messages', { x: 'rollback' });
+      const lease = leaseOf((await jobs.claimJob(job.id, 'w1', 60_000)) ?? job);
       await t.db.insertInto('sync_job_chats').values({ job_id: job.id, chat_id: 'c1' }).execute();
       await expect(
         t.db.transaction().execute(async (trx) => {
           await writer.writeBatchIn(trx, {
             instanceId: inst,
             messages: [msg('c1', 'a', at(1))],
-            checkpoint: { jobId: job.id, chatId: 'c1', cursor: 'x' },
+            checkpoint: { lease, chatId: 'c1', cursor: 'x' },
           });
           throw new Error('crash before commit');
         }),
@@ -276,6 +279,132 @@ for (const engine of TEST_ENGINES) {
       const rows = await t.db.selectFrom('messages').select('id').where('instance_id', '=', inst).execute();
       expect(rows).toHaveLength(0);
       expect((await jobs.getJob(job.id)).progress).toMatchObject({ stored: 0, fetched: 0 });
+    });
+    /** A job claimed by `w1`, taken over by `w2` after its lease expired; both leases and the chat row. */
+    const takenOver = async (inst: string, tag: string) => {
+      const jobs = new JobRepository(t.db);
+      const { job } = await jobs.createJob(inst, 'messages', { tag });
+      const stale = leaseOf((await jobs.claimJob(job.id, 'w1', 60_000)) ?? job);
+      await t.db.insertInto('sync_job_chats').values({ job_id: job.id, chat_id: 'c1' }).execute();
+      await t.db
+        .updateTable('sync_jobs')
+        .set({ lease_expires_at: new Date(Date.now() - 60_000) })
+        .where('id', '=', job.id)
+        .execute();
+      const current = leaseOf((await jobs.claimJob(job.id, 'w2', 60_000)) ?? job);
+      return { jobs, job, stale, current };
+    };
+    const chatRow = (jobId: string) =>
+      t.db.selectFrom('sync_job_chats').selectAll().where('job_id', '=', jobId).executeTakeFirstOrThrow();
+    const messageCount = async (inst: string) =>
+      (await t.db.selectFrom('messages').select('id').where('instance_id', '=', inst).execute()).length;
+
+    test('fencing: a batch whose lease was taken over commits nothing (messages, checkpoint, counters)', async () => {
+      const inst = await newInstance();
+      const { jobs, job, stale, current } = await takenOver(inst, 'one-statement');
+      const err = await writer
+        .writeBatch({
+          instanceId: inst,
+          messages: [msg('c1', 'a', at(1)), msg('c1', 'b', at(2))],
+          checkpoint: { lease: stale, chatId: 'c1', cursor: 'stale', progress: { chatsDone: 1 } },
+        })
+        .catch((e) => e);
+      expect(err).toBeInstanceOf(LeaseLostError);
+      expect(await messageCount(inst)).toBe(0);
+      expect(await chatRow(job.id)).toMatchObject({ cursor: null, fetched: 0, stored: 0 });
+      expect((await jobs.getJob(job.id)).progress).toMatchObject({ fetched: 0, stored: 0, chatsDone: 0 });
+      // The current holder writes the same batch normally.
+      const ok = await writer.writeBatch({
+        instanceId: inst,
+        messages: [msg('c1', 'a', at(1)), msg('c1', 'b', at(2))],
+        checkpoint: { lease: current, chatId: 'c1', cursor: 'current' },
+      });
+      expect(ok).toMatchObject({ stored: 2, duplicates: 0 });
+      expect(await chatRow(job.id)).toMatchObject({ cursor: 'current', fetched: 2, stored: 2 });
+      expect((await jobs.getJob(job.id)).progress).toMatchObject({ fetched: 2, stored: 2 });
+    });
+
+    test('fencing: a stepwise batch (edits) and an empty batch of a stale lease commit nothing', async () => {
+      const inst = await newInstance();
+      const { jobs, job, stale } = await takenOver(inst, 'stepwise');
+      const edit = msg('c1', 'e1', at(5), { kind: 'edit', targetId: externalMessageId('m1'), text: 'x' });
+      await expect(
+        writer.writeBatch({
+          instanceId: inst,
+          messages: [msg('c1', 'm1', at(1)), edit],
+          checkpoint: { lease: stale, chatId: 'c1', cursor: 'stale' },
+        }),
+      ).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(
+        writer.writeBatch({
+          instanceId: inst,
+          messages: [],
+          checkpoint: {
+            lease: stale,
+            chatId: 'c1',
+            cursor: 'stale-empty',
+            status: 'exhausted',
+            exhausted: true,
+            progress: { chatsDone: 1, chatsExhausted: 1 },
+          },
+        }),
+      ).rejects.toBeInstanceOf(LeaseLostError);
+      expect(await messageCount(inst)).toBe(0);
+      expect(await chatRow(job.id)).toMatchObject({ cursor: null, status: 'pending', exhausted: false });
+      expect((await jobs.getJob(job.id)).progress).toMatchObject({
+        fetched: 0,
+        chatsDone: 0,
+        chatsExhausted: 0,
+      });
+    });
+
+    test("an empty batch's checkpoint commits atomically with the job's counters", async () => {
+      const inst = await newInstance();
+      const jobs = new JobRepository(t.db);
+      const { job } = await jobs.createJob(inst, 'messages', { tag: 'empty-atomic' });
+      const lease = leaseOf((await jobs.claimJob(job.id, 'w1', 60_000)) ?? job);
+      await t.db.insertInto('sync_job_chats').values({ job_id: job.id, chat_id: 'c1' }).execute();
+      // The job row refuses updates (as a failing database would between two statements).
+      await sql`create or replace function refuse_job_update() returns trigger language plpgsql as $$
+        begin raise exception 'job row refused'; end $$`.execute(t.db);
+      await sql
+        .raw(`create trigger refuse_job_update before update on sync_jobs for each row
+          when (old.id = '${job.id}') execute function refuse_job_update()`)
+        .execute(t.db);
+      try {
+        await expect(
+          writer.writeBatch({
+            instanceId: inst,
+            messages: [],
+            checkpoint: {
+              lease,
+              chatId: 'c1',
+              cursor: 'end',
+              status: 'exhausted',
+              exhausted: true,
+              progress: { chatsDone: 1, chatsExhausted: 1 },
+            },
+          }),
+        ).rejects.toThrow('job row refused');
+      } finally {
+        await sql`drop trigger refuse_job_update on sync_jobs`.execute(t.db);
+      }
+      // Neither half committed: the chat is not marked exhausted without the job counting it.
+      expect(await chatRow(job.id)).toMatchObject({ cursor: null, status: 'pending', exhausted: false });
+      await writer.writeBatch({
+        instanceId: inst,
+        messages: [],
+        checkpoint: {
+          lease,
+          chatId: 'c1',
+          cursor: 'end',
+          status: 'exhausted',
+          exhausted: true,
+          progress: { chatsDone: 1, chatsExhausted: 1 },
+        },
+      });
+      expect(await chatRow(job.id)).toMatchObject({ cursor: 'end', status: 'exhausted', exhausted: true });
+      expect((await jobs.getJob(job.id)).progress).toMatchObject({ chatsDone: 1, chatsExhausted: 1 });
     });
   });
 }

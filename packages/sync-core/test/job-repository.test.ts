@@ -7,6 +7,7 @@ import {
   JobRepository,
   JobStateError,
   LeaseLostError,
+  leaseOf,
 } from '../src/index.ts';
 import { newInstance as createInstance, testDb } from './support/test-db.ts';
 
@@ -15,6 +16,8 @@ for (const engine of TEST_ENGINES) {
     let t: TestDb;
     let jobs: JobRepository;
     const newInstance = () => createInstance(t, 'discord');
+    /** The job's current lease (as its holder got it from the claim). */
+    const held = async (jobId: string) => leaseOf(await jobs.getJob(jobId));
     const expire = async (jobId: string) => {
       await t.db
         .updateTable('sync_jobs')
@@ -53,7 +56,7 @@ for (const engine of TEST_ENGINES) {
       const claimed = await jobs.claimJob(job.id, 'w1', 60_000);
       expect(claimed?.status).toBe('running');
       expect((await jobs.createJob(inst, 'profile')).job.id).toBe(job.id);
-      await jobs.completeJob(job.id, { owner: 'w1' });
+      await jobs.completeJob(job.id, { lease: await held(job.id) });
       const again = await jobs.createJob(inst, 'profile');
       expect(again.created).toBe(true);
       expect(again.job.id).not.toBe(job.id);
@@ -93,7 +96,7 @@ for (const engine of TEST_ENGINES) {
       expect(await jobs.claimJob(second.id, 'w2', 60_000)).toBeNull();
       // Claiming a running job with a live lease fails.
       expect(await jobs.claimJob(first.id, 'w2', 60_000)).toBeNull();
-      await jobs.completeJob(first.id, { owner: 'w1' });
+      await jobs.completeJob(first.id, { lease: await held(first.id) });
       const c2 = await jobs.claimJob(second.id, 'w2', 60_000);
       expect(c2?.status).toBe('running');
       await jobs.completeJob(second.id);
@@ -115,7 +118,7 @@ for (const engine of TEST_ENGINES) {
       expect(got1?.id).toBe(a1.id);
       expect(got2?.id).toBe(b1.id);
       expect(await jobs.claimNext('w3', 60_000)).toBeNull();
-      await jobs.completeJob(a1.id, { owner: 'w1' });
+      await jobs.completeJob(a1.id, { lease: await held(a1.id) });
       expect((await jobs.claimNext('w3', 60_000))?.id).toBe(a2.id);
       await jobs.completeJob(a2.id);
       await jobs.completeJob(b1.id);
@@ -142,22 +145,24 @@ for (const engine of TEST_ENGINES) {
       const { job } = await jobs.createJob(inst, 'messages', { depth: 'all' });
       const c = await jobs.claimJob(job.id, 'dead-worker', 60_000);
       const startedAt = c?.started_at;
+      const dead = leaseOf(c ?? job);
       await expire(job.id);
       expect((await jobs.findExpiredLeases()).map((j) => j.id)).toContain(job.id);
-      await expect(jobs.renewLease(job.id, 'dead-worker', 1000)).resolves.toBeDefined();
+      await expect(jobs.renewLease(dead, 1000)).resolves.toBeDefined();
       await expire(job.id);
       const again = await jobs.claimNext('w2', 60_000);
       expect(again?.id).toBe(job.id);
       expect(again?.attempts).toBe(2);
       expect(again?.lease_owner).toBe('w2');
       expect(again?.started_at?.getTime()).toBe(startedAt?.getTime() ?? -1);
-      const err = await jobs.renewLease(job.id, 'dead-worker', 1000).catch((e) => e);
+      expect(again?.lease_epoch).toBe(dead.epoch + 1);
+      const err = await jobs.renewLease(dead, 1000).catch((e) => e);
       expect(err).toBeInstanceOf(LeaseLostError);
       expect(err.code).toBe('LEASE_LOST');
-      await expect(jobs.completeJob(job.id, { owner: 'dead-worker' })).rejects.toBeInstanceOf(LeaseLostError);
-      const renewed = await jobs.renewLease(job.id, 'w2', 60_000);
+      await expect(jobs.completeJob(job.id, { lease: dead })).rejects.toBeInstanceOf(LeaseLostError);
+      const renewed = await jobs.renewLease(leaseOf(again ?? job), 60_000);
       expect(renewed.cancelRequested).toBe(false);
-      await jobs.completeJob(job.id, { owner: 'w2' });
+      await jobs.completeJob(job.id, { lease: leaseOf(again ?? job) });
     });
 
     test('releaseLease puts a job back to pending with its checkpoints', async () => {
@@ -168,8 +173,10 @@ for (const engine of TEST_ENGINES) {
         .insertInto('sync_job_chats')
         .values({ job_id: job.id, chat_id: 'c1', cursor: JSON.stringify({ before: '42' }) })
         .execute();
-      expect(await jobs.releaseLease(job.id, 'other')).toBe(false);
-      expect(await jobs.releaseLease(job.id, 'w1')).toBe(true);
+      const lease = await held(job.id);
+      expect(await jobs.releaseLease({ ...lease, owner: 'other' })).toBe(false);
+      expect(await jobs.releaseLease({ ...lease, epoch: lease.epoch - 1 })).toBe(false);
+      expect(await jobs.releaseLease(lease)).toBe(true);
       const after = await jobs.getJob(job.id);
       expect(after.status).toBe('pending');
       expect(after.lease_owner).toBeNull();
@@ -190,9 +197,9 @@ for (const engine of TEST_ENGINES) {
       const flagged = await jobs.requestCancel(running.id);
       expect(flagged.status).toBe('running');
       expect(flagged.cancel_requested).toBe(true);
-      expect((await jobs.renewLease(running.id, 'w1', 60_000)).cancelRequested).toBe(true);
+      expect((await jobs.renewLease(await held(running.id), 60_000)).cancelRequested).toBe(true);
       expect(await jobs.isCancelRequested(running.id)).toBe(true);
-      const cancelled = await jobs.markCancelled(running.id, { owner: 'w1' });
+      const cancelled = await jobs.markCancelled(running.id, { lease: await held(running.id) });
       expect(cancelled.status).toBe('cancelled');
       expect(cancelled.completed_at).toBeInstanceOf(Date);
       expect((await jobs.requestCancel(running.id)).status).toBe('cancelled');
@@ -208,7 +215,7 @@ for (const engine of TEST_ENGINES) {
       const inst = await newInstance();
       const { job } = await jobs.createJob(inst, 'messages');
       await jobs.claimJob(job.id, 'w1', 60_000);
-      const failed = await jobs.failJob(job.id, 'boom', { owner: 'w1' });
+      const failed = await jobs.failJob(job.id, 'boom', { lease: await held(job.id) });
       expect(failed.status).toBe('failed');
       expect(failed.error_message).toBe('boom');
       const resumed = await jobs.resumeJob(job.id);
@@ -226,6 +233,31 @@ for (const engine of TEST_ENGINES) {
       const r2 = await jobs.resumeJob(cancelled.id);
       expect(r2.status).toBe('pending');
       expect(r2.cancel_requested).toBe(false);
+    });
+
+    test('fencing: every claim grows the epoch; a lease taken over (even by the same owner) writes nothing', async () => {
+      const inst = await newInstance();
+      const { job } = await jobs.createJob(inst, 'messages', { fence: 1 });
+      const first = leaseOf((await jobs.claimJob(job.id, 'w1', 60_000)) ?? job);
+      expect(first.epoch).toBe(1);
+      await jobs.updateProgress(first, {}, { counters: { fetched: 1 } });
+      await expire(job.id);
+      // The same worker claims it again (e.g. after a pause): its earlier run is fenced out too.
+      const second = leaseOf((await jobs.claimJob(job.id, 'w1', 60_000)) ?? job);
+      expect(second.epoch).toBe(2);
+      await expect(jobs.updateProgress(first, {}, { counters: { fetched: 100 } })).rejects.toBeInstanceOf(
+        LeaseLostError,
+      );
+      await expect(jobs.renewLease(first, 60_000)).rejects.toBeInstanceOf(LeaseLostError);
+      expect(await jobs.releaseLease(first)).toBe(false);
+      await expect(jobs.failJob(job.id, 'stale', { lease: first })).rejects.toBeInstanceOf(LeaseLostError);
+      await jobs.updateProgress(second, {}, { counters: { fetched: 2 } });
+      const done = await jobs.completeJob(job.id, { lease: second });
+      expect(done.progress).toMatchObject({ fetched: 3 });
+      await expect(jobs.updateProgress(second, {}, { counters: { fetched: 1 } })).rejects.toBeInstanceOf(
+        LeaseLostError,
+      );
+      expect((await jobs.getJob(job.id)).progress).toMatchObject({ fetched: 3 });
     });
 
     test('listJobs pages newest first on (created_at, id) and filters by status', async () => {
@@ -253,10 +285,12 @@ for (const engine of TEST_ENGINES) {
     test('updateProgress increments counters atomically in SQL', async () => {
       const inst = await newInstance();
       const { job } = await jobs.createJob(inst, 'messages');
+      await jobs.claimJob(job.id, 'w1', 60_000);
+      const lease = await held(job.id);
       await Promise.all(
         Array.from({ length: 10 }, (_, i) =>
           jobs.updateProgress(
-            job.id,
+            lease,
             {},
             {
               counters: { stored: 2, fetched: 3 },
@@ -265,7 +299,7 @@ for (const engine of TEST_ENGINES) {
           ),
         ),
       );
-      await jobs.updateProgress(job.id, { etaSeconds: 5 }, { mediaSkipReason: 'too-large' });
+      await jobs.updateProgress(lease, { etaSeconds: 5 }, { mediaSkipReason: 'too-large' });
       const p = (await jobs.getJob(job.id)).progress;
       expect(p).toMatchObject({
         stored: 20,

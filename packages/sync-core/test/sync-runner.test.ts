@@ -9,6 +9,7 @@ import {
   externalUserId,
   fixedRateSource,
   JobRepository,
+  leaseOf,
   MediaStorageService,
   MemoryEventSink,
   PluginRegistry,
@@ -296,6 +297,45 @@ for (const engine of TEST_ENGINES) {
       expect(rerun?.job?.attempts).toBe(2);
     });
 
+    test('a stale run whose lease was taken over writes nothing more and stops quietly as lease-lost', async () => {
+      const inst = await newInstance();
+      const chats = dataset(1, 30);
+      const job = await startJob(inst);
+      let takeover: Promise<unknown> | null = null;
+      const stale = setup({
+        chats,
+        pageSize: 10,
+        beforePage: async (_chat, _page, served) => {
+          if (served !== 2) return;
+          // Paused past its lease (two pages committed): another worker claims the job and
+          // finishes it while this run still holds its third page.
+          await t.db
+            .updateTable('sync_jobs')
+            .set({ lease_expires_at: new Date(Date.now() - 1_000) })
+            .where('id', '=', job.id)
+            .execute();
+          takeover = setup({ chats, pageSize: 10 }).runner.runJob(job.id, 'w2');
+          await takeover;
+        },
+      });
+      const result = await stale.runner.runJob(job.id, 'w1');
+      const other = (await takeover) as Awaited<ReturnType<SyncRunner['runJob']>>;
+      expect(other?.status).toBe('completed');
+      expect(result?.status).toBe('lease-lost');
+      expect(stale.events.ofType('sync.failed')).toHaveLength(0);
+      expect(stale.events.ofType('sync.completed')).toHaveLength(0);
+      const after = await jobs.getJob(job.id);
+      expect(after.status).toBe('completed');
+      expect(readProgress(after.progress)).toMatchObject({
+        fetched: 30,
+        stored: 30,
+        duplicates: 0,
+        chatsTotal: 1,
+        chatsDone: 1,
+      });
+      expect(await externalIds(inst)).toEqual(expected(chats));
+    });
+
     // A separate process cannot share the in-memory PGlite: this one runs on Postgres only.
     if (engine === 'postgres')
       test('a worker killed with SIGKILL mid-run: the job is claimed again and continues exactly', async () => {
@@ -572,9 +612,17 @@ for (const engine of TEST_ENGINES) {
     test('sync.progress is throttled to at most one per 500 ms', async () => {
       const inst = await newInstance();
       const job = await startJob(inst, { depth: 'all', throttle: true });
+      const lease = leaseOf((await jobs.claimJob(job.id, 'w1', 60_000)) ?? job);
       const clock = new VirtualClock(0);
       const events = new MemoryEventSink();
-      const tracker = new ProgressTracker(job, { jobs, events, clock, intervalMs: 500, onError: () => {} });
+      const tracker = new ProgressTracker(job, {
+        lease,
+        jobs,
+        events,
+        clock,
+        intervalMs: 500,
+        onError: () => {},
+      });
       for (let i = 0; i < 20; i += 1) {
         clock.advance(100);
         await tracker.maybeEmit();

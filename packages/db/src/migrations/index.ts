@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely/migration';
 import * as initial from './0001-initial.ts';
 import * as messageTarget from './0002-message-target.ts';
 import * as channelSessions from './0003-channel-sessions.ts';
+import * as leaseFencing from './0004-lease-fencing.ts';
 import * as dashboard from './0008-dashboard.ts';
 
 /** Forward-only migrations, in order. Add a file and list it here; never edit a shipped one. */
@@ -9,6 +10,7 @@ export const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-message-target': messageTarget,
   '0003-channel-sessions': channelSessions,
+  '0004-lease-fencing': leaseFencing,
   '0008-dashboard': dashboard,
 };
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Database, SyncJob } from '@omni/db';
-import type { JobRepository, Logger } from '@omni/sync-core';
+import { type JobRepository, type Logger, leaseOf } from '@omni/sync-core';
 import type { Kysely } from 'kysely';
 import type { JobDelivery, JobQueue, QueueConsumer } from '../queue/job-queue.ts';
 import type { JobExecutor, StopReason } from './job-executor.ts';
@@ -154,11 +154,12 @@ export class SyncWorker {
     const controller = new AbortController();
     this.#running.set(job.id, controller);
     const log = this.deps.log;
+    const lease = leaseOf(job);
     const heartbeat = setInterval(
       () => {
         delivery.working();
         this.deps.jobs
-          .renewLease(job.id, this.id, this.#options.leaseMs)
+          .renewLease(lease, this.#options.leaseMs)
           .then((state) => {
             if (state.cancelRequested && !controller.signal.aborted)
               controller.abort('cancel' satisfies StopReason);
@@ -183,17 +184,17 @@ export class SyncWorker {
     } catch (error) {
       log.error({ jobId: job.id, err: error }, 'executor threw; failing the job');
       await this.deps.jobs
-        .failJob(job.id, (error as Error).message ?? 'worker error', { owner: this.id })
+        .failJob(job.id, (error as Error).message ?? 'worker error', { lease })
         .catch(() => {});
     } finally {
       clearInterval(heartbeat);
       this.#running.delete(job.id);
     }
     const after = await this.deps.jobs.findJob(job.id).catch(() => null);
-    if (after?.status === 'running' && after.lease_owner === this.id) {
-      await this.deps.jobs.releaseLease(job.id, this.id).catch(() => false);
-    }
-    if (after?.status === 'pending' || (after?.status === 'running' && after.lease_owner === this.id)) {
+    const stillHeld =
+      after?.status === 'running' && after.lease_owner === this.id && after.lease_epoch === lease.epoch;
+    if (stillHeld) await this.deps.jobs.releaseLease(lease).catch(() => false);
+    if (after?.status === 'pending' || stillHeld) {
       log.info({ jobId: job.id }, 'job released for another worker');
       await delivery.retry(0);
     } else {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import type { SyncJob } from '@omni/db';
 import { createTestDb, type TestDb } from '@omni/db/testing';
-import { JobRepository } from '@omni/sync-core';
+import { JobRepository, leaseOf } from '@omni/sync-core';
 import { InProcessQueue } from '../../src/queue/in-process/in-process-queue.ts';
 import type { ExecutionContext, JobExecutor } from '../../src/worker/job-executor.ts';
 import type { JobPlacement } from '../../src/worker/job-placement.ts';
@@ -30,8 +30,8 @@ class ManualExecutor implements JobExecutor {
       this.started.push({ job, ctx, finish: resolve });
       ctx.signal.addEventListener('abort', () => resolve('return'));
     });
-    if (ctx.signal.reason === 'cancel') await jobs.markCancelled(job.id, { owner: ctx.owner });
-    else if (how === 'complete') await jobs.completeJob(job.id, { owner: ctx.owner });
+    if (ctx.signal.reason === 'cancel') await jobs.markCancelled(job.id, { lease: leaseOf(job) });
+    else if (how === 'complete') await jobs.completeJob(job.id, { lease: leaseOf(job) });
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Database, SyncJob, SyncJobStatus, SyncJobType } from '@omni/db';
 import { toJson } from '@omni/db';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type ExpressionBuilder, type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
 import { isUuid, type JsonValue } from '../contract/ids.ts';
 import { InstanceNotFoundError } from '../errors/instance-not-found-error.ts';
 import { JobNotFoundError } from '../errors/job-not-found-error.ts';
@@ -10,6 +10,7 @@ import { decodeCursor, encodeCursor } from './job-cursor.ts';
 import type {
   CreateJobResult,
   FinishJobOptions,
+  JobLease,
   JobPage,
   LeaseState,
   ListJobsOptions,
@@ -30,6 +31,42 @@ function isUniqueViolation(error: unknown): boolean {
   return (
     typeof error === 'object' && error !== null && (error as { code?: unknown }).code === UNIQUE_VIOLATION
   );
+}
+
+/** The job row while `lease` is current (running under its owner and epoch). */
+function heldBy(lease: JobLease) {
+  return (eb: ExpressionBuilder<Database, 'sync_jobs'>) =>
+    eb.and([
+      eb('id', '=', lease.jobId),
+      eb('status', '=', 'running'),
+      eb('lease_owner', '=', lease.owner),
+      eb('lease_epoch', '=', lease.epoch),
+    ]);
+}
+
+/**
+ * `select id from sync_jobs … for no key update` of the job while `lease` is current: as a CTE of
+ * a batch statement (its writes gated on `exists (select 1 from fence)`) or as the first statement
+ * of a transaction ({@link holdLease}). The row lock makes a concurrent claim wait
+ * until the write committed, and a write that starts after a claim finds no row (Postgres
+ * re-checks the condition on the newest row version once the lock is granted).
+ */
+export function leaseFence(lease: JobLease): RawBuilder<{ id: string }> {
+  return sql<{ id: string }>`select id from sync_jobs
+    where id = ${lease.jobId}::uuid and status = 'running' and lease_owner = ${lease.owner}
+      and lease_epoch = ${lease.epoch}::int
+    for no key update`;
+}
+
+/**
+ * Locks the job row for the rest of `trx` while `lease` is current, so the transaction's other
+ * writes commit only under it: a claim waits for the transaction, and a transaction that starts
+ * after a claim throws `LeaseLostError` here (its caller rolls back). The first statement of every
+ * transaction of job writes.
+ */
+export async function holdLease(trx: Transaction<Database>, lease: JobLease): Promise<void> {
+  const rows = await leaseFence(lease).execute(trx);
+  if (rows.rows.length === 0) throw new LeaseLostError(lease.jobId, lease.owner);
 }
 
 function leaseUntil(leaseMs: number) {
@@ -164,7 +201,8 @@ export class JobRepository {
 
   /**
    * Claims one job for `owner`: `pending` (or `running` with an expired lease) → `running`, lease
-   * set, `attempts` bumped, `started_at` set on the first start. Returns `null` when the job is not
+   * set, `lease_epoch` and `attempts` bumped (every write of the previous holder is fenced out from
+   * here on: see {@link JobLease}), `started_at` set on the first start. Returns `null` when the job is not
    * claimable, including when another job of its instance is running.
    */
   async claimJob(jobId: string, owner: string, leaseMs: number): Promise<SyncJob | null> {
@@ -173,7 +211,7 @@ export class JobRepository {
       const rows = await sql<SyncJob>`
         update sync_jobs j set
           status = 'running', lease_owner = ${owner}, lease_expires_at = ${leaseUntil(leaseMs)},
-          attempts = j.attempts + 1, started_at = coalesce(j.started_at, now()), updated_at = now()
+          lease_epoch = j.lease_epoch + 1, attempts = j.attempts + 1, started_at = coalesce(j.started_at, now()), updated_at = now()
         where j.id = ${jobId}
           and (
             (j.status = 'pending' and not exists (
@@ -209,7 +247,7 @@ export class JobRepository {
           )
           update sync_jobs j set
             status = 'running', lease_owner = ${owner}, lease_expires_at = ${leaseUntil(leaseMs)},
-            attempts = j.attempts + 1, started_at = coalesce(j.started_at, now()), updated_at = now()
+            lease_epoch = j.lease_epoch + 1, attempts = j.attempts + 1, started_at = coalesce(j.started_at, now()), updated_at = now()
           from candidate
           where j.id = candidate.id
             and (j.status = 'pending' or (j.status = 'running' and j.lease_expires_at < now()))
@@ -224,33 +262,29 @@ export class JobRepository {
   }
 
   /**
-   * Extends the lease of a running job held by `owner`. Throws `LeaseLostError` when the job is no
-   * longer running under this owner. Tells whether cancel was requested.
+   * Extends a lease that is still current (job `running` under its owner and epoch). Throws
+   * `LeaseLostError` when it is not. Tells whether cancel was requested.
    */
-  async renewLease(jobId: string, owner: string, leaseMs: number): Promise<LeaseState> {
+  async renewLease(lease: JobLease, leaseMs: number): Promise<LeaseState> {
     const row = await this.#db
       .updateTable('sync_jobs')
       .set({ lease_expires_at: leaseUntil(leaseMs), updated_at: sql`now()` })
-      .where('id', '=', jobId)
-      .where('status', '=', 'running')
-      .where('lease_owner', '=', owner)
+      .where(heldBy(lease))
       .returning(['lease_expires_at', 'cancel_requested'])
       .executeTakeFirst();
-    if (!row?.lease_expires_at) throw new LeaseLostError(jobId, owner);
+    if (!row?.lease_expires_at) throw new LeaseLostError(lease.jobId, lease.owner);
     return { leaseExpiresAt: row.lease_expires_at, cancelRequested: row.cancel_requested };
   }
 
   /**
    * Gives a running job back (graceful shutdown): `running` → `pending`, checkpoints kept, so any
-   * worker continues it. Returns `false` when `owner` did not hold it.
+   * worker continues it. Returns `false` when the lease was no longer current.
    */
-  async releaseLease(jobId: string, owner: string): Promise<boolean> {
+  async releaseLease(lease: JobLease): Promise<boolean> {
     const result = await this.#db
       .updateTable('sync_jobs')
       .set({ status: 'pending', lease_owner: null, lease_expires_at: null, updated_at: sql`now()` })
-      .where('id', '=', jobId)
-      .where('status', '=', 'running')
-      .where('lease_owner', '=', owner)
+      .where(heldBy(lease))
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
@@ -355,11 +389,11 @@ export class JobRepository {
 
   /**
    * Merges top-level fields into the job's progress and applies counter deltas, in one atomic
-   * statement; returns the new progress. `db` may be a transaction so progress commits with other
-   * writes.
+   * statement that commits only while `lease` is current (else `LeaseLostError`); returns the new
+   * progress. `db` may be a transaction so progress commits with other writes.
    */
   async updateProgress(
-    jobId: string,
+    lease: JobLease,
     patch: { [key: string]: JsonValue | undefined },
     delta: ProgressDelta = {},
     db: Kysely<Database> | Transaction<Database> = this.#db,
@@ -370,10 +404,10 @@ export class JobRepository {
         progress: sql<string>`(${progressWithDelta(delta)}) || ${toJson(patch)}::jsonb`,
         updated_at: sql`now()`,
       })
-      .where('id', '=', jobId)
+      .where(heldBy(lease))
       .returning('progress')
       .executeTakeFirst();
-    if (!row) throw new JobNotFoundError(jobId);
+    if (!row) throw new LeaseLostError(lease.jobId, lease.owner);
     return readProgress(row.progress);
   }
 
@@ -397,15 +431,17 @@ export class JobRepository {
       })
       .where('id', '=', jobId)
       .where('status', 'in', from);
-    if (options.owner !== undefined) {
-      const owner = options.owner;
-      query = query.where((eb) => eb.or([eb('status', '=', 'pending'), eb('lease_owner', '=', owner)]));
+    const lease = options.lease;
+    if (lease !== undefined) {
+      // A run ends only the job it still holds: a job given back to `pending` is not its to end
+      // any more either (another worker may claim it).
+      query = query.where(heldBy(lease));
     }
     const row = await query.returningAll().executeTakeFirst();
     if (row) return row;
     const job = await this.getJob(jobId);
-    if (options.owner !== undefined && job.status === 'running')
-      throw new LeaseLostError(jobId, options.owner);
+    if (lease !== undefined && (job.status === 'running' || job.status === 'pending'))
+      throw new LeaseLostError(jobId, lease.owner);
     throw new JobStateError(jobId, job.status, action);
   }
 }

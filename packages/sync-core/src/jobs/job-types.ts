@@ -42,10 +42,28 @@ export interface JobPage {
   cursor: string | null;
 }
 
+/**
+ * A run's hold on a job: the worker that claimed it and the claim's epoch (`sync_jobs.lease_epoch`,
+ * one more on every claim). Every write of the run carries it and commits only while the job is
+ * still `running` under exactly this owner and epoch, checked in the same statement or transaction
+ * as the write; otherwise the write commits nothing and `LeaseLostError` is thrown.
+ */
+export interface JobLease {
+  jobId: string;
+  owner: string;
+  epoch: number;
+}
+
+/** The lease a claimed job row carries (as returned by `claimJob`/`claimNext`). */
+export function leaseOf(job: Pick<SyncJob, 'id' | 'lease_owner' | 'lease_epoch'>): JobLease {
+  if (job.lease_owner === null) throw new Error(`job ${job.id} is not leased`);
+  return { jobId: job.id, owner: job.lease_owner, epoch: job.lease_epoch };
+}
+
 /** Options of {@link JobRepository.completeJob}, `failJob` and `markCancelled`. */
 export interface FinishJobOptions {
-  /** When given, the job must still be leased by this worker, else `LeaseLostError`. */
-  owner?: string;
+  /** When given, the job must still be held under this lease, else `LeaseLostError`. */
+  lease?: JobLease;
 }
 
 /** Answer of {@link JobRepository.renewLease}. */

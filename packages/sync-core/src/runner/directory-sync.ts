@@ -2,26 +2,33 @@ import { toJson } from '@omni/db';
 import { sql } from 'kysely';
 import { hasContacts, hasGroups } from '../contract/channel-plugin.ts';
 import { PermanentError } from '../errors/permanent-error.ts';
+import { holdLease } from '../jobs/job-repository.ts';
 import type { JobRun } from './job-run.ts';
 
 /** The `profile` part: the account's identity into the instance's profile columns. */
 export async function syncProfile(run: JobRun): Promise<void> {
   const profile = await run.plugin.getProfile(run.ctx);
-  await run.db
-    .updateTable('instances')
-    .set({
-      profile_name: profile.name,
-      profile_pic_url: profile.avatarUrl,
-      profile_bio: profile.bio,
-      profile_metadata: toJson(profile.platformMetadata ?? {}),
-      profile_synced_at: sql`now()`,
-      owner_identifier: sql`coalesce(${profile.ownerIdentifier}, owner_identifier)`,
-      updated_at: sql`now()`,
-    })
-    .where('id', '=', run.instance.id)
-    .execute();
-  await run.jobs.updateProgress(run.job.id, {
-    profile: { name: profile.name, syncedAt: new Date().toISOString() },
+  await run.db.transaction().execute(async (trx) => {
+    await holdLease(trx, run.lease);
+    await trx
+      .updateTable('instances')
+      .set({
+        profile_name: profile.name,
+        profile_pic_url: profile.avatarUrl,
+        profile_bio: profile.bio,
+        profile_metadata: toJson(profile.platformMetadata ?? {}),
+        profile_synced_at: sql`now()`,
+        owner_identifier: sql`coalesce(${profile.ownerIdentifier}, owner_identifier)`,
+        updated_at: sql`now()`,
+      })
+      .where('id', '=', run.instance.id)
+      .execute();
+    await run.jobs.updateProgress(
+      run.lease,
+      { profile: { name: profile.name, syncedAt: new Date().toISOString() } },
+      {},
+      trx,
+    );
   });
 }
 
@@ -38,17 +45,27 @@ export async function syncContacts(run: JobRun): Promise<void> {
   let created = 0;
   let complete = true;
   for await (const page of plugin.fetchContacts(run.ctx, { cursor: null })) {
-    const counts = await run.directory.upsertContacts(run.db, run.instance.id, page.items, startedAt);
+    const counts = await run.db.transaction().execute(async (trx) => {
+      await holdLease(trx, run.lease);
+      if (page.warnings?.length)
+        await run.jobs.updateProgress(run.lease, {}, { warnings: page.warnings }, trx);
+      return run.directory.upsertContacts(trx, run.instance.id, page.items, startedAt);
+    });
     seen += page.items.length;
     created += counts.created;
-    if (page.warnings?.length) {
-      complete = false;
-      await run.jobs.updateProgress(run.job.id, {}, { warnings: page.warnings });
-    }
+    if (page.warnings?.length) complete = false;
     await run.checkStop();
   }
-  const absent = complete ? await run.directory.markAbsentContacts(run.db, run.instance.id, startedAt) : 0;
-  await run.jobs.updateProgress(run.job.id, { contacts: { seen, created, markedAbsent: absent, complete } });
+  await run.db.transaction().execute(async (trx) => {
+    await holdLease(trx, run.lease);
+    const absent = complete ? await run.directory.markAbsentContacts(trx, run.instance.id, startedAt) : 0;
+    await run.jobs.updateProgress(
+      run.lease,
+      { contacts: { seen, created, markedAbsent: absent, complete } },
+      {},
+      trx,
+    );
+  });
 }
 
 /**
@@ -64,18 +81,26 @@ export async function syncGroups(run: JobRun): Promise<void> {
   let participants = 0;
   let complete = true;
   for await (const page of plugin.fetchGroups(run.ctx, { cursor: null })) {
-    const counts = await run.directory.upsertGroups(run.db, run.instance.id, page.items, startedAt);
+    const counts = await run.db.transaction().execute(async (trx) => {
+      await holdLease(trx, run.lease);
+      if (page.warnings?.length)
+        await run.jobs.updateProgress(run.lease, {}, { warnings: page.warnings }, trx);
+      return run.directory.upsertGroups(trx, run.instance.id, page.items, startedAt);
+    });
     seen += page.items.length;
     created += counts.created;
     participants += counts.participants;
-    if (page.warnings?.length) {
-      complete = false;
-      await run.jobs.updateProgress(run.job.id, {}, { warnings: page.warnings });
-    }
+    if (page.warnings?.length) complete = false;
     await run.checkStop();
   }
-  const absent = complete ? await run.directory.markAbsentGroups(run.db, run.instance.id, startedAt) : 0;
-  await run.jobs.updateProgress(run.job.id, {
-    groups: { seen, created, participants, markedAbsent: absent, complete },
+  await run.db.transaction().execute(async (trx) => {
+    await holdLease(trx, run.lease);
+    const absent = complete ? await run.directory.markAbsentGroups(trx, run.instance.id, startedAt) : 0;
+    await run.jobs.updateProgress(
+      run.lease,
+      { groups: { seen, created, participants, markedAbsent: absent, complete } },
+      {},
+      trx,
+    );
   });
 }

@@ -2,7 +2,7 @@ import type { Database, Instance, SettingsService, SyncJob } from '@omni/db';
 import type { Kysely } from 'kysely';
 import type { ChannelPlugin, PluginContext } from '../contract/channel-plugin.ts';
 import type { JobRepository } from '../jobs/job-repository.ts';
-import type { SyncJobConfig } from '../jobs/job-types.ts';
+import type { JobLease, SyncJobConfig } from '../jobs/job-types.ts';
 import type { MediaQueue } from '../media/media-queue.ts';
 import type { Clock } from '../rate-limit/clock.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
@@ -30,7 +30,8 @@ export interface BatchCommitted {
 export interface JobRun {
   job: SyncJob;
   config: SyncJobConfig;
-  owner: string;
+  /** The run's lease: every write of the run carries it and commits only while it is current. */
+  lease: JobLease;
   instance: Instance;
   plugin: ChannelPlugin;
   ctx: PluginContext;

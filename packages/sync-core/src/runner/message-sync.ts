@@ -2,10 +2,12 @@ import type { SyncJobChat } from '@omni/db';
 import { sql } from 'kysely';
 import { type ChatInfo, hasMedia, type StoredMessageRef } from '../contract/channel-plugin.ts';
 import { type ChatId, type JsonValue, chatId as toChatId } from '../contract/ids.ts';
+import { LeaseLostError } from '../errors/lease-lost-error.ts';
 import { NotFoundError } from '../errors/not-found-error.ts';
 import { PermanentError } from '../errors/permanent-error.ts';
 import { RateLimitedError } from '../errors/rate-limited-error.ts';
 import { TransientError } from '../errors/transient-error.ts';
+import { holdLease } from '../jobs/job-repository.ts';
 import { readProgress } from '../jobs/sync-progress.ts';
 import type { InsertedMessage } from '../storage/write-batch.ts';
 import type { JobRun } from './job-run.ts';
@@ -36,7 +38,7 @@ async function resolveWindow(run: JobRun): Promise<SyncWindow> {
       : '7d';
   const until = run.job.started_at?.getTime() ?? run.clock.now();
   const since = sinceForDepth(depth, until);
-  await run.jobs.updateProgress(run.job.id, {
+  await run.jobs.updateProgress(run.lease, {
     window: {
       depth,
       since: since === null ? null : new Date(since).toISOString(),
@@ -68,6 +70,7 @@ async function prepareChats(run: JobRun): Promise<SyncJobChat[]> {
     ...unreadable.map((c) => `chat ${c.name ?? c.id} skipped: ${c.reason ?? 'not readable'}`),
   ];
   await run.db.transaction().execute(async (trx) => {
+    await holdLease(trx, run.lease);
     if (unique.length > 0) {
       await trx
         .insertInto('sync_job_chats')
@@ -89,7 +92,7 @@ async function prepareChats(run: JobRun): Promise<SyncJobChat[]> {
       );
     }
     await run.jobs.updateProgress(
-      jobId,
+      run.lease,
       {
         chatsTotal: unique.length - unreadable.length,
         skippedChats: unreadable.map((c) => ({
@@ -149,6 +152,7 @@ async function queueMedia(run: JobRun, rows: InsertedMessage[]): Promise<void> {
 
 async function finishChat(run: JobRun, chat: SyncJobChat): Promise<void> {
   await run.db.transaction().execute(async (trx) => {
+    await holdLease(trx, run.lease);
     const updated = await trx
       .updateTable('sync_job_chats')
       .set({ status: 'done', updated_at: sql`now()` })
@@ -157,7 +161,7 @@ async function finishChat(run: JobRun, chat: SyncJobChat): Promise<void> {
       .where('status', 'in', ['pending', 'running', 'failed'])
       .executeTakeFirst();
     if (Number(updated.numUpdatedRows) > 0) {
-      await run.jobs.updateProgress(run.job.id, {}, { counters: { chatsDone: 1 } }, trx);
+      await run.jobs.updateProgress(run.lease, {}, { counters: { chatsDone: 1 } }, trx);
     }
   });
   run.tracker.onBatch(chat.chat_id, null, true);
@@ -165,6 +169,7 @@ async function finishChat(run: JobRun, chat: SyncJobChat): Promise<void> {
 
 async function failChat(run: JobRun, chat: SyncJobChat, error: Error): Promise<void> {
   await run.db.transaction().execute(async (trx) => {
+    await holdLease(trx, run.lease);
     await trx
       .updateTable('sync_job_chats')
       .set({ status: 'failed', last_error: error.message, updated_at: sql`now()` })
@@ -172,7 +177,7 @@ async function failChat(run: JobRun, chat: SyncJobChat, error: Error): Promise<v
       .where('chat_id', '=', chat.chat_id)
       .execute();
     await run.jobs.updateProgress(
-      run.job.id,
+      run.lease,
       {},
       { warnings: [`chat ${chat.chat_name ?? chat.chat_id} failed: ${error.message}`] },
       trx,
@@ -189,12 +194,15 @@ async function syncChat(run: JobRun, chat: SyncJobChat, window: SyncWindow): Pro
   let cursor = (chat.cursor ?? null) as JsonValue | null;
   let transientAttempts = 0;
   if (chat.status !== 'running') {
-    await run.db
-      .updateTable('sync_job_chats')
-      .set({ status: 'running', last_error: null, updated_at: sql`now()` })
-      .where('job_id', '=', run.job.id)
-      .where('chat_id', '=', chat.chat_id)
-      .execute();
+    await run.db.transaction().execute(async (trx) => {
+      await holdLease(trx, run.lease);
+      await trx
+        .updateTable('sync_job_chats')
+        .set({ status: 'running', last_error: null, updated_at: sql`now()` })
+        .where('job_id', '=', run.job.id)
+        .where('chat_id', '=', chat.chat_id)
+        .execute();
+    });
   }
   for (;;) {
     await run.checkStop();
@@ -219,7 +227,7 @@ async function syncChat(run: JobRun, chat: SyncJobChat, window: SyncWindow): Pro
             messages: batch.messages,
             returnInserted: 'withMedia',
             checkpoint: {
-              jobId: run.job.id,
+              lease: run.lease,
               chatId: chat.chat_id,
               cursor: batch.cursor,
               ...(final ? { status: exhausted ? ('exhausted' as const) : ('done' as const) } : {}),
@@ -256,7 +264,7 @@ async function syncChat(run: JobRun, chat: SyncJobChat, window: SyncWindow): Pro
       if (!finished) await finishChat(run, chat);
       return;
     } catch (error) {
-      if (error instanceof StopSignal || run.stopReason) throw error;
+      if (error instanceof StopSignal || error instanceof LeaseLostError || run.stopReason) throw error;
       if (error instanceof RateLimitedError) {
         // Refused from inside the iterator: cool down, then ask again from the last committed cursor.
         await run.limiter.backoff(key, 'messages', error, hooks);
@@ -299,7 +307,8 @@ export async function syncMessages(run: JobRun): Promise<void> {
       try {
         await syncChat(run, chat, window);
       } catch (error) {
-        if (!(error instanceof StopSignal) && firstError === null) {
+        if (error instanceof LeaseLostError) run.stopReason ??= 'lease-lost';
+        else if (!(error instanceof StopSignal) && firstError === null) {
           firstError = error;
           run.stopReason ??= 'error';
         }
@@ -325,7 +334,7 @@ export async function syncMessages(run: JobRun): Promise<void> {
     .where('status', '=', 'exhausted')
     .orderBy('chat_id')
     .execute();
-  await run.jobs.updateProgress(run.job.id, {
+  await run.jobs.updateProgress(run.lease, {
     exhaustedChats: exhausted.map((c) => ({
       chatId: c.chat_id,
       name: c.chat_name,

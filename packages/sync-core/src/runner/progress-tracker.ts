@@ -1,6 +1,7 @@
 import type { SyncJob } from '@omni/db';
 import type { EventSink, SyncEventType } from '../events/sync-event.ts';
 import type { JobRepository } from '../jobs/job-repository.ts';
+import type { JobLease } from '../jobs/job-types.ts';
 import { type ProgressCounter, readProgress, type SyncProgress } from '../jobs/sync-progress.ts';
 import type { Clock } from '../rate-limit/clock.ts';
 import type { RateLimitWait } from '../rate-limit/rate-limiter.ts';
@@ -18,6 +19,7 @@ export interface TrackerWindow {
  */
 export class ProgressTracker {
   readonly #job: SyncJob;
+  readonly #lease: JobLease;
   readonly #jobs: JobRepository;
   readonly #events: EventSink;
   readonly #clock: Clock;
@@ -35,6 +37,8 @@ export class ProgressTracker {
   constructor(
     job: SyncJob,
     deps: {
+      /** The run's lease: the tracker's writes are fenced by it. */
+      lease: JobLease;
       jobs: JobRepository;
       events: EventSink;
       clock: Clock;
@@ -43,6 +47,7 @@ export class ProgressTracker {
     },
   ) {
     this.#job = job;
+    this.#lease = deps.lease;
     this.#jobs = deps.jobs;
     this.#events = deps.events;
     this.#clock = deps.clock;
@@ -109,7 +114,7 @@ export class ProgressTracker {
     const waits = this.takeWaits();
     try {
       const etaSeconds = finished ? 0 : this.etaSeconds();
-      return await this.#jobs.updateProgress(this.#job.id, { etaSeconds }, { counters: waits });
+      return await this.#jobs.updateProgress(this.#lease, { etaSeconds }, { counters: waits });
     } catch (error) {
       this.restoreWaits(waits);
       throw error;

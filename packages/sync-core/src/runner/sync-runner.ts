@@ -7,9 +7,9 @@ import { LeaseLostError } from '../errors/lease-lost-error.ts';
 import { PermanentError } from '../errors/permanent-error.ts';
 import type { EventSink } from '../events/sync-event.ts';
 import { JobRepository } from '../jobs/job-repository.ts';
-import type { SyncJobConfig } from '../jobs/job-types.ts';
+import { type JobLease, leaseOf, type SyncJobConfig } from '../jobs/job-types.ts';
 import { type PartStatus, readProgress } from '../jobs/sync-progress.ts';
-import { MediaQueue } from '../media/media-queue.ts';
+import { MediaQueue, type MediaTaskOutcome } from '../media/media-queue.ts';
 import { DedupeWriter } from '../storage/dedupe-writer.ts';
 import { DirectoryWriter } from '../storage/directory-writer.ts';
 import { syncContacts, syncGroups, syncProfile } from './directory-sync.ts';
@@ -93,21 +93,27 @@ export class SyncRunner {
     return job ? this.run(job, owner, options) : null;
   }
 
-  /** Runs a job already claimed by `owner`. */
+  /**
+   * Runs a job as returned by `claimJob`/`claimNext` (its row carries the lease: owner and epoch).
+   * Every write of the run is fenced by that lease; once it is taken over, the run stops as
+   * `lease-lost` without writing anything more.
+   */
   async run(job: SyncJob, owner: string, options: RunOptions = {}): Promise<RunResult> {
     const o = this.#o;
     const log = o.logger;
+    if (job.lease_owner !== owner) throw new Error(`job ${job.id} is not claimed by ${owner}`);
+    const lease = leaseOf(job);
     const instance = await o.db
       .selectFrom('instances')
       .selectAll()
       .where('id', '=', job.instance_id)
       .executeTakeFirst();
-    if (!instance) return this.#fail(job, owner, `instance ${job.instance_id} no longer exists`);
+    if (!instance) return this.#fail(job, lease, `instance ${job.instance_id} no longer exists`);
     let plugin: ChannelPlugin;
     try {
       plugin = o.plugins.get(instance.channel);
     } catch (error) {
-      return this.#fail(job, owner, (error as Error).message);
+      return this.#fail(job, lease, (error as Error).message);
     }
 
     const stop = new AbortController();
@@ -132,6 +138,7 @@ export class SyncRunner {
     if (options.signal?.aborted) onShutdown();
 
     const tracker = new ProgressTracker(job, {
+      lease,
       jobs: this.#jobs,
       events: o.events,
       clock: o.clock,
@@ -151,34 +158,11 @@ export class SyncRunner {
           clock: o.clock,
           signal: mediaStop.signal,
           onOutcome: async (outcome) => {
-            if (outcome.status === 'stored') {
-              await this.#jobs.updateProgress(
-                job.id,
-                {},
-                {
-                  counters: {
-                    mediaDownloaded: 1,
-                    mediaBytes: outcome.result.deduplicated ? 0 : outcome.result.size,
-                  },
-                },
-              );
-            } else if (outcome.status === 'skipped') {
-              await this.#jobs.updateProgress(
-                job.id,
-                {},
-                { counters: { mediaSkipped: 1 }, mediaSkipReason: outcome.reason },
-              );
-            } else {
-              mediaFailedIds.add(outcome.task.messageId);
-              log.warn(
-                { err: outcome.error, jobId: job.id, messageId: outcome.task.messageId },
-                'media failed',
-              );
-              await this.#jobs.updateProgress(
-                job.id,
-                {},
-                { counters: { mediaFailed: 1 }, mediaFailReason: outcome.reason },
-              );
+            try {
+              await this.#countMedia(lease, outcome, mediaFailedIds);
+            } catch (error) {
+              if (error instanceof LeaseLostError) requestStop('lease-lost');
+              throw error;
             }
           },
         })
@@ -187,7 +171,7 @@ export class SyncRunner {
     const run: JobRun = {
       job,
       config,
-      owner,
+      lease,
       instance,
       plugin,
       ctx,
@@ -226,8 +210,8 @@ export class SyncRunner {
         if (renewing) return;
         renewing = true;
         try {
-          const lease = await this.#jobs.renewLease(job.id, owner, o.leaseMs);
-          if (lease.cancelRequested) requestStop('cancelled');
+          const state = await this.#jobs.renewLease(lease, o.leaseMs);
+          if (state.cancelRequested) requestStop('cancelled');
         } catch (error) {
           if (error instanceof LeaseLostError) requestStop('lease-lost');
           else log.warn({ err: error, jobId: job.id }, 'lease renewal failed');
@@ -251,49 +235,91 @@ export class SyncRunner {
         if (done[part] === 'done') continue;
         await run.checkStop();
         statuses[part] = 'running';
-        await this.#jobs.updateProgress(job.id, { parts: statuses });
+        await this.#jobs.updateProgress(lease, { parts: statuses });
         if (part === 'profile') await syncProfile(run);
         else if (part === 'messages') await syncMessages(run);
         else if (part === 'contacts') await syncContacts(run);
         else await syncGroups(run);
         statuses[part] = 'done';
-        await this.#jobs.updateProgress(job.id, { parts: statuses });
+        await this.#jobs.updateProgress(lease, { parts: statuses });
       }
       await media?.drain();
       await run.checkStop();
       await tracker.emit('sync.progress', await tracker.flush(true));
-      const completed = await this.#jobs.completeJob(job.id, { owner });
+      const completed = await this.#jobs.completeJob(job.id, { lease });
       await tracker.emit('sync.completed', readProgress(completed.progress));
       return { status: 'completed', job: completed };
     } catch (error) {
+      if (error instanceof LeaseLostError) requestStop('lease-lost');
+      const leaseLost = () => {
+        // Quiet: the job is someone else's now; nothing of this run is written any more.
+        log.info({ jobId: job.id, owner, epoch: lease.epoch }, 'lease lost: another claim owns the job now');
+        mediaStop.abort();
+        return { status: 'lease-lost' as const, job: null };
+      };
+      if (error instanceof LeaseLostError || run.stopReason === 'lease-lost') return leaseLost();
       const reason: StopReason | null = run.stopReason === 'error' ? null : run.stopReason;
-      if (reason === 'lease-lost') {
-        log.warn({ jobId: job.id }, 'lease lost: another worker owns the job now');
-        return { status: 'lease-lost', job: null };
-      }
-      if (reason !== 'shutdown') await media?.drain();
-      await tracker.flush().catch(() => {});
-      if (reason === 'shutdown') {
-        await this.#jobs.releaseLease(job.id, owner);
-        return { status: 'released', job: await this.#jobs.getJob(job.id) };
-      }
-      if (reason === 'cancelled') {
-        const cancelled = await this.#jobs.markCancelled(job.id, { owner });
-        await tracker.emit('sync.cancelled', readProgress(cancelled.progress));
-        return { status: 'cancelled', job: cancelled };
+      try {
+        if (reason !== 'shutdown') await media?.drain();
+        await tracker.flush().catch(() => {});
+        if (reason === 'shutdown') {
+          await this.#jobs.releaseLease(lease);
+          return { status: 'released', job: await this.#jobs.getJob(job.id) };
+        }
+        if (reason === 'cancelled') {
+          const cancelled = await this.#jobs.markCancelled(job.id, { lease });
+          await tracker.emit('sync.cancelled', readProgress(cancelled.progress));
+          return { status: 'cancelled', job: cancelled };
+        }
+      } catch (stopError) {
+        if (stopError instanceof LeaseLostError) return leaseLost();
+        throw stopError;
       }
       const message = error instanceof Error ? error.message : String(error);
       log.error({ err: error, jobId: job.id }, 'sync job failed');
-      return this.#fail(job, owner, message, tracker);
+      return this.#fail(job, lease, message, tracker);
     } finally {
       clearInterval(renew);
       options.signal?.removeEventListener('abort', onShutdown);
     }
   }
 
-  async #fail(job: SyncJob, owner: string, message: string, tracker?: ProgressTracker): Promise<RunResult> {
+  /** Counts one media outcome in the job's progress, under the run's lease. */
+  async #countMedia(lease: JobLease, outcome: MediaTaskOutcome, failedIds: Set<string>): Promise<void> {
+    if (outcome.status === 'stored') {
+      await this.#jobs.updateProgress(
+        lease,
+        {},
+        {
+          counters: {
+            mediaDownloaded: 1,
+            mediaBytes: outcome.result.deduplicated ? 0 : outcome.result.size,
+          },
+        },
+      );
+    } else if (outcome.status === 'skipped') {
+      await this.#jobs.updateProgress(
+        lease,
+        {},
+        { counters: { mediaSkipped: 1 }, mediaSkipReason: outcome.reason },
+      );
+    } else {
+      failedIds.add(outcome.task.messageId);
+      this.#o.logger.warn(
+        { err: outcome.error, jobId: lease.jobId, messageId: outcome.task.messageId },
+        'media failed',
+      );
+      await this.#jobs.updateProgress(
+        lease,
+        {},
+        { counters: { mediaFailed: 1 }, mediaFailReason: outcome.reason },
+      );
+    }
+  }
+
+  async #fail(job: SyncJob, lease: JobLease, message: string, tracker?: ProgressTracker): Promise<RunResult> {
     try {
-      const failed = await this.#jobs.failJob(job.id, message, { owner });
+      const failed = await this.#jobs.failJob(job.id, message, { lease });
       if (tracker) await tracker.emit('sync.failed', readProgress(failed.progress), message);
       else
         await this.#o.events.emit({

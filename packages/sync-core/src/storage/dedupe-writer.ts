@@ -1,6 +1,8 @@
 import type { Database } from '@omni/db';
 import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
 import type { MediaDescriptor, NormalizedMessage } from '../contract/normalized-message.ts';
+import { LeaseLostError } from '../errors/lease-lost-error.ts';
+import { holdLease, leaseFence } from '../jobs/job-repository.ts';
 import { progressWithDelta } from '../jobs/sync-progress.ts';
 import { cleanJson, cleanText } from './sanitize.ts';
 import type { ChatCheckpoint, WriteBatchInput, WriteBatchResult } from './write-batch.ts';
@@ -86,11 +88,16 @@ interface BatchRow {
  * chat's checkpoint in `sync_job_chats` and adds to the job's progress counters with atomic SQL
  * increments.
  *
+ * A batch with a checkpoint is fenced by the run's lease: the statement's first CTE `fence` locks
+ * the job row while the lease is current, and every write of the statement (`ins`, `upd`,
+ * `chat_cp`, `job_cp`, and any CTE added later) is gated on `exists (select 1 from fence)`. A
+ * batch whose lease was taken over commits nothing and throws `LeaseLostError`. Stepwise batches
+ * (edits/revokes) take the same lock as the first statement of their transaction.
  *
  * @example
  * ```ts
  * const writer = new DedupeWriter(db);
- * const r = await writer.writeBatch({ instanceId, messages, checkpoint: { jobId, chatId, cursor } });
+ * const r = await writer.writeBatch({ instanceId, messages, checkpoint: { lease, chatId, cursor } });
  * console.log(r.stored, r.duplicates, r.updated);
  * ```
  */
@@ -121,7 +128,12 @@ export class DedupeWriter {
     return this.#writeStepwise(trx, input, prepare(input));
   }
 
-  async #writeStepwise(trx: Db, input: WriteBatchInput, prepared: Prepared): Promise<WriteBatchResult> {
+  async #writeStepwise(
+    trx: Transaction<Database>,
+    input: WriteBatchInput,
+    prepared: Prepared,
+  ): Promise<WriteBatchResult> {
+    if (input.checkpoint) await holdLease(trx, input.checkpoint.lease);
     if (input.checkpoint && this.#options.asyncCommit) {
       await sql`select set_config('synchronous_commit', 'off', true)`.execute(trx);
     }
@@ -150,8 +162,11 @@ export class DedupeWriter {
   /**
    * The batch as one statement: `ins` inserts new rows (merging edits/revokes stored earlier for
    * them), `upd` refreshes pre-existing rows that come back with a newer edit or a deletion (it
-   * cannot see the rows `ins` adds, so it only touches duplicates), and with a checkpoint `chat` and
-   * `job` add the counts of `ins`/`upd` to `sync_job_chats` and `sync_jobs.progress`.
+   * cannot see the rows `ins` adds, so it only touches duplicates), and with a checkpoint `chat_cp`
+   * and `job_cp` add the counts of `ins`/`upd` to `sync_job_chats` and `sync_jobs.progress`. With a
+   * checkpoint, `fence` comes first and every write is gated on it (`gate`); an empty batch with a
+   * checkpoint is the same statement over no rows, so its checkpoint and counters (`chatsDone`,
+   * `chatsExhausted`…) commit together.
    */
   async #writeOneStatement(
     db: Db,
@@ -171,10 +186,7 @@ export class DedupeWriter {
       newestTimestamp: newest,
     };
     const cp = input.checkpoint;
-    if (valid.length === 0) {
-      if (cp) await this.#checkpoint(db, cp, result);
-      return result;
-    }
+    if (valid.length === 0 && !cp) return result;
     const instanceId = input.instanceId;
     const n = valid.length;
     const rowsOut: BatchRow[] = new Array(n);
@@ -209,7 +221,14 @@ export class DedupeWriter {
     const batchJson = cleanJson(rowsOut);
     const chatList = [...chats];
     const syncOff = asyncCommit && cp !== undefined && this.#options.asyncCommit;
-    const ctes: RawBuilder<unknown>[] = [
+    // Every write of the statement is gated on the lease (when the batch belongs to a job run).
+    const gate = cp ? sql`exists (select 1 from fence)` : sql`true`;
+    const insWhere = syncOff
+      ? sql`where ${gate} and (select set_config('synchronous_commit', 'off', true)) is not null`
+      : sql`where ${gate}`;
+    const ctes: RawBuilder<unknown>[] = [];
+    if (cp) ctes.push(sql`fence as materialized (${leaseFence(cp.lease)})`);
+    ctes.push(
       sql`u as materialized (
         select * from json_to_recordset(${batchJson}::json) as u(
           chat text, ext text, sender text, sender_name text, sent_ms float8, kind text, text text,
@@ -246,7 +265,7 @@ export class DedupeWriter {
             and e.instance_id = ${instanceId}::uuid and e.chat_external_id = u.chat
             and e.target_external_id = u.ext and e.kind in ('edit', 'revoke')
         ) p on u.kind not in ('edit', 'revoke', 'reaction')
-        ${syncOff ? sql`where (select set_config('synchronous_commit', 'off', true)) is not null` : sql``}
+        ${insWhere}
         on conflict on constraint messages_instance_chat_external_key do nothing
         returning id, chat_external_id, external_id, has_media
       )`,
@@ -259,8 +278,8 @@ export class DedupeWriter {
           edited_at = greatest(t.edited_at, to_timestamp(u.edited_ms / 1000)),
           deleted_at = coalesce(t.deleted_at, to_timestamp(u.deleted_ms / 1000))
         from u
-        where t.instance_id = ${instanceId}::uuid and t.chat_external_id = u.chat and t.external_id = u.ext
-          and u.kind not in ('edit', 'revoke', 'reaction')
+        where ${gate} and t.instance_id = ${instanceId}::uuid and t.chat_external_id = u.chat
+          and t.external_id = u.ext and u.kind not in ('edit', 'revoke', 'reaction')
           and (
             (u.edited_ms is not null and (t.edited_at is null or t.edited_at < to_timestamp(u.edited_ms / 1000)))
             or (u.deleted_ms is not null and t.deleted_at is null)
@@ -268,7 +287,7 @@ export class DedupeWriter {
         returning t.id
       )`
         : sql`upd as (select null::uuid as id where false)`,
-    ];
+    );
     if (cp) {
       const stored = sql`(select count(*) from ins)`;
       const updated = sql`(select count(distinct id) from upd)`;
@@ -288,7 +307,7 @@ export class DedupeWriter {
           status = coalesce(${cp.status ?? null}::text, status),
           exhausted = exhausted or ${cp.exhausted === true}::boolean,
           updated_at = now()
-        where job_id = ${cp.jobId}::uuid and chat_id = ${cp.chatId}::text
+        where ${gate} and job_id = ${cp.lease.jobId}::uuid and chat_id = ${cp.chatId}::text
       )`);
       ctes.push(sql`job_cp as (
         update sync_jobs set
@@ -304,7 +323,7 @@ export class DedupeWriter {
             oldestTimestamp: oldestIso,
           })},
           updated_at = now()
-        where id = ${cp.jobId}::uuid
+        where id = (select id from fence)
       )`);
     }
     const rows = await sql<{
@@ -319,13 +338,18 @@ export class DedupeWriter {
       union all
       select 'u', count(distinct id)::text, null, null from upd
       union all
-      select 'n', count(*)::text, null, null from ins`.execute(db);
+      select 'n', count(*)::text, null, null from ins
+      ${cp ? sql`union all select 'f', count(*)::text, null, null from fence` : sql``}`.execute(db);
     const byKey = new Map<string, NormalizedMessage>();
     for (let i = n - 1; i >= 0; i -= 1) {
       const m = valid[i] as NormalizedMessage;
       byKey.set(`${cleanText(m.chatId)}\u0000${cleanText(m.externalId)}`, m);
     }
     for (const r of rows.rows) {
+      if (r.k === 'f') {
+        if (r.id === '0' && cp) throw new LeaseLostError(cp.lease.jobId, cp.lease.owner);
+        continue;
+      }
       if (r.k === 'u') {
         result.updated = Number(r.id);
         continue;
@@ -391,7 +415,7 @@ export class DedupeWriter {
         ...(cp.exhausted ? { exhausted: true } : {}),
         updated_at: sql`now()`,
       }))
-      .where('job_id', '=', cp.jobId)
+      .where('job_id', '=', cp.lease.jobId)
       .where('chat_id', '=', cp.chatId)
       .execute();
     await trx
@@ -410,7 +434,7 @@ export class DedupeWriter {
         }),
         updated_at: sql`now()`,
       })
-      .where('id', '=', cp.jobId)
+      .where('id', '=', cp.lease.jobId)
       .execute();
   }
 }

@@ -1,11 +1,17 @@
 import type { SyncChatStatus } from '@omni/db';
 import type { JsonValue } from '../contract/ids.ts';
 import type { NormalizedMessage } from '../contract/normalized-message.ts';
+import type { JobLease } from '../jobs/job-types.ts';
 import type { ProgressCounter } from '../jobs/sync-progress.ts';
 
-/** Where a batch moves a job's checkpoint, committed with the messages. */
+/**
+ * Where a batch moves a job's checkpoint, committed with the messages — and only while the run's
+ * lease on the job is current: a batch whose lease was taken over commits nothing (no message, no
+ * checkpoint, no counter) and `writeBatch` throws `LeaseLostError`.
+ */
 export interface ChatCheckpoint {
-  jobId: string;
+  /** The run's lease on the job (the job is `lease.jobId`). */
+  lease: JobLease;
   /** `sync_job_chats.chat_id` of the chat the batch belongs to. */
   chatId: string;
   /** The plugin's cursor after this batch: resuming starts right after it. */

@@ -1,0 +1,10 @@
+import { type Kysely, sql } from 'kysely';
+
+/**
+ * Fencing of job writes: `lease_epoch` grows on every claim of a job, so a worker's lease is
+ * (owner, epoch) and a write of a run whose job was claimed again since (by another worker, or by
+ * the same one) matches no row and commits nothing.
+ */
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await sql`ALTER TABLE sync_jobs ADD COLUMN lease_epoch integer NOT NULL DEFAULT 0`.execute(db);
+}
