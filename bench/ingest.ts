@@ -1,29 +1,36 @@
 /**
- * `bun run bench ingest [--rows N] [--per-chat P] [--batch B] [--conns C] [--sync-commit]
+ * `bun run bench ingest [--rows N] [--per-chat P] [--batch B] [--conns 1,2] [--durability both|async|sync]
  *  [--naive-sample S] [--repeat R] [--copy-order fetch|ascending] [--variants copy,dedupe-writer,naive]`
  *
  * Ingests N messages (default 1,000,000; 10 % already present) into the local Postgres, in its
- * own database (dropped after), three ways, and prints one JSON line per variant:
+ * own database (dropped after), three ways, like for like, and prints one JSON line per variant,
+ * connection count and durability, then a `summary` line per pair:
  *   copy           `psql \copy` of the new rows into an identical table (same constraints and
- *                  indexes, FK included): the database's limit. COPY cannot skip duplicates, so
- *                  it is given only the 90 % new rows, i.e. it does less work than the others.
- *                  Rows go in the order the writer sees them (`--copy-order fetch`: chat by chat,
- *                  batches newest first as history is paged) or sorted (`ascending`), which is
- *                  kinder to the indexes (appends at their right edge).
+ *                  indexes, FK included): the database's limit, on `streams` parallel psql
+ *                  processes — the SAME number as the writer's connections, each given a share of
+ *                  the chats as the writer's connections are. Its COPY text is built and the psql
+ *                  processes are connected BEFORE the clock starts; the clock covers sending the
+ *                  text and psql's commit. COPY cannot skip duplicates, so it is given only the
+ *                  90 % new rows, i.e. it does less work than the others. Rows go in the order the
+ *                  writer sees them (`--copy-order fetch`) or sorted (`ascending`).
  *   dedupe-writer  sync-core's DedupeWriter as the runner uses it: one transaction per batch of
- *                  one chat (unnest INSERT … ON CONFLICT DO NOTHING RETURNING + chat checkpoint +
- *                  job progress), C chats at once on C connections.
+ *                  one chat (INSERT … ON CONFLICT DO NOTHING RETURNING + chat checkpoint + job
+ *                  progress), C chats at once on C `connections`.
  *   naive          the seed's approach: per message a SELECT by key, then an INSERT when absent,
- *                  autocommit, one connection; run on a sample of S messages (rows = S).
- * Each variant starts from the same state (table truncated, the same 10 % loaded, ANALYZE,
- * CHECKPOINT). Timing covers only the ingest itself; generating the messages is not timed. With
- * `--repeat R` copy and dedupe-writer alternate R times and the median run is printed (`runs` lists
- * all): on a shared machine the load changes from minute to minute.
+ *                  each its own autocommit statement, on C `connections` at once, on a sample of
+ *                  S messages (rows = S).
+ * Durability is held equal: every variant runs with `synchronous_commit` off (the writer's
+ * default, `asyncCommit`) and on (`--durability both`, the default), and every line says which
+ * (`synchronousCommit`). Each run starts from the same state (table truncated, the same 10 %
+ * loaded, VACUUM ANALYZE, CHECKPOINT). With `--repeat R` copy and dedupe-writer alternate R times
+ * and the median run is printed (`runs` lists all): on a shared machine the load changes minute by
+ * minute. `summary` lines: `writerVsCopy` (writer ÷ COPY rows/s at equal streams = connections)
+ * and `writerVsNaive` (writer ÷ naive at equal connections), with the machine's load average.
  */
 import { createDb, toJson } from '../packages/db/src/index.ts';
 import { DedupeWriter, type NormalizedMessage } from '../packages/sync-core/src/index.ts';
 import { createBenchDatabase } from './lib/bench-db.ts';
-import { psqlCopy } from './lib/copy-text.ts';
+import { copyLine, psqlCopy, psqlCopyText } from './lib/copy-text.ts';
 import { generateMessages } from './lib/message-generator.ts';
 import { connect } from './lib/pg-client.ts';
 
@@ -34,8 +41,9 @@ function arg(name: string, fallback: string): string {
 const ROWS = Number(arg('rows', '1000000'));
 const PER_CHAT = Number(arg('per-chat', '10000'));
 const BATCH = Number(arg('batch', '5000'));
-const CONNS = Number(arg('conns', '2'));
-const ASYNC_COMMIT = !process.argv.includes('--sync-commit');
+const CONNS = arg('conns', '1,2').split(',').map(Number);
+const DURABILITY = arg('durability', 'both');
+const SYNC_COMMITS = DURABILITY === 'both' ? [false, true] : [DURABILITY === 'sync'];
 const NAIVE_SAMPLE = Number(arg('naive-sample', '20000'));
 const REPEAT = Number(arg('repeat', '1'));
 const COPY_ORDER = arg('copy-order', 'fetch') === 'ascending' ? 'ascending' : 'fetch';
@@ -49,7 +57,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     void bench.drop().finally(() => process.exit(130));
   });
 }
-const omni = await createDb({ databaseUrl: bench.url, poolSize: CONNS + 2 });
+const omni = await createDb({ databaseUrl: bench.url, poolSize: Math.max(...CONNS) + 2 });
 const admin = await connect(bench.url);
 try {
   const { db } = omni;
@@ -102,25 +110,41 @@ try {
     );
   };
 
-  const runCopy = async () => {
+  // The COPY text of each stream, built once per stream count, before any clock starts. Stream k
+  // gets chats k, k+C, … — the share of the chats the writer's k-th connection would take.
+  const copyTexts = new Map<number, Buffer[]>();
+  const textsFor = (streams: number): Buffer[] => {
+    const cached = copyTexts.get(streams);
+    if (cached) return cached;
+    const chatIndex = new Map(chats.map((c, i) => [c[0]?.chatId, i]));
+    const parts: string[][] = Array.from({ length: streams }, () => []);
+    for (const m of copyRows) parts[(chatIndex.get(m.chatId) ?? 0) % streams]?.push(copyLine(instanceId, m));
+    const texts = parts.map((lines) => Buffer.from(lines.join('')));
+    copyTexts.set(streams, texts);
+    return texts;
+  };
+
+  const runCopy = async (streams: number, syncCommit: boolean) => {
     await reset('messages_copy');
-    const start = performance.now();
-    const copied = await psqlCopy(bench.url, 'messages_copy', instanceId, copyRows);
-    const seconds = (performance.now() - start) / 1000;
+    const texts = textsFor(streams);
+    const copied = await psqlCopyText(bench.url, 'messages_copy', texts, { synchronousCommit: syncCommit });
+    const seconds = copied.seconds;
     const total = await count('messages_copy');
     if (total !== all.length) throw new Error(`copy left ${total} rows, expected ${all.length}`);
     await admin.query('TRUNCATE messages_copy');
     return {
       seconds,
       extra: {
-        copied,
+        copied: copied.rows,
+        streams,
+        synchronousCommit: syncCommit,
         order: COPY_ORDER,
-        note: 'COPY of the 90% new rows (cannot skip duplicates)',
+        note: 'COPY of the 90% new rows (cannot skip duplicates); text built and psql connected before the clock',
       },
     };
   };
 
-  const runDedupe = async () => {
+  const runDedupe = async (conns: number, syncCommit: boolean) => {
     await reset('messages');
     await admin.query('DELETE FROM sync_jobs');
     const job = await db
@@ -141,13 +165,13 @@ try {
       .insertInto('sync_job_chats')
       .values(chats.map((c) => ({ job_id: job.id, chat_id: c[0]?.chatId ?? '', status: 'running' as const })))
       .execute();
-    const writer = new DedupeWriter(db, { asyncCommit: ASYNC_COMMIT });
+    const writer = new DedupeWriter(db, { asyncCommit: !syncCommit });
     const queue = [...chats];
     let stored = 0;
     let duplicates = 0;
     const start = performance.now();
     await Promise.all(
-      Array.from({ length: CONNS }, async () => {
+      Array.from({ length: conns }, async () => {
         for (let chat = queue.shift(); chat; chat = queue.shift()) {
           // Newest first, as history is fetched; each batch oldest-first inside.
           for (let end = chat.length; end > 0; end -= BATCH) {
@@ -191,37 +215,16 @@ try {
         duplicates,
         progressStored,
         batch: BATCH,
-        connections: CONNS,
-        asyncCommit: ASYNC_COMMIT,
+        connections: conns,
+        synchronousCommit: syncCommit,
       },
     };
   };
 
-  // Variants alternate run by run so a change in machine load hits both alike; the median is reported.
-  const runs: Record<string, { seconds: number; extra: Record<string, unknown> }[]> = {};
-  for (let r = 0; r < REPEAT; r += 1) {
-    for (const [name, fn] of [
-      ['copy', runCopy],
-      ['dedupe-writer', runDedupe],
-    ] as const) {
-      if (!VARIANTS.includes(name)) continue;
-      const result = await fn();
-      log(`${name} run ${r + 1}: ${result.seconds.toFixed(2)} s`);
-      const list = runs[name] ?? [];
-      list.push(result);
-      runs[name] = list;
-    }
-  }
-  for (const [name, list] of Object.entries(runs)) {
-    const sorted = [...list].sort((x, y) => x.seconds - y.seconds);
-    const median = sorted[Math.floor((sorted.length - 1) / 2)] as (typeof list)[number];
-    report(name, all.length, median.seconds, {
-      ...median.extra,
-      ...(list.length > 1 ? { runs: list.map((x) => Number(x.seconds.toFixed(3))) } : {}),
-    });
-  }
+  const median = <T extends { seconds: number }>(list: T[]): T =>
+    [...list].sort((x, y) => x.seconds - y.seconds)[Math.floor((list.length - 1) / 2)] as T;
 
-  if (VARIANTS.includes('naive')) {
+  const runNaive = async (conns: number, syncCommit: boolean) => {
     await reset('messages');
     const step = Math.max(1, Math.floor(all.length / NAIVE_SAMPLE));
     const sample: NormalizedMessage[] = [];
@@ -229,43 +232,105 @@ try {
     for (let k = 0; k < NAIVE_SAMPLE && k * step < all.length; k += 1) {
       sample.push(all[Math.min(all.length - 1, k * step + (k % 10))] as NormalizedMessage);
     }
-    const client = await connect(bench.url);
+    const clients = await Promise.all(Array.from({ length: conns }, () => connect(bench.url)));
+    for (const client of clients) await client.query(`SET synchronous_commit = ${syncCommit ? 'on' : 'off'}`);
     let inserted = 0;
+    let next = 0;
     const start = performance.now();
-    for (const m of sample) {
-      const found = await client.query({
-        name: 'naive-find',
-        text: 'SELECT id FROM messages WHERE instance_id = $1 AND chat_external_id = $2 AND external_id = $3 LIMIT 1',
-        values: [instanceId, m.chatId, m.externalId],
-      });
-      if (found.rows.length > 0) continue;
-      await client.query({
-        name: 'naive-insert',
-        text: `INSERT INTO messages (instance_id, chat_external_id, external_id, sender_id, sender_name, sent_at, kind,
-          text, has_media, source, raw) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'sync', $10)`,
-        values: [
-          instanceId,
-          m.chatId,
-          m.externalId,
-          m.senderId,
-          m.senderName,
-          new Date(m.timestamp),
-          m.kind,
-          m.text,
-          m.media.length > 0,
-          toJson(m.raw),
-        ],
-      });
-      inserted += 1;
-    }
+    await Promise.all(
+      clients.map(async (client) => {
+        for (let i = next++; i < sample.length; i = next++) {
+          const m = sample[i] as NormalizedMessage;
+          const found = await client.query({
+            name: 'naive-find',
+            text: 'SELECT id FROM messages WHERE instance_id = $1 AND chat_external_id = $2 AND external_id = $3 LIMIT 1',
+            values: [instanceId, m.chatId, m.externalId],
+          });
+          if (found.rows.length > 0) continue;
+          await client.query({
+            name: 'naive-insert',
+            text: `INSERT INTO messages (instance_id, chat_external_id, external_id, sender_id, sender_name, sent_at, kind,
+              text, has_media, source, raw) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'sync', $10)`,
+            values: [
+              instanceId,
+              m.chatId,
+              m.externalId,
+              m.senderId,
+              m.senderName,
+              new Date(m.timestamp),
+              m.kind,
+              m.text,
+              m.media.length > 0,
+              toJson(m.raw),
+            ],
+          });
+          inserted += 1;
+        }
+      }),
+    );
     const seconds = (performance.now() - start) / 1000;
-    await client.end();
-    report('naive', sample.length, seconds, {
-      inserted,
-      alreadyPresent: sample.length - inserted,
-      sample: true,
-      note: `select-then-insert per message on a ${sample.length}-message sample, autocommit`,
-    });
+    await Promise.all(clients.map((c) => c.end()));
+    return {
+      rows: sample.length,
+      seconds,
+      extra: {
+        inserted,
+        alreadyPresent: sample.length - inserted,
+        connections: conns,
+        synchronousCommit: syncCommit,
+        sample: true,
+        note: `select-then-insert per message on a ${sample.length}-message sample, autocommit`,
+      },
+    };
+  };
+
+  for (const syncCommit of SYNC_COMMITS) {
+    for (const conns of CONNS) {
+      // COPY and the writer alternate run by run so a change in machine load hits both alike.
+      const runs: Record<string, { seconds: number; extra: Record<string, unknown> }[]> = {};
+      for (let r = 0; r < REPEAT; r += 1) {
+        for (const [name, fn] of [
+          ['copy', runCopy],
+          ['dedupe-writer', runDedupe],
+        ] as const) {
+          if (!VARIANTS.includes(name)) continue;
+          const result = await fn(conns, syncCommit);
+          log(`${name} ×${conns} sync=${syncCommit} run ${r + 1}: ${result.seconds.toFixed(2)} s`);
+          const list = runs[name] ?? [];
+          list.push(result);
+          runs[name] = list;
+        }
+      }
+      const rate: Record<string, number> = {};
+      for (const [name, list] of Object.entries(runs)) {
+        const m = median(list);
+        rate[name] = all.length / m.seconds;
+        report(name, all.length, m.seconds, {
+          ...m.extra,
+          ...(list.length > 1 ? { runs: list.map((x) => Number(x.seconds.toFixed(3))) } : {}),
+        });
+      }
+      if (VARIANTS.includes('naive')) {
+        const naive = await runNaive(conns, syncCommit);
+        rate.naive = naive.rows / naive.seconds;
+        report('naive', naive.rows, naive.seconds, naive.extra);
+      }
+      const ratio = (a: string, b: string) =>
+        rate[a] && rate[b] ? Number(((rate[a] as number) / (rate[b] as number)).toFixed(3)) : null;
+      console.log(
+        JSON.stringify({
+          bench: 'ingest',
+          variant: 'summary',
+          connections: conns,
+          streams: conns,
+          synchronousCommit: syncCommit,
+          writerVsCopy: ratio('dedupe-writer', 'copy'),
+          writerVsNaive: ratio('dedupe-writer', 'naive'),
+          targets: { writerVsCopy: 0.75, writerVsNaive: 12 },
+          loadavg: (await import('node:os')).loadavg().map((x) => Number(x.toFixed(2))),
+        }),
+      );
+    }
   }
 } finally {
   await admin.end().catch(() => {});

@@ -99,3 +99,78 @@ export async function psqlCopy(
   const m = /COPY (\d+)/.exec(out);
   return m ? Number(m[1]) : -1;
 }
+
+/**
+ * COPY of prepared text on `texts.length` parallel psql processes (one stream each), timed from
+ * the first byte sent to the last psql's commit: the processes are started and connected before
+ * the clock, and the text is built by the caller before it. `synchronousCommit` sets the session's
+ * `synchronous_commit` (PGOPTIONS), so durability can be held equal with the writer.
+ */
+export async function psqlCopyText(
+  url: string,
+  table: string,
+  texts: Buffer[],
+  options: { synchronousCommit: boolean },
+): Promise<{ rows: number; seconds: number }> {
+  const procs = texts.map(() =>
+    Bun.spawn(
+      [
+        'psql',
+        url,
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-c',
+        'SELECT 1',
+        '-c',
+        `\\copy ${table} (${MESSAGE_COLUMNS.join(', ')}) FROM pstdin`,
+      ],
+      {
+        stdin: 'pipe',
+        stdout: 'pipe',
+        stderr: 'pipe',
+        env: {
+          ...process.env,
+          PGOPTIONS: `-c synchronous_commit=${options.synchronousCommit ? 'on' : 'off'}`,
+        },
+      },
+    ),
+  );
+  // Connected: each psql answered its `SELECT 1` before reading stdin.
+  const readers = procs.map((p) => p.stdout.getReader());
+  const outputs = procs.map(() => '');
+  const decoder = new TextDecoder();
+  await Promise.all(
+    readers.map(async (reader, i) => {
+      while (!/\(1 row\)/.test(outputs[i] as string)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        outputs[i] += decoder.decode(value);
+      }
+    }),
+  );
+  const start = performance.now();
+  await Promise.all(
+    procs.map(async (p, i) => {
+      p.stdin.write(texts[i] as Buffer);
+      await p.stdin.end();
+    }),
+  );
+  const results = await Promise.all(
+    procs.map(async (p, i) => {
+      const reader = readers[i] as ReadableStreamDefaultReader<Uint8Array>;
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        outputs[i] += decoder.decode(value);
+      }
+      return { code: await p.exited, err: await new Response(p.stderr).text() };
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  let rows = 0;
+  results.forEach(({ code, err }, i) => {
+    if (code !== 0) throw new Error(`psql \\copy failed (${code}): ${err}`);
+    rows += Number(/COPY (\d+)/.exec(outputs[i] as string)?.[1] ?? 0);
+  });
+  return { rows, seconds };
+}
