@@ -20,6 +20,7 @@ for (const engine of TEST_ENGINES) {
         'sync.discord.messagesPerMinute': 50,
         'sync.discord.contactsPerMinute': 100,
         'sync.defaultDepth': '7d',
+        'sync.chatConcurrency': 4,
         'sync.profile.scheduleEnabled': true,
         'sync.profile.scheduleCron': '0 4 * * *',
         'sync.contacts.scheduleEnabled': true,

@@ -13,6 +13,7 @@ export interface SettingValues {
   'sync.discord.messagesPerMinute': number;
   'sync.discord.contactsPerMinute': number;
   'sync.defaultDepth': SyncDepth;
+  'sync.chatConcurrency': number;
   'sync.profile.scheduleEnabled': boolean;
   'sync.profile.scheduleCron': string;
   'sync.contacts.scheduleEnabled': boolean;
@@ -120,6 +121,18 @@ export const SETTING_DEFINITIONS: { [K in SettingKey]: SettingDefinition<K> } = 
         ? ok(value as SyncDepth)
         : bad(`must be one of ${SYNC_DEPTHS.join(', ')}`),
     parseEnv: parseString,
+  }),
+  'sync.chatConcurrency': define({
+    key: 'sync.chatConcurrency',
+    description:
+      "Chats of one instance a messages job syncs at the same time, all within the instance's rate budget (1–64).",
+    env: 'SYNC_CHAT_CONCURRENCY',
+    defaultValue: () => 4,
+    validate: (value) =>
+      typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 64
+        ? ok(value)
+        : bad('must be a whole number of chats from 1 to 64'),
+    parseEnv: parseNumber,
   }),
   'sync.profile.scheduleEnabled': define({
     key: 'sync.profile.scheduleEnabled',

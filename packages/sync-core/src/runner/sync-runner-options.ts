@@ -43,8 +43,9 @@ export interface SyncRunnerOptions {
   /** Dedupe writer (shares `db` by default). */
   writer?: DedupeWriter;
   /**
-   * Chats of one instance synced at the same time (all within the instance's rate budget).
-   * @defaultValue 4
+   * Chats of one instance synced at the same time (all within the instance's rate budget). When
+   * not given, each job reads the `sync.chatConcurrency` setting as it starts (4 without settings).
+   * @defaultValue the `sync.chatConcurrency` setting, else 4
    */
   chatConcurrency?: number;
   /**

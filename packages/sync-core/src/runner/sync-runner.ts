@@ -59,9 +59,12 @@ export class SyncRunner {
   readonly #writer: DedupeWriter;
   readonly #contexts: PluginContextFactory;
   readonly #directory = new DirectoryWriter();
+  /** `chatConcurrency` was given: the `sync.chatConcurrency` setting is not read. */
+  readonly #fixedChatConcurrency: boolean;
 
   constructor(options: SyncRunnerOptions) {
     const { jobs, writer, ...rest } = options;
+    this.#fixedChatConcurrency = options.chatConcurrency !== undefined;
     this.#o = { ...DEFAULT_SYNC_RUNNER_OPTIONS, ...rest };
     this.#jobs = jobs ?? new JobRepository(options.db);
     this.#writer = writer ?? new DedupeWriter(options.db);
@@ -187,7 +190,10 @@ export class SyncRunner {
       media,
       mediaFailedIds,
       downloadMedia: instance.download_media_on_sync || config.downloadMedia === true,
-      chatConcurrency: o.chatConcurrency,
+      chatConcurrency:
+        this.#fixedChatConcurrency || !o.settings
+          ? o.chatConcurrency
+          : await o.settings.get('sync.chatConcurrency'),
       maxChatRetries: o.maxChatRetries,
       retryBaseMs: o.retryBaseMs,
       onBatchCommitted: o.onBatchCommitted,
