@@ -50,8 +50,8 @@ export interface NginxOptions {
   location: string;
   /** Folder served under `location`. */
   root: string;
-  /** `worker_processes`. @defaultValue 1 */
-  workers?: number;
+  /** `worker_processes`: a count or `auto` (one per core). @defaultValue 1 */
+  workers?: number | 'auto' | `${number}`;
 }
 
 /** A running nginx. */
