@@ -9,14 +9,15 @@ import {
 import {
   AuthError,
   CancelledError,
+  type LimiterGrant,
   NotFoundError,
   PermanentError,
+  SlidingWindowLimiter,
   type SyncError,
   TransientError,
 } from '@omni/sync-core';
 import type { DiscordPluginOptions } from './discord-plugin-options.ts';
 import { type RateLimitAnswer, toRateLimitedError } from './rate-limit-answer.ts';
-import { type LimiterGrant, SlidingWindowLimiter } from './sliding-window-limiter.ts';
 
 /** What one client counted; read by tests, benchmarks and job reports. */
 export interface DiscordRequestStats {

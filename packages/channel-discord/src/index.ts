@@ -13,5 +13,4 @@ export { messageContentWarning } from './list-chats.ts';
 export { attachmentToMedia, normalizeMessage } from './normalize-message.ts';
 export { type BotInGuild, channelPermissions, unreadableReason } from './permissions.ts';
 export { type RateLimitAnswer, type RateLimitFallbacks, toRateLimitedError } from './rate-limit-answer.ts';
-export { type LimiterGrant, SlidingWindowLimiter } from './sliding-window-limiter.ts';
 export { DISCORD_EPOCH_MS, snowflakeFromMs, snowflakeToMs } from './snowflake.ts';

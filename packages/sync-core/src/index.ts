@@ -24,7 +24,7 @@ export type {
   StoredMessageRef,
   SyncPart,
 } from './contract/channel-plugin.ts';
-export { hasContacts, hasGroups, hasHistoryPush, hasMedia } from './contract/channel-plugin.ts';
+export { CHANNEL_IDS, hasContacts, hasGroups, hasHistoryPush, hasMedia } from './contract/channel-plugin.ts';
 export type {
   Brand,
   ChatId,
@@ -128,6 +128,7 @@ export {
   ratePlatformOf,
   settingsRateSource,
 } from './rate-limit/rate-source.ts';
+export { type LimiterGrant, SlidingWindowLimiter } from './rate-limit/sliding-window-limiter.ts';
 export { TokenBucket } from './rate-limit/token-bucket.ts';
 export type { BatchCommitted, StopReason } from './runner/job-run.ts';
 export {

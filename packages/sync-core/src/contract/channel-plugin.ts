@@ -2,8 +2,11 @@ import type { ChatId, ExternalUserId, InstanceId, JsonValue } from './ids.ts';
 import type { MediaDescriptor, NormalizedMessage } from './normalized-message.ts';
 import type { ChannelProfile } from './profile.ts';
 
+/** Every channel id, as Omni's SDK names them; a new channel adds itself here. */
+export const CHANNEL_IDS = ['discord', 'whatsapp-baileys', 'slack'] as const;
+
 /** Channel ids as Omni's SDK names them. */
-export type ChannelId = 'discord' | 'whatsapp-baileys';
+export type ChannelId = (typeof CHANNEL_IDS)[number];
 
 /** The parts a sync can cover. */
 export type SyncPart = 'profile' | 'messages' | 'contacts' | 'groups';
@@ -108,6 +111,12 @@ export interface StoredMessageRef {
  * One page of history. Batches of one `fetchHistory` call go from newest to oldest; messages
  * within a batch are sorted oldest-first. Storing a batch and then its `cursor` must be enough to
  * resume exactly after it.
+ *
+ * Threads the platform serves only per root (Slack's `conversations.replies`): a thread's replies
+ * come in the root's batch or in the batches right after it, each with `replyToId` = the root, and
+ * may be newer than the batches before (a reply is as new as it is); the newest-to-oldest order is
+ * that of the messages outside threads. A thread is part of the window when its root is: replies
+ * up to `until`.
  */
 export interface HistoryBatch {
   messages: NormalizedMessage[];

@@ -2,11 +2,11 @@ import type { SettingsService } from '@omni/db';
 import type { ChannelId, RequestKind } from '../contract/channel-plugin.ts';
 
 /** Platform names as the settings keys spell them. */
-export type RatePlatform = 'discord' | 'whatsapp';
+export type RatePlatform = 'discord' | 'whatsapp' | 'slack';
 
 /** The settings platform of a channel. */
 export function ratePlatformOf(channel: ChannelId): RatePlatform {
-  return channel === 'discord' ? 'discord' : 'whatsapp';
+  return channel === 'whatsapp-baileys' ? 'whatsapp' : channel;
 }
 
 /** Where the limiter reads its rates; asked on every request so changes apply at once. */

@@ -30,18 +30,24 @@ export interface FakeFault {
   delayMs?: number;
 }
 
-interface ActiveFault {
-  fault: FakeFault;
+/** What every fake's faults have in common: when they start, how many requests, which routes. */
+export type FaultWindow = Pick<FakeFault, 'afterRequest' | 'count' | 'route'>;
+
+interface ActiveFault<F extends FaultWindow> {
+  fault: F;
   seen: number;
   hits: number;
 }
 
-/** Decides, request by request, which injected fault (if any) applies. */
-export class FaultInjector {
-  #faults: ActiveFault[] = [];
+/**
+ * Decides, request by request, which injected fault (if any) applies. Generic over the fault
+ * shape so every fake (Discord's {@link FakeFault}, Slack's) counts the same way.
+ */
+export class FaultInjector<F extends FaultWindow = FakeFault> {
+  #faults: ActiveFault<F>[] = [];
 
   /** Adds a fault; several can be active. */
-  add(fault: FakeFault): void {
+  add(fault: F): void {
     this.#faults.push({ fault, seen: 0, hits: 0 });
   }
 
@@ -56,7 +62,7 @@ export class FaultInjector {
   }
 
   /** The fault for an API request to `path`, counting it. */
-  next(path: string): FakeFault | null {
+  next(path: string): F | null {
     for (const active of this.#faults) {
       const { fault } = active;
       if (fault.route && !fault.route.test(path)) continue;

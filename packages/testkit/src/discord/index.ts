@@ -37,7 +37,7 @@ export { DEFAULT_FAKE_DISCORD_OPTIONS, type FakeDiscordOptions } from './fake-di
 export { FakeDiscord, type ResolvedFakeDiscordOptions } from './fake-discord-server.ts';
 export { FakeDiscordStats } from './fake-discord-stats.ts';
 export { faultAnswer } from './fault-answers.ts';
-export { type FakeFault, type FakeFaultKind, FaultInjector } from './fault-injector.ts';
+export { type FakeFault, type FakeFaultKind, FaultInjector, type FaultWindow } from './fault-injector.ts';
 export {
   type FakeMessageShape,
   MessageGenerator,
