@@ -11,6 +11,8 @@ export {
   type SettingDefinition,
   type SettingKey,
   type SettingValues,
+  SLACK_APP_TIERS,
+  type SlackAppTier,
   SYNC_DEPTHS,
   type SyncDepth,
 } from './settings/definitions.ts';

@@ -22,7 +22,7 @@ type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
 type Timestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 
 /** Channel names as Omni's SDK spells them. */
-export type ChannelName = 'discord' | 'whatsapp-baileys';
+export type ChannelName = 'discord' | 'whatsapp-baileys' | 'slack';
 
 /** What a sync job does. */
 export type SyncJobType = 'profile' | 'messages' | 'contacts' | 'groups' | 'all';

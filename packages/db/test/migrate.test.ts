@@ -42,6 +42,18 @@ for (const engine of TEST_ENGINES) {
       }
     });
 
+    test('an instance can be any channel of the contract, and nothing else', async () => {
+      for (const channel of ['discord', 'whatsapp-baileys', 'slack'] as const) {
+        await t.db
+          .insertInto('instances')
+          .values({ name: `ch-${channel}`, channel })
+          .execute();
+      }
+      await expect(
+        sql`insert into instances (name, channel) values ('x', 'telegram')`.execute(t.db),
+      ).rejects.toThrow();
+    });
+
     test('the unique key rejects a duplicate message and ON CONFLICT skips it', async () => {
       const inst = await t.db
         .insertInto('instances')

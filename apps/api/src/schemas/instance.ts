@@ -2,7 +2,11 @@ import { type Static, Type } from 'typebox';
 import { JsonObject, NullableTimestamp, Timestamp, Uuid } from './common.ts';
 
 /** Channel names as Omni's SDK spells them. */
-export const ChannelName = Type.Union([Type.Literal('discord'), Type.Literal('whatsapp-baileys')]);
+export const ChannelName = Type.Union([
+  Type.Literal('discord'),
+  Type.Literal('whatsapp-baileys'),
+  Type.Literal('slack'),
+]);
 
 /** An instance as the API shows it (never its credentials). */
 export const Instance = Type.Object({

@@ -4,6 +4,7 @@ import * as messageTarget from './0002-message-target.ts';
 import * as channelSessions from './0003-channel-sessions.ts';
 import * as leaseFencing from './0004-lease-fencing.ts';
 import * as dashboard from './0008-dashboard.ts';
+import * as slackChannel from './0010-slack-channel.ts';
 
 /** Forward-only migrations, in order. Add a file and list it here; never edit a shipped one. */
 export const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ export const migrations: Record<string, Migration> = {
   '0003-channel-sessions': channelSessions,
   '0004-lease-fencing': leaseFencing,
   '0008-dashboard': dashboard,
+  '0010-slack-channel': slackChannel,
 };
 
 /** A Kysely MigrationProvider over the bundled migrations (no filesystem scan, works when bundled). */

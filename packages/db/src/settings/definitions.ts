@@ -6,12 +6,25 @@ export type SyncDepth = '7d' | '30d' | '90d' | '1y' | 'all';
 /** Every depth, in increasing order. */
 export const SYNC_DEPTHS: readonly SyncDepth[] = ['7d', '30d', '90d', '1y', 'all'];
 
+/**
+ * How Slack rates a Slack app's history calls: `internal` (built by the workspace for itself) and
+ * `marketplace` (approved for the Slack Marketplace) get Tier 3 for `conversations.history` and
+ * `conversations.replies`; `unlisted` (commercially distributed outside the Marketplace) gets 1
+ * request per minute and at most 15 messages per page (Slack's 2025 rule).
+ */
+export type SlackAppTier = 'internal' | 'marketplace' | 'unlisted';
+/** Every Slack app tier. */
+export const SLACK_APP_TIERS: readonly SlackAppTier[] = ['internal', 'marketplace', 'unlisted'];
+
 /** Every setting with its type. */
 export interface SettingValues {
   'sync.whatsapp.messagesPerMinute': number;
   'sync.whatsapp.contactsPerMinute': number;
   'sync.discord.messagesPerMinute': number;
   'sync.discord.contactsPerMinute': number;
+  'sync.slack.messagesPerMinute': number;
+  'sync.slack.contactsPerMinute': number;
+  'sync.slack.appTier': SlackAppTier;
   'sync.defaultDepth': SyncDepth;
   'sync.chatConcurrency': number;
   'sync.profile.scheduleEnabled': boolean;
@@ -110,6 +123,36 @@ export const SETTING_DEFINITIONS: { [K in SettingKey]: SettingDefinition<K> } = 
     defaultValue: () => 100,
     validate: rate(60_000),
     parseEnv: parseNumber,
+  }),
+  'sync.slack.messagesPerMinute': define({
+    key: 'sync.slack.messagesPerMinute',
+    description:
+      'Slack history requests per minute per instance, conversations.history and conversations.replies together (the plugin also holds each method to its own tier per workspace: Tier 3, 50/min, or 1/min for unlisted apps).',
+    env: 'SYNC_SLACK_MESSAGES_PER_MINUTE',
+    defaultValue: () => 100,
+    validate: rate(60_000),
+    parseEnv: parseNumber,
+  }),
+  'sync.slack.contactsPerMinute': define({
+    key: 'sync.slack.contactsPerMinute',
+    description:
+      'Slack directory and profile requests per minute per instance (users.list and conversations.list are Tier 2, 20/min per workspace; the plugin paces each method to its tier).',
+    env: 'SYNC_SLACK_CONTACTS_PER_MINUTE',
+    defaultValue: () => 100,
+    validate: rate(60_000),
+    parseEnv: parseNumber,
+  }),
+  'sync.slack.appTier': define({
+    key: 'sync.slack.appTier',
+    description:
+      "How Slack rates this deployment's Slack app: internal or marketplace (history at Tier 3, 50 requests/min, 200 messages a page) or unlisted (commercially distributed outside the Marketplace: 1 request/min, 15 messages a page).",
+    env: 'SYNC_SLACK_APP_TIER',
+    defaultValue: () => 'internal',
+    validate: (value) =>
+      SLACK_APP_TIERS.includes(value as SlackAppTier)
+        ? ok(value as SlackAppTier)
+        : bad(`must be one of ${SLACK_APP_TIERS.join(', ')}`),
+    parseEnv: parseString,
   }),
   'sync.defaultDepth': define({
     key: 'sync.defaultDepth',
