@@ -1,0 +1,197 @@
+import {
+  AuthError,
+  type ChannelCapabilities,
+  type ChannelPlugin,
+  type ChannelProfile,
+  type ChatListing,
+  type ContactsSource,
+  type DirectoryPage,
+  type FetchHistoryParams,
+  type GroupsSource,
+  type HistoryBatch,
+  type MediaDescriptor,
+  type MediaSource,
+  type NormalizedContact,
+  type NormalizedGroup,
+  type PageParams,
+  PermanentError,
+  type PluginContext,
+  SlidingWindowLimiter,
+} from '@omni/sync-core';
+import { downloadSlackMedia } from './download-media.ts';
+import { fetchSlackHistory } from './fetch-history.ts';
+import { listSlackChats } from './list-chats.ts';
+import { SlackApiClient, type SlackRequestStats } from './slack-api-client.ts';
+import { fetchSlackContacts, fetchSlackGroups } from './slack-directory.ts';
+import {
+  resolveSlackPluginOptions,
+  type SlackAppTier,
+  type SlackPluginOptions,
+} from './slack-plugin-options.ts';
+
+/**
+ * Slack's capabilities: every part, history on demand, no media decryption. The default rates are
+ * the engine's ceilings per instance (history + replies together, Tier 3 each; directory calls);
+ * the plugin holds every method to its own tier per workspace.
+ */
+export const SLACK_CAPABILITIES = {
+  parts: ['profile', 'messages', 'contacts', 'groups'],
+  onDemandHistory: true,
+  mediaNeedsDecryption: false,
+  defaultRateLimits: { messagesPerMinute: 100, contactsPerMinute: 100 },
+} as const satisfies ChannelCapabilities;
+
+interface BotInfo {
+  bot?: { name?: string; app_id?: string; icons?: Record<string, string> };
+}
+interface UserInfo {
+  user?: {
+    real_name?: string;
+    name?: string;
+    profile?: { real_name?: string; image_192?: string; title?: string };
+  };
+}
+interface TeamInfo {
+  team?: { id?: string; name?: string; domain?: string; icon?: Record<string, unknown> };
+}
+
+/**
+ * The Slack channel: the Web API through `@slack/web-api` with a bot (`xoxb-`) or user (`xoxp-`)
+ * token from `ctx.instance.credentials.token`. One client per token; one pacing window per
+ * (workspace, method) shared by every token of the workspace, sized by the app's tier.
+ */
+export class SlackPlugin implements ChannelPlugin, MediaSource, ContactsSource, GroupsSource {
+  readonly id = 'slack' as const;
+  readonly capabilities: ChannelCapabilities = SLACK_CAPABILITIES;
+  readonly options: SlackPluginOptions;
+  readonly #clients = new Map<string, SlackApiClient>();
+  readonly #tokens = new Map<string, string>();
+  readonly #windows = new Map<string, SlidingWindowLimiter>();
+
+  constructor(options: Partial<SlackPluginOptions> = {}) {
+    this.options = resolveSlackPluginOptions(options);
+  }
+
+  /** The client of an instance's token (created on first use; a new token, a new client). */
+  client(ctx: PluginContext): SlackApiClient {
+    const token = ctx.instance.credentials?.token;
+    if (typeof token !== 'string' || token.length === 0) {
+      throw new AuthError(`instance ${ctx.instance.id} has no Slack token (credentials.token)`);
+    }
+    this.#tokens.set(ctx.instance.id, token);
+    let client = this.#clients.get(token);
+    if (!client) {
+      client = new SlackApiClient(token, this.options, (key, perMinute) => this.#window(key, perMinute));
+      this.#clients.set(token, client);
+    }
+    return client;
+  }
+
+  #window(key: string, perMinute: number): SlidingWindowLimiter {
+    const id = `${key}:${perMinute}`;
+    let window = this.#windows.get(id);
+    if (!window) {
+      window = new SlidingWindowLimiter(perMinute, this.options.tierWindowMs + this.options.pacingMarginMs);
+      this.#windows.set(id, window);
+    }
+    return window;
+  }
+
+  /** The app's tier as configured now. */
+  async appTier(): Promise<SlackAppTier> {
+    const tier = this.options.appTier;
+    return typeof tier === 'function' ? await tier() : tier;
+  }
+
+  /** Request counters of an instance's token (shared by instances with the same token). */
+  stats(instanceId: string): SlackRequestStats | null {
+    const token = this.#tokens.get(instanceId);
+    return token === undefined ? null : (this.#clients.get(token)?.stats ?? null);
+  }
+
+  /** The bot (or user) name and icon, the workspace, scopes and app tier. */
+  async getProfile(ctx: PluginContext): Promise<ChannelProfile> {
+    const api = this.client(ctx);
+    const tier = await this.appTier();
+    const auth = await ctx.request('profile', () => api.auth(ctx.signal));
+    const optional = async <T>(fn: () => Promise<T>): Promise<T | null> => {
+      try {
+        return await ctx.request('profile', fn);
+      } catch (error) {
+        if (error instanceof PermanentError) return null;
+        throw error;
+      }
+    };
+    const team = await optional(() => api.call<TeamInfo>('team.info', {}, tier, ctx.signal));
+    let name: string | null = auth.user || null;
+    let avatarUrl: string | null = null;
+    let appId: string | null = null;
+    if (auth.botId) {
+      const bot = await optional(() => api.call<BotInfo>('bots.info', { bot: auth.botId }, tier, ctx.signal));
+      name = bot?.bot?.name || name;
+      avatarUrl = bot?.bot?.icons?.image_72 ?? bot?.bot?.icons?.image_48 ?? null;
+      appId = bot?.bot?.app_id ?? null;
+    } else {
+      const user = await optional(() =>
+        api.call<UserInfo>('users.info', { user: auth.userId }, tier, ctx.signal),
+      );
+      name = user?.user?.profile?.real_name || user?.user?.real_name || name;
+      avatarUrl = user?.user?.profile?.image_192 ?? null;
+    }
+    const icon = team?.team?.icon?.image_132;
+    return {
+      name,
+      avatarUrl,
+      bio: null,
+      ownerIdentifier: auth.userId || null,
+      platformMetadata: {
+        teamId: auth.teamId,
+        team: team?.team?.name ?? auth.team,
+        teamDomain: team?.team?.domain ?? null,
+        teamIcon: typeof icon === 'string' ? icon : null,
+        url: auth.url,
+        userId: auth.userId,
+        user: auth.user,
+        botId: auth.botId,
+        appId,
+        isBot: auth.botId !== null,
+        isEnterpriseInstall: auth.isEnterpriseInstall,
+        scopes: auth.scopes,
+        appTier: tier,
+      },
+    };
+  }
+
+  /** See {@link listSlackChats}. */
+  async listChats(ctx: PluginContext): Promise<ChatListing> {
+    return listSlackChats(ctx, this.client(ctx), this.options, await this.appTier());
+  }
+
+  /** See {@link fetchSlackHistory}. */
+  async *fetchHistory(ctx: PluginContext, params: FetchHistoryParams): AsyncGenerator<HistoryBatch> {
+    yield* fetchSlackHistory(ctx, this.client(ctx), this.options, await this.appTier(), params);
+  }
+
+  /** See {@link fetchSlackContacts}. */
+  async *fetchContacts(
+    ctx: PluginContext,
+    params: PageParams,
+  ): AsyncGenerator<DirectoryPage<NormalizedContact>> {
+    yield* fetchSlackContacts(ctx, this.client(ctx), this.options, await this.appTier(), params);
+  }
+
+  /** See {@link fetchSlackGroups}. */
+  async *fetchGroups(ctx: PluginContext, params: PageParams): AsyncGenerator<DirectoryPage<NormalizedGroup>> {
+    yield* fetchSlackGroups(ctx, this.client(ctx), this.options, await this.appTier(), params);
+  }
+
+  /** See {@link downloadSlackMedia}. */
+  downloadMedia(ctx: PluginContext, media: MediaDescriptor): Promise<ReadableStream<Uint8Array>> {
+    return downloadSlackMedia(ctx, this.client(ctx), this.options, media);
+  }
+}
+
+/** Creates the Slack plugin. */
+export function createSlackPlugin(options: Partial<SlackPluginOptions> = {}): SlackPlugin {
+  return new SlackPlugin(options);
+}
