@@ -1,6 +1,6 @@
 /**
  * `bun run bench api-load [--connections 10,50] [--seconds S] [--rounds R] [--max-requests N]
- *  [--routes bare,job,bare-db] [--job-status running|completed]`
+ *  [--routes bare,job,bare-db] [--job-status running|completed] [--running-jobs J]`
  *
  * `GET /api/v2/instances/:id/sync/:jobId` of the real app (`buildApp`: auth, TypeBox validation
  * and serialisation, the job read — one indexed query on the local Postgres, its row reused for a
@@ -8,9 +8,11 @@
  * against a bare Fastify route in the same process returning the same JSON document from memory
  * (no auth, no schema, no database): the difference is what the app adds per request.
  *
- * The job read is a `running` one (default), whose progress row is updated and a `sync.progress`
- * event published every 500 ms during the load, as the runner does — so the route's snapshots keep
- * being dropped and re-read, as when a dashboard polls a live sync — or a `completed` one.
+ * The jobs read are `--running-jobs` (default 1,000) `running` jobs, one per instance, polled
+ * ROUND-ROBIN (request k reads job k mod J), whose progress rows are all updated and a
+ * `sync.progress` event published for each every 500 ms during the load, as runners do — so
+ * the route's snapshots keep being dropped and re-read and one job's cache never serves the next
+ * poll, as when dashboards poll a busy fleet. `--job-status completed` reads finished jobs instead.
  *
  * Load comes from autocannon in a child process (bench/lib/http-load.ts), 127.0.0.1 only,
  * bounded by `--seconds` (default 8) and `--max-requests` (default 200,000) per run. For each
@@ -26,7 +28,7 @@ import { emptyProgress, type SyncProgress } from '../packages/sync-core/src/inde
 import { BENCH_API_KEY, startBenchApi } from './lib/api-server.ts';
 import { numberArg, stringArg } from './lib/args.ts';
 import { type BareFastify, startBareFastify } from './lib/fastify.ts';
-import { type HttpLoadResult, runHttpLoad } from './lib/http-load.ts';
+import { type HttpLoadResult, type LoadRequest, runHttpLoad } from './lib/http-load.ts';
 import { connect } from './lib/pg-client.ts';
 import { logger, printResult, round } from './lib/report.ts';
 
@@ -36,6 +38,8 @@ const ROUNDS = numberArg('rounds', 3);
 const MAX_REQUESTS = numberArg('max-requests', 200_000);
 const ROUTES = stringArg('routes', 'bare,job').split(',') as Route[];
 const JOB_STATUS = stringArg('job-status', 'running') === 'completed' ? 'completed' : 'running';
+/** Jobs polled round-robin, each the running job of its own instance. */
+const RUNNING_JOBS = numberArg('running-jobs', 1000);
 /** How often the simulated runner writes the running job's progress and publishes it, ms. */
 const PROGRESS_EVERY_MS = 500;
 const WARMUP_SECONDS = 2;
@@ -97,7 +101,7 @@ async function main(): Promise<void> {
     const instances = await db
       .insertInto('instances')
       .values(
-        Array.from({ length: OTHER_INSTANCES + 1 }, (_, i) => ({
+        Array.from({ length: OTHER_INSTANCES + RUNNING_JOBS }, (_, i) => ({
           name: `bench-${i}`,
           channel: 'discord' as const,
           connection_state: 'open',
@@ -125,45 +129,73 @@ async function main(): Promise<void> {
     const admin = await connect(api.db.url as string);
     await admin.query('ANALYZE');
     await admin.end();
-    const target = instances[0]?.id as string;
-    const job = await db
-      .selectFrom('sync_jobs')
-      .select('id')
-      .where('instance_id', '=', target)
-      .executeTakeFirstOrThrow();
+    // The polled jobs: the newest job of each of the first RUNNING_JOBS instances.
+    const polled = await Promise.all(
+      instances.slice(0, RUNNING_JOBS).map(async ({ id }) => ({
+        instanceId: id,
+        jobId: (
+          await db
+            .selectFrom('sync_jobs')
+            .select('id')
+            .where('instance_id', '=', id)
+            .executeTakeFirstOrThrow()
+        ).id,
+      })),
+    );
+    const target = polled[0]?.instanceId as string;
+    const job = { id: polled[0]?.jobId as string };
+    const polledIds = polled.map((p) => p.jobId);
     let progressWriter: ReturnType<typeof setInterval> | null = null;
     if (JOB_STATUS === 'running') {
       await db
         .updateTable('sync_jobs')
         .set({ status: 'running', completed_at: null })
-        .where('id', '=', job.id)
+        .where('id', 'in', polledIds)
         .execute();
       let fetched = 0;
+      let writing = false;
       progressWriter = setInterval(() => {
+        if (writing) return;
+        writing = true;
         fetched += 100;
         const progress = { ...finishedProgress(), fetched, etaSeconds: 60 };
         void db
           .updateTable('sync_jobs')
           .set({ progress: JSON.stringify(progress) })
-          .where('id', '=', job.id)
+          .where('id', 'in', polledIds)
           .execute()
-          .then(() =>
-            api.deps.events.publish({
-              type: 'sync.progress',
-              instanceId: target,
-              jobId: job.id,
-              jobType: 'messages',
-              at: new Date().toISOString(),
-              status: 'running',
-              progress,
-            }),
-          );
+          .then(async () => {
+            const at = new Date().toISOString();
+            for (const p of polled) {
+              await api.deps.events.publish({
+                type: 'sync.progress',
+                instanceId: p.instanceId,
+                jobId: p.jobId,
+                jobType: 'messages',
+                at,
+                status: 'running',
+                progress,
+              });
+            }
+          })
+          .finally(() => {
+            writing = false;
+          });
       }, PROGRESS_EVERY_MS);
+    } else {
+      await db
+        .updateTable('sync_jobs')
+        .set({ progress: JSON.stringify(finishedProgress()) })
+        .where('id', 'in', polledIds)
+        .execute();
     }
     stopProgress = () => {
       if (progressWriter) clearInterval(progressWriter);
     };
     const jobPath = `/api/v2/instances/${target}/sync/${job.id}`;
+    const jobMix: LoadRequest[] = polled.map((p) => ({
+      path: `/api/v2/instances/${p.instanceId}/sync/${p.jobId}`,
+    }));
     const headers = { 'x-api-key': BENCH_API_KEY };
     const check = await fetch(`${api.origin}${jobPath}`, { headers });
     const body = await check.text();
@@ -178,15 +210,17 @@ async function main(): Promise<void> {
     const bareBytes = (await (await fetch(bareUrl)).text()).length;
     log(`job document ${body.length} bytes, bare ${bareBytes} bytes`);
 
-    const targets: Record<Route, { url: string; headers: Record<string, string> }> = {
-      bare: { url: bareUrl, headers: {} },
-      job: { url: `${api.origin}${jobPath}`, headers },
-      'bare-db': { url: `${started.origin}/bare-db`, headers: {} },
-    };
+    const targets: Record<Route, { url: string; headers: Record<string, string>; requests?: LoadRequest[] }> =
+      {
+        bare: { url: bareUrl, headers: {} },
+        job: { url: `${api.origin}${jobPath}`, headers, requests: jobMix },
+        'bare-db': { url: `${started.origin}/bare-db`, headers: {} },
+      };
     const run = (route: Route, connections: number, seconds: number) =>
       runHttpLoad({
         url: targets[route].url,
         headers: targets[route].headers,
+        ...(targets[route].requests ? { requests: targets[route].requests } : {}),
         connections,
         durationSeconds: seconds,
         maxRequests: MAX_REQUESTS,
@@ -233,6 +267,8 @@ async function main(): Promise<void> {
           ? { bareDbRps: rps('bare-db'), bareDbP99Ms: round(p99('bare-db'), 3) }
           : {}),
         jobStatus: JOB_STATUS,
+        polledJobs: polled.length,
+        polling: 'round-robin',
         p99Ratio: round(p99('job') / p99('bare'), 2),
         target: 'p99Ratio <= 2',
       });
