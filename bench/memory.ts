@@ -1,10 +1,17 @@
 /**
- * `bun run bench memory [--messages N] [--channels C] [--chat-concurrency K] [--samples FILE]
- *  [--gc-interval-ms G] [--gc-each-sample] [--heap-snapshots DIR] [--type-counts] [--max-seconds S]`
+ * `bun run bench memory [--media] [--messages N] [--channels C] [--chat-concurrency K] [--samples FILE]
+ *  [--max-attachment-kb A] [--gc-interval-ms G] [--gc-each-sample] [--heap-snapshots DIR]
+ *  [--type-counts] [--max-seconds S]`
  *
- * A `messages` job (depth `all`, no media download) of N messages (default 1,000,000) over C
- * channels (default 20) through the real engine — `SyncRunner` with `DedupeWriter` and the
- * Discord plugin — into a throw-away database on the local Postgres. The fake Discord runs in a
+ * A `messages` job (depth `all`) of N messages (default 1,000,000) over C channels (default 20)
+ * through the production runner — `createSyncRunner` of @omni/runtime (settings from the database,
+ * `DedupeWriter`, `MediaStorageService`) and the Discord plugin — into a throw-away database on
+ * the local Postgres. `--media` is the media variant: media download on (stored under a temp
+ * folder, the fake's CDN allowed through MEDIA_ALLOW_ORIGINS), by default 1,700 messages whose
+ * attachments (up to `--max-attachment-kb`, default 4,096 KB each) add up to about 500 MB;
+ * `mediaMb` reports what was stored. Peak memory is the kernel's high-water mark of this
+ * process's resident set (`VmHWM` in /proc/self/status, reset through /proc/self/clear_refs after
+ * start-up), not the highest of the 1 Hz samples: a spike between two samples is counted. The fake Discord runs in a
  * child process, so the RSS sampled here (every second) is the sync's own. Limits are raised so
  * the run measures the engine, not the pacing: the fake allows 100,000 history requests per
  * second per channel and globally, the plugin's sliding windows match it, and the engine's token
@@ -29,30 +36,24 @@
 
 import { heapStats } from 'bun:jsc';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
 import { createDiscordPlugin } from '../packages/channel-discord/src/index.ts';
-import { CredentialCipher } from '../packages/db/src/index.ts';
+import { CredentialCipher, SettingsService } from '../packages/db/src/index.ts';
 import { createTestDb } from '../packages/db/src/testing.ts';
-import {
-  CollectorPacer,
-  DEFAULT_COLLECTOR_PACER_OPTIONS,
-} from '../packages/runtime/src/runtime/collector-pacer.ts';
-import {
-  fixedRateSource,
-  JobRepository,
-  PluginRegistry,
-  RateLimiter,
-  readProgress,
-  SyncRunner,
-} from '../packages/sync-core/src/index.ts';
+import { createSyncRunner, InProcessEventBus } from '../packages/runtime/src/index.ts';
+import { DEFAULT_COLLECTOR_PACER_OPTIONS } from '../packages/runtime/src/runtime/collector-pacer.ts';
+import { JobRepository, noopLogger, PluginRegistry, readProgress } from '../packages/sync-core/src/index.ts';
 import { flagArg, numberArg, stringArg } from './lib/args.ts';
 import { startFakeDiscordProcess } from './lib/fake-discord-process.ts';
 import { logger, printResult, round } from './lib/report.ts';
 import { RssSampler } from './lib/rss-sampler.ts';
 
-const MESSAGES = numberArg('messages', 1_000_000);
+const MEDIA = flagArg('media');
+const MESSAGES = numberArg('messages', MEDIA ? 1_700 : 1_000_000);
+const MAX_ATTACHMENT_BYTES = numberArg('max-attachment-kb', MEDIA ? 4096 : 1) * 1024;
 const CHANNELS = numberArg('channels', 20);
 const CHAT_CONCURRENCY = numberArg('chat-concurrency', 4);
 const MARK = Math.min(100_000, Math.floor(MESSAGES / 10));
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
     data: {
       seed: 7,
       nowMs: now,
-      maxAttachmentBytes: 1024,
+      maxAttachmentBytes: MAX_ATTACHMENT_BYTES,
       guilds: [
         {
           name: 'bench',
@@ -98,6 +99,7 @@ async function main(): Promise<void> {
     globalWindowMs: OPEN_LIMIT.windowMs,
   });
   const t = await createTestDb('postgres');
+  const mediaDir = mkdtempSync(join(tmpdir(), 'omni-bench-memory-media-'));
   let stored = 0;
   let snapshotAtMark = false;
   const typeCounts: Record<string, Record<string, number>> = {};
@@ -119,23 +121,38 @@ async function main(): Promise<void> {
       .values({ name: 'bench', channel: 'discord', credentials: cipher.encryptJson({ token: fake.token }) })
       .returning('id')
       .executeTakeFirstOrThrow();
-    const pacer = new CollectorPacer({ intervalMs: GC_INTERVAL_MS });
-    const runner = new SyncRunner({
-      db: t.db,
-      plugins: new PluginRegistry([plugin]),
-      limiter: new RateLimiter({
-        rates: fixedRateSource({ messages: 6_000_000, contacts: 6_000_000, profile: 6_000_000 }),
-      }),
-      cipher,
-      chatConcurrency: CHAT_CONCURRENCY,
-      onBatchCommitted: (info) => {
-        stored += info.stored;
-        pacer.tick();
-      },
+    // The fake's CDN is on 127.0.0.1: the one documented exception to the media fetcher's checks.
+    process.env.MEDIA_ALLOW_ORIGINS = new URL(fake.apiUrl).origin;
+    const settings = new SettingsService(t.db, { env: { MEDIA_STORAGE_PATH: mediaDir } });
+    await settings.update({
+      'sync.discord.messagesPerMinute': 60_000,
+      'sync.discord.contactsPerMinute': 60_000,
+      'sync.chatConcurrency': CHAT_CONCURRENCY,
+      'media.maxFileSizeMb': Math.ceil(MAX_ATTACHMENT_BYTES / 1048576) + 1,
     });
-    const { job } = await new JobRepository(t.db).createJob(id, 'messages', {
+    let collections = 0;
+    const jobs = new JobRepository(t.db);
+    const runner = createSyncRunner(
+      {
+        db: t,
+        settings,
+        plugins: new PluginRegistry([plugin]),
+        cipher,
+        events: new InProcessEventBus(),
+        jobs,
+      },
+      noopLogger,
+      {
+        gcIntervalMs: GC_INTERVAL_MS,
+        onBatchCommitted: (info) => {
+          stored += info.stored;
+          collections += 1;
+        },
+      },
+    );
+    const { job } = await jobs.createJob(id, 'messages', {
       depth: 'all',
-      downloadMedia: false,
+      downloadMedia: MEDIA,
     });
 
     Bun.gc(true);
@@ -164,8 +181,14 @@ async function main(): Promise<void> {
     const deadline = setTimeout(() => abort.abort(), MAX_SECONDS * 1000);
     // Ctrl-C stops the run between batches, so the throw-away database is still dropped.
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => abort.abort());
+    // The kernel's high-water mark of the resident set, from here on (5 = reset VmHWM to VmRSS).
+    writeFileSync('/proc/self/clear_refs', '5');
     const started = performance.now();
     const result = await runner.runJob(job.id, 'bench-memory', { signal: abort.signal });
+    const hwmMb = round(
+      Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]) / 1024,
+      1,
+    );
     const seconds = (performance.now() - started) / 1000;
     clearTimeout(deadline);
     clearInterval(markTimer);
@@ -197,8 +220,21 @@ async function main(): Promise<void> {
     printResult({
       bench: 'memory',
       messages: Number(n),
+      variant: MEDIA ? 'media' : 'messages',
       seconds: round(seconds, 1),
-      peakRssMb: sampler.peakRssMb,
+      peakRssMb: hwmMb,
+      peakSource: 'VmHWM (kernel high-water mark)',
+      peakSampledRssMb: sampler.peakRssMb,
+      target: MEDIA ? 'peakRssMb <= 200' : 'peakRssMb <= 150, growthPct < 10',
+      ...(MEDIA
+        ? {
+            mediaMb: round(progress.mediaBytes / 1048576, 1),
+            mediaDownloaded: progress.mediaDownloaded,
+            mediaSkipped: progress.mediaSkipped,
+            mediaFailed: progress.mediaFailed,
+            maxAttachmentKb: MAX_ATTACHMENT_BYTES / 1024,
+          }
+        : {}),
       rssAt100kMb: rssAtMark,
       rssEndMb: end.rssMb,
       growthPct: round(((end.rssMb - rssAtMark) / rssAtMark) * 100, 1),
@@ -212,7 +248,7 @@ async function main(): Promise<void> {
       rssAfterFinalGcMb: afterGcRssMb,
       gcEachSample: GC_EACH_SAMPLE,
       gcIntervalMs: GC_INTERVAL_MS,
-      collections: pacer.collections,
+      batchCommits: collections,
       progressStored: progress.stored,
       channels: CHANNELS,
       chatConcurrency: CHAT_CONCURRENCY,
@@ -228,6 +264,7 @@ async function main(): Promise<void> {
   } finally {
     await fake.stop().catch(() => {});
     await t.close();
+    rmSync(mediaDir, { recursive: true, force: true });
   }
 }
 
