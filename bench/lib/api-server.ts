@@ -41,8 +41,7 @@ export async function startBenchApi(options: BenchApiOptions = {}): Promise<Benc
   const db = await createTestDb('postgres');
   const ownMedia = options.mediaDir === undefined;
   const mediaDir = options.mediaDir ?? mkdtempSync(join(tmpdir(), 'omni-bench-media-'));
-  const settings = new SettingsService(db.db, { env: {} });
-  await settings.update({ 'media.storagePath': mediaDir });
+  const settings = new SettingsService(db.db, { env: { MEDIA_STORAGE_PATH: mediaDir } });
   const cipher = new CredentialCipher(Buffer.alloc(32, 7));
   const plugins = new PluginRegistry([]);
   const queue = new InProcessQueue();

@@ -6,7 +6,8 @@ import type { FaultsConfig } from '../lib/config.ts';
 import type { Scenario, ScenarioContext } from '../lib/scenario.ts';
 import { type CleanRun, cleanRun, problemsAgainstClean } from '../lib/sync-checks.ts';
 import { MESSAGE_COUNTERS } from '../lib/verify.ts';
-import { check, sleep } from '../lib/wait.ts';
+import { check } from '../lib/wait.ts';
+import type { WorkerProcess } from '../lib/worker-process.ts';
 import { SyncWorld } from '../lib/world.ts';
 
 /**
@@ -37,7 +38,6 @@ async function mediaWorld(
       latencyMs: 2,
     },
   });
-  world.startWorker('m1');
   const good = join(world.dir, 'media-good');
   mkdirSync(good);
   await useStoragePath(world, good);
@@ -63,10 +63,18 @@ function filesUnder(dir: string): string[] {
   return out;
 }
 
-/** Points `media.storagePath` at `path` and waits out the workers' settings cache. */
+const workers = new WeakMap<SyncWorld, { worker: WorkerProcess; generation: number }>();
+
+/**
+ * Points `media.storagePath` at `path` the way a deployment does: the scenario's worker is
+ * (re)started with `MEDIA_STORAGE_PATH=path` (the setting is not writable at run time).
+ */
 async function useStoragePath(world: SyncWorld, path: string): Promise<void> {
-  await world.services.settings.update({ 'media.storagePath': path });
-  await sleep(1500);
+  const current = workers.get(world);
+  if (current) await current.worker.kill('SIGTERM');
+  const generation = (current?.generation ?? 0) + 1;
+  const worker = world.startWorker(`m${generation}`, { MEDIA_STORAGE_PATH: path });
+  workers.set(world, { worker, generation });
 }
 
 /**

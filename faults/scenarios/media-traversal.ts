@@ -87,7 +87,13 @@ export const mediaTraversal: Scenario = {
     symlinkSync('/etc', join(dir, 'link-etc'));
     symlinkSync(join(root, 'secret.txt'), join(root, instance, 'root-link.jpg'));
     symlinkSync(join(root, other), join(root, instance, 'other-link'));
-    await world.services.settings.update({ 'media.storagePath': root });
+    // The media folder is set at deploy time: the API's settings read it from the environment.
+    const before = process.env.MEDIA_STORAGE_PATH;
+    process.env.MEDIA_STORAGE_PATH = root;
+    cleanup.add('MEDIA_STORAGE_PATH', () => {
+      if (before === undefined) delete process.env.MEDIA_STORAGE_PATH;
+      else process.env.MEDIA_STORAGE_PATH = before;
+    });
 
     const targets = ['secret.txt', 'outside/secret.txt', `${other}/2026-01/x.jpg`, 'etc/passwd'];
     const tails = new Set<string>();

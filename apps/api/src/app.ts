@@ -23,6 +23,7 @@ import { messageRoutes } from './routes/messages.ts';
 import { readyRoutes } from './routes/ready.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { syncRoutes } from './routes/sync.ts';
+import type { DEFAULT_JOB_EVENT_HUB_OPTIONS, JobEventHubOptions } from './services/job-event-hub.ts';
 
 /** Base path of every route. */
 export const API_PREFIX = '/api/v2';
@@ -45,6 +46,12 @@ export interface BuildAppOptions {
    * @defaultValue []
    */
   corsOrigins?: readonly string[];
+  /**
+   * Caps of the job event streams (SSE) of this process: per instance and in total (429 past
+   * them), and their heartbeat and poll periods.
+   * @defaultValue {@link DEFAULT_JOB_EVENT_HUB_OPTIONS} (50 per instance, 1000 in total)
+   */
+  eventStreams?: JobEventHubOptions;
 }
 
 /** The logger option with secrets redacted and errors logged without SQL parameters, whatever the caller gave. */
@@ -115,7 +122,10 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   await app.register(errorHandlerPlugin);
   await app.register(jsonBodyPlugin);
   await app.register(inputGuardPlugin);
-  await app.register(servicesPlugin, { deps });
+  await app.register(servicesPlugin, {
+    deps,
+    ...(options.eventStreams ? { eventStreams: options.eventStreams } : {}),
+  });
   await app.register(authPlugin, { apiKey: deps.apiKey, publicPrefixes: [`${API_PREFIX}/docs`] });
 
   // 3. Routes.

@@ -16,6 +16,10 @@ export interface ApiConfig {
   logLevel: string;
   /** `WORKER_CONCURRENCY` of the embedded worker, default 4. */
   workerConcurrency: number;
+  /** `SSE_MAX_STREAMS_PER_INSTANCE`: job event streams open at once per instance, default 50. */
+  sseMaxStreamsPerInstance: number;
+  /** `SSE_MAX_STREAMS`: job event streams open at once in this process, default 1000. */
+  sseMaxStreams: number;
   /** `CORS_ORIGINS`, comma-separated browser origins allowed to call the API; default none (no CORS headers). */
   corsOrigins: string[];
 }
@@ -38,6 +42,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apiKey: env.API_KEY || undefined,
     logLevel: env.LOG_LEVEL || 'info',
     workerConcurrency: Math.max(1, int(env.WORKER_CONCURRENCY, 4, 'WORKER_CONCURRENCY')),
+    sseMaxStreamsPerInstance: Math.max(
+      1,
+      int(env.SSE_MAX_STREAMS_PER_INSTANCE, 50, 'SSE_MAX_STREAMS_PER_INSTANCE'),
+    ),
+    sseMaxStreams: Math.max(1, int(env.SSE_MAX_STREAMS, 1000, 'SSE_MAX_STREAMS')),
     corsOrigins: (env.CORS_ORIGINS ?? '')
       .split(',')
       .map((origin) => origin.trim())

@@ -54,7 +54,14 @@ const app = await buildApp(
     profiles: services.profiles,
     whatsapp: services.whatsappGateway,
   },
-  { logger: { level: config.logLevel, ...SAFE_LOG_OPTIONS }, corsOrigins: config.corsOrigins },
+  {
+    logger: { level: config.logLevel, ...SAFE_LOG_OPTIONS },
+    corsOrigins: config.corsOrigins,
+    eventStreams: {
+      maxStreamsPerInstance: config.sseMaxStreamsPerInstance,
+      maxStreams: config.sseMaxStreams,
+    },
+  },
 );
 await app.listen({ port: config.port, host: config.host });
 await runtime?.start();

@@ -13,7 +13,7 @@ import {
   PluginRegistry,
 } from '@omni/sync-core';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../src/app.ts';
+import { type BuildAppOptions, buildApp } from '../src/app.ts';
 import type { AppDeps } from '../src/app-deps.ts';
 
 /** Database- and process-backed tests get room on a loaded machine; none waits on a clock. */
@@ -67,11 +67,14 @@ export interface TestApp {
 }
 
 /** Builds the app over a throw-away database with an in-process queue (nothing consumes it). */
-export async function createTestApp(plugins: ChannelPlugin[] = [fakeDiscordPlugin()]): Promise<TestApp> {
+export async function createTestApp(
+  plugins: ChannelPlugin[] = [fakeDiscordPlugin()],
+  appOptions: BuildAppOptions = {},
+): Promise<TestApp> {
   const db = await createTestDb('postgres');
   const mediaDir = mkdtempSync(join(tmpdir(), 'omni-media-'));
-  const settings = new SettingsService(db.db, { env: {}, cacheTtlMs: 0 });
-  await settings.update({ 'media.storagePath': mediaDir });
+  // The media folder is set at deploy time (its environment variable), as in production.
+  const settings = new SettingsService(db.db, { env: { MEDIA_STORAGE_PATH: mediaDir }, cacheTtlMs: 0 });
   const cipher = new CredentialCipher(Buffer.alloc(32, 7));
   const lookup = new PluginRegistry(plugins);
   const queue = new InProcessQueue();
@@ -87,7 +90,7 @@ export async function createTestApp(plugins: ChannelPlugin[] = [fakeDiscordPlugi
     events,
     profiles: new ProfileSyncService(db.db, cipher, lookup, silentLog),
   };
-  const app = await buildApp(deps);
+  const app = await buildApp(deps, appOptions);
   await app.ready();
   return {
     app,

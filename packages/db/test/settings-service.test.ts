@@ -31,6 +31,7 @@ for (const engine of TEST_ENGINES) {
         'media.storagePath': expect.stringMatching(/media$/),
         'media.maxFileSizeMb': 100,
         'media.allowedMimeTypes': ['image/*', 'audio/*', 'video/*', 'application/pdf'],
+        'sync.maxPendingJobsPerInstance': 20,
       });
     });
 
@@ -44,6 +45,9 @@ for (const engine of TEST_ENGINES) {
         [{ 'media.allowedMimeTypes': ['image/*', 'nonsense'] }, /MIME types/],
         [{ 'sync.unknown': 1 }, /not a known setting/],
         [{ 'sync.defaultDepth': '30d', 'media.maxFileSizeMb': 0 }, /MiB/],
+        [{ 'media.storagePath': '/' }, /deploy time \(environment variable MEDIA_STORAGE_PATH\)/],
+        [{ 'sync.maxPendingJobsPerInstance': 0 }, /whole number of jobs/],
+        [{ 'sync.maxPendingJobsPerInstance': 2.5 }, /whole number of jobs/],
       ];
       for (const [patch, message] of cases) {
         const error = await settings.update(patch).catch((e: unknown) => e);

@@ -41,6 +41,7 @@ export { AuthError } from './errors/auth-error.ts';
 export { CancelledError } from './errors/cancelled-error.ts';
 export { InstanceNotFoundError } from './errors/instance-not-found-error.ts';
 export { JobNotFoundError } from './errors/job-not-found-error.ts';
+export { JobQueueFullError } from './errors/job-queue-full-error.ts';
 export { JobStateError } from './errors/job-state-error.ts';
 export { LeaseLostError } from './errors/lease-lost-error.ts';
 export { MediaError, type MediaFailureReason } from './errors/media-error.ts';
@@ -59,6 +60,7 @@ export {
 } from './events/sync-event.ts';
 export { JobRepository } from './jobs/job-repository.ts';
 export {
+  type CreateJobOptions,
   type CreateJobResult,
   type FinishJobOptions,
   type JobLease,

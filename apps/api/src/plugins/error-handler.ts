@@ -1,6 +1,6 @@
 import { DbError } from '@omni/db';
 import { WhatsAppGatewayError } from '@omni/runtime';
-import { AuthError, isSyncError, RateLimitedError } from '@omni/sync-core';
+import { AuthError, isSyncError, JobQueueFullError, RateLimitedError } from '@omni/sync-core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError, type ApiErrorCode } from '../errors/api-error.ts';
@@ -18,6 +18,9 @@ const CODE_BY_STATUS: Record<number, ApiErrorCode> = {
   429: 'RATE_LIMITED',
   503: 'SERVICE_UNAVAILABLE',
 };
+
+/** `Retry-After` of a refused sync request when the instance's queue is full: about one job's start. */
+const JOB_QUEUE_RETRY_AFTER_SECONDS = 30;
 
 interface AjvLikeError {
   instancePath?: string;
@@ -50,6 +53,12 @@ export function toApiError(error: unknown): ApiError {
       const seconds = Math.max(1, Math.ceil((error.retryAfterMs ?? 60_000) / 1000));
       return new ApiError(429, 'RATE_LIMITED', error.message, {
         headers: { 'retry-after': String(seconds) },
+      });
+    }
+    if (error instanceof JobQueueFullError) {
+      return new ApiError(429, 'RATE_LIMITED', error.message, {
+        details: { limit: error.limit, instanceId: error.instanceId },
+        headers: { 'retry-after': String(JOB_QUEUE_RETRY_AFTER_SECONDS) },
       });
     }
     const code: string = error.code;

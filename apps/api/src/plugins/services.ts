@@ -1,23 +1,36 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AppDeps } from '../app-deps.ts';
+import { JobEventHub, type JobEventHubOptions } from '../services/job-event-hub.ts';
 import { JobSnapshots } from '../services/job-snapshots.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The job reads of the job route, shared so every route that changes a job can drop them. */
     jobSnapshots: JobSnapshots;
+    /** The job event streams of this process: caps, and one subscription and poll per job. */
+    jobEvents: JobEventHub;
   }
 }
 
-/** Makes the app's services available to every route as `app.deps` (and `app.jobSnapshots`). */
-export const servicesPlugin = fp<{ deps: AppDeps }>(
+/** Options of {@link servicesPlugin}. */
+export interface ServicesPluginOptions {
+  deps: AppDeps;
+  /** Caps and timings of the job event streams. */
+  eventStreams?: JobEventHubOptions;
+}
+
+/** Makes the app's services available to every route as `app.deps` (and `app.jobSnapshots`, `app.jobEvents`). */
+export const servicesPlugin = fp<ServicesPluginOptions>(
   async (app: FastifyInstance, options) => {
     app.decorate('deps', options.deps);
     const snapshots = new JobSnapshots(options.deps);
     await snapshots.start();
     app.decorate('jobSnapshots', snapshots);
     app.addHook('onClose', async () => snapshots.close());
+    const hub = new JobEventHub(options.deps, options.eventStreams);
+    app.decorate('jobEvents', hub);
+    app.addHook('onClose', async () => hub.close());
   },
   { name: 'services' },
 );

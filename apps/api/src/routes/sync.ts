@@ -15,7 +15,8 @@ import {
   SyncType,
 } from '../schemas/sync-job.ts';
 import { InstanceService } from '../services/instance-service.ts';
-import { jobEvent, streamJobEvents } from '../services/job-event-stream.ts';
+import { jobEvent } from '../services/job-event.ts';
+import { streamJobEvents } from '../services/job-event-stream.ts';
 import { decodeCursor, malformedCursor, toJobDetail, toJobSummary } from '../services/mappers.ts';
 
 /** Sync jobs of an instance: create, profile now, list, read, cancel, resume, events (SSE). */
@@ -38,7 +39,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Start a sync job (an identical pending/running job is returned instead)',
         params: IdParams,
         body: SyncRequestBody,
-        response: { 202: Data(SyncJobCreated), ...errorResponses(400, 401, 404, 409, 422, 503) },
+        response: { 202: Data(SyncJobCreated), ...errorResponses(400, 401, 404, 409, 422, 429, 503) },
       },
     },
     async (request, reply) => {
@@ -64,7 +65,9 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
         config.downloadMedia = downloadMedia ?? instance.download_media_on_sync;
       }
       if (channelId !== undefined) config.channelId = channelId;
-      const { job, created } = await app.deps.jobs.createJob(instance.id, type, config);
+      const { job, created } = await app.deps.jobs.createJob(instance.id, type, config, {
+        maxPending: await app.deps.settings.get('sync.maxPendingJobsPerInstance'),
+      });
       if (created) await app.deps.queue.dispatch({ jobId: job.id, instanceId: instance.id });
       return reply.status(202).send({
         data: {
@@ -221,13 +224,13 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
         produces: ['text/event-stream'],
         response: {
           200: Type.String({ description: 'text/event-stream' }),
-          ...errorResponses(400, 401, 404),
+          ...errorResponses(400, 401, 404, 429),
         },
       },
     },
     async (request, reply) => {
       await jobOf(request.params.id, request.params.jobId);
-      await streamJobEvents(app.deps, request, reply, request.params.jobId);
+      await streamJobEvents(app.deps, app.jobEvents, request, reply, request.params.id, request.params.jobId);
     },
   );
 };

@@ -1,67 +1,46 @@
 import type { SyncJob } from '@omni/db';
-import { type SyncEvent, type SyncEventType, statusOf, TERMINAL_EVENTS } from '@omni/runtime';
+import { type SyncEvent, statusOf, TERMINAL_EVENTS } from '@omni/runtime';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../app-deps.ts';
+import { eventFromJob, terminalEventOf } from './job-event.ts';
+import type { JobEventHub } from './job-event-hub.ts';
 import { progressPercent } from './mappers.ts';
-
-/** Options of {@link streamJobEvents}. */
-export interface JobEventStreamOptions {
-  /**
-   * A `: ping` comment is sent this often so proxies keep the stream open.
-   * @defaultValue 15_000
-   */
-  heartbeatMs?: number;
-  /**
-   * The job row is re-read this often, so the stream ends even if a terminal event was lost.
-   * @defaultValue 2_000
-   */
-  pollMs?: number;
-}
-
-const TERMINAL_BY_STATUS: Record<string, SyncEventType> = {
-  completed: 'sync.completed',
-  failed: 'sync.failed',
-  cancelled: 'sync.cancelled',
-};
-
-/** The event of type `type` describing the job row as it is now (what the bus carries). */
-export function jobEvent(job: SyncJob, type: SyncEventType): SyncEvent {
-  return {
-    type,
-    instanceId: job.instance_id,
-    jobId: job.id,
-    jobType: job.type,
-    at: new Date().toISOString(),
-    status: job.status,
-    progress: job.progress,
-    ...(job.error_message ? { error: job.error_message } : {}),
-  };
-}
-
-/** {@link jobEvent} with the percentage the stream shows. */
-function eventFromJob(job: SyncJob, type: SyncEventType): SyncEvent {
-  return { ...jobEvent(job, type), progressPercent: progressPercent(job) };
-}
 
 /**
  * Streams a job's events as Server-Sent Events: the current state first (as the terminal event
  * when the job is over, else as `sync.progress`), then every event as it happens, ending after the
- * terminal one.
+ * terminal one (or when the job is deleted). Takes one of the hub's stream slots for the instance
+ * (a 429 before anything is sent when none is free) and listens through the hub, which holds one
+ * bus subscription and one poll per job.
  */
 export async function streamJobEvents(
   deps: AppDeps,
+  hub: JobEventHub,
   request: FastifyRequest,
   reply: FastifyReply,
+  instanceId: string,
   jobId: string,
-  options: JobEventStreamOptions = {},
 ): Promise<void> {
+  const release = hub.reserve(instanceId);
   const buffered: SyncEvent[] = [];
   let live: ((event: SyncEvent) => void) | null = null;
-  const subscription = await deps.events.subscribe({ jobId }, (event) => {
-    if (live) live(event);
-    else buffered.push(event);
-  });
-  const job = await deps.jobs.getJob(jobId);
+  let finish: () => void = () => {};
+  let leave: (() => void) | null = null;
+  let job: SyncJob;
+  try {
+    leave = await hub.listen(jobId, {
+      event: (event) => (live ? live(event) : buffered.push(event)),
+      ping: () => {
+        if (live) reply.raw.write(': ping\n\n');
+      },
+      gone: () => finish(),
+    });
+    job = await deps.jobs.getJob(jobId);
+  } catch (error) {
+    leave?.();
+    release();
+    throw error;
+  }
 
   reply.hijack();
   const res = reply.raw;
@@ -73,14 +52,14 @@ export async function streamJobEvents(
   });
   let sequence = 0;
   let ended = false;
-  const timers: ReturnType<typeof setInterval>[] = [];
   const end = () => {
     if (ended) return;
     ended = true;
-    for (const timer of timers) clearInterval(timer);
-    void subscription.close().catch(() => {});
+    leave?.();
+    release();
     res.end();
   };
+  finish = end;
   const write = (event: SyncEvent) => {
     if (ended) return;
     sequence += 1;
@@ -100,25 +79,8 @@ export async function streamJobEvents(
   };
   request.raw.on('close', end);
 
-  const terminal = TERMINAL_BY_STATUS[job.status];
-  write(eventFromJob(job, terminal ?? 'sync.progress'));
+  write(eventFromJob(job, terminalEventOf(job.status) ?? 'sync.progress'));
   if (ended) return;
   for (const event of buffered.splice(0)) write(event);
   live = write;
-
-  timers.push(
-    setInterval(() => {
-      if (!ended) res.write(': ping\n\n');
-    }, options.heartbeatMs ?? 15_000),
-    setInterval(() => {
-      void deps.jobs
-        .findJob(jobId)
-        .then((row) => {
-          if (!row) return end();
-          const type = TERMINAL_BY_STATUS[row.status];
-          if (type) write(eventFromJob(row, type));
-        })
-        .catch(() => {});
-    }, options.pollMs ?? 2_000),
-  );
 }

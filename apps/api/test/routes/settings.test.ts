@@ -55,3 +55,26 @@ test('PATCH validates: all or nothing, 400 with details', async () => {
   });
   expect(negative.statusCode).toBe(400);
 });
+
+test('media.storagePath is set at deploy time: a PATCH of it is a 400 and changes nothing', async () => {
+  const before = await t.deps.settings.get('media.storagePath');
+  const depth = await t.deps.settings.get('sync.defaultDepth');
+  expect(before).toBe(t.mediaDir);
+  for (const payload of [
+    { 'media.storagePath': '/' },
+    { 'media.storagePath': '/tmp/x', 'sync.defaultDepth': '30d' },
+  ]) {
+    const res = await t.app.inject({ method: 'PATCH', url: '/api/v2/settings', headers: auth, payload });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe('VALIDATION_ERROR');
+    expect(res.json().error.message).toContain('MEDIA_STORAGE_PATH');
+  }
+  // A value stored before this rule (or written behind the API's back) is ignored too.
+  await t.db.db
+    .insertInto('settings')
+    .values({ key: 'media.storagePath', value: JSON.stringify('/'), updated_at: new Date() })
+    .execute();
+  t.deps.settings.invalidate();
+  expect(await t.deps.settings.get('media.storagePath')).toBe(before);
+  expect(await t.deps.settings.get('sync.defaultDepth')).toBe(depth);
+});

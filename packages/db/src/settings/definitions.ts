@@ -34,6 +34,7 @@ export interface SettingValues {
   'media.storagePath': string;
   'media.maxFileSizeMb': number;
   'media.allowedMimeTypes': string[];
+  'sync.maxPendingJobsPerInstance': number;
 }
 
 /** A setting's name. */
@@ -50,6 +51,12 @@ export interface SettingDefinition<K extends SettingKey = SettingKey> {
   validate: (value: unknown) => { ok: true; value: SettingValues[K] } | { ok: false; message: string };
   /** Turns an environment string into a candidate value. */
   parseEnv: (text: string) => unknown;
+  /**
+   * Set at deploy time only (its environment variable, else the default): a write through
+   * {@link SettingsService.update} is refused and a stored value is ignored.
+   * @defaultValue false
+   */
+  deployOnly?: boolean;
 }
 
 const ok = <T>(value: T) => ({ ok: true as const, value });
@@ -211,8 +218,10 @@ export const SETTING_DEFINITIONS: { [K in SettingKey]: SettingDefinition<K> } = 
   }),
   'media.storagePath': define({
     key: 'media.storagePath',
-    description: 'Folder media files are stored under ({path}/{instanceId}/{YYYY-MM}/{messageId}.{ext}).',
+    description:
+      'Folder media files are stored under ({path}/{instanceId}/{YYYY-MM}/{messageId}.{ext}). Set at deploy time with MEDIA_STORAGE_PATH; not writable over the API.',
     env: 'MEDIA_STORAGE_PATH',
+    deployOnly: true,
     defaultValue: () => join(process.env.DATA_DIR ?? './data', 'media'),
     validate: (value) =>
       typeof value === 'string' && value.trim() !== '' && !value.includes('\0')
@@ -242,6 +251,18 @@ export const SETTING_DEFINITIONS: { [K in SettingKey]: SettingDefinition<K> } = 
         : bad('must be an array of MIME types such as "image/*" or "application/pdf"'),
     parseEnv: (text) =>
       text.trim().startsWith('[') ? parseJson(text) : text.split(',').map((s) => s.trim()),
+  }),
+  'sync.maxPendingJobsPerInstance': define({
+    key: 'sync.maxPendingJobsPerInstance',
+    description:
+      'Pending sync jobs an instance may queue; a further request (not identical to a queued one) answers 429.',
+    env: 'SYNC_MAX_PENDING_JOBS_PER_INSTANCE',
+    defaultValue: () => 20,
+    validate: (value) =>
+      typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 10_000
+        ? ok(value)
+        : bad('must be a whole number of jobs from 1 to 10000'),
+    parseEnv: parseNumber,
   }),
 };
 

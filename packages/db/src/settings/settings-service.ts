@@ -83,8 +83,9 @@ export class SettingsService {
   }
 
   /**
-   * Validates and stores several settings at once: all or none. Unknown keys and invalid values
-   * throw `DbError` (`UNKNOWN_SETTING` / `INVALID_SETTING`) with every problem in `details.errors`.
+   * Validates and stores several settings at once: all or none. Unknown keys, invalid values and
+   * deploy-time settings (`media.storagePath`) throw `DbError` (`UNKNOWN_SETTING` /
+   * `INVALID_SETTING`) with every problem in `details.errors`.
    */
   async update(patch: Record<string, unknown>): Promise<SettingView[]> {
     const errors: { key: string; message: string }[] = [];
@@ -92,6 +93,13 @@ export class SettingsService {
     for (const [key, value] of Object.entries(patch)) {
       if (!isSettingKey(key)) {
         errors.push({ key, message: 'is not a known setting' });
+        continue;
+      }
+      if (SETTING_DEFINITIONS[key].deployOnly) {
+        errors.push({
+          key,
+          message: `${key} is set at deploy time (environment variable ${SETTING_DEFINITIONS[key].env}), not changed at run time`,
+        });
         continue;
       }
       const result = SETTING_DEFINITIONS[key].validate(value);
@@ -154,7 +162,7 @@ export class SettingsService {
       const result = definition.validate(definition.parseEnv(envText));
       if (result.ok) return { ...base, value: result.value, source: 'env' };
     }
-    if (stored.has(key)) {
+    if (stored.has(key) && !definition.deployOnly) {
       const result = definition.validate(stored.get(key));
       if (result.ok) return { ...base, value: result.value, source: 'database' };
     }

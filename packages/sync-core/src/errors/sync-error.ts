@@ -11,6 +11,7 @@ export type SyncErrorCode =
   | 'JOB_NOT_FOUND'
   | 'INSTANCE_NOT_FOUND'
   | 'JOB_STATE_CONFLICT'
+  | 'JOB_QUEUE_FULL'
   | 'LEASE_LOST'
   | 'PLUGIN_NOT_FOUND';
 

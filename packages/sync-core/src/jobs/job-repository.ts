@@ -4,10 +4,12 @@ import { type ExpressionBuilder, type Kysely, type RawBuilder, sql, type Transac
 import { isUuid, type JsonValue } from '../contract/ids.ts';
 import { InstanceNotFoundError } from '../errors/instance-not-found-error.ts';
 import { JobNotFoundError } from '../errors/job-not-found-error.ts';
+import { JobQueueFullError } from '../errors/job-queue-full-error.ts';
 import { JobStateError } from '../errors/job-state-error.ts';
 import { LeaseLostError } from '../errors/lease-lost-error.ts';
 import { decodeCursor, encodeCursor } from './job-cursor.ts';
 import type {
+  CreateJobOptions,
   CreateJobResult,
   FinishJobOptions,
   JobLease,
@@ -95,12 +97,14 @@ export class JobRepository {
   /**
    * Creates a `pending` job, or returns the identical (same type and config) job that is pending
    * or running for the instance. A request for an instance with a running job is queued behind it.
-   * Throws `InstanceNotFoundError` for an unknown instance.
+   * Throws `InstanceNotFoundError` for an unknown instance, `JobQueueFullError` past
+   * `options.maxPending`.
    */
   async createJob(
     instanceId: string,
     type: SyncJobType,
     config: SyncJobConfig = {},
+    options: CreateJobOptions = {},
   ): Promise<CreateJobResult> {
     if (!isUuid(instanceId)) throw new InstanceNotFoundError(instanceId);
     const configJson = toJson(config);
@@ -125,6 +129,16 @@ export class JobRepository {
         .limit(1)
         .executeTakeFirst();
       if (existing) return { job: existing, created: false };
+      if (options.maxPending !== undefined) {
+        const { pending } = await trx
+          .selectFrom('sync_jobs')
+          .select((eb) => eb.fn.countAll<string>().as('pending'))
+          .where('instance_id', '=', instanceId)
+          .where('status', '=', 'pending')
+          .executeTakeFirstOrThrow();
+        if (Number(pending) >= options.maxPending)
+          throw new JobQueueFullError(instanceId, options.maxPending);
+      }
       const job = await trx
         .insertInto('sync_jobs')
         .values({

@@ -15,6 +15,16 @@ export interface SyncJobConfig {
   [key: string]: JsonValue | undefined;
 }
 
+/** Options of {@link JobRepository.createJob}. */
+export interface CreateJobOptions {
+  /**
+   * Refuse a new job (`JobQueueFullError`) when the instance already has this many pending jobs;
+   * an identical job is still returned. Checked under the instance's creation lock.
+   * @defaultValue no cap
+   */
+  maxPending?: number;
+}
+
 /** Result of {@link JobRepository.createJob}. */
 export interface CreateJobResult {
   job: SyncJob;
