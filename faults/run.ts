@@ -18,9 +18,11 @@ import { mediaDiskFull, mediaUnwritable } from './scenarios/media-faults.ts';
 import { mediaTraversal } from './scenarios/media-traversal.ts';
 import { natsRestart } from './scenarios/nats-restart.ts';
 import { postgresRestart } from './scenarios/postgres-restart.ts';
+import { staleWorker } from './scenarios/stale-worker.ts';
 
 const SCENARIOS: Scenario[] = [
   killResume,
+  staleWorker,
   natsRestart,
   postgresRestart,
   discordFaults,

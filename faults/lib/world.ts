@@ -47,6 +47,11 @@ export interface SyncWorldOptions {
   plugin?: Partial<DiscordPluginOptions>;
   /** Settings written before any worker starts. */
   settings?: Partial<SettingValues>;
+  /**
+   * JetStream ack wait of job tickets (`NATS_ACK_WAIT_MS` of every process of the world).
+   * @defaultValue 30000 (the product's default)
+   */
+  ackWaitMs?: number;
 }
 
 /** A job as the database has it. */
@@ -58,7 +63,13 @@ export type SyncJob = SyncJobRow;
  * piece is registered with the scenario's {@link Cleanup}.
  */
 export class SyncWorld {
-  readonly names: { stream: string; subjectPrefix: string; durable: string; eventPrefix: string };
+  readonly names: {
+    stream: string;
+    subjectPrefix: string;
+    durable: string;
+    eventPrefix: string;
+    ackWaitMs?: number;
+  };
 
   private constructor(
     readonly fake: FakeDiscord,
@@ -99,6 +110,7 @@ export class SyncWorld {
       subjectPrefix: `faults.${tag}.jobs`,
       durable: `faults_${tag}`,
       eventPrefix: `faults.${tag}.sync`,
+      ...(options.ackWaitMs ? { ackWaitMs: options.ackWaitMs } : {}),
     };
     const secret = randomBytes(32).toString('hex');
     process.env.OMNI_SECRET_KEY = secret;
@@ -145,6 +157,7 @@ export class SyncWorld {
       NATS_SUBJECT_PREFIX: this.names.subjectPrefix,
       NATS_DURABLE: this.names.durable,
       NATS_EVENT_PREFIX: this.names.eventPrefix,
+      ...(this.names.ackWaitMs ? { NATS_ACK_WAIT_MS: String(this.names.ackWaitMs) } : {}),
       OMNI_SECRET_KEY: this.secret,
       DATA_DIR: join(this.dir, `data-${id}`),
       DISCORD_API_URL: this.fake.apiUrl,

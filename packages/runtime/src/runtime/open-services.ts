@@ -51,6 +51,8 @@ export interface ServicesConfig {
     eventPrefix?: string;
     /** Root of the WhatsApp request subjects (default `omni.wa`). */
     whatsappPrefix?: string;
+    /** JetStream ack wait of job tickets, ms (default 30000; see `NatsJobQueueOptions.ackWaitMs`). */
+    ackWaitMs?: number;
   };
   /**
    * Run WhatsApp sessions in this process. Without NATS this process holds every socket and

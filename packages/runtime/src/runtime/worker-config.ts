@@ -33,6 +33,11 @@ export interface WorkerConfig {
     durable?: string;
     eventPrefix?: string;
     whatsappPrefix?: string;
+    /**
+     * `NATS_ACK_WAIT_MS`, default 30000: a job ticket whose worker stopped answering (no ack, no
+     * `working()`) is delivered to another worker after this.
+     */
+    ackWaitMs?: number;
   };
 }
 
@@ -51,6 +56,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
   if (env.NATS_DURABLE) nats.durable = env.NATS_DURABLE;
   if (env.NATS_EVENT_PREFIX) nats.eventPrefix = env.NATS_EVENT_PREFIX;
   if (env.NATS_WHATSAPP_PREFIX) nats.whatsappPrefix = env.NATS_WHATSAPP_PREFIX;
+  if (env.NATS_ACK_WAIT_MS) nats.ackWaitMs = int(env.NATS_ACK_WAIT_MS, 30_000, 'NATS_ACK_WAIT_MS', 100);
   return {
     databaseUrl: env.DATABASE_URL || undefined,
     natsUrl: env.NATS_URL || undefined,

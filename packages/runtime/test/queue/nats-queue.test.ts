@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { JobDelivery } from '../../src/queue/job-queue.ts';
 import { NatsJobQueue } from '../../src/queue/nats/nats-queue.ts';
@@ -65,4 +66,19 @@ test('a ticket neither acked nor retried is redelivered after the ack wait', asy
   await consumer.stop();
   expect(deliveries[0]).toBe(1);
   expect(hold).not.toBeNull();
+});
+
+test('ensure() sets the durable consumer to the configured ack wait (NATS_ACK_WAIT_MS), also on an existing one', async () => {
+  const jsm = await jetstreamManager(nc);
+  const names = natsNames();
+  const first = new NatsJobQueue(nc, { ...names, ackWaitMs: 30_000 });
+  await first.ensure();
+  try {
+    expect((await jsm.consumers.info(names.stream, names.durable)).config.ack_wait).toBe(30_000 * 1e6);
+    // A process configured with another ack wait (e.g. after a settings change) updates the consumer.
+    await new NatsJobQueue(nc, { ...names, ackWaitMs: 3_000 }).ensure();
+    expect((await jsm.consumers.info(names.stream, names.durable)).config.ack_wait).toBe(3_000 * 1e6);
+  } finally {
+    await first.destroy();
+  }
 });

@@ -71,7 +71,10 @@ export class NatsJobQueue implements JobQueue {
     this.#options = { ...DEFAULT_NATS_JOB_QUEUE_OPTIONS, ...options };
   }
 
-  /** Creates (or updates) the stream and the durable consumer. Idempotent. */
+  /**
+   * Creates (or updates) the stream and the durable consumer; a consumer whose ack wait differs from
+   * `ackWaitMs` is updated to it. Idempotent.
+   */
   async ensure(): Promise<void> {
     const jsm = await this.#manager();
     const { stream, subjectPrefix, durable, ackWaitMs } = this.#options;
@@ -89,10 +92,14 @@ export class NatsJobQueue implements JobQueue {
       max_deliver: -1,
       max_ack_pending: -1,
     };
+    let existing: Awaited<ReturnType<typeof jsm.consumers.info>> | null = null;
     try {
-      await jsm.consumers.info(stream, durable);
+      existing = await jsm.consumers.info(stream, durable);
     } catch {
       await jsm.consumers.add(stream, config);
+    }
+    if (existing && existing.config.ack_wait !== config.ack_wait) {
+      await jsm.consumers.update(stream, durable, { ack_wait: config.ack_wait });
     }
   }
 
