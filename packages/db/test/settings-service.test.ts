@@ -32,6 +32,7 @@ for (const engine of TEST_ENGINES) {
         'media.maxFileSizeMb': 100,
         'media.allowedMimeTypes': ['image/*', 'audio/*', 'video/*', 'application/pdf'],
         'sync.maxPendingJobsPerInstance': 20,
+        'media.downloadTimeoutSeconds': 120,
       });
     });
 
@@ -43,6 +44,7 @@ for (const engine of TEST_ENGINES) {
         [{ 'sync.discord.messagesPerMinute': '50' }, /requests per minute/],
         [{ 'sync.defaultDepth': '2w' }, /one of 7d, 30d, 90d, 1y, all/],
         [{ 'media.allowedMimeTypes': ['image/*', 'nonsense'] }, /MIME types/],
+        [{ 'media.downloadTimeoutSeconds': 0 }, /seconds from 1 to 3600/],
         [{ 'sync.unknown': 1 }, /not a known setting/],
         [{ 'sync.defaultDepth': '30d', 'media.maxFileSizeMb': 0 }, /MiB/],
         [{ 'media.storagePath': '/' }, /deploy time \(environment variable MEDIA_STORAGE_PATH\)/],

@@ -35,6 +35,7 @@ export interface SettingValues {
   'media.maxFileSizeMb': number;
   'media.allowedMimeTypes': string[];
   'sync.maxPendingJobsPerInstance': number;
+  'media.downloadTimeoutSeconds': number;
 }
 
 /** A setting's name. */
@@ -262,6 +263,18 @@ export const SETTING_DEFINITIONS: { [K in SettingKey]: SettingDefinition<K> } = 
       typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 10_000
         ? ok(value)
         : bad('must be a whole number of jobs from 1 to 10000'),
+    parseEnv: parseNumber,
+  }),
+  'media.downloadTimeoutSeconds': define({
+    key: 'media.downloadTimeoutSeconds',
+    description:
+      'Longest time one media download may take, redirects and body included (s); slower files are skipped and counted as timeout.',
+    env: 'MEDIA_DOWNLOAD_TIMEOUT_SECONDS',
+    defaultValue: () => 120,
+    validate: (value) =>
+      typeof value === 'number' && Number.isFinite(value) && value >= 1 && value <= 3600
+        ? ok(value)
+        : bad('must be a number of seconds from 1 to 3600'),
     parseEnv: parseNumber,
   }),
 };
