@@ -82,7 +82,7 @@ function finishedProgress(): SyncProgress {
       { chatId: '1310000000000000002', name: 'off-topic', oldestTimestamp: '2026-11-10T18:30:00.000Z' },
       { chatId: '1310000000000000003', name: 'bots', oldestTimestamp: null },
     ],
-    mediaSkipReasons: { 'too-large': 9, 'mime-not-allowed': 3 },
+    mediaSkipReasons: { size: 9, type: 3 },
   };
 }
 

@@ -29,6 +29,8 @@ const service = Bun.spawn(['bun', 'apps/api/src/main.ts'], {
     HOST: '127.0.0.1',
     API_KEY: apiKey,
     DISCORD_API_URL: fake.apiUrl,
+    // The fake serves attachments on 127.0.0.1: the one documented exception to the media checks.
+    MEDIA_ALLOW_ORIGINS: fake.url,
     // The engine's default budget (50 requests/min) would make the demo take minutes; the plugin
     // still paces itself under Discord's own limits (5 per 5 s per channel, 50/s), as the 429 count shows.
     SYNC_DISCORD_MESSAGES_PER_MINUTE: '600',

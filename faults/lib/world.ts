@@ -15,7 +15,7 @@ import {
   SingleProcessLock,
   WorkerRuntime,
 } from '../../packages/runtime/src/index.ts';
-import { readProgress, type SyncProgress } from '../../packages/sync-core/src/index.ts';
+import { MediaFetcher, readProgress, type SyncProgress } from '../../packages/sync-core/src/index.ts';
 import { FakeDiscord, type FakeDiscordOptions } from '../../packages/testkit/src/discord/index.ts';
 import type { Cleanup } from './cleanup.ts';
 import { ScenarioFailure, waitFor } from './wait.ts';
@@ -161,6 +161,8 @@ export class SyncWorld {
       OMNI_SECRET_KEY: this.secret,
       DATA_DIR: join(this.dir, `data-${id}`),
       DISCORD_API_URL: this.fake.apiUrl,
+      // The fake serves attachments on 127.0.0.1: the one documented exception to the media checks.
+      MEDIA_ALLOW_ORIGINS: this.fake.url,
       DISCORD_HISTORY_REQUESTS_PER_WINDOW: String(FAST_DISCORD.historyRequestsPerWindow),
       DISCORD_HISTORY_WINDOW_MS: String(FAST_DISCORD.historyWindowMs),
       DISCORD_PAGE_SIZE: String(FAST_DISCORD.pageSize),
@@ -183,7 +185,10 @@ export class SyncWorld {
   /** A worker runtime inside this process (for plugin options a worker process cannot take from its environment). */
   async startInProcessWorker(id = `inproc-${randomBytes(2).toString('hex')}`): Promise<WorkerRuntime> {
     const s = this.services;
-    const runner = createSyncRunner(s, silentLog, { leaseMs: 3_000 });
+    const runner = createSyncRunner(s, silentLog, {
+      leaseMs: 3_000,
+      mediaFetcher: new MediaFetcher({ settings: s.settings, allowOrigins: [this.fake.url] }),
+    });
     const runtime = new WorkerRuntime(
       {
         db: s.db.db,

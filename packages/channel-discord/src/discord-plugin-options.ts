@@ -1,3 +1,5 @@
+import { DISCORD_MEDIA_HOSTS } from './download-media.ts';
+
 /** Options of {@link createDiscordPlugin}. Every rate is in the unit its name says. */
 export interface DiscordPluginOptions {
   /**
@@ -27,6 +29,13 @@ export interface DiscordPluginOptions {
   unknownRetryAfterMs: number;
   /** Also list private archived threads (needs MANAGE_THREADS; a refusal becomes a warning). @defaultValue true */
   includePrivateThreads: boolean;
+  /**
+   * Hosts attachments are downloaded from (exact names or `*.suffix`), checked by the engine's
+   * media fetcher with every other rule (https, public addresses, redirects, time, size).
+   * Attachment URLs come from whoever posted the message; anything else is refused as `host`.
+   * @defaultValue DISCORD_MEDIA_HOSTS (`cdn.discordapp.com`, `media.discordapp.net`, `images-ext-{1,2}.discordapp.net`)
+   */
+  mediaHosts: readonly string[];
 }
 
 /** Defaults of {@link DiscordPluginOptions}: Discord's documented limits. */
@@ -43,6 +52,7 @@ export const DEFAULT_DISCORD_PLUGIN_OPTIONS = {
   cloudflareCooldownMs: 600_000,
   unknownRetryAfterMs: 5000,
   includePrivateThreads: true,
+  mediaHosts: DISCORD_MEDIA_HOSTS,
 } as const satisfies Required<DiscordPluginOptions>;
 
 /** Resolves user options over the defaults and `DISCORD_API_URL`. */

@@ -128,7 +128,7 @@ export class DiscordPlugin implements ChannelPlugin, MediaSource, ContactsSource
 
   /** See {@link downloadDiscordMedia}. */
   downloadMedia(ctx: PluginContext, media: MediaDescriptor): Promise<ReadableStream<Uint8Array>> {
-    return downloadDiscordMedia(ctx, this.client(ctx), media);
+    return downloadDiscordMedia(ctx, this.client(ctx), media, this.options.mediaHosts);
   }
 }
 

@@ -239,16 +239,6 @@ export class DiscordRestClient {
           : 'network failure';
     return new TransientError(`${route}: ${reason}`, { cause: error, details: { route } });
   }
-
-  /** Fetches a CDN URL (not an API route: no token, no API pacing). */
-  async fetchCdn(url: string, signal?: AbortSignal): Promise<Response> {
-    try {
-      return await fetch(url, { signal: signal ?? null });
-    } catch (error) {
-      if (signal?.aborted) throw new CancelledError('cancelled during a media download', { cause: error });
-      throw new TransientError(`media download failed: ${url.split('?')[0]}`, { cause: error });
-    }
-  }
 }
 
 /**

@@ -13,18 +13,33 @@ interface RefreshUrlsResult {
 }
 
 /**
- * Streams an attachment from the CDN. Signed URLs expire after about a day: on a 404/403 the URL
- * is renewed with `POST /attachments/refresh-urls` and fetched once more.
+ * Hosts Discord serves attachments and their proxied forms from: the default of the plugin's
+ * `mediaHosts` option. The API base (`DISCORD_API_URL`) is not among them: it is trusted for API
+ * calls only.
+ */
+export const DISCORD_MEDIA_HOSTS: readonly string[] = [
+  'cdn.discordapp.com',
+  'media.discordapp.net',
+  'images-ext-1.discordapp.net',
+  'images-ext-2.discordapp.net',
+];
+
+/**
+ * Streams an attachment through the engine's media fetcher (`ctx.fetchMedia`: https, a host of
+ * `allowedHosts`, public addresses, checked redirects, time and size bounds — a refusal is a
+ * `MediaRefusedError`). Signed URLs expire after about a day: on a 404/403 the URL is renewed
+ * with `POST /attachments/refresh-urls` and the renewed URL, checked the same way, fetched once more.
  */
 export async function downloadDiscordMedia(
   ctx: PluginContext,
   api: DiscordRestClient,
   media: MediaDescriptor,
+  allowedHosts: readonly string[] = DISCORD_MEDIA_HOSTS,
 ): Promise<ReadableStream<Uint8Array>> {
   const url = media.url;
   if (!url) throw new PermanentError('Discord media descriptor has no URL');
   return ctx.request('media', async () => {
-    let res = await api.fetchCdn(url, ctx.signal);
+    let res = await ctx.fetchMedia(url, { allowedHosts });
     if (res.status === 404 || res.status === 403) {
       await res.body?.cancel();
       const refreshed = await api.post<RefreshUrlsResult>(
@@ -33,9 +48,10 @@ export async function downloadDiscordMedia(
         { signal: ctx.signal },
       );
       const fresh = refreshed.refreshed_urls.find((r) => r.original === url)?.refreshed;
-      if (!fresh) throw new NotFoundError(`attachment no longer exists: ${url.split('?')[0]}`);
+      if (typeof fresh !== 'string')
+        throw new NotFoundError(`attachment no longer exists: ${url.split('?')[0]}`);
       api.stats.urlRefreshes++;
-      res = await api.fetchCdn(fresh, ctx.signal);
+      res = await ctx.fetchMedia(fresh, { allowedHosts });
     }
     if (res.ok && res.body) return res.body;
     await res.body?.cancel();

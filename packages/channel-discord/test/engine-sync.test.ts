@@ -9,6 +9,7 @@ import {
   ExponentialCooldownPolicy,
   fixedRateSource,
   JobRepository,
+  MediaFetcher,
   MediaStorageService,
   PluginRegistry,
   RateLimiter,
@@ -93,6 +94,8 @@ async function world(
     cipher,
     chatConcurrency: 8,
     retryBaseMs: 50,
+    // Attachments are served by the fake on 127.0.0.1: allowed as `MEDIA_ALLOW_ORIGINS` would.
+    mediaFetcher: new MediaFetcher({ allowOrigins: [fake.url] }),
     ...runnerOptions,
   });
   return { fake, runner };

@@ -2,6 +2,7 @@ import {
   instanceId,
   type JsonValue,
   type Logger,
+  MediaFetcher,
   type PluginContext,
   RateLimitedError,
   type RequestKind,
@@ -19,15 +20,23 @@ export interface ContextLog {
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
- * A minimal engine stand-in: `request` runs `fn`, and on a `RateLimitedError` waits
+ * A minimal engine stand-in: media through the engine's real `MediaFetcher`; `request` runs `fn`, and on a `RateLimitedError` waits
  * `retryAfterMs` (capped by `maxWaitMs`) and runs it again; a `TransientError` is retried
  * `transientRetries` times after `transientBackoffMs`. Everything is counted.
  */
 export function testContext(
   credentials: Record<string, JsonValue> | null,
-  options: { maxWaitMs?: number; transientRetries?: number; transientBackoffMs?: number; id?: string } = {},
+  options: {
+    maxWaitMs?: number;
+    transientRetries?: number;
+    transientBackoffMs?: number;
+    id?: string;
+    /** Origins the media fetcher passes as they are (the fake's), as `MEDIA_ALLOW_ORIGINS` does. */
+    mediaOrigins?: readonly string[];
+  } = {},
 ): { ctx: PluginContext; log: ContextLog; abort: AbortController } {
   const abort = new AbortController();
+  const fetcher = new MediaFetcher({ allowOrigins: options.mediaOrigins ?? [] });
   const log: ContextLog = {
     calls: { messages: 0, contacts: 0, profile: 0, media: 0 },
     rateLimited: [],
@@ -44,6 +53,7 @@ export function testContext(
     },
     signal: abort.signal,
     log: silent,
+    fetchMedia: (url, init) => fetcher.fetch(url, { ...init, signal: init.signal ?? abort.signal }),
     async request<T>(kind: RequestKind, fn: () => Promise<T>): Promise<T> {
       let transient = 0;
       for (;;) {

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
-import { chatId, hasContacts, hasGroups, hasMedia, type NormalizedMessage } from '@omni/sync-core';
+import {
+  chatId,
+  hasContacts,
+  hasGroups,
+  hasMedia,
+  MediaRefusedError,
+  type NormalizedMessage,
+} from '@omni/sync-core';
 import { FakeDiscord, mixedScenario } from '@omni/testkit/discord';
 import { createDiscordPlugin, type DiscordPlugin, snowflakeFromMs, snowflakeToMs } from '../src/index.ts';
 import { collect, testContext } from './plugin-context.ts';
@@ -146,7 +153,7 @@ describe('discord plugin', () => {
     const msgs = await allMessages(plugin, fake, 'news');
     const withMedia = msgs.filter((m) => m.media.length > 0).slice(0, 2);
     expect(withMedia.length).toBe(2);
-    const { ctx } = testContext({ token: fake.token });
+    const { ctx } = testContext({ token: fake.token }, { mediaOrigins: [fake.url] });
     const [a, b] = withMedia as [NormalizedMessage, NormalizedMessage];
     const bytes = new Uint8Array(
       await new Response(await plugin.downloadMedia(ctx, a.media[0]!)).arrayBuffer(),
@@ -161,6 +168,26 @@ describe('discord plugin', () => {
     expect(fake.stats.cdnExpired).toBe(1);
     expect(fake.stats.refreshCalls).toBe(1);
     expect(plugin.stats(ctx.instance.id)!.urlRefreshes).toBe(1);
+  });
+
+  test('the API base is trusted for API calls only: its attachments need an allowed media origin', async () => {
+    const msgs = await allMessages(plugin, fake, 'news');
+    const attachment = msgs.find((m) => m.media.length > 0)!.media[0]!;
+    const { ctx } = testContext({ token: fake.token });
+    const before = fake.stats.cdnRequests;
+    const failure = await plugin.downloadMedia(ctx, attachment).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(MediaRefusedError);
+    expect((failure as MediaRefusedError).reason).toBe('scheme');
+    for (const [url, reason] of [
+      ['file:///etc/passwd', 'scheme'],
+      ['https://127.0.0.1/attachments/1/2/a.png', 'address'],
+      ['https://cdn.discordapp.com:8443/attachments/1/2/a.png', 'host'],
+      ['https://cdn.discordapp.com.evil.test/attachments/1/2/a.png', 'host'],
+    ] as const) {
+      const refused = await plugin.downloadMedia(ctx, { ...attachment, url }).catch((e: unknown) => e);
+      expect((refused as MediaRefusedError).reason).toBe(reason);
+    }
+    expect(fake.stats.cdnRequests).toBe(before);
   });
 
   test('fetchContacts: every member of every guild, 1000 per page; fetchGroups: guilds and channels', async () => {

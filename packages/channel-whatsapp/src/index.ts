@@ -20,7 +20,9 @@ export { cursorFromAnchor, type HistoryCursor, parseHistoryCursor } from './hist
 export { OnDemandCorrelator } from './history/on-demand-correlator.ts';
 export { IdentityMap, type LidPnPair } from './identity/identity-map.ts';
 export { chatKindOf, isGroupJid, isLidJid, isPnJid, normalizeJid, phoneNumberOf } from './identity/jid.ts';
-export { messageForMedia, verifySha256 } from './media/download-media.ts';
+export { mediaUrlOf, messageForMedia, verifySha256 } from './media/download-media.ts';
+export { decryptWhatsAppMedia, type WhatsAppMediaKeys } from './media/media-decryptor.ts';
+export { WHATSAPP_MEDIA_HOSTS } from './media/media-hosts.ts';
 export { bytesToBase64, bytesToHex, toJsonSafe, toNumberOrNull } from './normalize/json-safe.ts';
 export {
   MEDIA_CONTENT_TYPES,

@@ -1,5 +1,6 @@
 import type { ChatInfo, InstanceId, LidMapping, Logger } from '@omni/sync-core';
 import type { AuthStateStore } from './auth/auth-state-store.ts';
+import { WHATSAPP_MEDIA_HOSTS } from './media/media-hosts.ts';
 import type { WhatsAppSocketFactory } from './socket/whatsapp-socket.ts';
 
 /** Options of {@link createWhatsAppPlugin}. */
@@ -62,6 +63,13 @@ export interface WhatsAppPluginOptions {
   groupsPageSize?: number;
   /** Keep the JSON-safe Baileys payload in `NormalizedMessage.raw`. @defaultValue true */
   includeRaw?: boolean;
+  /**
+   * Hosts media is downloaded from (exact names or `*.suffix`), checked by the engine's media
+   * fetcher with every other rule (https, public addresses, redirects, time, size). A contact
+   * chooses the URL of the media it sends: anything else is refused and counted as `host`.
+   * @defaultValue WHATSAPP_MEDIA_HOSTS (`mmg.whatsapp.net`, `*.whatsapp.net`)
+   */
+  mediaHosts?: readonly string[];
 }
 
 /** A logger that drops everything. */
@@ -88,6 +96,7 @@ export const DEFAULT_WHATSAPP_PLUGIN_OPTIONS = {
   contactsPageSize: 500,
   groupsPageSize: 100,
   includeRaw: true,
+  mediaHosts: WHATSAPP_MEDIA_HOSTS,
 } satisfies Required<Omit<WhatsAppPluginOptions, 'socketFactory' | 'authStore'>>;
 
 /** Options with every default applied. */

@@ -172,7 +172,7 @@ class WhatsAppChannelPlugin implements WhatsAppPlugin {
     _message: NormalizedMessage,
   ): Promise<ReadableStream<Uint8Array>> {
     const session = this.#session(ctx.instance.id);
-    return downloadWhatsAppMedia(ctx, () => session.ensureOpen(), media);
+    return downloadWhatsAppMedia(ctx, () => session.ensureOpen(), media, this.#options.mediaHosts);
   }
 
   async connect(instanceId: InstanceId): Promise<WhatsAppConnectionState> {

@@ -2,6 +2,7 @@ import {
   type HistoryBatch,
   type InstanceId,
   instanceId,
+  MediaFetcher,
   type PluginContext,
   type PushedHistory,
   type RequestKind,
@@ -21,10 +22,16 @@ export interface TestContext extends PluginContext {
   abort: AbortController;
 }
 
-export function makeContext(id: InstanceId): TestContext {
+/**
+ * A context for `id` whose media goes through the engine's real `MediaFetcher`; `mediaOrigins`
+ * are the fake media servers it may reach (what `MEDIA_ALLOW_ORIGINS` says in production).
+ */
+export function makeContext(id: InstanceId, mediaOrigins: readonly string[] = []): TestContext {
   const abort = new AbortController();
   const requests: RequestKind[] = [];
+  const fetcher = new MediaFetcher({ allowOrigins: mediaOrigins });
   return {
+    fetchMedia: (url, init) => fetcher.fetch(url, { ...init, signal: init.signal ?? abort.signal }),
     instance: { id, name: 'wa', channel: 'whatsapp-baileys', credentials: null, ownerIdentifier: null },
     signal: abort.signal,
     abort,
@@ -70,7 +77,8 @@ export function harness(
   });
   seq++;
   const id = instanceId(`00000000-0000-4000-8000-${String(seq).padStart(12, '0')}`);
-  return { plugin, fake, store, pushed, id, ctx: makeContext(id) };
+  const mediaOrigins = scenario.media ? [scenario.media.origin] : [];
+  return { plugin, fake, store, pushed, id, ctx: makeContext(id, mediaOrigins) };
 }
 
 export async function collect(iterable: AsyncIterable<HistoryBatch>): Promise<HistoryBatch[]> {

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { isSyncError, MediaError, type NormalizedMessage } from '@omni/sync-core';
+import {
+  isSyncError,
+  MediaError,
+  type MediaRefusal,
+  MediaRefusedError,
+  type NormalizedMessage,
+} from '@omni/sync-core';
 import { FakeMediaServer, waMessages } from '@omni/testkit/whatsapp';
 import { harness } from './helpers.ts';
 
@@ -128,6 +134,34 @@ describe('media', () => {
       .downloadMedia(h.ctx, { url: 'http://x' }, get('IMG'))
       .catch((e: unknown) => e);
     expect((failure as MediaError).reason).toBe('no-source');
+    await h.plugin.close();
+  });
+
+  test('a media URL a contact chose is checked like any other: refused with its reason, never fetched', async () => {
+    const { h, get } = await setup();
+    const image = get('IMG');
+    const d = image.media[0];
+    if (!d?.key || typeof d.key !== 'object' || Array.isArray(d.key)) throw new Error('no media key');
+    const hits = [...server.hits.values()].reduce((a, b) => a + b, 0);
+    const cases: [Record<string, string | null>, MediaRefusal][] = [
+      [{ url: 'file:///etc/passwd', directPath: null }, 'scheme'],
+      [{ url: 'http://169.254.169.254/latest/meta-data/', directPath: null }, 'scheme'],
+      [{ url: 'https://169.254.169.254/latest/meta-data/', directPath: null }, 'address'],
+      [{ url: 'https://[::ffff:127.0.0.1]/v/t62/x.enc', directPath: null }, 'address'],
+      [{ url: 'https://mmg.whatsapp.net.evil.test/v/t62/x.enc', directPath: null }, 'host'],
+      [{ url: null, directPath: '@evil.test/v/t62/x.enc' }, 'host'],
+      [{ url: `${server.origin.replace('127.0.0.1', 'localhost')}/v/t62/x.enc`, directPath: null }, 'scheme'],
+    ];
+    for (const [location, reason] of cases) {
+      const crafted = { ...d, key: { ...d.key, ...location } };
+      const failure = await h.plugin
+        .downloadMedia(h.ctx, crafted, image)
+        .then(readAll)
+        .catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(MediaRefusedError);
+      expect((failure as MediaRefusedError).reason).toBe(reason);
+    }
+    expect([...server.hits.values()].reduce((a, b) => a + b, 0)).toBe(hits);
     await h.plugin.close();
   });
 });

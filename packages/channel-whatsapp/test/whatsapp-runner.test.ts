@@ -11,6 +11,7 @@ import {
   HistoryIngestor,
   instanceId,
   JobRepository,
+  MediaFetcher,
   MediaStorageService,
   PluginRegistry,
   RateLimiter,
@@ -203,6 +204,8 @@ describe('a messages job through SyncRunner on Postgres', () => {
         plugins: new PluginRegistry([plugin]),
         limiter: new RateLimiter({ rates: fixedRateSource({}) }),
         media: new MediaStorageService(t.db, { basePath: dir, allowedMimeTypes: ['image/*'], fsync: false }),
+        // The fake media server is on 127.0.0.1: passed as `MEDIA_ALLOW_ORIGINS` would pass it.
+        mediaFetcher: new MediaFetcher({ allowOrigins: [server.origin] }),
       });
       const result = await runner.runJob(job.id, 'w1');
       expect(result?.status).toBe('completed');

@@ -45,6 +45,7 @@ export { JobQueueFullError } from './errors/job-queue-full-error.ts';
 export { JobStateError } from './errors/job-state-error.ts';
 export { LeaseLostError } from './errors/lease-lost-error.ts';
 export { MediaError, type MediaFailureReason } from './errors/media-error.ts';
+export { MEDIA_REFUSALS, type MediaRefusal, MediaRefusedError } from './errors/media-refused-error.ts';
 export { NotFoundError } from './errors/not-found-error.ts';
 export { PermanentError } from './errors/permanent-error.ts';
 export { PluginNotFoundError } from './errors/plugin-not-found-error.ts';
@@ -90,7 +91,16 @@ export {
   safeErrorSerializer,
   safeRequestSerializer,
 } from './logging/safe-log-options.ts';
+export { blockedRange, isPublicAddress } from './media/address-policy.ts';
 export type { MediaBytes } from './media/media-bytes.ts';
+export {
+  DEFAULT_MEDIA_FETCHER_OPTIONS,
+  MediaFetcher,
+  type MediaFetcherOptions,
+  type MediaFetchInit,
+  SIZE_SLACK_BYTES,
+} from './media/media-fetcher.ts';
+export { hostAllowed, parseAllowOrigins } from './media/media-host-policy.ts';
 export {
   DEFAULT_MEDIA_QUEUE_OPTIONS,
   MediaQueue,
@@ -106,6 +116,8 @@ export {
   type MediaStoreInput,
   type MediaStoreOutcome,
 } from './media/media-storage.ts';
+export { isInlineSafeMime, isMarkupMime, looksLikeMarkup } from './media/media-type-policy.ts';
+export { type HostResolver, systemResolver } from './media/media-url-check.ts';
 export { bareMime, extensionForMime, mimeAllowed } from './media/mime-types.ts';
 export { type Clock, systemClock, VirtualClock } from './rate-limit/clock.ts';
 export {

@@ -128,9 +128,9 @@ describe('MediaStorageService on postgres', () => {
       descriptor: { mimeType: 'image/png' },
       bytes: chunks(10_000),
     });
-    expect(r).toMatchObject({ status: 'skipped', reason: 'too-large' });
+    expect(r).toMatchObject({ status: 'skipped', reason: 'size' });
     expect(filesUnder(base).length).toBe(before);
-    expect((await rowOf(id)).media_metadata).toMatchObject({ skipped: 'too-large' });
+    expect((await rowOf(id)).media_metadata).toMatchObject({ skipped: 'size' });
     const declared = await media.store({
       instanceId: inst,
       messageId: id,
@@ -138,7 +138,7 @@ describe('MediaStorageService on postgres', () => {
       descriptor: { mimeType: 'image/png', size: 5000 },
       bytes: chunks(100),
     });
-    expect(declared).toMatchObject({ status: 'skipped', reason: 'too-large' });
+    expect(declared).toMatchObject({ status: 'skipped', reason: 'size' });
   });
 
   test('mime filter: on the declared type, and on the sniffed type when it lies', async () => {
@@ -150,7 +150,7 @@ describe('MediaStorageService on postgres', () => {
       descriptor: { mimeType: 'application/zip' },
       bytes: PNG,
     });
-    expect(zip).toMatchObject({ status: 'skipped', reason: 'mime-not-allowed' });
+    expect(zip).toMatchObject({ status: 'skipped', reason: 'type' });
     const exe = Buffer.concat([Buffer.from('MZ'), Buffer.alloc(200, 0)]);
     exe.write('PE\0\0', 128);
     exe.writeUInt32LE(128, 0x3c);
@@ -161,11 +161,11 @@ describe('MediaStorageService on postgres', () => {
       descriptor: { mimeType: 'image/png' },
       bytes: exe,
     });
-    expect(lying).toMatchObject({ status: 'skipped', reason: 'mime-not-allowed' });
+    expect(lying).toMatchObject({ status: 'skipped', reason: 'type' });
     expect(filesUnder(join(base, inst)).filter((f) => f.includes(id))).toEqual([]);
   });
 
-  test('unsniffable content falls back to the declared type for extension and mime', async () => {
+  test('unsniffable content keeps the declared type as its mime, and a .bin name (never served inline)', async () => {
     const { id } = await newMessage();
     const r = await media.store({
       instanceId: inst,
@@ -175,7 +175,53 @@ describe('MediaStorageService on postgres', () => {
       bytes: new Uint8Array(300).fill(1),
     });
     expect(r).toMatchObject({ status: 'stored', mimeType: 'audio/ogg' });
-    if (r.status === 'stored') expect(r.relativePath.endsWith(`${id}.ogg`)).toBe(true);
+    if (r.status === 'stored') expect(r.relativePath.endsWith(`${id}.bin`)).toBe(true);
+  });
+
+  test('SVG, HTML and XML are skipped as type, declared or found in the bytes', async () => {
+    const cases: [string | undefined, string][] = [
+      ['image/svg+xml', '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'],
+      ['image/png', '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'],
+      ['image/png', '\ufeff  \n<!DOCTYPE html><script>alert(1)</script>'],
+      ['text/html', '<html><script>alert(1)</script></html>'],
+      ['application/xml', '<?xml version="1.0"?><x/>'],
+      [undefined, '<?xml version="1.0"?><svg/>'],
+    ];
+    const permissive = new MediaStorageService(t.db, {
+      basePath: base,
+      fsync: false,
+      allowedMimeTypes: ['*/*'],
+    });
+    for (const [mimeType, body] of cases) {
+      const { id } = await newMessage();
+      const r = await permissive.store({
+        instanceId: inst,
+        messageId: id,
+        sentAt: at(0),
+        descriptor: mimeType ? { mimeType } : {},
+        bytes: new TextEncoder().encode(body),
+      });
+      expect(r).toMatchObject({ status: 'skipped', reason: 'type' });
+      expect((await rowOf(id)).media_metadata).toMatchObject({ skipped: 'type' });
+    }
+  });
+
+  test('an SVG named exactly in allowedMimeTypes is stored, as .bin', async () => {
+    const exact = new MediaStorageService(t.db, {
+      basePath: base,
+      fsync: false,
+      allowedMimeTypes: ['image/*', 'image/svg+xml'],
+    });
+    const { id } = await newMessage();
+    const r = await exact.store({
+      instanceId: inst,
+      messageId: id,
+      sentAt: at(0),
+      descriptor: { mimeType: 'image/svg+xml' },
+      bytes: new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg"/>'),
+    });
+    expect(r).toMatchObject({ status: 'stored', mimeType: 'image/svg+xml' });
+    if (r.status === 'stored') expect(r.relativePath.endsWith(`${id}.bin`)).toBe(true);
   });
 
   test('identical content within an instance is stored once', async () => {
@@ -307,7 +353,7 @@ describe('MediaStorageService on postgres', () => {
     expect(flakyCalls).toBe(3);
     expect(by(broken.id)).toMatchObject({ status: 'failed', reason: 'transient' });
     expect(brokenCalls).toBe(3);
-    expect(by(big.id)).toMatchObject({ status: 'skipped', reason: 'too-large' });
+    expect(by(big.id)).toMatchObject({ status: 'skipped', reason: 'size' });
     expect(clock.slept.filter((ms) => ms === 500)).toHaveLength(2);
     expect(clock.slept.filter((ms) => ms === 1000)).toHaveLength(2);
   });

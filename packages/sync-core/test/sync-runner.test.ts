@@ -482,7 +482,7 @@ for (const engine of TEST_ENGINES) {
         mediaSkipped: 1,
         mediaFailed: 0,
         mediaBytes: PNG.length + jpgLike.length,
-        mediaSkipReasons: { 'mime-not-allowed': 1 },
+        mediaSkipReasons: { type: 1 },
       });
       const rows = await t.db
         .selectFrom('messages')

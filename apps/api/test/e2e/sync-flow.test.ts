@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { createDiscordPlugin } from '@omni/channel-discord';
 import { createSyncRunner, RunnerExecutor, SingleProcessLock, WorkerRuntime } from '@omni/runtime';
+import { MediaFetcher } from '@omni/sync-core';
 import { FakeDiscord, mixedScenario } from '@omni/testkit/discord';
 import { auth, createTestApp, silentLog, type TestApp } from '../helpers.ts';
 
@@ -31,7 +32,13 @@ beforeAll(async () => {
     queue: t.queue,
     profiles: t.deps.profiles,
     plugins: t.deps.plugins,
-    executor: new RunnerExecutor(createSyncRunner(services, silentLog, { leaseMs: 5_000 })),
+    executor: new RunnerExecutor(
+      createSyncRunner(services, silentLog, {
+        leaseMs: 5_000,
+        // The fake serves attachments on 127.0.0.1: passed as `MEDIA_ALLOW_ORIGINS` would pass it.
+        mediaFetcher: new MediaFetcher({ settings: t.deps.settings, allowOrigins: [fake.url] }),
+      }),
+    ),
     lock: new SingleProcessLock(),
     log: silentLog,
   });

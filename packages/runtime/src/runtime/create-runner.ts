@@ -11,7 +11,9 @@ import type { Services } from './open-services.ts';
 
 /** Options of {@link createSyncRunner}. */
 export interface CreateSyncRunnerOptions
-  extends Partial<Pick<SyncRunnerOptions, 'leaseMs' | 'chatConcurrency' | 'onBatchCommitted'>> {
+  extends Partial<
+    Pick<SyncRunnerOptions, 'leaseMs' | 'chatConcurrency' | 'onBatchCommitted' | 'mediaFetcher'>
+  > {
   /**
    * Least time between two garbage collections while batches are written, ms; `0` leaves
    * collection to the runtime (see {@link CollectorPacer}). `WORKER_GC_INTERVAL_MS`.

@@ -1,3 +1,4 @@
+import type { MediaFetchInit } from '../media/media-fetcher.ts';
 import type { ChatId, ExternalUserId, InstanceId, JsonValue } from './ids.ts';
 import type { MediaDescriptor, NormalizedMessage } from './normalized-message.ts';
 import type { ChannelProfile } from './profile.ts';
@@ -55,6 +56,15 @@ export interface PluginContext {
   /** Aborted when the job is cancelled or the process shuts down. */
   signal: AbortSignal;
   request<T>(kind: RequestKind, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Fetches media bytes through the engine's one `MediaFetcher` (DESIGN.md invariant 11): https
+   * only, hosts on `init.allowedHosts`, public addresses only (also after each of at most 3
+   * redirects), connect/idle timeouts, the `media.downloadTimeoutSeconds` deadline and the size
+   * cap while the body streams. Aborted with this context's `signal` (and `init.signal`).
+   * Refusals are `MediaRefusedError`s, which the engine counts in `progress.mediaSkipReasons`.
+   * A plugin's `downloadMedia` never fetches media any other way.
+   */
+  fetchMedia(url: string, init: MediaFetchInit): Promise<Response>;
   log: Logger;
 }
 

@@ -7,6 +7,7 @@ export type SyncErrorCode =
   | 'PERMANENT'
   | 'CANCELLED'
   | 'MEDIA_REJECTED'
+  | 'MEDIA_REFUSED'
   | 'INVALID_INPUT'
   | 'JOB_NOT_FOUND'
   | 'INSTANCE_NOT_FOUND'

@@ -1,11 +1,12 @@
 import type { MediaDescriptor, NormalizedMessage } from '../contract/normalized-message.ts';
 import { CancelledError } from '../errors/cancelled-error.ts';
 import { MediaError } from '../errors/media-error.ts';
+import { MediaRefusedError } from '../errors/media-refused-error.ts';
 import { RateLimitedError } from '../errors/rate-limited-error.ts';
 import { TransientError } from '../errors/transient-error.ts';
 import { type Clock, systemClock } from '../rate-limit/clock.ts';
 import type { MediaBytes } from './media-bytes.ts';
-import type { MediaStorageService, MediaStoreOutcome } from './media-storage.ts';
+import type { MediaSkipReason, MediaStorageService, MediaStoreOutcome } from './media-storage.ts';
 
 /** One media file to store. */
 export interface MediaTask {
@@ -21,7 +22,7 @@ export interface MediaTask {
 /** What happened to one task, reported to `onOutcome`. */
 export type MediaTaskOutcome =
   | { task: MediaTask; status: 'stored'; result: Extract<MediaStoreOutcome, { status: 'stored' }> }
-  | { task: MediaTask; status: 'skipped'; reason: string }
+  | { task: MediaTask; status: 'skipped'; reason: MediaSkipReason }
   | { task: MediaTask; status: 'failed'; reason: string; error: unknown };
 
 /** Options of {@link MediaQueue}. */
@@ -91,8 +92,10 @@ function reasonOf(error: unknown): string {
 
 /**
  * A bounded queue in front of {@link MediaStorageService}: a few files at a time, retries with
- * exponential backoff, and one outcome per task. Oversize or disallowed files are `skipped`;
- * failures after the last attempt are `failed`. Neither fails the sync job.
+ * exponential backoff, and one outcome per task. Oversize or disallowed files, and downloads the
+ * media fetcher refused (`MediaRefusedError`: scheme, host, address, redirect, timeout, size), are
+ * `skipped` with their reason and never retried; failures after the last attempt are `failed`.
+ * Neither fails the sync job.
  */
 export class MediaQueue {
   readonly #storage: MediaStorageService;
@@ -160,6 +163,10 @@ export class MediaQueue {
             : { task, status: 'skipped', reason: result.reason };
         break;
       } catch (error) {
+        if (error instanceof MediaRefusedError) {
+          outcome = await this.#refused(task, error);
+          break;
+        }
         if (error instanceof CancelledError || attempt >= maxAttempts || !retryable(error)) {
           outcome = { task, status: 'failed', reason: reasonOf(error), error };
           break;
@@ -176,6 +183,15 @@ export class MediaQueue {
       await this.#options.onOutcome(outcome);
     } catch {
       // Counting must not take the queue down; the outcome is already final.
+    }
+  }
+
+  async #refused(task: MediaTask, refusal: MediaRefusedError): Promise<MediaTaskOutcome> {
+    try {
+      await this.#storage.recordRefusal(task, refusal.reason);
+      return { task, status: 'skipped', reason: refusal.reason };
+    } catch (error) {
+      return { task, status: 'failed', reason: reasonOf(error), error };
     }
   }
 }

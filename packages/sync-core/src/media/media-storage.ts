@@ -6,9 +6,12 @@ import { toJson } from '@omni/db';
 import { fileTypeFromFile } from 'file-type';
 import { type Kysely, sql } from 'kysely';
 import type { MediaDescriptor } from '../contract/normalized-message.ts';
+import { CancelledError } from '../errors/cancelled-error.ts';
 import { MediaError } from '../errors/media-error.ts';
+import { type MediaRefusal, MediaRefusedError } from '../errors/media-refused-error.ts';
 import { chunksOf, hexSha, type MediaBytes } from './media-bytes.ts';
-import { bareMime, extensionForMime, mimeAllowed } from './mime-types.ts';
+import { isMarkupMime, looksLikeMarkup, mimeListedExactly, storedExtension } from './media-type-policy.ts';
+import { bareMime, mimeAllowed } from './mime-types.ts';
 
 /** What to store: one message's media. */
 export interface MediaStoreInput {
@@ -23,8 +26,12 @@ export interface MediaStoreInput {
   bytes?: MediaBytes;
 }
 
-/** Why media was skipped on purpose (counted, not a failure). */
-export type MediaSkipReason = 'too-large' | 'mime-not-allowed';
+/**
+ * Why media was skipped on purpose (counted in `mediaSkipReasons`, not a failure): storage itself
+ * skips for `size` (over `media.maxFileSizeMb`) and `type` (not allowed, or markup); the fetcher's
+ * refusals (`scheme`, `host`, `address`, `redirect`, `timeout`) are recorded the same way.
+ */
+export type MediaSkipReason = MediaRefusal;
 
 /** Outcome of {@link MediaStorageService.store}. */
 export type MediaStoreOutcome =
@@ -79,6 +86,9 @@ interface Limits {
   allowed: readonly string[];
 }
 
+/** Bytes kept from the start of a file to tell markup from other content. */
+const HEAD_BYTES = 512;
+
 /** Wraps an error of writing the temp file, to tell it apart from errors reading the source. */
 class DiskWriteFailed extends Error {
   constructor(override readonly cause: unknown) {
@@ -90,7 +100,10 @@ class TooLarge extends Error {}
 
 /**
  * Stores media files at `{basePath}/{instanceId}/{YYYY-MM}/{messageId}.{ext}` (UTC month of the
- * message, extension from the sniffed content type, else the declared one). Bytes stream into a
+ * message, extension from the type sniffed from the bytes, else `bin`: the extension decides how
+ * the file is served, so only confirmed types get theirs). SVG, HTML and XML — declared, sniffed,
+ * or bytes that open with `<` — are skipped as `type` unless `media.allowedMimeTypes` names the
+ * type exactly (a wildcard such as `image/*` does not admit them). Bytes stream into a
  * temporary file in the same folder that is renamed into place, so no half file ever sits at the
  * final path. The size cap is enforced while streaming; the type filter on the sniffed type.
  * Base64 payloads are decoded and cleared from the row. Identical content (same SHA-256 within an
@@ -155,15 +168,18 @@ export class MediaStorageService {
     const { descriptor } = input;
     const declaredMime = bareMime(descriptor.mimeType);
     if (descriptor.size !== undefined && descriptor.size > limits.maxBytes) {
-      return this.#skip(input, 'too-large', declaredMime, descriptor.size);
+      return this.#skip(input, 'size', declaredMime, descriptor.size);
     }
     if (declaredMime && !mimeAllowed(declaredMime, limits.allowed)) {
-      return this.#skip(input, 'mime-not-allowed', declaredMime, descriptor.size ?? null);
+      return this.#skip(input, 'type', declaredMime, descriptor.size ?? null);
+    }
+    if (isMarkupMime(declaredMime) && !mimeListedExactly(declaredMime, limits.allowed)) {
+      return this.#skip(input, 'type', declaredMime, descriptor.size ?? null);
     }
     let bytes = input.bytes;
     if (!bytes && descriptor.base64) {
       if (Math.floor((descriptor.base64.length * 3) / 4) > limits.maxBytes + 3) {
-        return this.#skip(input, 'too-large', declaredMime, null);
+        return this.#skip(input, 'size', declaredMime, null);
       }
       bytes = Buffer.from(descriptor.base64, 'base64');
     }
@@ -174,11 +190,15 @@ export class MediaStorageService {
     const temp = join(dir, `.${input.messageId}.${randomBytes(6).toString('hex')}.part`);
     try {
       const written = await this.#writeTemp(temp, bytes, limits.maxBytes);
-      if (written === 'too-large') return this.#skip(input, 'too-large', declaredMime, null);
+      if (written === 'too-large') return this.#skip(input, 'size', declaredMime, null);
       const sniffed = await fileTypeFromFile(temp).catch(() => undefined);
       const mimeType = sniffed?.mime ?? declaredMime ?? 'application/octet-stream';
       if (!mimeAllowed(mimeType, limits.allowed)) {
-        return this.#skip(input, 'mime-not-allowed', mimeType, written.size);
+        return this.#skip(input, 'type', mimeType, written.size);
+      }
+      const markup = isMarkupMime(mimeType) || (!sniffed && looksLikeMarkup(written.head));
+      if (markup && !mimeListedExactly(mimeType, limits.allowed)) {
+        return this.#skip(input, 'type', mimeType, written.size);
       }
       const expected = hexSha(descriptor.sha256);
       if (expected && expected !== written.sha256) {
@@ -191,7 +211,7 @@ export class MediaStorageService {
           },
         );
       }
-      const ext = sniffed?.ext ?? extensionForMime(declaredMime);
+      const ext = storedExtension(sniffed);
       return await this.#withLock(`${input.instanceId}:${written.sha256}`, async () => {
         const existing = await this.#findSameContent(
           input.instanceId,
@@ -235,9 +255,11 @@ export class MediaStorageService {
     temp: string,
     bytes: MediaBytes,
     maxBytes: number,
-  ): Promise<{ size: number; sha256: string } | 'too-large'> {
+  ): Promise<{ size: number; sha256: string; head: Uint8Array } | 'too-large'> {
     const hash = createHash('sha256');
     let size = 0;
+    const head = new Uint8Array(HEAD_BYTES);
+    let headLength = 0;
     const file = await open(temp, 'wx', 0o644);
     try {
       try {
@@ -245,13 +267,19 @@ export class MediaStorageService {
           size += chunk.byteLength;
           if (size > maxBytes) throw new TooLarge();
           hash.update(chunk);
+          if (headLength < HEAD_BYTES) {
+            const part = chunk.subarray(0, HEAD_BYTES - headLength);
+            head.set(part, headLength);
+            headLength += part.byteLength;
+          }
           await file.write(chunk).catch((error: unknown) => {
             throw new DiskWriteFailed(error);
           });
         }
       } catch (error) {
         if (error instanceof TooLarge) return 'too-large';
-        if (error instanceof MediaError) throw error;
+        if (error instanceof MediaError || error instanceof MediaRefusedError) throw error;
+        if (error instanceof CancelledError) throw error;
         // A failed write (ENOSPC, EIO…) is the disk's fault, not the download's: its errno is the
         // reason the queue reports, and it is not retried.
         if (error instanceof DiskWriteFailed) throw error.cause;
@@ -264,7 +292,7 @@ export class MediaStorageService {
     } finally {
       await file.close();
     }
-    return { size, sha256: hash.digest('hex') };
+    return { size, sha256: hash.digest('hex'), head: head.subarray(0, headLength) };
   }
 
   async #findSameContent(
@@ -326,6 +354,14 @@ export class MediaStorageService {
     if (Number(result.numUpdatedRows) === 0) {
       throw new MediaError('message-not-found', `message ${input.messageId} not found`);
     }
+  }
+
+  /**
+   * Records that a message's media was refused (by the fetcher: scheme, host, address, redirect,
+   * timeout, size): the row says `skipped: reason`, so later runs do not try it again.
+   */
+  async recordRefusal(input: MediaStoreInput, reason: MediaSkipReason): Promise<void> {
+    await this.#skip(input, reason, bareMime(input.descriptor.mimeType), null);
   }
 
   async #skip(

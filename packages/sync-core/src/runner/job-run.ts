@@ -35,7 +35,10 @@ export interface JobRun {
   instance: Instance;
   plugin: ChannelPlugin;
   ctx: PluginContext;
-  /** Context for media downloads: not aborted by cancel, so files in flight finish. */
+  /**
+   * Context for media downloads: aborted by cancel, shutdown and lease loss (downloads in flight
+   * stop), not when another chat fails (queued media is still stored).
+   */
   mediaCtx: PluginContext;
   db: Kysely<Database>;
   jobs: JobRepository;

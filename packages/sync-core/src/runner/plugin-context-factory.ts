@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { ChannelId, InstanceRef, Logger, PluginContext } from '../contract/channel-plugin.ts';
 import { type InstanceId, instanceId, type JsonValue } from '../contract/ids.ts';
 import { InstanceNotFoundError } from '../errors/instance-not-found-error.ts';
+import { MediaFetcher } from '../media/media-fetcher.ts';
 import type { RateLimiter, RateLimitWait } from '../rate-limit/rate-limiter.ts';
 
 /** A logger that drops everything. */
@@ -19,6 +20,11 @@ export interface PluginContextFactoryOptions {
    * @defaultValue noopLogger
    */
   logger?: Logger;
+  /**
+   * Fetches media for `PluginContext.fetchMedia`.
+   * @defaultValue a `MediaFetcher` with its defaults (`MEDIA_ALLOW_ORIGINS`, no settings)
+   */
+  mediaFetcher?: MediaFetcher;
 }
 
 /** Per-context hooks. */
@@ -29,7 +35,7 @@ export interface ContextHooks {
 
 /**
  * Builds the {@link PluginContext} a plugin receives for an instance: its row with decrypted
- * credentials, the rate-limited `request`, an abort signal and a logger.
+ * credentials, the rate-limited `request`, the media fetcher, an abort signal and a logger.
  *
  * @example
  * ```ts
@@ -42,7 +48,12 @@ export class PluginContextFactory {
   readonly #options: Required<PluginContextFactoryOptions>;
 
   constructor(options: PluginContextFactoryOptions) {
-    this.#options = { cipher: null, logger: noopLogger, ...options };
+    this.#options = {
+      cipher: null,
+      logger: noopLogger,
+      ...options,
+      mediaFetcher: options.mediaFetcher ?? new MediaFetcher(),
+    };
   }
 
   /** The instance as plugins see it, credentials decrypted. */
@@ -64,6 +75,7 @@ export class PluginContextFactory {
   create(row: Instance, hooks: ContextHooks = {}): PluginContext {
     const instance = this.instanceRef(row);
     const signal = hooks.signal ?? new AbortController().signal;
+    const fetcher = this.#options.mediaFetcher;
     return {
       instance,
       signal,
@@ -71,6 +83,11 @@ export class PluginContextFactory {
         { instanceId: row.id, channel: instance.channel },
         { signal, ...(hooks.onWait ? { onWait: hooks.onWait } : {}) },
       ),
+      fetchMedia: (url, init) =>
+        fetcher.fetch(url, {
+          ...init,
+          signal: init.signal ? AbortSignal.any([init.signal, signal]) : signal,
+        }),
       log: this.#options.logger,
     };
   }

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from '../contract/channel-plugin.ts';
 import { type EventSink, noopEventSink } from '../events/sync-event.ts';
 import type { JobRepository } from '../jobs/job-repository.ts';
+import type { MediaFetcher } from '../media/media-fetcher.ts';
 import type { MediaStorageService } from '../media/media-storage.ts';
 import { type Clock, systemClock } from '../rate-limit/clock.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
@@ -21,6 +22,11 @@ export interface SyncRunnerOptions {
   settings?: Pick<SettingsService, 'get'> | null;
   /** Stores media; without it no media is stored. */
   media?: MediaStorageService | null;
+  /**
+   * Fetches media for plugins (`PluginContext.fetchMedia`).
+   * @defaultValue `new MediaFetcher({ settings })` (deadline and size cap from settings, `MEDIA_ALLOW_ORIGINS`)
+   */
+  mediaFetcher?: MediaFetcher | null;
   /** Decrypts instance credentials for plugins. */
   cipher?: Pick<CredentialCipher, 'decryptJson'> | null;
   /**
@@ -84,6 +90,7 @@ export interface SyncRunnerOptions {
 export const DEFAULT_SYNC_RUNNER_OPTIONS = {
   settings: null,
   media: null,
+  mediaFetcher: null,
   cipher: null,
   events: noopEventSink,
   logger: noopLogger,

@@ -9,7 +9,9 @@ import type { EventSink } from '../events/sync-event.ts';
 import { JobRepository } from '../jobs/job-repository.ts';
 import { type JobLease, leaseOf, type SyncJobConfig } from '../jobs/job-types.ts';
 import { type PartStatus, readProgress } from '../jobs/sync-progress.ts';
+import { MediaFetcher } from '../media/media-fetcher.ts';
 import { MediaQueue, type MediaTaskOutcome } from '../media/media-queue.ts';
+
 import { DedupeWriter } from '../storage/dedupe-writer.ts';
 import { DirectoryWriter } from '../storage/directory-writer.ts';
 import { syncContacts, syncGroups, syncProfile } from './directory-sync.ts';
@@ -72,6 +74,7 @@ export class SyncRunner {
       limiter: options.limiter,
       cipher: this.#o.cipher,
       logger: this.#o.logger,
+      mediaFetcher: this.#o.mediaFetcher ?? new MediaFetcher({ settings: this.#o.settings }),
     });
   }
 
@@ -125,7 +128,9 @@ export class SyncRunner {
     const requestStop = (reason: StopReason) => {
       stopReason ??= reason;
       if (!stop.signal.aborted) stop.abort(new CancelledError(`sync ${reason}`));
-      if (reason === 'shutdown' || reason === 'lease-lost') mediaStop.abort();
+      // Downloads in flight end with the run (a tarpit must not hold a cancelled job), except when
+      // another chat failed: media already queued is still stored before the job fails.
+      if (reason !== 'error') mediaStop.abort(new CancelledError(`media ${reason}`));
     };
     const onShutdown = () => {
       const why = options.signal?.reason;

@@ -10,6 +10,7 @@ import {
   type InstanceRef,
   type JsonValue,
   type Logger,
+  MediaFetcher,
   type PluginContext,
   RateLimiter,
   type StoredMessageRef,
@@ -40,17 +41,26 @@ export interface ConformanceFixture {
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const fastCooldown: CooldownPolicy = { delayMs: () => 5 };
 
-/** A context on the engine's real `RateLimiter`, with a short cooldown so the suite runs fast. */
-export function conformanceContext(instance: InstanceRef): { ctx: PluginContext; refusals: () => number } {
+/**
+ * A context on the engine's real `RateLimiter`, with a short cooldown so the suite runs fast, and
+ * the engine's real `MediaFetcher` (pass one that allows the fake's origin to download from it).
+ */
+export function conformanceContext(
+  instance: InstanceRef,
+  options: { mediaFetcher?: MediaFetcher } = {},
+): { ctx: PluginContext; refusals: () => number } {
   const limiter = new RateLimiter({
     rates: fixedRateSource({}),
     cooldown: fastCooldown,
     transientBaseDelayMs: 5,
   });
+  const signal = new AbortController().signal;
+  const fetcher = options.mediaFetcher ?? new MediaFetcher();
   const ctx: PluginContext = {
     instance,
-    signal: new AbortController().signal,
+    signal,
     request: limiter.bind({ instanceId: instance.id, channel: instance.channel }),
+    fetchMedia: (url, init) => fetcher.fetch(url, { ...init, signal: init.signal ?? signal }),
     log: quiet,
   };
   return { ctx, refusals: () => limiter.stats(instance.id).rateLimited };
