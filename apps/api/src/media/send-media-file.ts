@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors/api-error.ts';
 import type { BufferPool } from './buffer-pool.ts';
 import { type ByteRange, contentRange, parseRange, type RangeRequest } from './byte-range.ts';
-import { contentTypeFor } from './content-type.ts';
+import { servedTypeFor } from './content-type.ts';
 import {
   evaluatePreconditions,
   type FileValidators,
@@ -84,7 +84,9 @@ async function readBody(
  * 206 with `Content-Range`, 304 for a fresh conditional request, 412 for a failed `If-Match` /
  * `If-Unmodified-Since`, 416 with `Content-Range: bytes *\/size` for an unsatisfiable range,
  * 404 when it is not a regular file. Headers as @fastify/static sent them: `Accept-Ranges`,
- * `Cache-Control`, `Last-Modified`, weak `ETag`, `Content-Type` from the extension.
+ * `Cache-Control`, `Last-Modified`, weak `ETag`; `Content-Type` from the extension when it names
+ * an inline-safe type (image, audio, video, PDF), else `application/octet-stream` with
+ * `Content-Disposition: attachment` (see `servedTypeFor`).
  *
  * The file is opened once: its `fstat` gives the validators and the size of exactly the bytes
  * then read, even if the path is replaced meanwhile. Open, fstat and close are synchronous
@@ -127,9 +129,11 @@ export async function sendMediaFile(
     const body = empty ? noBody() : await readBody(reply, fd, range, pool);
     ownedByStream = !empty && !Buffer.isBuffer(body);
     if (asked.kind === 'partial') reply.code(206).header('content-range', contentRange(info.size, range));
+    const served = servedTypeFor(path);
+    if (served.disposition) reply.header('content-disposition', served.disposition);
     return reply
       .headers(validatorHeaders(validators))
-      .header('content-type', contentTypeFor(path))
+      .header('content-type', served.contentType)
       .header('content-length', range.end - range.start + 1)
       .send(body);
   } finally {

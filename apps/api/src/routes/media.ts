@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ApiError } from '../errors/api-error.ts';
 import { BufferPool } from '../media/buffer-pool.ts';
+import { MEDIA_SECURITY_HEADERS } from '../media/content-type.ts';
 import { sendMediaFile } from '../media/send-media-file.ts';
 import { ApiKeyQuery, errorResponses, Uuid } from '../schemas/common.ts';
 
@@ -39,7 +40,10 @@ function realpathOrNull(path: string): string | null {
 /**
  * `GET|HEAD /media/:instanceId/*`: stored media (type, ranges, 416, ETag, Last-Modified, 304;
  * see {@link sendMediaFile}), confined to `media.storagePath`: every segment must be a plain
- * file name, and the real path (symlinks resolved) must stay inside the instance's folder.
+ * file name, and the real path (symlinks resolved) must stay inside the instance's folder. Only
+ * images, audio, video and PDF are served inline; everything else as an attachment of type
+ * `application/octet-stream`; every answer says `X-Content-Type-Options: nosniff` and
+ * `Content-Security-Policy: default-src 'none'; sandbox`.
  */
 export const mediaRoutes: FastifyPluginAsyncTypebox<MediaRoutesOptions> = async (app, options) => {
   const buffers = options.buffers ?? new BufferPool();
@@ -47,6 +51,12 @@ export const mediaRoutes: FastifyPluginAsyncTypebox<MediaRoutesOptions> = async 
     '/media/:instanceId/*',
     {
       config: { apiKeyInQuery: true },
+      // On every answer of the route, refusals (400, 401, 404, 416) included: set in onSend, which
+      // runs for error replies too, not in the handler, which a refused request never reaches.
+      onSend: (_request, reply, payload, done) => {
+        reply.headers(MEDIA_SECURITY_HEADERS);
+        done(null, payload);
+      },
       schema: {
         hide: options.hide ?? false,
         tags: ['media'],

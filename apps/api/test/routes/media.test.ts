@@ -10,6 +10,16 @@ const bytes = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 256));
 const big = Buffer.alloc(8 * 1024 * 1024 + 4099);
 for (let i = 0; i + 4 <= big.length; i += 4) big.writeUInt32LE((i * 2654435761) >>> 0, i);
 const mtime = new Date('2026-02-03T04:05:06.789Z');
+/** Files a browser could run script from, whatever the settings allowed to be stored. */
+const SCRIPTABLE: [string, string][] = [
+  ['x.svg', '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'],
+  ['x.html', '<script>alert(1)</script>'],
+  ['x.htm', '<script>alert(1)</script>'],
+  ['x.xhtml', '<html xmlns="http://www.w3.org/1999/xhtml"><script>alert(1)</script></html>'],
+  ['x.xml', '<?xml version="1.0"?><x/>'],
+  ['x.js', 'alert(1)'],
+  ['x.json', '{}'],
+];
 
 beforeAll(async () => {
   t = await createTestApp();
@@ -21,6 +31,10 @@ beforeAll(async () => {
   writeFileSync(join(t.mediaDir, instanceId, '2026-02', 'empty.mp4'), Buffer.alloc(0));
   writeFileSync(join(t.mediaDir, instanceId, '2026-02', 'notes.txt'), 'hello');
   writeFileSync(join(t.mediaDir, instanceId, '2026-02', 'blob.xyz123'), bytes);
+  for (const [name, body] of SCRIPTABLE) writeFileSync(join(t.mediaDir, instanceId, '2026-02', name), body);
+  writeFileSync(join(t.mediaDir, instanceId, '2026-02', 'unconfirmed.bin'), '<script>alert(1)</script>');
+  writeFileSync(join(t.mediaDir, instanceId, '2026-02', 'doc.pdf'), '%PDF-1.4\n');
+  writeFileSync(join(t.mediaDir, instanceId, '2026-02', 'pic.png'), bytes);
   utimesSync(join(t.mediaDir, instanceId, '2026-02', 'msg1.jpg'), mtime, mtime);
   mkdirSync(join(t.mediaDir, 'other'), { recursive: true });
   writeFileSync(join(t.mediaDir, 'other', 'x.jpg'), 'top secret');
@@ -116,7 +130,7 @@ describe('media: headers and types', () => {
     expect(res.headers['last-modified']).toBe(LAST_MODIFIED);
     expect(res.headers['cache-control']).toBe('public, max-age=0');
     expect(res.headers['content-length']).toBe('1000');
-    expect((await get(file('notes.txt'))).headers['content-type']).toBe('text/plain; charset=utf-8');
+    expect((await get(file('notes.txt'))).headers['content-type']).toBe('application/octet-stream');
     expect((await get(file('blob.xyz123'))).headers['content-type']).toBe('application/octet-stream');
     expect((await get(file('big.mp4'), {}, 'HEAD')).headers['content-type']).toBe('video/mp4');
   });
@@ -344,5 +358,53 @@ describe('media over a real socket', () => {
       const small = await fetchBytes('msg1.jpg', { range: 'bytes=-5' });
       expect(small.body.equals(bytes.subarray(995))).toBe(true);
     }
+  });
+});
+
+describe('media: served safely', () => {
+  const SECURITY = {
+    'x-content-type-options': 'nosniff',
+    'content-security-policy': "default-src 'none'; sandbox",
+  };
+
+  test('images, audio, video and PDF are served inline with their type', async () => {
+    for (const [name, type] of [
+      ['msg1.jpg', 'image/jpeg'],
+      ['pic.png', 'image/png'],
+      ['big.mp4', 'video/mp4'],
+      ['voice.ogg', 'audio/ogg'],
+      ['doc.pdf', 'application/pdf'],
+    ]) {
+      const res = await get(file(name as string), {}, 'HEAD');
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toBe(type as string);
+      expect(res.headers['content-disposition']).toBeUndefined();
+      expect(res.headers).toMatchObject(SECURITY);
+    }
+  });
+
+  test('SVG, HTML, XML, script, text and unconfirmed (.bin) files are attachments of no type', async () => {
+    for (const name of [...SCRIPTABLE.map(([n]) => n), 'notes.txt', 'unconfirmed.bin', 'blob.xyz123']) {
+      for (const headers of [{}, { range: 'bytes=0-3' }] as Record<string, string>[]) {
+        const res = await get(file(name), headers);
+        expect(res.statusCode === 200 || res.statusCode === 206).toBe(true);
+        expect(res.headers['content-type']).toBe('application/octet-stream');
+        expect(res.headers['content-disposition']).toBe('attachment');
+        expect(res.headers).toMatchObject(SECURITY);
+      }
+    }
+  });
+
+  test('every answer carries nosniff and the sandbox policy: 304, 400, 401, 404, 416', async () => {
+    const head = await get(file('x.svg'), {}, 'HEAD');
+    const answers = [
+      await get(file('x.svg'), { 'if-none-match': head.headers.etag as string }),
+      await get(`/api/v2/media/${instanceId}/..%2fsecret.txt`),
+      await t.app.inject({ url: file('x.svg') }),
+      await get(file('missing.jpg')),
+      await get(file('x.svg'), { range: 'bytes=9999-' }),
+    ];
+    expect(answers.map((r) => r.statusCode)).toEqual([304, 400, 401, 404, 416]);
+    for (const res of answers) expect(res.headers).toMatchObject(SECURITY);
   });
 });

@@ -1,6 +1,15 @@
 import { createDiscordPlugin, type DiscordPluginOptions } from '@omni/channel-discord';
 import type { ChannelPlugin } from '@omni/sync-core';
 
+/** A comma-separated host list (`MEDIA_HOSTS`-style variables); `undefined` when unset or empty. */
+export function hostList(text: string | undefined): string[] | undefined {
+  const hosts = (text ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '');
+  return hosts.length > 0 ? hosts : undefined;
+}
+
 const num = (text: string | undefined): number | undefined => {
   if (text === undefined || text === '') return undefined;
   const n = Number(text);
@@ -11,8 +20,9 @@ const num = (text: string | undefined): number | undefined => {
  * The channel plugins a process runs. Discord talks to `DISCORD_API_URL` (default Discord's own
  * API); its pacing can be tuned with `DISCORD_HISTORY_REQUESTS_PER_WINDOW`,
  * `DISCORD_HISTORY_WINDOW_MS` and `DISCORD_PAGE_SIZE` (for proxies and test fakes — the defaults are
- * Discord's documented limits). WhatsApp needs a socket per linked phone and comes with its
- * linking routes.
+ * Discord's documented limits). `DISCORD_MEDIA_HOSTS` (comma-separated, `*.suffix` allowed)
+ * replaces the hosts attachments may be downloaded from. WhatsApp needs a socket per linked phone
+ * and comes with its linking routes.
  */
 export function loadChannelPlugins(env: Record<string, string | undefined> = process.env): ChannelPlugin[] {
   const discord: Partial<DiscordPluginOptions> = {};
@@ -23,5 +33,7 @@ export function loadChannelPlugins(env: Record<string, string | undefined> = pro
   if (windowMs) discord.historyWindowMs = windowMs;
   if (pageSize) discord.pageSize = Math.min(100, Math.floor(pageSize));
   if (env.DISCORD_API_URL) discord.api = env.DISCORD_API_URL;
+  const mediaHosts = hostList(env.DISCORD_MEDIA_HOSTS);
+  if (mediaHosts) discord.mediaHosts = mediaHosts;
   return [createDiscordPlugin(discord)];
 }

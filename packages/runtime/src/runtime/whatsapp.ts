@@ -16,6 +16,7 @@ import {
 } from '@omni/sync-core';
 import { type Kysely, sql } from 'kysely';
 import type { ProfileSyncService } from '../profile/profile-sync-service.ts';
+import { hostList } from './channel-plugins.ts';
 
 /** What {@link startWhatsApp} needs. */
 export interface WhatsAppDeps {
@@ -28,6 +29,11 @@ export interface WhatsAppDeps {
    * @defaultValue Baileys (`createBaileysSocketFactory()`); tests pass the testkit's fake
    */
   socketFactory?: WhatsAppSocketFactory;
+  /**
+   * Hosts media may be downloaded from.
+   * @defaultValue `WHATSAPP_MEDIA_HOSTS` (env, comma-separated), else the plugin's own (`mmg.whatsapp.net`, `*.whatsapp.net`)
+   */
+  mediaHosts?: readonly string[];
 }
 
 /** The connection state as `instances.connection_state` spells it. */
@@ -44,11 +50,13 @@ export function connectionStateOf(state: Pick<WhatsAppConnectionState, 'status'>
  */
 export function startWhatsApp(deps: WhatsAppDeps): WhatsAppPlugin {
   const lids = new LidMappingStore(deps.db);
+  const mediaHosts = deps.mediaHosts ?? hostList(process.env.WHATSAPP_MEDIA_HOSTS);
   const plugin = createWhatsAppPlugin({
     socketFactory: deps.socketFactory ?? createBaileysSocketFactory(),
     authStore: new PostgresAuthStateStore(deps.db, deps.cipher),
     storedLidMappings: (id) => lids.list(id),
     log: deps.log,
+    ...(mediaHosts ? { mediaHosts } : {}),
   });
   const ingestor = new HistoryIngestor(deps.db, new DedupeWriter(deps.db));
   plugin.setHistoryHandler(async (batch) => {
