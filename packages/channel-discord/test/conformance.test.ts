@@ -38,6 +38,7 @@ runChannelConformance('discord', async () => {
     until: NOW,
     depths: [NOW - 7 * DAY, NOW - 30 * DAY, null],
     expectedIds: (since) => fake.expectedIds(chat, since, NOW),
+    expectedIdsBetween: (since, before) => fake.expectedIds(chat, since, before),
     injectRateLimits: (count) =>
       fake.inject({ kind: '429-json', count, route: /\/messages/, retryAfterSeconds: 0.01 }),
     rateLimitsSent: () => fake.stats.status429,

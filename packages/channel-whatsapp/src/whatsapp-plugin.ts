@@ -43,6 +43,9 @@ export const WHATSAPP_CAPABILITIES: ChannelCapabilities = {
   onDemandHistory: true,
   mediaNeedsDecryption: true,
   defaultRateLimits: { messagesPerMinute: 30, contactsPerMinute: 60 },
+  // The phone pages only backwards from a stored message; newer ones arrive pushed (live while
+  // connected, WhatsApp's offline queue on reconnect), so the newest gap is not asked for.
+  historyPaging: 'stored-message',
 };
 
 /** The WhatsApp plugin: every optional power of the contract plus the connection lifecycle. */

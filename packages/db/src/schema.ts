@@ -24,8 +24,11 @@ type Timestamp = ColumnType<Date | null, Date | string | null | undefined, Date 
 /** Channel names as Omni's SDK spells them. */
 export type ChannelName = 'discord' | 'whatsapp-baileys' | 'slack';
 
-/** What a sync job does. */
-export type SyncJobType = 'profile' | 'messages' | 'contacts' | 'groups' | 'all';
+/**
+ * What a sync job does. `catchup` is a messages sync of what is newer than each chat's newest
+ * covered point (the gap left by a disconnection or a fleet outage).
+ */
+export type SyncJobType = 'profile' | 'messages' | 'contacts' | 'groups' | 'all' | 'catchup';
 
 /** Lifecycle of a sync job. */
 export type SyncJobStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
@@ -100,6 +103,13 @@ export interface SyncJobChatsTable {
   failed: Generated<number>;
   /** The platform has nothing older than `oldest_at`. */
   exhausted: Generated<boolean>;
+  /**
+   * The part `[segment_since, segment_until)` of the window being fetched, which `cursor` belongs
+   * to (a chat's window is fetched as the gaps of its coverage); `segment_since` null = from the
+   * beginning, `segment_until` null = no segment open.
+   */
+  segment_since: Timestamp;
+  segment_until: Timestamp;
   last_error: string | null;
   updated_at: UpdatedAt;
 }
@@ -232,6 +242,24 @@ export interface LidMappingsTable {
   updated_at: UpdatedAt;
 }
 
+/** Why a covered range of a chat's history stops at one of its edges. */
+export type CoverageReason = 'depth' | 'exhausted' | 'not-permitted' | 'failed' | 'cancelled' | 'live';
+
+/** `chat_coverage`: time ranges `[from_at, to_at)` of a chat whose history is stored completely. */
+export interface ChatCoverageTable {
+  id: Generated<string>;
+  instance_id: string;
+  /** The chat's external id (as `messages.chat_external_id`). */
+  chat_id: string;
+  from_at: ColumnType<Date, Date | string, Date | string>;
+  to_at: ColumnType<Date, Date | string, Date | string>;
+  /** Why nothing older than `from_at` is covered by this range. */
+  from_reason: CoverageReason;
+  /** Why nothing newer than `to_at` is covered by this range. */
+  to_reason: CoverageReason;
+  updated_at: UpdatedAt;
+}
+
 /** The whole database as Kysely sees it. */
 export interface Database {
   instances: InstancesTable;
@@ -246,6 +274,7 @@ export interface Database {
   whatsapp_auth: WhatsappAuthTable;
   lid_mappings: LidMappingsTable;
   channel_sessions: ChannelSessionsTable;
+  chat_coverage: ChatCoverageTable;
 }
 
 export type Instance = Selectable<InstancesTable>;
@@ -260,3 +289,4 @@ export type Chat = Selectable<ChatsTable>;
 export type Contact = Selectable<ContactsTable>;
 export type OmniGroup = Selectable<OmniGroupsTable>;
 export type GroupParticipant = Selectable<GroupParticipantsTable>;
+export type ChatCoverage = Selectable<ChatCoverageTable>;

@@ -37,6 +37,20 @@ export type {
 export { chatId, externalMessageId, externalUserId, instanceId, isUuid, jobId } from './contract/ids.ts';
 export type { MediaDescriptor, MessageKind, NormalizedMessage } from './contract/normalized-message.ts';
 export type { ChannelProfile } from './contract/profile.ts';
+export {
+  type CoverageExtension,
+  extendCoverage,
+  markCoverageEdge,
+  readCoverage,
+} from './coverage/coverage-ledger.ts';
+export {
+  COVERAGE_REASONS,
+  type CoverageGap,
+  type CoverageRange,
+  type CoverageReason,
+  mergeRanges,
+  uncoveredGaps,
+} from './coverage/coverage-range.ts';
 export { AuthError } from './errors/auth-error.ts';
 export { CancelledError } from './errors/cancelled-error.ts';
 export { InstanceNotFoundError } from './errors/instance-not-found-error.ts';

@@ -166,17 +166,29 @@ for (const engine of TEST_ENGINES) {
         .execute();
       expect(listed).toHaveLength(4);
 
-      // A second run stores nothing and counts everything as duplicates.
+      // A second run of the same window asks for nothing already covered: only the new tail (empty).
       const second = await startJob(inst);
       expect(second.id).not.toBe(job.id);
-      const again = await setup({ chats, pageSize: 10 }).runner.runJob(second.id, 'w1');
+      const rerun = setup({ chats, pageSize: 10 });
+      const again = await rerun.runner.runJob(second.id, 'w1');
       expect(readProgress(again?.job?.progress)).toMatchObject({
+        fetched: 0,
+        stored: 0,
+        duplicates: 0,
+        chatsDone: 3,
+      });
+      expect(rerun.plugin.requests).toBe(0);
+      expect(await messageCount(inst)).toBe(75);
+
+      // `force` fetches the window again: nothing new, everything counted as a duplicate.
+      const forced = await startJob(inst, { depth: 'all', force: true });
+      const again2 = await setup({ chats, pageSize: 10 }).runner.runJob(forced.id, 'w1');
+      expect(readProgress(again2?.job?.progress)).toMatchObject({
         fetched: 75,
         stored: 0,
         duplicates: 75,
         chatsDone: 3,
       });
-      expect(await messageCount(inst)).toBe(75);
     });
 
     test('a platform answering 429 three times still yields every message; waits are counted', async () => {
@@ -530,7 +542,7 @@ for (const engine of TEST_ENGINES) {
       );
       expect(readProgress(second?.job?.progress)).toMatchObject({
         stored: 0,
-        duplicates: 2,
+        duplicates: 0,
         mediaDownloaded: 2,
         mediaFailed: 0,
       });

@@ -55,15 +55,18 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
         );
       }
       const plugin = app.deps.plugins.get(instance.channel);
-      const { type, depth, channelId, downloadMedia } = request.body;
-      if (type !== 'all' && !plugin.capabilities.parts.includes(type)) {
+      const { type, depth, channelId, downloadMedia, force } = request.body;
+      const part = type === 'catchup' ? 'messages' : type;
+      if (part !== 'all' && !plugin.capabilities.parts.includes(part)) {
         throw ApiError.unprocessable(`the ${instance.channel} channel cannot sync ${type}`);
       }
       const config: SyncJobConfig = {};
       if (type === 'messages' || type === 'all') {
         config.depth = depth ?? (await app.deps.settings.get('sync.defaultDepth'));
         config.downloadMedia = downloadMedia ?? instance.download_media_on_sync;
+        if (force === true) config.force = true;
       }
+      if (type === 'catchup') config.downloadMedia = downloadMedia ?? instance.download_media_on_sync;
       if (channelId !== undefined) config.channelId = channelId;
       const { job, created } = await app.deps.jobs.createJob(instance.id, type, config, {
         maxPending: await app.deps.settings.get('sync.maxPendingJobsPerInstance'),

@@ -1,13 +1,17 @@
 import { Type } from 'typebox';
 import { JsonObject, NullableTimestamp, PageQuery, Timestamp, Uuid } from './common.ts';
 
-/** What a job syncs. */
+/**
+ * What a job syncs. `catchup` fetches, per chat, what is newer than its newest covered point (the
+ * gap a disconnection or an outage left).
+ */
 export const SyncType = Type.Union([
   Type.Literal('profile'),
   Type.Literal('messages'),
   Type.Literal('contacts'),
   Type.Literal('groups'),
   Type.Literal('all'),
+  Type.Literal('catchup'),
 ]);
 
 /** How far back. */
@@ -35,6 +39,12 @@ export const SyncRequestBody = Type.Object(
     depth: Type.Optional(SyncDepth),
     channelId: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
     downloadMedia: Type.Optional(Type.Boolean()),
+    force: Type.Optional(
+      Type.Boolean({
+        description:
+          'Fetch the whole window again, ignoring what the coverage ledger says is stored (for edits and deletes).',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -4,6 +4,7 @@ import * as messageTarget from './0002-message-target.ts';
 import * as channelSessions from './0003-channel-sessions.ts';
 import * as leaseFencing from './0004-lease-fencing.ts';
 import * as dashboard from './0008-dashboard.ts';
+import * as chatCoverage from './0009-chat-coverage.ts';
 import * as slackChannel from './0010-slack-channel.ts';
 
 /** Forward-only migrations, in order. Add a file and list it here; never edit a shipped one. */
@@ -13,6 +14,7 @@ export const migrations: Record<string, Migration> = {
   '0003-channel-sessions': channelSessions,
   '0004-lease-fencing': leaseFencing,
   '0008-dashboard': dashboard,
+  '0009-chat-coverage': chatCoverage,
   '0010-slack-channel': slackChannel,
 };
 

@@ -124,7 +124,8 @@ export class SyncScheduler {
         ? this.#deps.plugins.get(instance.channel)
         : null;
       for (const type of types) {
-        if (plugin && type !== 'all' && !plugin.capabilities.parts.includes(type)) continue;
+        const part = type === 'catchup' ? 'messages' : type;
+        if (plugin && part !== 'all' && !plugin.capabilities.parts.includes(part)) continue;
         try {
           const { job } = await this.#deps.jobs.createJob(instance.id, type, {});
           await this.#deps.queue.dispatch({ jobId: job.id, instanceId: instance.id });

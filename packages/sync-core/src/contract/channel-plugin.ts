@@ -25,6 +25,16 @@ export interface ChannelCapabilities {
   mediaNeedsDecryption: boolean;
   /** The platform's own documented limits, used when settings say nothing. Requests per minute. */
   defaultRateLimits: { messagesPerMinute: number; contactsPerMinute: number };
+  /**
+   * Where `fetchHistory` can start paging, which decides which gaps of the coverage ledger the
+   * engine asks for. `'time'`: from any `until` (Discord's `before`), so every gap can be fetched,
+   * the newest too. `'stored-message'`: only backwards from a stored message (`params.anchor`,
+   * WhatsApp's `fetchMessageHistory`); what is newer than everything stored cannot be asked for —
+   * it arrives pushed (live, or the platform's offline queue on reconnect) — so the engine does not
+   * ask for such a gap.
+   * @defaultValue 'time'
+   */
+  historyPaging?: 'time' | 'stored-message';
 }
 
 /** The instance a call is about, with its decrypted credentials. */
@@ -101,8 +111,11 @@ export interface FetchHistoryParams {
   /** Cursor of the last stored batch, or `null` to start at `until`. */
   cursor: JsonValue | null;
   /**
-   * The oldest message of this chat already stored (from any source), when there is one. Platforms
-   * that page backwards from a known message (WhatsApp `fetchMessageHistory`) start from it.
+   * The oldest message of this chat already stored (from any source) at or after `since` (any, when
+   * `since` is null), when there is one. Platforms that page backwards from a known message
+   * (WhatsApp `fetchMessageHistory`, `capabilities.historyPaging: 'stored-message'`) start from it.
+   * The engine asks only for the parts of a chat its coverage ledger lacks, so `since`/`until` may
+   * be a gap inside the chat's history, not only the job's window.
    */
   anchor?: StoredMessageRef | null;
 }

@@ -12,6 +12,17 @@ export interface SyncJobConfig {
   channelId?: string;
   /** Download media for this job even when the instance does not ask for it. */
   downloadMedia?: boolean;
+  /**
+   * Fetch the whole window again, ignoring the coverage ledger (for edits and deletes): edited rows
+   * are updated, rows the platform no longer has are marked deleted.
+   */
+  force?: boolean;
+  /** Explicit window start (ISO 8601), instead of `depth`. */
+  since?: string;
+  /** Explicit window end (ISO 8601, exclusive); absent = the job's start. */
+  until?: string;
+  /** Only these chats (external ids). */
+  chatIds?: string[];
   [key: string]: JsonValue | undefined;
 }
 

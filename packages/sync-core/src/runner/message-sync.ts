@@ -2,6 +2,13 @@ import type { SyncJobChat } from '@omni/db';
 import { sql } from 'kysely';
 import { type ChatInfo, hasMedia, type StoredMessageRef } from '../contract/channel-plugin.ts';
 import { type ChatId, type JsonValue, chatId as toChatId } from '../contract/ids.ts';
+import {
+  type CoverageExtension,
+  extendCoverage,
+  markCoverageEdge,
+  readCoverage,
+} from '../coverage/coverage-ledger.ts';
+import { uncoveredGaps } from '../coverage/coverage-range.ts';
 import { LeaseLostError } from '../errors/lease-lost-error.ts';
 import { NotFoundError } from '../errors/not-found-error.ts';
 import { PermanentError } from '../errors/permanent-error.ts';
@@ -31,13 +38,26 @@ async function resolveWindow(run: JobRun): Promise<SyncWindow> {
       until: Date.parse(progress.window.until),
     };
   }
+  if (run.job.type === 'catchup') {
+    // Each chat's own newest covered point is where its catch-up starts (see nextGap).
+    const until = run.job.started_at?.getTime() ?? run.clock.now();
+    await run.jobs.updateProgress(run.lease, {
+      window: { depth: 'catchup', since: null, until: new Date(until).toISOString() },
+    });
+    return { depth: 'catchup', since: null, until };
+  }
+  const explicitSince = parseTime(run.config.since);
+  const explicitUntil = parseTime(run.config.until);
   const depth = isSyncDepth(run.config.depth)
     ? run.config.depth
-    : run.settings
-      ? await run.settings.get('sync.defaultDepth')
-      : '7d';
-  const until = run.job.started_at?.getTime() ?? run.clock.now();
-  const since = sinceForDepth(depth, until);
+    : explicitSince !== null
+      ? 'window'
+      : run.settings
+        ? await run.settings.get('sync.defaultDepth')
+        : '7d';
+  const started = run.job.started_at?.getTime() ?? run.clock.now();
+  const until = explicitUntil !== null ? Math.min(explicitUntil, started) : started;
+  const since = explicitSince ?? (isSyncDepth(depth) ? sinceForDepth(depth, until) : null);
   await run.jobs.updateProgress(run.lease, {
     window: {
       depth,
@@ -46,6 +66,12 @@ async function resolveWindow(run: JobRun): Promise<SyncWindow> {
     },
   });
   return { depth, since, until };
+}
+
+function parseTime(value: unknown): number | null {
+  if (typeof value !== 'string') return null;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) ? ms : null;
 }
 
 async function prepareChats(run: JobRun): Promise<SyncJobChat[]> {
@@ -63,6 +89,8 @@ async function prepareChats(run: JobRun): Promise<SyncJobChat[]> {
     chats = chats.filter((c) => c.id === only || c.altId === only);
     if (chats.length === 0) chats = [{ id: toChatId(only), name: null, kind: 'channel', readable: true }];
   }
+  const named = Array.isArray(run.config.chatIds) ? new Set(run.config.chatIds) : null;
+  if (named) chats = chats.filter((c) => named.has(c.id) || (c.altId != null && named.has(c.altId)));
   const unique = [...new Map(chats.map((c) => [c.id, c])).values()];
   const unreadable = unique.filter((c) => !c.readable);
   const warnings = [
@@ -108,17 +136,19 @@ async function prepareChats(run: JobRun): Promise<SyncJobChat[]> {
   return run.db.selectFrom('sync_job_chats').selectAll().where('job_id', '=', jobId).execute();
 }
 
-async function oldestStored(run: JobRun, chat: string): Promise<StoredMessageRef | null> {
-  const row = await run.db
+async function oldestStored(
+  run: JobRun,
+  chat: string,
+  since: number | null,
+): Promise<StoredMessageRef | null> {
+  let q = run.db
     .selectFrom('messages')
     .select(['external_id', 'sent_at', 'sender_id', 'raw'])
     .where('instance_id', '=', run.instance.id)
     .where('chat_external_id', '=', chat)
-    .where('kind', 'not in', ['edit', 'revoke', 'reaction'])
-    .orderBy('sent_at')
-    .orderBy('id')
-    .limit(1)
-    .executeTakeFirst();
+    .where('kind', 'not in', ['edit', 'revoke', 'reaction']);
+  if (since !== null) q = q.where('sent_at', '>=', new Date(since));
+  const row = await q.orderBy('sent_at').orderBy('id').limit(1).executeTakeFirst();
   if (!row) return null;
   return {
     externalId: row.external_id,
@@ -150,18 +180,27 @@ async function queueMedia(run: JobRun, rows: InsertedMessage[]): Promise<void> {
   }
 }
 
-async function finishChat(run: JobRun, chat: SyncJobChat): Promise<void> {
+async function finishChat(
+  run: JobRun,
+  chat: SyncJobChat,
+  status: 'done' | 'exhausted' = 'done',
+): Promise<void> {
   await run.db.transaction().execute(async (trx) => {
     await holdLease(trx, run.lease);
     const updated = await trx
       .updateTable('sync_job_chats')
-      .set({ status: 'done', updated_at: sql`now()` })
+      .set({ status, ...(status === 'exhausted' ? { exhausted: true } : {}), updated_at: sql`now()` })
       .where('job_id', '=', run.job.id)
       .where('chat_id', '=', chat.chat_id)
       .where('status', 'in', ['pending', 'running', 'failed'])
       .executeTakeFirst();
     if (Number(updated.numUpdatedRows) > 0) {
-      await run.jobs.updateProgress(run.lease, {}, { counters: { chatsDone: 1 } }, trx);
+      await run.jobs.updateProgress(
+        run.lease,
+        {},
+        { counters: { chatsDone: 1, chatsExhausted: status === 'exhausted' ? 1 : 0 } },
+        trx,
+      );
     }
   });
   run.tracker.onBatch(chat.chat_id, null, true);
@@ -185,13 +224,190 @@ async function failChat(run: JobRun, chat: SyncJobChat, error: Error): Promise<v
   });
 }
 
+/** One part `[since, until)` of a chat's window (`since` null = from the beginning). */
+interface Segment {
+  since: number | null;
+  until: number;
+}
+
+const segmentKey = (s: Segment) => `${s.since}:${s.until}`;
+
+/** Where a chat's fetch stands. */
+interface ChatState {
+  /** The segment being fetched, which `cursor` belongs to. */
+  segment: Segment | null;
+  cursor: JsonValue | null;
+  /** The chat's history is known to begin inside the window. */
+  exhausted: boolean;
+  /** Lower edge of the last range written while the segment was still open, UTC ms. */
+  openEdge: number | null;
+  /** Segments fetched by this run (never asked twice, whatever a plugin answers). */
+  fetched: Set<string>;
+}
+
+/**
+ * The newest part of the window the chat's coverage ledger lacks, or `null` when nothing is
+ * missing. A `catchup` job asks only for what is newer than the chat's newest covered point. A
+ * platform that pages only from a stored message (`historyPaging: 'stored-message'`) is not asked
+ * for a gap with no stored message at or after its start while older ones exist: that part
+ * arrives pushed.
+ */
+async function nextGap(run: JobRun, chat: SyncJobChat, window: SyncWindow, state: ChatState) {
+  const chatId = chat.chat_id;
+  const ranges = (await readCoverage(run.db, run.instance.id, [chatId])).get(chatId) ?? [];
+  let since = window.since;
+  if (run.job.type === 'catchup') {
+    const top = ranges.at(-1);
+    if (!top) return null;
+    since = top.to;
+  }
+  const byAnchor = run.plugin.capabilities.historyPaging === 'stored-message';
+  const gaps = uncoveredGaps(ranges, since, window.until);
+  if (gaps.length === 0 && ranges[0]?.fromReason === 'exhausted' && window.since !== null) {
+    const oldest = await oldestStored(run, chatId, null);
+    if (oldest === null || oldest.timestamp > window.since) state.exhausted = true;
+  }
+  for (const gap of gaps) {
+    const segment: Segment = { since: gap.from === 0 && since === null ? null : gap.from, until: gap.to };
+    if (state.fetched.has(segmentKey(segment))) continue;
+    if (byAnchor && (await oldestStored(run, chatId, segment.since)) === null) {
+      if ((await oldestStored(run, chatId, null)) !== null) continue;
+    }
+    return segment;
+  }
+  return null;
+}
+
+/** Opens a segment: the chat's cursor now belongs to it (and starts empty). */
+async function openSegment(run: JobRun, chat: SyncJobChat, segment: Segment, state: ChatState) {
+  await run.db.transaction().execute(async (trx) => {
+    await holdLease(trx, run.lease);
+    await trx
+      .updateTable('sync_job_chats')
+      .set({
+        segment_since: segment.since === null ? null : new Date(segment.since),
+        segment_until: new Date(segment.until),
+        cursor: null,
+        updated_at: sql`now()`,
+      })
+      .where('job_id', '=', run.job.id)
+      .where('chat_id', '=', chat.chat_id)
+      .execute();
+  });
+  state.segment = segment;
+  state.cursor = null;
+}
+
+function oldestOf(messages: readonly { timestamp: number }[]): number | null {
+  let oldest: number | null = null;
+  for (const m of messages) {
+    if (Number.isFinite(m.timestamp) && (oldest === null || m.timestamp < oldest)) oldest = m.timestamp;
+  }
+  return oldest;
+}
+
+/**
+ * Fetches the open segment from its cursor, batch by batch; each batch commits its messages, the
+ * chat's checkpoint and the span it completes in the coverage ledger together: `[oldest + 1 ms,
+ * until)` while more follows (lower edge `failed` until the segment goes further), `[since, until)`
+ * on the last batch (`depth`), from the beginning when the platform has nothing older
+ * (`exhausted`).
+ */
+async function fetchSegment(run: JobRun, chat: SyncJobChat, segment: Segment, state: ChatState) {
+  const batches = run.plugin.fetchHistory(run.ctx, {
+    chatId: chat.chat_id as ChatId,
+    since: segment.since,
+    until: segment.until,
+    cursor: state.cursor,
+    anchor: await oldestStored(run, chat.chat_id, segment.since),
+  });
+  const complete = (exhausted: boolean): CoverageExtension => {
+    const beginning = exhausted || segment.since === null;
+    return {
+      from: beginning ? 0 : (segment.since as number),
+      to: segment.until,
+      fromReason: beginning ? 'exhausted' : 'depth',
+      toReason: 'depth',
+    };
+  };
+  for await (const batch of batches) {
+    const exhausted = batch.exhausted === true;
+    const final = exhausted || !batch.hasMore;
+    if (exhausted) state.exhausted = true;
+    const oldest = oldestOf(batch.messages);
+    const coverage: CoverageExtension | undefined = final
+      ? complete(exhausted)
+      : oldest !== null && oldest + 1 <= segment.until
+        ? { from: oldest + 1, to: segment.until, fromReason: 'failed', toReason: 'depth' }
+        : undefined;
+    const waits = run.tracker.takeWaits();
+    let result: Awaited<ReturnType<typeof run.writer.writeBatch>>;
+    try {
+      result = await run.writer.writeBatch({
+        instanceId: run.instance.id,
+        messages: batch.messages,
+        returnInserted: 'withMedia',
+        checkpoint: {
+          lease: run.lease,
+          chatId: chat.chat_id,
+          cursor: batch.cursor,
+          ...(exhausted ? { exhausted: true } : {}),
+          progress: waits,
+          ...(coverage ? { coverage } : {}),
+        },
+      });
+    } catch (error) {
+      run.tracker.restoreWaits(waits);
+      throw error;
+    }
+    state.cursor = batch.cursor;
+    state.openEdge = final ? null : (coverage?.from ?? state.openEdge);
+    run.batches += 1;
+    run.tracker.onBatch(chat.chat_id, result.oldestTimestamp, false);
+    run.onBatchCommitted({
+      jobId: run.job.id,
+      chatId: chat.chat_id,
+      batch: run.batches,
+      fetched: result.fetched,
+      stored: result.stored,
+      duplicates: result.duplicates,
+      updated: result.updated,
+      final,
+    });
+    await queueMedia(run, result.inserted);
+    await run.tracker.maybeEmit();
+    if (final) return;
+    await run.checkStop();
+  }
+  // The plugin ended without a last batch (nothing in the segment): the segment is complete.
+  await run.db.transaction().execute(async (trx) => {
+    await holdLease(trx, run.lease);
+    await extendCoverage(trx, run.instance.id, chat.chat_id, complete(false));
+  });
+}
+
+/**
+ * Syncs one chat: with `force` its whole window, else each gap of its coverage ledger, newest
+ * first, re-planned from the ledger after every segment (so what an earlier attempt or job stored
+ * is not asked again). A resumed chat first finishes the segment its cursor belongs to.
+ */
 async function syncChat(run: JobRun, chat: SyncJobChat, window: SyncWindow): Promise<void> {
   const key = { instanceId: run.instance.id, channel: run.ctx.instance.channel };
   const hooks = {
     signal: run.ctx.signal,
     onWait: (w: Parameters<typeof run.tracker.addWait>[0]) => run.tracker.addWait(w),
   };
-  let cursor = (chat.cursor ?? null) as JsonValue | null;
+  const force = run.config.force === true;
+  const state: ChatState = {
+    segment: chat.segment_until
+      ? { since: chat.segment_since?.getTime() ?? null, until: chat.segment_until.getTime() }
+      : null,
+    cursor: (chat.cursor ?? null) as JsonValue | null,
+    exhausted: chat.exhausted,
+    openEdge: null,
+    fetched: new Set(),
+  };
+  if (force && !state.segment && chat.status !== 'pending') state.fetched.add(segmentKey(window));
   let transientAttempts = 0;
   if (chat.status !== 'running') {
     await run.db.transaction().execute(async (trx) => {
@@ -207,64 +423,34 @@ async function syncChat(run: JobRun, chat: SyncJobChat, window: SyncWindow): Pro
   for (;;) {
     await run.checkStop();
     try {
-      const anchor = await oldestStored(run, chat.chat_id);
-      let finished = false;
-      const batches = run.plugin.fetchHistory(run.ctx, {
-        chatId: chat.chat_id as ChatId,
-        since: window.since,
-        until: window.until,
-        cursor,
-        anchor,
-      });
-      for await (const batch of batches) {
-        const exhausted = batch.exhausted === true;
-        const final = exhausted || !batch.hasMore;
-        const waits = run.tracker.takeWaits();
-        let result: Awaited<ReturnType<typeof run.writer.writeBatch>>;
-        try {
-          result = await run.writer.writeBatch({
-            instanceId: run.instance.id,
-            messages: batch.messages,
-            returnInserted: 'withMedia',
-            checkpoint: {
-              lease: run.lease,
-              chatId: chat.chat_id,
-              cursor: batch.cursor,
-              ...(final ? { status: exhausted ? ('exhausted' as const) : ('done' as const) } : {}),
-              ...(exhausted ? { exhausted: true } : {}),
-              progress: { ...waits, ...(final ? { chatsDone: 1, chatsExhausted: exhausted ? 1 : 0 } : {}) },
-            },
-          });
-        } catch (error) {
-          run.tracker.restoreWaits(waits);
-          throw error;
+      for (;;) {
+        if (!state.segment) {
+          const next = force
+            ? state.fetched.has(segmentKey(window))
+              ? null
+              : { since: window.since, until: window.until }
+            : await nextGap(run, chat, window, state);
+          if (!next) break;
+          await openSegment(run, chat, next, state);
         }
-        cursor = batch.cursor;
-        transientAttempts = 0;
-        run.batches += 1;
-        run.tracker.onBatch(chat.chat_id, result.oldestTimestamp, final);
-        run.onBatchCommitted({
-          jobId: run.job.id,
-          chatId: chat.chat_id,
-          batch: run.batches,
-          fetched: result.fetched,
-          stored: result.stored,
-          duplicates: result.duplicates,
-          updated: result.updated,
-          final,
-        });
-        await queueMedia(run, result.inserted);
-        await run.tracker.maybeEmit();
-        if (final) {
-          finished = true;
-          break;
-        }
-        await run.checkStop();
+        const segment = state.segment as Segment;
+        await fetchSegment(run, chat, segment, state);
+        state.fetched.add(segmentKey(segment));
+        state.segment = null;
       }
-      if (!finished) await finishChat(run, chat);
+      await finishChat(run, chat, state.exhausted ? 'exhausted' : 'done');
       return;
     } catch (error) {
-      if (error instanceof StopSignal || error instanceof LeaseLostError || run.stopReason) throw error;
+      if (error instanceof StopSignal || error instanceof LeaseLostError || run.stopReason) {
+        if (run.stopReason === 'cancelled' && state.openEdge !== null) {
+          const edge = state.openEdge;
+          await run.db.transaction().execute(async (trx) => {
+            await holdLease(trx, run.lease);
+            await markCoverageEdge(trx, run.instance.id, chat.chat_id, edge, 'cancelled');
+          });
+        }
+        throw error;
+      }
       if (error instanceof RateLimitedError) {
         // Refused from inside the iterator: cool down, then ask again from the last committed cursor.
         await run.limiter.backoff(key, 'messages', error, hooks);

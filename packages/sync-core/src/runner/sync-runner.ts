@@ -31,7 +31,7 @@ const PART_ORDER: readonly SyncPart[] = ['profile', 'messages', 'contacts', 'gro
 
 function partsFor(type: SyncJobType, plugin: ChannelPlugin): { run: SyncPart[]; unsupported: SyncPart[] } {
   const supported = new Set(plugin.capabilities.parts);
-  const wanted: SyncPart[] = type === 'all' ? [...PART_ORDER] : [type];
+  const wanted: SyncPart[] = type === 'all' ? [...PART_ORDER] : type === 'catchup' ? ['messages'] : [type];
   return {
     run: wanted.filter((p) => supported.has(p)),
     unsupported: wanted.filter((p) => !supported.has(p)),

@@ -1,6 +1,7 @@
 import type { Database } from '@omni/db';
 import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
 import type { MediaDescriptor, NormalizedMessage } from '../contract/normalized-message.ts';
+import { coverageCtes, extendCoverage } from '../coverage/coverage-ledger.ts';
 import { LeaseLostError } from '../errors/lease-lost-error.ts';
 import { holdLease, leaseFence } from '../jobs/job-repository.ts';
 import { progressWithDelta } from '../jobs/sync-progress.ts';
@@ -153,7 +154,7 @@ export class DedupeWriter {
         newActions.map((r) => r.id),
       );
     }
-    if (input.checkpoint) await this.#checkpoint(trx, input.checkpoint, result);
+    if (input.checkpoint) await this.#checkpoint(trx, input.instanceId, input.checkpoint, result);
     if (input.returnInserted === 'withMedia')
       result.inserted = result.inserted.filter((r) => r.message.media.length > 0);
     return result;
@@ -325,6 +326,7 @@ export class DedupeWriter {
           updated_at = now()
         where id = (select id from fence)
       )`);
+      if (cp.coverage) ctes.push(...coverageCtes(instanceId, cp.chatId, cp.coverage, gate));
     }
     const rows = await sql<{
       k: string;
@@ -397,7 +399,7 @@ export class DedupeWriter {
     return result.rows.length;
   }
 
-  async #checkpoint(trx: Db, cp: ChatCheckpoint, r: WriteBatchResult): Promise<void> {
+  async #checkpoint(trx: Db, instanceId: string, cp: ChatCheckpoint, r: WriteBatchResult): Promise<void> {
     const oldestIso = r.oldestTimestamp === null ? null : new Date(r.oldestTimestamp).toISOString();
     const newestIso = r.newestTimestamp === null ? null : new Date(r.newestTimestamp).toISOString();
     await trx
@@ -436,5 +438,6 @@ export class DedupeWriter {
       })
       .where('id', '=', cp.lease.jobId)
       .execute();
+    if (cp.coverage) await extendCoverage(trx, instanceId, cp.chatId, cp.coverage);
   }
 }

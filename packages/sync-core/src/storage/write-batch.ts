@@ -1,6 +1,7 @@
 import type { SyncChatStatus } from '@omni/db';
 import type { JsonValue } from '../contract/ids.ts';
 import type { NormalizedMessage } from '../contract/normalized-message.ts';
+import type { CoverageExtension } from '../coverage/coverage-ledger.ts';
 import type { JobLease } from '../jobs/job-types.ts';
 import type { ProgressCounter } from '../jobs/sync-progress.ts';
 
@@ -22,6 +23,11 @@ export interface ChatCheckpoint {
   exhausted?: boolean;
   /** Extra job counters to add in the same transaction (`chatsDone`, `chatsExhausted`…). */
   progress?: Partial<Record<ProgressCounter, number>>;
+  /**
+   * The span of the chat's history this batch completes, added to the coverage ledger
+   * (`chat_coverage`, keyed by `chatId`) in the same statement or transaction as the batch.
+   */
+  coverage?: CoverageExtension;
 }
 
 /** One batch for `DedupeWriter.writeBatch`. */

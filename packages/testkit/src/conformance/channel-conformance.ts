@@ -31,6 +31,12 @@ export interface ConformanceFixture {
   anchor?: StoredMessageRef | null;
   /** The platform's message ids of `chatId` in [since, until), the exact expected set. */
   expectedIds(since: number | null): Promise<string[]> | string[];
+  /**
+   * The platform's message ids of `chatId` in [since, before): lets the suite check that a gap
+   * inside the history (what the engine asks for when its coverage ledger lacks it) is fetched
+   * exactly. Required when `capabilities.historyPaging` is `'time'` (the default).
+   */
+  expectedIdsBetween?(since: number, before: number): Promise<string[]> | string[];
   /** Makes the next `count` history requests answer with the platform's rate-limit refusal. */
   injectRateLimits(count: number): void;
   /** Refusals the fake platform answered so far. */
@@ -179,6 +185,21 @@ export function runChannelConformance(name: string, setup: () => Promise<Conform
         }
         expect(batches.at(-1)?.hasMore ?? false).toBe(false);
       }
+    });
+
+    test('a gap inside the history is fetched exactly (historyPaging: time)', async () => {
+      if (f.plugin.capabilities.historyPaging === 'stored-message') return;
+      expect(f.expectedIdsBetween).toBeDefined();
+      const oldest = f.depths.find((d): d is number => d !== null);
+      expect(oldest).toBeDefined();
+      const since = oldest as number;
+      const before = since + Math.floor((f.until - since) / 2);
+      const { ctx } = conformanceContext(f.instance);
+      const batches = await collect(f.plugin, ctx, { ...params(since), until: before });
+      const got = ids(batches);
+      expect(new Set(got).size).toBe(got.length);
+      expect(sorted(got)).toEqual(sorted(await f.expectedIdsBetween!(since, before)));
+      expect(batches.at(-1)?.hasMore ?? false).toBe(false);
     });
 
     test('a JSON round-tripped cursor resumes exactly after the last batch taken', async () => {
