@@ -5,6 +5,7 @@ import {
   DedupeWriter,
   externalMessageId,
   JobRepository,
+  leaseOf,
   mergeRanges,
   readCoverage,
   uncoveredGaps,
@@ -56,14 +57,14 @@ for (const engine of TEST_ENGINES) {
         .insertInto('sync_job_chats')
         .values({ job_id: job.id, chat_id: chat, chat_name: null })
         .execute();
-      return job.id;
+      return leaseOf((await jobs.claimJob(job.id, 'w1', 60_000)) ?? job);
     };
 
     test('each batch extends the ledger in its own statement; adjacent spans merge into one row', async () => {
       const inst = await createInstance(t, 'discord');
-      const jobId = await jobChat(inst, 'c1');
+      const lease = await jobChat(inst, 'c1');
       const cp = (from: number, to: number, fromReason: 'depth' | 'failed' | 'exhausted') => ({
-        jobId,
+        lease,
         chatId: 'c1',
         cursor: from,
         coverage: { from, to, fromReason, toReason: 'depth' as const },
@@ -111,17 +112,18 @@ for (const engine of TEST_ENGINES) {
 
     test('a batch that fails commits neither its messages nor its coverage', async () => {
       const inst = await createInstance(t, 'discord');
-      // The job id is no uuid: the statement fails in its checkpoint part, after the insert.
-      const jobId = 'not-a-uuid';
+      // The statement fails in its coverage part, after the insert.
+      const lease = await jobChat(inst, 'c2');
       await expect(
         writer.writeBatch({
           instanceId: inst,
           messages: [msg('c2', 'ok', at(2))],
           checkpoint: {
-            jobId,
+            lease,
             chatId: 'c2',
             cursor: 1,
-            coverage: { from: 0, to: at(3), fromReason: 'depth', toReason: 'depth' },
+            // An edge reason the ledger's check constraint refuses.
+            coverage: { from: 0, to: at(3), fromReason: 'bogus' as never, toReason: 'depth' },
           },
         }),
       ).rejects.toThrow();
