@@ -12,6 +12,7 @@ runChannelConformance('slack', async () => {
     until: NOW,
     depths: [NOW - 7 * DAY, NOW - 30 * DAY, null],
     expectedIds: (since) => fake.expectedIds(chat, since, NOW),
+    expectedIdsBetween: (since, before) => fake.expectedIds(chat, since, before),
     injectRateLimits: (count) =>
       fake.inject({ kind: '429', count, route: /^conversations\.(history|replies)$/, retryAfterSeconds: 1 }),
     rateLimitsSent: () => fake.stats.status429,
