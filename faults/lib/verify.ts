@@ -10,6 +10,7 @@ export const MESSAGE_COUNTERS = [
   'chatsTotal',
   'chatsDone',
   'chatsExhausted',
+  'chatsFailed',
 ] as const satisfies readonly (keyof SyncProgress)[];
 
 /** Counters that do not depend on timing: a faulty run must end with the same values as a clean one. */

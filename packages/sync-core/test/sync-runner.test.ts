@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { TEST_ENGINES, type TestDb } from '@omni/db/testing';
 import {
   type BatchCommitted,
+  CancelledError,
   ExponentialCooldownPolicy,
   externalUserId,
   fixedRateSource,
@@ -12,6 +13,7 @@ import {
   leaseOf,
   MediaStorageService,
   MemoryEventSink,
+  NotFoundError,
   PluginRegistry,
   RateLimitedError,
   RateLimiter,
@@ -49,8 +51,11 @@ for (const engine of TEST_ENGINES) {
 
     const newInstance = () => createInstance(t, 'discord');
 
-    const setup = (pluginOptions: TestPluginOptions, runner: Partial<SyncRunnerOptions> = {}) => {
-      const plugin = new TestPlugin(pluginOptions);
+    const setup = (
+      pluginOptions: TestPluginOptions,
+      runner: Partial<SyncRunnerOptions> = {},
+      plugin: TestPlugin = new TestPlugin(pluginOptions),
+    ) => {
       const clock = new VirtualClock(Date.now());
       const events = new MemoryEventSink();
       const batches: BatchCommitted[] = [];
@@ -346,6 +351,88 @@ for (const engine of TEST_ENGINES) {
         chatsDone: 1,
       });
       expect(await externalIds(inst)).toEqual(expected(chats));
+    });
+
+    test('media queued when the worker shuts down is left for the next run, not counted as failed', async () => {
+      const inst = await newInstance();
+      const end = Date.now() - 60_000;
+      const files = new Map<string, Uint8Array>();
+      const chats: TestChat[] = [
+        {
+          id: 'album',
+          messages: Array.from({ length: 30 }, (_, i) => {
+            const url = `https://cdn/p${i}.png`;
+            files.set(url, Buffer.concat([PNG, Buffer.from(`photo ${i}`)]));
+            return msg('album', `p${i}`, end - (30 - i) * 1000, {
+              kind: 'image',
+              media: [{ mimeType: 'image/png', url }],
+            });
+          }),
+        },
+      ];
+      const media = new MediaStorageService(t.db, { basePath: mediaDir, allowedMimeTypes: ['image/*'] });
+      const controller = new AbortController();
+      // Downloads hang until the run's media signal aborts (a slow CDN at shutdown time).
+      class HangingCdn extends TestPlugin {
+        override async downloadMedia(
+          ctx: Parameters<TestPlugin['downloadMedia']>[0],
+        ): ReturnType<TestPlugin['downloadMedia']> {
+          await new Promise((_, reject) =>
+            ctx.signal.addEventListener('abort', () => reject(new CancelledError('download stopped')), {
+              once: true,
+            }),
+          );
+          throw new Error('unreachable');
+        }
+      }
+      const options: TestPluginOptions = {
+        chats,
+        pageSize: 10,
+        media: files,
+        beforePage: (_c, _p, served) => {
+          if (served === 1) controller.abort();
+        },
+      };
+      const first = setup(options, { media, mediaConcurrency: 2 }, new HangingCdn(options));
+      const job = await startJob(inst, { depth: 'all', downloadMedia: true });
+      const released = await first.runner.runJob(job.id, 'w1', { signal: controller.signal });
+      expect(released?.status).toBe('released');
+      const between = readProgress((await jobs.getJob(job.id)).progress);
+      expect(between).toMatchObject({ mediaFailed: 0, mediaDownloaded: 0 });
+      expect(between.mediaFailReasons ?? {}).toEqual({});
+      const rerun = await setup({ chats, pageSize: 10, media: files }, { media }).runner.runJob(job.id, 'w2');
+      expect(rerun?.status).toBe('completed');
+      const p = readProgress(rerun?.job?.progress);
+      expect(p).toMatchObject({ stored: 30, mediaDownloaded: 30, mediaFailed: 0, mediaSkipped: 0 });
+      expect(p.mediaFailReasons ?? {}).toEqual({});
+      const withoutFile = await t.db
+        .selectFrom('messages')
+        .select('id')
+        .where('instance_id', '=', inst)
+        .where('media_local_path', 'is', null)
+        .execute();
+      expect(withoutFile).toHaveLength(0);
+    });
+
+    test('a chat that fails permanently is counted in failed/chatsFailed with its reason; the job completes', async () => {
+      const inst = await newInstance();
+      const chats = dataset(3, 12);
+      const { runner } = setup({
+        chats,
+        pageSize: 5,
+        beforePage: (chat, page) => {
+          if (chat === 'chat-2' && page === 1) throw new NotFoundError('Unknown Channel (10003)');
+        },
+      });
+      const job = await startJob(inst);
+      const result = await runner.runJob(job.id, 'w1');
+      expect(result?.status).toBe('completed');
+      const p = readProgress(result?.job?.progress);
+      expect(p).toMatchObject({ chatsTotal: 3, chatsDone: 2, chatsFailed: 1, failed: 1 });
+      expect(p.failedChats).toEqual([
+        { chatId: 'chat-2', name: 'Chat 2', reason: 'Unknown Channel (10003)' },
+      ]);
+      expect(p.fetched).toBe(p.stored + p.duplicates + p.failed - p.chatsFailed);
     });
 
     // A separate process cannot share the in-memory PGlite: this one runs on Postgres only.

@@ -17,6 +17,7 @@ export const PROGRESS_COUNTERS = [
   'chatsTotal',
   'chatsDone',
   'chatsExhausted',
+  'chatsFailed',
 ] as const;
 
 /** Name of one counter of {@link SyncProgress}. */
@@ -31,6 +32,13 @@ export interface ExhaustedChat {
   name: string | null;
   /** Oldest message the platform gave, ISO 8601 UTC; `null` when the chat had none. */
   oldestTimestamp: string | null;
+}
+
+/** A chat that failed permanently (the platform refused it), with the error. */
+export interface FailedChat {
+  chatId: string;
+  name: string | null;
+  reason: string;
 }
 
 /** A chat that could not be read, with the reason the plugin gave. */
@@ -53,7 +61,10 @@ export interface SyncProgress {
   duplicates: number;
   /** Existing messages changed by an edit, a revoke or a newer edit time. */
   updated: number;
-  /** Messages or chats that could not be processed. */
+  /**
+   * Messages or chats that could not be processed: messages rejected before writing, plus chats
+   * that failed permanently (`chatsFailed`). So `fetched = stored + duplicates + failed − chatsFailed`.
+   */
   failed: number;
   mediaDownloaded: number;
   /** Media not stored on purpose (too big, type not allowed); see `mediaSkipReasons`. */
@@ -71,6 +82,11 @@ export interface SyncProgress {
   chatsDone: number;
   /** Chats whose history ended before the requested depth. */
   chatsExhausted: number;
+  /**
+   * Chats that failed permanently (the platform refused them: not found, no access); listed with
+   * their reason in `failedChats`. The job still completes: what could be synced was.
+   */
+  chatsFailed: number;
   /** Oldest message timestamp reached so far, ISO 8601 UTC. */
   oldestTimestamp: string | null;
   /** Estimated seconds to completion, `null` when it cannot be estimated. */
@@ -83,6 +99,7 @@ export interface SyncProgress {
   window?: { depth: string; since: string | null; until: string };
   exhaustedChats?: ExhaustedChat[];
   skippedChats?: SkippedChat[];
+  failedChats?: FailedChat[];
   mediaSkipReasons?: Record<string, number>;
   mediaFailReasons?: Record<string, number>;
 }
@@ -104,6 +121,7 @@ export function emptyProgress(): SyncProgress {
     chatsTotal: 0,
     chatsDone: 0,
     chatsExhausted: 0,
+    chatsFailed: 0,
     oldestTimestamp: null,
     etaSeconds: null,
     warnings: [],

@@ -23,7 +23,13 @@ export interface MediaTask {
 export type MediaTaskOutcome =
   | { task: MediaTask; status: 'stored'; result: Extract<MediaStoreOutcome, { status: 'stored' }> }
   | { task: MediaTask; status: 'skipped'; reason: MediaSkipReason }
-  | { task: MediaTask; status: 'failed'; reason: string; error: unknown };
+  | { task: MediaTask; status: 'failed'; reason: string; error: unknown }
+  /**
+   * The queue was stopped (its signal aborted: shutdown, lost lease, cancel) before the task finished. Not a
+   * result: nothing was stored for it and it is not counted; the message still has no file, so the
+   * next run's backfill queues it again.
+   */
+  | { task: MediaTask; status: 'cancelled' };
 
 /** Options of {@link MediaQueue}. */
 export interface MediaQueueOptions {
@@ -55,7 +61,7 @@ export interface MediaQueueOptions {
   /** Aborts waits and stops new work. */
   signal?: AbortSignal | null;
   /**
-   * Called once per task with its final outcome (count it in progress here).
+   * Called once per task with its outcome (count it in progress here; `cancelled` is no result).
    * @defaultValue no-op
    */
   onOutcome?: (outcome: MediaTaskOutcome) => void | Promise<void>;
@@ -167,18 +173,27 @@ export class MediaQueue {
           outcome = await this.#refused(task, error);
           break;
         }
+        // Stopped (shutdown, lease lost): not a failure of the file, which is left for the next run.
+        if (signal?.aborted) {
+          outcome = { task, status: 'cancelled' };
+          break;
+        }
         if (error instanceof CancelledError || attempt >= maxAttempts || !retryable(error)) {
           outcome = { task, status: 'failed', reason: reasonOf(error), error };
           break;
         }
         try {
           await clock.sleep(retryBaseMs * 2 ** (attempt - 1), signal ?? undefined);
-        } catch (cancel) {
-          outcome = { task, status: 'failed', reason: reasonOf(cancel), error: cancel };
+        } catch {
+          outcome = { task, status: 'cancelled' };
           break;
         }
       }
     }
+    await this.#report(outcome);
+  }
+
+  async #report(outcome: MediaTaskOutcome): Promise<void> {
     try {
       await this.#options.onOutcome(outcome);
     } catch {

@@ -209,16 +209,22 @@ async function finishChat(
 async function failChat(run: JobRun, chat: SyncJobChat, error: Error): Promise<void> {
   await run.db.transaction().execute(async (trx) => {
     await holdLease(trx, run.lease);
-    await trx
+    const updated = await trx
       .updateTable('sync_job_chats')
       .set({ status: 'failed', last_error: error.message, updated_at: sql`now()` })
       .where('job_id', '=', run.job.id)
       .where('chat_id', '=', chat.chat_id)
-      .execute();
+      .where('status', '!=', 'failed')
+      .executeTakeFirst();
+    // Counted once per failed chat (in `failed` and `chatsFailed`); listed in `failedChats` at the end.
+    const counted = Number(updated.numUpdatedRows) > 0 ? 1 : 0;
     await run.jobs.updateProgress(
       run.lease,
       {},
-      { warnings: [`chat ${chat.chat_name ?? chat.chat_id} failed: ${error.message}`] },
+      {
+        counters: { failed: counted, chatsFailed: counted },
+        warnings: [`chat ${chat.chat_name ?? chat.chat_id} failed: ${error.message}`],
+      },
       trx,
     );
   });
@@ -418,6 +424,11 @@ async function syncChat(run: JobRun, chat: SyncJobChat, window: SyncWindow): Pro
         .where('job_id', '=', run.job.id)
         .where('chat_id', '=', chat.chat_id)
         .execute();
+      // A chat that failed in an earlier run is tried again: it no longer counts as failed (the
+      // row was read under this lease, and no other run writes it).
+      if (chat.status === 'failed') {
+        await run.jobs.updateProgress(run.lease, {}, { counters: { failed: -1, chatsFailed: -1 } }, trx);
+      }
     });
   }
   for (;;) {
@@ -513,18 +524,23 @@ export async function syncMessages(run: JobRun): Promise<void> {
       run.mediaFailedIds,
     );
   }
-  const exhausted = await run.db
+  const ended = await run.db
     .selectFrom('sync_job_chats')
-    .select(['chat_id', 'chat_name', 'oldest_at'])
+    .select(['chat_id', 'chat_name', 'oldest_at', 'status', 'last_error'])
     .where('job_id', '=', run.job.id)
-    .where('status', '=', 'exhausted')
+    .where('status', 'in', ['exhausted', 'failed'])
     .orderBy('chat_id')
     .execute();
   await run.jobs.updateProgress(run.lease, {
-    exhaustedChats: exhausted.map((c) => ({
-      chatId: c.chat_id,
-      name: c.chat_name,
-      oldestTimestamp: c.oldest_at ? c.oldest_at.toISOString() : null,
-    })),
+    exhaustedChats: ended
+      .filter((c) => c.status === 'exhausted')
+      .map((c) => ({
+        chatId: c.chat_id,
+        name: c.chat_name,
+        oldestTimestamp: c.oldest_at ? c.oldest_at.toISOString() : null,
+      })),
+    failedChats: ended
+      .filter((c) => c.status === 'failed')
+      .map((c) => ({ chatId: c.chat_id, name: c.chat_name, reason: c.last_error ?? 'failed' })),
   });
 }

@@ -297,6 +297,8 @@ export class SyncRunner {
 
   /** Counts one media outcome in the job's progress, under the run's lease. */
   async #countMedia(lease: JobLease, outcome: MediaTaskOutcome, failedIds: Set<string>): Promise<void> {
+    // Media given up because the run stopped is no outcome: the next run's backfill stores it.
+    if (outcome.status === 'cancelled') return;
     if (outcome.status === 'stored') {
       await this.#jobs.updateProgress(
         lease,
