@@ -133,6 +133,7 @@ export {
 export { isInlineSafeMime, isMarkupMime, looksLikeMarkup } from './media/media-type-policy.ts';
 export { type HostResolver, systemResolver } from './media/media-url-check.ts';
 export { bareMime, extensionForMime, mimeAllowed } from './media/mime-types.ts';
+export { noopSyncMetrics, type PlatformRequestOutcome, type SyncMetrics } from './metrics/sync-metrics.ts';
 export { type Clock, systemClock, VirtualClock } from './rate-limit/clock.ts';
 export {
   type CooldownPolicy,

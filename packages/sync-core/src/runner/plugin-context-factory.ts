@@ -3,7 +3,9 @@ import type { Kysely } from 'kysely';
 import type { ChannelId, InstanceRef, Logger, PluginContext } from '../contract/channel-plugin.ts';
 import { type InstanceId, instanceId, type JsonValue } from '../contract/ids.ts';
 import { InstanceNotFoundError } from '../errors/instance-not-found-error.ts';
+import { RateLimitedError } from '../errors/rate-limited-error.ts';
 import { MediaFetcher } from '../media/media-fetcher.ts';
+import { noopSyncMetrics, type SyncMetrics } from '../metrics/sync-metrics.ts';
 import type { RateLimiter, RateLimitWait } from '../rate-limit/rate-limiter.ts';
 
 /** A logger that drops everything. */
@@ -25,6 +27,11 @@ export interface PluginContextFactoryOptions {
    * @defaultValue a `MediaFetcher` with its defaults (`MEDIA_ALLOW_ORIGINS`, no settings)
    */
   mediaFetcher?: MediaFetcher;
+  /**
+   * Told of every platform request's outcome and every wait.
+   * @defaultValue noopSyncMetrics
+   */
+  metrics?: SyncMetrics;
 }
 
 /** Per-context hooks. */
@@ -51,6 +58,7 @@ export class PluginContextFactory {
     this.#options = {
       cipher: null,
       logger: noopLogger,
+      metrics: noopSyncMetrics,
       ...options,
       mediaFetcher: options.mediaFetcher ?? new MediaFetcher(),
     };
@@ -76,13 +84,36 @@ export class PluginContextFactory {
     const instance = this.instanceRef(row);
     const signal = hooks.signal ?? new AbortController().signal;
     const fetcher = this.#options.mediaFetcher;
+    const { metrics } = this.#options;
+    const channel = instance.channel;
+    const paced = this.#options.limiter.bind(
+      { instanceId: row.id, channel },
+      {
+        signal,
+        onWait: (wait) => {
+          metrics.rateLimitWait({ channel, kind: wait.kind, reason: wait.reason, seconds: wait.ms / 1000 });
+          hooks.onWait?.(wait);
+        },
+      },
+    );
     return {
       instance,
       signal,
-      request: this.#options.limiter.bind(
-        { instanceId: row.id, channel: instance.channel },
-        { signal, ...(hooks.onWait ? { onWait: hooks.onWait } : {}) },
-      ),
+      // Each attempt the limiter lets through is one platform request, timed and counted by outcome.
+      request: (kind, fn) =>
+        paced(kind, async () => {
+          const started = performance.now();
+          const seconds = () => (performance.now() - started) / 1000;
+          try {
+            const result = await fn();
+            metrics.platformRequest({ channel, kind, outcome: 'ok', seconds: seconds() });
+            return result;
+          } catch (error) {
+            const outcome = error instanceof RateLimitedError ? 'rate_limited' : 'error';
+            metrics.platformRequest({ channel, kind, outcome, seconds: seconds() });
+            throw error;
+          }
+        }),
       fetchMedia: (url, init) =>
         fetcher.fetch(url, {
           ...init,

@@ -5,6 +5,7 @@ import { type EventSink, noopEventSink } from '../events/sync-event.ts';
 import type { JobRepository } from '../jobs/job-repository.ts';
 import type { MediaFetcher } from '../media/media-fetcher.ts';
 import type { MediaStorageService } from '../media/media-storage.ts';
+import { noopSyncMetrics, type SyncMetrics } from '../metrics/sync-metrics.ts';
 import { type Clock, systemClock } from '../rate-limit/clock.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
 import type { DedupeWriter } from '../storage/dedupe-writer.ts';
@@ -84,6 +85,11 @@ export interface SyncRunnerOptions {
    * @defaultValue no-op
    */
   onBatchCommitted?: (info: BatchCommitted) => void;
+  /**
+   * Told of platform requests, waits and committed batches, for an operator's metrics.
+   * @defaultValue noopSyncMetrics
+   */
+  metrics?: SyncMetrics;
 }
 
 /** Defaults of the optional {@link SyncRunnerOptions}. */
@@ -102,6 +108,7 @@ export const DEFAULT_SYNC_RUNNER_OPTIONS = {
   retryBaseMs: 2000,
   mediaConcurrency: 4,
   onBatchCommitted: () => {},
+  metrics: noopSyncMetrics,
 } satisfies Required<Omit<SyncRunnerOptions, 'db' | 'plugins' | 'limiter' | 'jobs' | 'writer'>>;
 
 /** How a run ended. */

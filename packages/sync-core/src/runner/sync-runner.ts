@@ -75,6 +75,7 @@ export class SyncRunner {
       cipher: this.#o.cipher,
       logger: this.#o.logger,
       mediaFetcher: this.#o.mediaFetcher ?? new MediaFetcher({ settings: this.#o.settings }),
+      metrics: this.#o.metrics,
     });
   }
 
@@ -201,7 +202,16 @@ export class SyncRunner {
           : await o.settings.get('sync.chatConcurrency'),
       maxChatRetries: o.maxChatRetries,
       retryBaseMs: o.retryBaseMs,
-      onBatchCommitted: o.onBatchCommitted,
+      onBatchCommitted: (info) => {
+        o.metrics.batchCommitted({
+          channel: plugin.id,
+          fetched: info.fetched,
+          stored: info.stored,
+          duplicates: info.duplicates,
+          updated: info.updated,
+        });
+        o.onBatchCommitted(info);
+      },
       batches: 0,
       get stopReason() {
         return stopReason;
