@@ -1,5 +1,5 @@
 import type { CredentialCipher, OmniDb, SettingsService } from '@omni/db';
-import type { EventBus, JobQueue, ProfileSyncService, WhatsAppGateway } from '@omni/runtime';
+import type { EventBus, FleetMetrics, JobQueue, ProfileSyncService, WhatsAppGateway } from '@omni/runtime';
 import type { JobRepository, PluginRegistry } from '@omni/sync-core';
 
 /** Everything the HTTP app needs, built by `main.ts` (or by a test). */
@@ -25,6 +25,16 @@ export interface AppDeps {
    * @defaultValue never aborted
    */
   shutdown?: AbortSignal;
+  /**
+   * This process's metrics: `GET /metrics` serves them and every answered request is timed.
+   * @defaultValue none (`/metrics` answers 404)
+   */
+  metrics?: FleetMetrics;
+  /**
+   * `METRICS_TOKEN`: `/metrics` also accepts `Authorization: Bearer <token>`.
+   * @defaultValue none (the API key only)
+   */
+  metricsToken?: string;
 }
 
 declare module 'fastify' {

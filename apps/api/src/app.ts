@@ -20,6 +20,7 @@ import { healthRoutes } from './routes/health.ts';
 import { instanceRoutes } from './routes/instances.ts';
 import { mediaRoutes } from './routes/media.ts';
 import { messageRoutes } from './routes/messages.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { readyRoutes } from './routes/ready.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { syncRoutes } from './routes/sync.ts';
@@ -126,12 +127,29 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     deps,
     ...(options.eventStreams ? { eventStreams: options.eventStreams } : {}),
   });
-  await app.register(authPlugin, { apiKey: deps.apiKey, publicPrefixes: [`${API_PREFIX}/docs`] });
+  await app.register(authPlugin, {
+    apiKey: deps.apiKey,
+    publicPrefixes: [`${API_PREFIX}/docs`],
+    ...(deps.metricsToken ? { metricsToken: deps.metricsToken } : {}),
+  });
+  const { metrics } = deps;
+  if (metrics) {
+    app.addHook('onResponse', async (request, reply) => {
+      metrics.httpRequest({
+        method: request.method,
+        // The route's pattern, never the raw URL (ids would make a series per request).
+        route: request.routeOptions.url ?? 'unmatched',
+        status: reply.statusCode,
+        seconds: reply.elapsedTime / 1000,
+      });
+    });
+  }
 
   // 3. Routes.
   await app.register(healthRoutes, { prefix: API_PREFIX });
   await app.register(authRoutes, { prefix: API_PREFIX });
   await app.register(readyRoutes, { prefix: API_PREFIX });
+  await app.register(metricsRoutes);
   await app.register(instanceRoutes, { prefix: API_PREFIX });
   await app.register(syncRoutes, { prefix: API_PREFIX });
   await app.register(messageRoutes, { prefix: API_PREFIX });

@@ -43,6 +43,8 @@ const stopping = new AbortController();
 const app = await buildApp(
   {
     shutdown: stopping.signal,
+    metrics: services.metrics,
+    ...(process.env.METRICS_TOKEN ? { metricsToken: process.env.METRICS_TOKEN } : {}),
     db: services.db,
     settings: services.settings,
     cipher: services.cipher,

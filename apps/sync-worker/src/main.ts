@@ -12,7 +12,9 @@ if (!config.databaseUrl || !config.natsUrl) {
   process.exit(2);
 }
 // Up before the services open, so `/ready` says "starting" while migrations run.
-const health = process.env.WORKER_HEALTH_PORT ? new WorkerHealthServer() : null;
+const health = process.env.WORKER_HEALTH_PORT
+  ? new WorkerHealthServer(process.env.METRICS_TOKEN ? { metricsToken: process.env.METRICS_TOKEN } : {})
+  : null;
 await health?.listen(Number(process.env.WORKER_HEALTH_PORT), process.env.WORKER_HEALTH_HOST || '0.0.0.0');
 const services = await openServices({
   databaseUrl: config.databaseUrl,
@@ -28,7 +30,7 @@ const services = await openServices({
 });
 const runtime = createWorkerRuntime(services, config, log);
 await runtime.start();
-health?.started({ database: () => services.db.ping(), queue: () => services.queue.ping() });
+health?.started({ database: () => services.db.ping(), queue: () => services.queue.ping() }, services.metrics);
 log.info({ worker: runtime.worker.id, concurrency: config.concurrency }, 'omni-sync worker started');
 
 let stopping = false;

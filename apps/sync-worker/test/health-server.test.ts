@@ -31,4 +31,24 @@ describe('WorkerHealthServer', () => {
     expect(await get('/ready')).toEqual({ status: 503, body: { ready: false, reasons: ['stopping'] } });
     expect((await get('/nope')).status).toBe(404);
   });
+
+  test('/metrics: 503 before start-up, then the source; a token, when set, is required', async () => {
+    const guarded = new WorkerHealthServer({ metricsToken: 'tok' });
+    await guarded.listen(0, '127.0.0.1');
+    const url = `http://127.0.0.1:${guarded.port}/metrics`;
+    try {
+      expect((await fetch(url, { headers: { authorization: 'Bearer tok' } })).status).toBe(503);
+      guarded.started(
+        { database: async () => true, queue: async () => true },
+        { scrape: async () => ({ contentType: 'text/plain; version=0.0.4', body: 'omni_x 1\n' }) },
+      );
+      expect((await fetch(url)).status).toBe(401);
+      expect((await fetch(url, { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
+      const ok = await fetch(url, { headers: { authorization: 'Bearer tok' } });
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toBe('omni_x 1\n');
+    } finally {
+      await guarded.close();
+    }
+  });
 });

@@ -8,6 +8,7 @@ export {
   statusOf,
   TERMINAL_EVENTS,
 } from './events/sync-event.ts';
+export { FleetMetrics, type QueueStats } from './metrics/fleet-metrics.ts';
 export {
   ProfileSyncService,
   type RefreshResult,

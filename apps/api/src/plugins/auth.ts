@@ -10,6 +10,11 @@ export interface AuthPluginOptions {
   apiKey: string;
   /** URL prefixes that need no key (documentation). */
   publicPrefixes?: readonly string[];
+  /**
+   * `METRICS_TOKEN`: routes marked `config: { metricsToken: true }` (`/metrics`) also accept
+   * `Authorization: Bearer <token>`, so a scraper need not hold the API key.
+   */
+  metricsToken?: string;
 }
 
 declare module 'fastify' {
@@ -21,6 +26,8 @@ declare module 'fastify' {
      * `EventSource` cannot send headers).
      */
     apiKeyInQuery?: boolean;
+    /** The route also takes `Authorization: Bearer <METRICS_TOKEN>` (metrics scrapers). */
+    metricsToken?: boolean;
   }
 }
 
@@ -33,11 +40,16 @@ const digest = (text: string) => createHash('sha256').update(text).digest();
 export const authPlugin = fp<AuthPluginOptions>(
   async (app: FastifyInstance, options) => {
     const expected = digest(options.apiKey);
+    const metricsToken = options.metricsToken ? digest(options.metricsToken) : null;
     const prefixes = options.publicPrefixes ?? [];
     app.addHook('onRequest', async (request, reply) => {
       if (request.routeOptions.config?.public === true) return;
       const path = request.url.split('?')[0] ?? '';
       if (prefixes.some((p) => path === p || path.startsWith(`${p}/`))) return;
+      if (metricsToken && request.routeOptions.config?.metricsToken === true) {
+        const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+        if (bearer && timingSafeEqual(digest(bearer), metricsToken)) return;
+      }
       const header = request.headers['x-api-key'];
       const query =
         request.routeOptions.config?.apiKeyInQuery === true

@@ -50,6 +50,8 @@ export interface JobQueue {
   consume(handler: DeliveryHandler, options?: ConsumeOptions): Promise<QueueConsumer>;
   /** `true` when the transport answers; used by health checks. */
   ping(): Promise<boolean>;
+  /** The backlog, for metrics: tickets waiting, tickets delivered more than once. */
+  stats(): Promise<{ pending: number; redelivered: number }>;
   /** Stops consumers and releases the transport. */
   close(): Promise<void>;
 }

@@ -27,7 +27,8 @@ export interface CreateSyncRunnerOptions
  * process's bus (NATS or in-process), garbage collected at a steady pace while it writes.
  */
 export function createSyncRunner(
-  services: Pick<Services, 'db' | 'settings' | 'plugins' | 'cipher' | 'events' | 'jobs'>,
+  services: Pick<Services, 'db' | 'settings' | 'plugins' | 'cipher' | 'events' | 'jobs'> &
+    Partial<Pick<Services, 'metrics'>>,
   log: Logger,
   options: CreateSyncRunnerOptions = {},
 ): SyncRunner {
@@ -43,6 +44,7 @@ export function createSyncRunner(
     events: services.events,
     logger: log,
     jobs: services.jobs,
+    ...(services.metrics ? { metrics: services.metrics } : {}),
     ...runnerOptions,
     onBatchCommitted: (info) => {
       pacer.tick();

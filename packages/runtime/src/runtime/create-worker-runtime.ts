@@ -40,10 +40,11 @@ export function createWorkerRuntime(
       queue: services.queue,
       profiles: services.profiles,
       plugins: services.plugins,
-      executor: new RunnerExecutor(runner),
+      executor: new RunnerExecutor(runner, { db: services.db.db, metrics: services.metrics }),
       lock: services.lock,
       log,
       placement: services.placement,
+      metrics: services.metrics,
     },
     {
       worker: {

@@ -20,6 +20,7 @@ import {
 import type { EventBus } from '../events/event-bus.ts';
 import { InProcessEventBus } from '../events/in-process-event-bus.ts';
 import { NatsEventBus } from '../events/nats-event-bus.ts';
+import { FleetMetrics } from '../metrics/fleet-metrics.ts';
 import { ProfileSyncService } from '../profile/profile-sync-service.ts';
 import { InProcessQueue } from '../queue/in-process/in-process-queue.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
@@ -79,6 +80,8 @@ export interface Services {
   profiles: ProfileSyncService;
   queue: JobQueue;
   events: EventBus;
+  /** This process's metrics (`GET /metrics`). */
+  metrics: FleetMetrics;
   /** Scheduler/reaper leadership: Postgres advisory lock, or always-leader when embedded. */
   lock: LeaderLock;
   nats: NatsConnection | null;
@@ -158,6 +161,8 @@ export async function openServices(config: ServicesConfig): Promise<Services> {
       ? new LocalWhatsAppGateway(whatsapp)
       : null;
   const placement = nats ? new WhatsAppJobPlacement(db.db, whatsappHost) : null;
+  const metrics = new FleetMetrics();
+  metrics.observeQueue(() => queue.stats());
   return {
     db,
     settings,
@@ -168,6 +173,7 @@ export async function openServices(config: ServicesConfig): Promise<Services> {
     profiles,
     queue,
     events,
+    metrics,
     lock,
     nats,
     whatsapp,

@@ -1,6 +1,7 @@
 import type { Database, SettingsService } from '@omni/db';
 import type { JobRepository, Logger, PluginRegistry } from '@omni/sync-core';
 import type { Kysely } from 'kysely';
+import type { FleetMetrics } from '../metrics/fleet-metrics.ts';
 import type { ProfileSyncService } from '../profile/profile-sync-service.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
 import type { LeaderLock } from '../scheduler/leader-lock.ts';
@@ -24,6 +25,8 @@ export interface WorkerRuntimeDeps {
   log: Logger;
   /** Where jobs may run (distributed WhatsApp: on the session's holder); absent → anywhere. */
   placement?: JobPlacement | null;
+  /** Counts lease takeovers (the reaper's re-dispatches of expired leases). */
+  metrics?: Pick<FleetMetrics, 'leaseTakeovers'> | null;
 }
 
 /** Tuning of {@link WorkerRuntime}. */
@@ -61,7 +64,7 @@ export class WorkerRuntime {
       options.worker,
     );
     this.reaper = new Reaper(
-      { db: deps.db, jobs: deps.jobs, queue: deps.queue, log: deps.log },
+      { db: deps.db, jobs: deps.jobs, queue: deps.queue, log: deps.log, metrics: deps.metrics ?? null },
       options.reaper,
     );
     this.scheduler = new SyncScheduler(

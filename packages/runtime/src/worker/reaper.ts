@@ -35,7 +35,14 @@ export class Reaper {
   #sweeping: Promise<number> | null = null;
 
   constructor(
-    private readonly deps: { db: Kysely<Database>; jobs: JobRepository; queue: JobQueue; log: Logger },
+    private readonly deps: {
+      db: Kysely<Database>;
+      jobs: JobRepository;
+      queue: JobQueue;
+      log: Logger;
+      /** Told how many expired leases each sweep hands on. */
+      metrics?: { leaseTakeovers(count: number): void } | null;
+    },
     options: ReaperOptions = {},
   ) {
     this.#options = { ...DEFAULT_REAPER_OPTIONS, ...options };
@@ -93,6 +100,7 @@ export class Reaper {
     ];
     for (const ticket of tickets) await this.deps.queue.dispatch(ticket);
     if (expired.length > 0) {
+      this.deps.metrics?.leaseTakeovers(expired.length);
       this.deps.log.warn({ jobs: expired.map((j) => j.id) }, 'leases expired: jobs re-dispatched');
     }
     if (stale.length > 0) {

@@ -187,6 +187,7 @@ test('a job its placement refuses is not claimed: the ticket comes back with a g
         mode: queue.mode,
         dispatch: (t) => queue.dispatch(t),
         ping: () => queue.ping(),
+        stats: () => queue.stats(),
         close: () => queue.close(),
         consume: (handler, options) =>
           queue.consume(async (d) => {

@@ -25,6 +25,12 @@ export class InProcessQueue implements JobQueue {
   #idle: (() => void)[] = [];
   #closed = false;
 
+  #redelivered = 0;
+
+  async stats(): Promise<{ pending: number; redelivered: number }> {
+    return { pending: this.#pending.length, redelivered: this.#redelivered };
+  }
+
   async dispatch(ticket: JobTicket): Promise<void> {
     if (this.#closed) return;
     this.#pending.push({ ticket, deliveryCount: 0 });
@@ -75,6 +81,7 @@ export class InProcessQueue implements JobQueue {
     while (consumer.active < consumer.concurrency && this.#pending.length > 0) {
       const entry = this.#pending.shift() as Entry;
       entry.deliveryCount += 1;
+      if (entry.deliveryCount === 2) this.#redelivered += 1;
       consumer.active += 1;
       let settled = false;
       const delivery: JobDelivery = {

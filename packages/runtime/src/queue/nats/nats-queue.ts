@@ -103,6 +103,11 @@ export class NatsJobQueue implements JobQueue {
     }
   }
 
+  async stats(): Promise<{ pending: number; redelivered: number }> {
+    const info = await (await this.#manager()).consumers.info(this.#options.stream, this.#options.durable);
+    return { pending: info.num_pending, redelivered: info.num_redelivered };
+  }
+
   async dispatch(ticket: JobTicket): Promise<void> {
     await this.#js.publish(`${this.#options.subjectPrefix}.${ticket.instanceId}`, JSON.stringify(ticket));
   }
