@@ -3,6 +3,7 @@ import {
   type ChannelCapabilities,
   type ChannelPlugin,
   type ChannelProfile,
+  type ChatIdValidator,
   type ChatListing,
   type ContactsSource,
   type DirectoryPage,
@@ -24,6 +25,7 @@ import { downloadDiscordMedia } from './download-media.ts';
 import { fetchDiscordHistory } from './fetch-history.ts';
 import { listGuilds } from './guild-directory.ts';
 import { listDiscordChats } from './list-chats.ts';
+import { isSnowflake } from './snowflake.ts';
 
 /** Discord's capabilities: every part, history on demand, no media decryption; the seed's limits. */
 export const DISCORD_CAPABILITIES = {
@@ -37,7 +39,9 @@ export const DISCORD_CAPABILITIES = {
  * The Discord channel: REST v10 through `@discordjs/rest`, one client (and one set of pacing
  * windows) per instance and token. Credentials come from `ctx.instance.credentials.token`.
  */
-export class DiscordPlugin implements ChannelPlugin, MediaSource, ContactsSource, GroupsSource {
+export class DiscordPlugin
+  implements ChannelPlugin, MediaSource, ContactsSource, GroupsSource, ChatIdValidator
+{
   readonly id = 'discord' as const;
   readonly capabilities: ChannelCapabilities = DISCORD_CAPABILITIES;
   readonly options: DiscordPluginOptions;
@@ -51,6 +55,11 @@ export class DiscordPlugin implements ChannelPlugin, MediaSource, ContactsSource
 
   constructor(options: Partial<DiscordPluginOptions> = {}) {
     this.options = resolveDiscordPluginOptions(options);
+  }
+
+  /** A Discord chat id is a snowflake (a channel or thread id). */
+  isChatId(id: string): boolean {
+    return isSnowflake(id);
   }
 
   /** The REST client of an instance's bot token (created on first use; a new token, a new client). */

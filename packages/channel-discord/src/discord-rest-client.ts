@@ -19,6 +19,9 @@ import {
 import type { DiscordPluginOptions } from './discord-plugin-options.ts';
 import { type RateLimitAnswer, toRateLimitedError } from './rate-limit-answer.ts';
 
+/** A route of plain segments: words, snowflakes, `@me`. */
+const SAFE_ROUTE = /^(?:\/(?:@me|[A-Za-z0-9_-]+))+$/;
+
 /** What one client counted; read by tests, benchmarks and job reports. */
 export interface DiscordRequestStats {
   /** Answers received from the API (every status). */
@@ -155,6 +158,16 @@ export class DiscordRestClient {
     body: unknown,
     options: DiscordCallOptions,
   ): Promise<T> {
+    // Ids in a route come from requests and from platform answers: a segment that is not a plain
+    // word or id (`..`, `#`, `?`, `%2F`, a space) could point the bot token at another route.
+    if (!SAFE_ROUTE.test(route)) {
+      throw new PermanentError(
+        `refusing to call a malformed Discord route: ${JSON.stringify(route).slice(0, 120)}`,
+        {
+          details: { route },
+        },
+      );
+    }
     const channel = options.historyChannelId
       ? await this.#channelLimiter(options.historyChannelId).acquire(options.signal)
       : null;

@@ -1,11 +1,15 @@
-import { chatId, type FetchHistoryParams, type HistoryBatch, type PluginContext } from '@omni/sync-core';
+import {
+  chatId,
+  type FetchHistoryParams,
+  type HistoryBatch,
+  PermanentError,
+  type PluginContext,
+} from '@omni/sync-core';
 import type { APIMessage } from 'discord-api-types/v10';
 import type { DiscordPluginOptions } from './discord-plugin-options.ts';
 import type { DiscordRestClient } from './discord-rest-client.ts';
 import { normalizeMessage } from './normalize-message.ts';
-import { snowflakeFromMs } from './snowflake.ts';
-
-const SNOWFLAKE = /^\d{1,20}$/;
+import { isSnowflake, snowflakeFromMs } from './snowflake.ts';
 
 /**
  * Pages a channel backwards with `before`, 100 at a time, from the cursor (or `until`) down to
@@ -22,11 +26,16 @@ export async function* fetchDiscordHistory(
   params: FetchHistoryParams,
 ): AsyncGenerator<HistoryBatch> {
   const channel = params.chatId;
+  if (!isSnowflake(channel)) {
+    throw new PermanentError(
+      `not a Discord channel id (a snowflake): ${JSON.stringify(channel).slice(0, 80)}`,
+      {
+        details: { chatId: channel },
+      },
+    );
+  }
   const floor = params.since === null ? null : BigInt(snowflakeFromMs(params.since));
-  let before =
-    typeof params.cursor === 'string' && SNOWFLAKE.test(params.cursor)
-      ? params.cursor
-      : snowflakeFromMs(params.until);
+  let before = isSnowflake(params.cursor) ? params.cursor : snowflakeFromMs(params.until);
   const limit = Math.min(100, Math.max(1, options.pageSize));
   for (;;) {
     const cursorBefore = before;

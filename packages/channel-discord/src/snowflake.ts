@@ -15,3 +15,11 @@ export function snowflakeFromMs(ms: number): string {
   const rel = BigInt(Math.max(0, Math.floor(ms) - DISCORD_EPOCH_MS));
   return (rel << 22n).toString();
 }
+
+const SNOWFLAKE = /^[1-9]\d{0,19}$/;
+const MAX_SNOWFLAKE = (1n << 64n) - 1n;
+
+/** True for a Discord id: a decimal 64-bit unsigned integer, no sign, no leading zero. */
+export function isSnowflake(id: unknown): id is string {
+  return typeof id === 'string' && SNOWFLAKE.test(id) && BigInt(id) <= MAX_SNOWFLAKE;
+}

@@ -51,6 +51,24 @@ describe('fetchHistory against the fake', () => {
   });
   afterAll(() => fake.stop());
 
+  test('a chat id that is not a snowflake never reaches the API (the token is not sent anywhere)', async () => {
+    fake.stats.reset();
+    const { ctx } = testContext({ token: fake.token }, { id: INSTANCE });
+    for (const bad of ['../../users/@me#', '123/../../users/@me', '1?x=1', '%2e%2e', '']) {
+      const error = await collect(
+        plugin.fetchHistory(ctx, { chatId: chatId(bad), since: null, until: NOW, cursor: null }),
+      ).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PermanentError);
+    }
+    // Ids read from platform answers are checked too: a route with a non-plain segment is refused.
+    const client = plugin.client(ctx);
+    for (const route of ['/channels/../../users/@me', '/guilds/1#/x', '/channels/1 2/messages'] as const) {
+      const error = await client.get(route).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PermanentError);
+    }
+    expect(fake.stats.requests).toBe(0);
+  });
+
   for (const [depth, since] of [
     ['7d', NOW - 7 * DAY],
     ['30d', NOW - 30 * DAY],

@@ -19,7 +19,15 @@ export {
 export { cursorFromAnchor, type HistoryCursor, parseHistoryCursor } from './history/history-cursor.ts';
 export { OnDemandCorrelator } from './history/on-demand-correlator.ts';
 export { IdentityMap, type LidPnPair } from './identity/identity-map.ts';
-export { chatKindOf, isGroupJid, isLidJid, isPnJid, normalizeJid, phoneNumberOf } from './identity/jid.ts';
+export {
+  chatKindOf,
+  isChatJid,
+  isGroupJid,
+  isLidJid,
+  isPnJid,
+  normalizeJid,
+  phoneNumberOf,
+} from './identity/jid.ts';
 export { mediaUrlOf, messageForMedia, verifySha256 } from './media/download-media.ts';
 export { decryptWhatsAppMedia, type WhatsAppMediaKeys } from './media/media-decryptor.ts';
 export { WHATSAPP_MEDIA_HOSTS } from './media/media-hosts.ts';

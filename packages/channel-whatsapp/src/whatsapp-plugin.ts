@@ -2,6 +2,7 @@ import type {
   ChannelCapabilities,
   ChannelPlugin,
   ChannelProfile,
+  ChatIdValidator,
   ChatListing,
   ContactsSource,
   DirectoryPage,
@@ -26,6 +27,7 @@ import type {
   WhatsAppQrCode,
 } from './connection/connection-state.ts';
 import { fetchWhatsAppHistory } from './history/fetch-history.ts';
+import { isChatJid } from './identity/jid.ts';
 import { downloadWhatsAppMedia } from './media/download-media.ts';
 import { normalizeGroup } from './normalize/normalize-group.ts';
 import { getWhatsAppProfile } from './profile/get-profile.ts';
@@ -55,6 +57,7 @@ export interface WhatsAppPlugin
     MediaSource,
     ContactsSource,
     GroupsSource,
+    ChatIdValidator,
     WhatsAppConnectionControl {
   /** Resolves once every event received so far is handled (pushed chunks handed over, creds saved). */
   flush(instanceId: InstanceId): Promise<void>;
@@ -119,6 +122,10 @@ class WhatsAppChannelPlugin implements WhatsAppPlugin {
         ? ['the phone has not pushed any history yet: no chats are known to this session']
         : [];
     return { chats, warnings };
+  }
+
+  isChatId(id: string): boolean {
+    return isChatJid(id);
   }
 
   fetchHistory(ctx: PluginContext, params: FetchHistoryParams): AsyncIterable<HistoryBatch> {

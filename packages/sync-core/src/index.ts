@@ -24,7 +24,15 @@ export type {
   StoredMessageRef,
   SyncPart,
 } from './contract/channel-plugin.ts';
-export { CHANNEL_IDS, hasContacts, hasGroups, hasHistoryPush, hasMedia } from './contract/channel-plugin.ts';
+export {
+  CHANNEL_IDS,
+  type ChatIdValidator,
+  hasContacts,
+  hasGroups,
+  hasHistoryPush,
+  hasMedia,
+  validatesChatIds,
+} from './contract/channel-plugin.ts';
 export type {
   Brand,
   ChatId,

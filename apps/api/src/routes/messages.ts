@@ -26,7 +26,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { chatId, since, until, cursor } = request.query;
       const limit = request.query.limit ?? 50;
       const desc = (request.query.order ?? 'desc') === 'desc';
-      await instances.get(id);
+      const instance = await instances.get(id);
+      if (chatId) instances.checkChatId(instance, chatId, { in: 'querystring', path: '/chatId' });
       const sinceDate = since ? queryDate(since, 'since') : undefined;
       const untilDate = until ? queryDate(until, 'until') : undefined;
       if (sinceDate && untilDate && sinceDate > untilDate) {

@@ -67,7 +67,10 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (force === true) config.force = true;
       }
       if (type === 'catchup') config.downloadMedia = downloadMedia ?? instance.download_media_on_sync;
-      if (channelId !== undefined) config.channelId = channelId;
+      if (channelId !== undefined) {
+        instances.checkChatId(instance, channelId, { in: 'body', path: '/channelId' });
+        config.channelId = channelId;
+      }
       const { job, created } = await app.deps.jobs.createJob(instance.id, type, config, {
         maxPending: await app.deps.settings.get('sync.maxPendingJobsPerInstance'),
       });

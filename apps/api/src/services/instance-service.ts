@@ -1,11 +1,17 @@
 import { hasWhatsAppConnection } from '@omni/channel-whatsapp';
 import type { Database, Instance } from '@omni/db';
 import { LocalWhatsAppGateway, type WhatsAppGateway } from '@omni/runtime';
-import { instanceId } from '@omni/sync-core';
+import { instanceId, validatesChatIds } from '@omni/sync-core';
 import { type Kysely, sql } from 'kysely';
 import type { AppDeps } from '../app-deps.ts';
 import { ApiError } from '../errors/api-error.ts';
 import { decodeCursor, keysetPage, malformedCursor } from './mappers.ts';
+
+/** How each channel's chat ids look, for error messages. */
+const CHAT_ID_FORMS: Record<string, string> = {
+  discord: 'a snowflake such as 1098765432109876543',
+  'whatsapp-baileys': 'a JID such as 15550001111@s.whatsapp.net or 1203630@g.us',
+};
 
 /** Instance CRUD and connection, as the routes use them. */
 export class InstanceService {
@@ -207,6 +213,21 @@ export class InstanceService {
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirstOrThrow();
+  }
+
+  /**
+   * A 400 unless `id` has the form of a chat id of the instance's channel (a Discord snowflake, a
+   * WhatsApp JID), when that channel's plugin says what the form is.
+   */
+  checkChatId(instance: Instance, id: string, at: { in: string; path: string }): void {
+    if (!this.#deps.plugins.has(instance.channel)) return;
+    const plugin = this.#deps.plugins.get(instance.channel);
+    if (validatesChatIds(plugin) && !plugin.isChatId(id)) {
+      throw ApiError.validation(
+        `${at.path.slice(1)} is not a chat id of the ${instance.channel} channel (${CHAT_ID_FORMS[instance.channel] ?? 'its own form'})`,
+        [{ ...at, message: 'not a chat id of this channel' }],
+      );
+    }
   }
 
   /** True when the instance can be synced. */

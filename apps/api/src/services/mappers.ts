@@ -77,6 +77,29 @@ export function toJobSummary(job: SyncJob): Static<typeof SyncJobSummary> {
   };
 }
 
+/**
+ * Fields of stored media metadata that decrypt or fetch the platform's copy (WhatsApp's media key
+ * and the path of the encrypted file) or that hold the bytes themselves: never in API answers.
+ */
+const SECRET_MEDIA_FIELDS = new Set([
+  'mediaKey',
+  'mediaKeyTimestamp',
+  'directPath',
+  'fileEncSha256',
+  'base64',
+]);
+
+/** Media metadata without {@link SECRET_MEDIA_FIELDS}, at any depth. */
+export function publicMediaMetadata<T>(value: T, depth = 0): T {
+  if (value === null || typeof value !== 'object' || depth > 6) return value;
+  if (Array.isArray(value)) return value.map((item) => publicMediaMetadata(item, depth + 1)) as T;
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (!SECRET_MEDIA_FIELDS.has(key)) out[key] = publicMediaMetadata(item, depth + 1);
+  }
+  return out as T;
+}
+
 /** A message row as the API shows it. */
 export function toMessageDto(row: Message): Static<typeof MessageSchema> {
   return {
@@ -94,7 +117,7 @@ export function toMessageDto(row: Message): Static<typeof MessageSchema> {
     mediaMimeType: row.media_mime_type,
     mediaUrl: row.media_url,
     mediaLocalPath: row.media_local_path,
-    mediaMetadata: row.media_metadata,
+    mediaMetadata: publicMediaMetadata(row.media_metadata),
     source: row.source,
     editedAt: iso(row.edited_at),
     deletedAt: iso(row.deleted_at),

@@ -64,3 +64,45 @@ test('bad input is 400, unknown instance 404', async () => {
   });
   expect(res.statusCode).toBe(404);
 });
+
+test('WhatsApp media keys and the encrypted file path are never in /messages answers', async () => {
+  await t.db.db
+    .insertInto('messages')
+    .values({
+      instance_id: instanceId,
+      chat_external_id: 'chat-k',
+      external_id: 'media-1',
+      sent_at: new Date('2026-02-02T00:00:00Z'),
+      kind: 'image',
+      text: null,
+      has_media: true,
+      media_mime_type: 'image/jpeg',
+      media_metadata: JSON.stringify({
+        size: 1234,
+        key: {
+          contentType: 'imageMessage',
+          mediaKey: 'c2VjcmV0LW1lZGlhLWtleQ==',
+          mediaKeyTimestamp: 1700000000,
+          directPath: '/v/t62.7118-24/secret-path',
+          fileEncSha256: 'ZW5jLWhhc2g=',
+          fileSha256: 'cGxhaW4taGFzaA==',
+        },
+        base64: 'aGVsbG8=',
+      }),
+    })
+    .execute();
+  const res = await list('?chatId=chat-k');
+  expect(res.statusCode).toBe(200);
+  const [item] = res.json().items;
+  expect(item.mediaMetadata.size).toBe(1234);
+  expect(item.mediaMetadata.key.fileSha256).toBe('cGxhaW4taGFzaA==');
+  for (const secret of [
+    'c2VjcmV0LW1lZGlhLWtleQ==',
+    'secret-path',
+    'ZW5jLWhhc2g=',
+    'aGVsbG8=',
+    'mediaKey',
+    'directPath',
+  ])
+    expect(res.body).not.toContain(secret);
+});

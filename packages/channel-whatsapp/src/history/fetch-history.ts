@@ -2,9 +2,10 @@ import {
   CancelledError,
   type FetchHistoryParams,
   type HistoryBatch,
+  PermanentError,
   type PluginContext,
 } from '@omni/sync-core';
-import { isLidJid } from '../identity/jid.ts';
+import { isChatJid, isLidJid } from '../identity/jid.ts';
 import type { WhatsAppSession } from '../session/whatsapp-session.ts';
 import { cursorFromAnchor, type HistoryCursor, parseHistoryCursor } from './history-cursor.ts';
 
@@ -22,6 +23,11 @@ export async function* fetchWhatsAppHistory(
   params: FetchHistoryParams,
   pageSize: number,
 ): AsyncGenerator<HistoryBatch> {
+  if (!isChatJid(params.chatId)) {
+    throw new PermanentError(`not a WhatsApp chat JID: ${JSON.stringify(params.chatId).slice(0, 80)}`, {
+      details: { chatId: params.chatId },
+    });
+  }
   const socket = await session.ensureOpen();
   let start: HistoryCursor | null =
     parseHistoryCursor(params.cursor) ??

@@ -1,5 +1,16 @@
 /** Platform id forms of WhatsApp: `123@s.whatsapp.net` (phone), `456@lid`, `789-1@g.us` (group). */
 
+const CHAT_JID =
+  /^[0-9A-Za-z._:-]{1,64}@(?:s\.whatsapp\.net|c\.us|g\.us|lid|hosted|hosted\.lid|broadcast|newsletter)$/;
+
+/**
+ * True for a JID a chat can have: a user (phone number or LID, with an optional device), a group,
+ * a broadcast list or a newsletter — `user@server` of plain characters and a known server.
+ */
+export function isChatJid(jid: unknown): jid is string {
+  return typeof jid === 'string' && CHAT_JID.test(jid);
+}
+
 /** True for a LID user id (`…@lid`, also hosted `…@hosted.lid`). */
 export function isLidJid(jid: string | null | undefined): jid is string {
   return !!jid && (jid.endsWith('@lid') || jid.endsWith('@hosted.lid'));

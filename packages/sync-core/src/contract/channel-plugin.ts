@@ -287,6 +287,21 @@ export function hasGroups(plugin: ChannelPlugin): plugin is ChannelPlugin & Grou
   return typeof (plugin as Partial<GroupsSource>).fetchGroups === 'function';
 }
 
+/**
+ * A plugin that knows the form of its chat ids (a Discord snowflake, a WhatsApp JID): the API
+ * refuses a chat id of another form (400) before it reaches the platform, and the plugin checks
+ * again before building a platform request from one.
+ */
+export interface ChatIdValidator {
+  /** True when `id` has the form of a chat id of this channel. */
+  isChatId(id: string): boolean;
+}
+
+/** True when `plugin` implements {@link ChatIdValidator}. */
+export function validatesChatIds(plugin: ChannelPlugin): plugin is ChannelPlugin & ChatIdValidator {
+  return typeof (plugin as Partial<ChatIdValidator>).isChatId === 'function';
+}
+
 /** True when `plugin` implements {@link MediaSource}. */
 export function hasMedia(plugin: ChannelPlugin): plugin is ChannelPlugin & MediaSource {
   return typeof (plugin as Partial<MediaSource>).downloadMedia === 'function';
