@@ -230,6 +230,7 @@ async function runPlugin(plugin: DiscordPlugin, token: string, until: number): P
     },
     signal: new AbortController().signal,
     log: { debug() {}, info() {}, warn() {}, error() {} },
+    fetchMedia: () => Promise.reject(new Error('this bench downloads no media')),
     async request(_kind, fn) {
       for (;;) {
         try {

@@ -1,6 +1,6 @@
 /**
  * `bun run bench media-range [--connections C] [--seconds S] [--rounds R] [--max-requests N]
- *  [--nginx-workers auto,1] [--seed X] [--servers nginx,omni,static]`
+ *  [--nginx-workers auto,1] [--api-processes P] [--seed X] [--servers nginx,omni,omni-processes,static]`
  *
  * Range requests over stored media: files written by sync-core's `MediaStorageService` into a
  * temp media root (4 KB … 8 MB, 24 files), served by the API's media route (`GET
@@ -19,16 +19,20 @@
  * 200,000) per run; nginx and omni alternate for `--rounds` rounds (default 3) after a warm-up
  * of each. Prints one JSON line per run:
  *   {"bench":"media-range","server":"omni"|"nginx","requests","rps","MBps","p99Ms",…}
+ * `omni-processes` is the same route served the way a 2-core machine allows: the start command with
+ * `API_PROCESSES` = `--api-processes` (default: one per core) HTTP processes on one port (node:cluster,
+ * scaled-out mode over the same database and media folder), as nginx `auto` runs a worker per core.
  * `--servers` may add `static`: a bare Fastify app with only @fastify/static on the same folder
  * (no auth, no path checks), which splits omni's gap to nginx into route work and static serving.
  * (`MBps`: bytes read, headers included, MB/s; `p99Ms` from wrk's latency histogram) and a summary with the medians,
- * `throughputRatioByNginxWorkers` (omni MBps / each nginx's) and `throughputRatio` = omni MBps /
- * the better nginx's MBps (target ≥ 0.8).
+ * `throughputRatioByNginxWorkers` (omni MBps / each nginx's), the same for `omni-processes`, and
+ * `throughputRatio` = the better omni's MBps / the better nginx's MBps (target ≥ 0.8), naming which.
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MediaStorageService } from '../packages/sync-core/src/index.ts';
+import { type RunningApiProcesses, startApiProcesses } from './lib/api-processes.ts';
 import { BENCH_API_KEY, startBenchApi } from './lib/api-server.ts';
 import { numberArg, stringArg } from './lib/args.ts';
 import { type BareFastify, fastifyStatic, startBareFastify } from './lib/fastify.ts';
@@ -44,7 +48,8 @@ const ROUNDS = numberArg('rounds', 3);
 const MAX_REQUESTS = numberArg('max-requests', 200_000);
 const NGINX_WORKERS = stringArg('nginx-workers', 'auto,1').split(',') as ('auto' | `${number}`)[];
 const SEED = numberArg('seed', 11);
-const SERVERS = stringArg('servers', 'nginx,omni')
+const API_PROCESSES = numberArg('api-processes', (await import('node:os')).cpus().length);
+const SERVERS = stringArg('servers', 'nginx,omni,omni-processes')
   .split(',')
   .flatMap((s) => (s === 'nginx' ? NGINX_WORKERS.map((w) => `nginx-${w}`) : [s])) as Server[];
 const WARMUP_SECONDS = 2;
@@ -61,7 +66,7 @@ const PREFIX = '/api/v2/media/';
  * `nginx-auto`, `nginx-1`: nginx with that `worker_processes`; `static` is a bare Fastify app with
  * only @fastify/static on the same folder (no auth, no checks).
  */
-type Server = `nginx-${string}` | 'omni' | 'static';
+type Server = `nginx-${string}` | 'omni' | 'omni-processes' | 'static';
 
 const log = logger('media-range');
 
@@ -127,6 +132,7 @@ async function main(): Promise<void> {
   chmodSync(mediaDir, 0o755);
   const api = await startBenchApi({ mediaDir });
   const nginxes: Record<string, RunningNginx> = {};
+  let apiProcesses: RunningApiProcesses | null = null;
   let bare: BareFastify | null = null;
   try {
     const { db } = api.db;
@@ -173,6 +179,14 @@ async function main(): Promise<void> {
       log(`nginx ${started.version} at ${started.origin} (worker_processes ${workers})`);
     }
     log(`omni at ${api.origin}`);
+    if (SERVERS.includes('omni-processes')) {
+      apiProcesses = await startApiProcesses({
+        databaseUrl: api.db.url as string,
+        mediaDir,
+        processes: API_PROCESSES,
+      });
+      log(`omni-processes (${API_PROCESSES} API processes) at ${apiProcesses.origin}`);
+    }
     const nginx = Object.values(nginxes)[0] as RunningNginx;
     const mix = requestMix(files, rand);
     const headers = { 'x-api-key': BENCH_API_KEY };
@@ -198,6 +212,7 @@ async function main(): Promise<void> {
     const origins: Record<string, string> = {
       omni: api.origin,
       static: bareStatic.origin,
+      ...(apiProcesses ? { 'omni-processes': apiProcesses.origin } : {}),
       ...Object.fromEntries(Object.entries(nginxes).map(([name, n]) => [name, n.origin])),
     };
     const run = (server: Server, seconds: number) =>
@@ -238,6 +253,8 @@ async function main(): Promise<void> {
     const p99 = (s: Server) => round(median((results[s] ?? []).map((x) => x.p99Ms)), 3);
     const nginxNames = Object.keys(nginxes) as Server[];
     const best = nginxNames.reduce((a, b) => (mbps(b) > mbps(a) ? b : a));
+    const omniNames = SERVERS.filter((n) => n === 'omni' || n === 'omni-processes');
+    const bestOmni = omniNames.reduce((a, b) => (mbps(b) > mbps(a) ? b : a));
     printResult({
       bench: 'media-range',
       summary: true,
@@ -256,20 +273,37 @@ async function main(): Promise<void> {
           [`${n}P99Ms`, p99(n)],
         ]),
       ),
+      ...(apiProcesses
+        ? {
+            apiProcesses: API_PROCESSES,
+            omniProcessesMBps: mbps('omni-processes'),
+            omniProcessesRps: rps('omni-processes'),
+            omniProcessesP99Ms: p99('omni-processes'),
+          }
+        : {}),
       throughputRatioByNginxWorkers: Object.fromEntries(
         nginxNames.map((n) => [n.slice('nginx-'.length), round(mbps('omni') / mbps(n), 2)]),
       ),
+      ...(apiProcesses
+        ? {
+            processesRatioByNginxWorkers: Object.fromEntries(
+              nginxNames.map((n) => [n.slice('nginx-'.length), round(mbps('omni-processes') / mbps(n), 2)]),
+            ),
+          }
+        : {}),
       betterNginx: best,
+      betterOmni: bestOmni,
       ...(SERVERS.includes('static')
         ? { staticMBps: mbps('static'), staticRps: rps('static'), staticP99Ms: p99('static') }
         : {}),
-      throughputRatio: round(mbps('omni') / mbps(best), 2),
-      target: 'throughputRatio (omni / the better nginx) >= 0.8',
+      throughputRatio: round(mbps(bestOmni) / mbps(best), 2),
+      target: 'throughputRatio (the better omni / the better nginx) >= 0.8',
       cores: (await import('node:os')).cpus().length,
       loadavg: (await import('node:os')).loadavg().map((x) => round(x, 2)),
     });
   } finally {
     for (const n of Object.values(nginxes)) await n.stop().catch(() => {});
+    await apiProcesses?.stop().catch(() => {});
     await bare?.close().catch(() => {});
     await api.close();
     rmSync(mediaDir, { recursive: true, force: true });

@@ -7,7 +7,7 @@
  * through the production runner — `createSyncRunner` of @omni/runtime (settings from the database,
  * `DedupeWriter`, `MediaStorageService`) and the Discord plugin — into a throw-away database on
  * the local Postgres. `--media` is the media variant: media download on (stored under a temp
- * folder, the fake's CDN allowed through MEDIA_ALLOW_ORIGINS), by default 1,700 messages whose
+ * folder, the fake's CDN allowed through MEDIA_ALLOW_ORIGINS), by default 2,400 messages whose
  * attachments (up to `--max-attachment-kb`, default 4,096 KB each) add up to about 500 MB;
  * `mediaMb` reports what was stored. Peak memory is the kernel's high-water mark of this
  * process's resident set (`VmHWM` in /proc/self/status, reset through /proc/self/clear_refs after
@@ -52,7 +52,7 @@ import { logger, printResult, round } from './lib/report.ts';
 import { RssSampler } from './lib/rss-sampler.ts';
 
 const MEDIA = flagArg('media');
-const MESSAGES = numberArg('messages', MEDIA ? 1_700 : 1_000_000);
+const MESSAGES = numberArg('messages', MEDIA ? 2_400 : 1_000_000);
 const MAX_ATTACHMENT_BYTES = numberArg('max-attachment-kb', MEDIA ? 4096 : 1) * 1024;
 const CHANNELS = numberArg('channels', 20);
 const CHAT_CONCURRENCY = numberArg('chat-concurrency', 4);

@@ -16,6 +16,11 @@ export interface ApiConfig {
   logLevel: string;
   /** `WORKER_CONCURRENCY` of the embedded worker, default 4. */
   workerConcurrency: number;
+  /**
+   * `API_PROCESSES`, default 1: HTTP processes sharing the port (node:cluster); more than one
+   * needs `DATABASE_URL` and `NATS_URL`.
+   */
+  processes: number;
   /** `SSE_MAX_STREAMS_PER_INSTANCE`: job event streams open at once per instance, default 50. */
   sseMaxStreamsPerInstance: number;
   /** `SSE_MAX_STREAMS`: job event streams open at once in this process, default 1000. */
@@ -42,6 +47,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apiKey: env.API_KEY || undefined,
     logLevel: env.LOG_LEVEL || 'info',
     workerConcurrency: Math.max(1, int(env.WORKER_CONCURRENCY, 4, 'WORKER_CONCURRENCY')),
+    processes: Math.max(1, int(env.API_PROCESSES, 1, 'API_PROCESSES')),
     sseMaxStreamsPerInstance: Math.max(
       1,
       int(env.SSE_MAX_STREAMS_PER_INSTANCE, 50, 'SSE_MAX_STREAMS_PER_INSTANCE'),

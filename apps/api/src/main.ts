@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import {
   createWorkerRuntime,
   loadChannelPlugins,
@@ -8,12 +9,14 @@ import {
 import { SAFE_LOG_OPTIONS } from '@omni/sync-core';
 import pino from 'pino';
 import { loadApiKey } from './api-key.ts';
+import { superviseApiProcesses } from './api-processes.ts';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
 
 const config = loadConfig();
 const workerConfig = loadWorkerConfig();
 const log = pino({ level: config.logLevel, ...SAFE_LOG_OPTIONS });
+if (config.processes > 1 && cluster.isPrimary) await superviseApiProcesses(config, log);
 const services = await openServices({
   databaseUrl: config.databaseUrl,
   natsUrl: config.natsUrl,
