@@ -1,4 +1,4 @@
-import { ApplicationFlags } from 'discord-api-types/v10';
+import { type APIAttachment, ApplicationFlags } from 'discord-api-types/v10';
 import type { FakeDiscordDataOptions } from './dataset-spec.ts';
 import type { DiscordDataset } from './discord-dataset.ts';
 import { DEFAULT_BOT_PERMISSIONS } from './payloads.ts';
@@ -37,6 +37,20 @@ export interface FakeDiscordOptions {
   attachmentTtlMs?: number;
   /** Added latency of every answer, ms. @defaultValue 0 */
   latencyMs?: number;
+  /**
+   * Rewrites each attachment as a message is served: what whoever posted it controls (`url`,
+   * `proxy_url`, `content_type`, `size`, `filename`). `n` is the message's index in its chat.
+   * @defaultValue null (attachments as generated, served by the fake itself)
+   */
+  attachmentRewrite?:
+    | ((attachment: APIAttachment, where: { chatId: string; n: number }) => APIAttachment)
+    | null;
+  /**
+   * Chooses what `POST /attachments/refresh-urls` answers for a URL (a hostile or compromised
+   * API); `null` for no answer. With it, every URL asked about is answered, signed by the fake or not.
+   * @defaultValue null (URLs the fake signed are re-signed; others get no answer)
+   */
+  refreshRewrite?: ((original: string) => string | null) | null;
 }
 
 /** Defaults of {@link FakeDiscordOptions} (except `data`). */
@@ -52,4 +66,6 @@ export const DEFAULT_FAKE_DISCORD_OPTIONS = {
   botPermissions: DEFAULT_BOT_PERMISSIONS,
   attachmentTtlMs: 86_400_000,
   latencyMs: 0,
+  attachmentRewrite: null,
+  refreshRewrite: null,
 } satisfies Required<Omit<FakeDiscordOptions, 'data'>>;

@@ -180,9 +180,13 @@ export function buildRoutes(fake: FakeDiscord): FakeRoute[] {
           messageContent: fake.messageContent,
           signUrl: (p: string) => fake.signAttachment(p),
         };
-        const body: RESTGetAPIChannelMessagesResult = gen
-          .pageIndices(chat, q)
-          .map((n) => gen.message(chat, n, options));
+        const rewrite = fake.options.attachmentRewrite;
+        const body: RESTGetAPIChannelMessagesResult = gen.pageIndices(chat, q).map((n) => {
+          const message = gen.message(chat, n, options);
+          if (rewrite)
+            message.attachments = message.attachments.map((a) => rewrite(a, { chatId: chat.id, n }));
+          return message;
+        });
         return ok(body);
       },
       'messages',
@@ -217,6 +221,12 @@ export function buildRoutes(fake: FakeDiscord): FakeRoute[] {
       const refreshed: RefreshUrlsResult['refreshed_urls'] = [];
       for (const original of urls) {
         if (typeof original !== 'string') continue;
+        const rewrite = fake.options.refreshRewrite;
+        if (rewrite) {
+          const answer = rewrite(original);
+          if (answer !== null) refreshed.push({ original, refreshed: answer });
+          continue;
+        }
         const parsed = URL.parse(original);
         if (!parsed || fake.attachmentUrlState(parsed) === 'invalid') continue;
         refreshed.push({ original, refreshed: fake.signAttachment(parsed.pathname) });
