@@ -15,6 +15,7 @@ import { inputGuardPlugin } from './plugins/input-guard.ts';
 import { jsonBodyPlugin } from './plugins/json-body.ts';
 import { servicesPlugin } from './plugins/services.ts';
 import { authRoutes } from './routes/auth.ts';
+import { chatRoutes } from './routes/chats.ts';
 import { directoryRoutes } from './routes/directory.ts';
 import { healthRoutes } from './routes/health.ts';
 import { instanceRoutes } from './routes/instances.ts';
@@ -24,10 +25,11 @@ import { metricsRoutes } from './routes/metrics.ts';
 import { readyRoutes } from './routes/ready.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { syncRoutes } from './routes/sync.ts';
+import { API_PREFIX_PATH } from './services/api-prefix.ts';
 import type { DEFAULT_JOB_EVENT_HUB_OPTIONS, JobEventHubOptions } from './services/job-event-hub.ts';
 
 /** Base path of every route. */
-export const API_PREFIX = '/api/v2';
+export const API_PREFIX = API_PREFIX_PATH;
 
 /** Options of {@link buildApp} beyond its services. */
 export interface BuildAppOptions {
@@ -150,6 +152,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   await app.register(authRoutes, { prefix: API_PREFIX });
   await app.register(readyRoutes, { prefix: API_PREFIX });
   await app.register(metricsRoutes);
+  await app.register(chatRoutes, { prefix: API_PREFIX });
   await app.register(instanceRoutes, { prefix: API_PREFIX });
   await app.register(syncRoutes, { prefix: API_PREFIX });
   await app.register(messageRoutes, { prefix: API_PREFIX });

@@ -17,18 +17,21 @@ import { decodeCursor, keysetPage, malformedCursor } from '../services/mappers.t
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
+/** A contact row with Omni's field names (omni-sync's own only where Omni has none). */
 function toContact(row: ContactRow) {
   return {
+    platformUserId: row.external_id,
+    displayName: row.name ?? row.push_name ?? row.verified_name,
+    phone: row.phone_number,
+    avatarUrl: row.avatar_url,
+    isGroup: row.external_id.endsWith('@g.us'),
+    isBusiness: row.verified_name !== null,
+    platformMetadata: row.metadata,
     id: row.id,
     instanceId: row.instance_id,
-    externalId: row.external_id,
-    name: row.name,
     pushName: row.push_name,
     verifiedName: row.verified_name,
-    phoneNumber: row.phone_number,
     lid: row.lid,
-    avatarUrl: row.avatar_url,
-    metadata: row.metadata,
     isPresent: row.is_present,
     lastSeenSyncAt: iso(row.last_seen_sync_at),
     createdAt: row.created_at.toISOString(),
@@ -36,15 +39,18 @@ function toContact(row: ContactRow) {
   };
 }
 
+/** A group row with Omni's field names (omni-sync's own only where Omni has none). */
 function toGroup(row: OmniGroup) {
+  const metadata = row.metadata ?? {};
   return {
-    id: row.id,
-    instanceId: row.instance_id,
     externalId: row.external_id,
     name: row.name,
     description: row.description,
     memberCount: row.member_count,
-    metadata: row.metadata,
+    avatarUrl: typeof metadata.avatarUrl === 'string' ? metadata.avatarUrl : null,
+    platformMetadata: metadata,
+    id: row.id,
+    instanceId: row.instance_id,
     isPresent: row.is_present,
     lastSeenSyncAt: iso(row.last_seen_sync_at),
     createdAt: row.created_at.toISOString(),
@@ -92,6 +98,19 @@ export const directoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const limit = q.limit ?? 50;
     let base = db().selectFrom(table).where('instance_id', '=', instanceId);
     if (!q.includeAbsent) base = base.where('is_present', '=', true);
+    if (table === 'contacts' && q.excludeGroups) base = base.where('external_id', 'not like', '%@g.us');
+    if (table === 'contacts' && q.guildId) {
+      const guildId = q.guildId;
+      base = base.where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('group_participants as p')
+            .select(sql`1`.as('one'))
+            .where('p.instance_id', '=', instanceId)
+            .where('p.group_external_id', '=', guildId)
+            .whereRef('p.participant_id', '=', sql.ref('contacts.external_id')),
+        ),
+      );
+    }
     if (q.search) {
       const pattern = like(q.search);
       base = base.where((eb) => eb.or(searched.map((c) => eb(sql.ref(c), 'ilike', pattern))));

@@ -1,18 +1,22 @@
 import { Type } from 'typebox';
 import { JsonObject, NullableTimestamp, PageQuery, Timestamp, Uuid } from './common.ts';
 
-/** A contact of an instance. */
+/** A contact of an instance, with Omni's field names (and omni-sync's where Omni has none). */
 export const Contact = Type.Object({
+  platformUserId: Type.String({ description: 'platform id (WhatsApp JID, Discord user id)' }),
+  displayName: Type.Union([Type.String(), Type.Null()], {
+    description: 'saved name, else push name, else verified name',
+  }),
+  phone: Type.Union([Type.String(), Type.Null()]),
+  avatarUrl: Type.Union([Type.String(), Type.Null()]),
+  isGroup: Type.Boolean(),
+  isBusiness: Type.Boolean({ description: 'the platform verified a business name' }),
+  platformMetadata: JsonObject,
   id: Uuid,
   instanceId: Uuid,
-  externalId: Type.String(),
-  name: Type.Union([Type.String(), Type.Null()]),
   pushName: Type.Union([Type.String(), Type.Null()]),
   verifiedName: Type.Union([Type.String(), Type.Null()]),
-  phoneNumber: Type.Union([Type.String(), Type.Null()]),
   lid: Type.Union([Type.String(), Type.Null()]),
-  avatarUrl: Type.Union([Type.String(), Type.Null()]),
-  metadata: JsonObject,
   isPresent: Type.Boolean({ description: 'false once a refresh no longer sees it' }),
   lastSeenSyncAt: NullableTimestamp,
   createdAt: Timestamp,
@@ -26,15 +30,16 @@ export const Participant = Type.Object({
   isPresent: Type.Boolean(),
 });
 
-/** A group (WhatsApp group, Discord guild). */
+/** A group (WhatsApp group, Discord guild), with Omni's field names (and omni-sync's where Omni has none). */
 export const Group = Type.Object({
-  id: Uuid,
-  instanceId: Uuid,
   externalId: Type.String(),
   name: Type.Union([Type.String(), Type.Null()]),
   description: Type.Union([Type.String(), Type.Null()]),
   memberCount: Type.Union([Type.Integer(), Type.Null()]),
-  metadata: Type.Union([JsonObject, Type.Null()]),
+  avatarUrl: Type.Union([Type.String(), Type.Null()]),
+  platformMetadata: JsonObject,
+  id: Uuid,
+  instanceId: Uuid,
   isPresent: Type.Boolean(),
   lastSeenSyncAt: NullableTimestamp,
   createdAt: Timestamp,
@@ -51,7 +56,16 @@ export const DirectoryQuery = Type.Object(
       Type.String({ minLength: 1, maxLength: 200, description: 'matches names, ids, phone' }),
     ),
     includeAbsent: Type.Optional(Type.Boolean({ default: false })),
-    ...PageQuery,
+    guildId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 255,
+        description: 'contacts: only members of this guild/group',
+      }),
+    ),
+    excludeGroups: Type.Optional(Type.Boolean({ description: 'contacts: leave out group JIDs' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
+    cursor: PageQuery.cursor,
   },
   { additionalProperties: false },
 );

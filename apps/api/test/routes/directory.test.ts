@@ -60,17 +60,20 @@ const get = (path: string) => t.app.inject({ url: `/api/v2/instances/${instanceI
 
 test('contacts: sorted by name, paged, searched, absent ones hidden unless asked', async () => {
   const first = (await get('/contacts?limit=2')).json();
-  expect(first.items.map((c: { externalId: string }) => c.externalId)).toEqual(['u1', 'u2']);
+  expect(first.items.map((c: { platformUserId: string }) => c.platformUserId)).toEqual(['u1', 'u2']);
   expect(first.meta).toMatchObject({ totalFetched: 3, hasMore: true });
   const second = (await get(`/contacts?limit=2&cursor=${first.meta.cursor}`)).json();
-  expect(second.items.map((c: { externalId: string }) => c.externalId)).toEqual(['u3']);
+  expect(second.items.map((c: { platformUserId: string }) => c.platformUserId)).toEqual(['u3']);
   expect(second.meta.hasMore).toBe(false);
-  expect((await get('/contacts?search=4915')).json().items[0].name).toBe('Alice');
+  expect((await get('/contacts?search=4915')).json().items[0].displayName).toBe('Alice');
   expect((await get('/contacts?search=carol_')).json().items[0].pushName).toBe('Carol_1');
   expect((await get('/contacts?search=%25')).json().items).toHaveLength(0);
   expect((await get('/contacts?includeAbsent=true')).json().meta.totalFetched).toBe(4);
+  const guild = (await get('/contacts?guildId=g1')).json();
+  expect(guild.items.map((c: { platformUserId: string }) => c.platformUserId)).toEqual(['u1', 'u2']);
+  expect((await get('/contacts?excludeGroups=true')).json().meta.totalFetched).toBe(3);
   const one = (await get(`/contacts/${first.items[1].id}`)).json().data;
-  expect(one).toMatchObject({ externalId: 'u2', metadata: { bot: true }, isPresent: true });
+  expect(one).toMatchObject({ platformUserId: 'u2', platformMetadata: { bot: true }, isPresent: true });
   expect((await get('/contacts/00000000-0000-4000-8000-000000000000')).statusCode).toBe(404);
 });
 

@@ -1,0 +1,103 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import {
+  Chat,
+  ChatMessagesQuery,
+  ChatParams,
+  ChatParticipant,
+  ChatsQuery,
+  OmniMessage,
+} from '../schemas/chat.ts';
+import { Data, errorResponses, List, PageQuery, Uuid } from '../schemas/common.ts';
+import { ChatReads, toChat } from '../services/chat-reads.ts';
+
+/** Where this request reached the API (`http://host:port`), for absolute media links. */
+const originOf = (request: FastifyRequest) => `${request.protocol}://${request.host}`;
+
+/**
+ * Omni's chat and message reads over what was synced: `GET /chats`, `/chats/:id`,
+ * `/chats/:id/messages`, `/chats/:id/participants`, `/messages/:id`.
+ */
+export const chatRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const reads = new ChatReads(app.deps.db.db);
+  const tags = ['chats'];
+
+  app.get(
+    '/chats',
+    {
+      schema: {
+        tags,
+        summary: 'Synced chats, most recent activity first',
+        querystring: ChatsQuery,
+        response: { 200: List(Chat), ...errorResponses(400, 401) },
+      },
+    },
+    async (request) => reads.listChats({ ...request.query, limit: request.query.limit ?? 50 }),
+  );
+
+  app.get(
+    '/chats/:id',
+    {
+      schema: {
+        tags,
+        summary: 'One chat, by uuid or platform id',
+        params: ChatParams,
+        response: { 200: Data(Chat), ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (request) => ({ data: toChat(await reads.getChat(request.params.id)) }),
+  );
+
+  app.get(
+    '/chats/:id/messages',
+    {
+      schema: {
+        tags,
+        summary: "A chat's messages, newest first (before/after are timestamps; cursor pages further back)",
+        params: ChatParams,
+        querystring: ChatMessagesQuery,
+        response: { 200: List(OmniMessage), ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const chat = await reads.getChat(request.params.id);
+      return reads.listMessages(
+        chat,
+        chat.owner_identifier,
+        { ...request.query, limit: request.query.limit ?? 50 },
+        originOf(request),
+      );
+    },
+  );
+
+  app.get(
+    '/chats/:id/participants',
+    {
+      schema: {
+        tags,
+        summary: 'Members of a chat (its group, its guild, or the other side of a DM)',
+        params: ChatParams,
+        querystring: Type.Object(PageQuery, { additionalProperties: false }),
+        response: { 200: List(ChatParticipant), ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const chat = await reads.getChat(request.params.id);
+      return reads.listParticipants(chat, request.query.limit ?? 50, request.query.cursor);
+    },
+  );
+
+  app.get(
+    '/messages/:id',
+    {
+      schema: {
+        tags: ['messages'],
+        summary: 'One stored message',
+        params: Type.Object({ id: Uuid }),
+        response: { 200: Data(OmniMessage), ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (request) => ({ data: await reads.getMessage(request.params.id, originOf(request)) }),
+  );
+};

@@ -1,0 +1,407 @@
+import type { Database } from '@omni/db';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+import type { Static } from 'typebox';
+import { ApiError } from '../errors/api-error.ts';
+import type { Chat, ChatParticipant, OmniMessage } from '../schemas/chat.ts';
+import { API_PREFIX_PATH } from './api-prefix.ts';
+import { decodeCursor, keysetPage } from './mappers.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Omni's chat type of a stored chat: its kind when Omni has it, else read from the platform id. */
+const CHAT_TYPE = sql<string>`case
+  when c.kind in ('dm', 'group', 'channel', 'thread', 'forum', 'voice', 'broadcast', 'community', 'announcement', 'stage') then c.kind
+  when c.kind = 'forum-post' then 'thread'
+  when c.external_id like '%@g.us' then 'group'
+  when c.external_id like '%@broadcast' then 'broadcast'
+  when c.external_id like '%@newsletter' then 'channel'
+  when c.external_id like '%@s.whatsapp.net' or c.external_id like '%@lid' then 'dm'
+  else 'channel' end`;
+
+/** Omni's message type of a stored message kind. */
+const MESSAGE_TYPE = sql<string>`case
+  when m.kind in ('text', 'audio', 'image', 'video', 'document', 'sticker', 'contact', 'location', 'poll', 'reaction', 'system') then m.kind
+  when m.kind = 'voice' then 'audio'
+  when m.kind = 'unknown' and m.text is not null then 'text'
+  else 'system' end`;
+
+/** A timestamp as exact UTC text (microseconds), for keyset cursors. */
+const exact = (column: RawBuilder<unknown> | string) =>
+  sql<string>`to_char(${typeof column === 'string' ? sql.ref(column) : column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+function cursorOf(cursor: string | undefined): [string, string] | null {
+  if (!cursor) return null;
+  const parts = decodeCursor(cursor, 2);
+  if (!parts || !UUID.test(parts[1] as string)) {
+    throw ApiError.validation('malformed cursor', [{ in: 'querystring', path: '/cursor' }]);
+  }
+  return [parts[0] as string, parts[1] as string];
+}
+
+const list = (text: string | undefined) =>
+  (text ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+
+/** Filters and paging of {@link ChatReads.listChats}. */
+export interface ListChatsFilter {
+  instanceId?: string | undefined;
+  channel?: string | undefined;
+  chatType?: string | undefined;
+  excludeChatTypes?: string | undefined;
+  search?: string | undefined;
+  sort?: 'activity' | 'unread' | 'name' | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** Window and paging of {@link ChatReads.listMessages}. */
+export interface ListMessagesFilter {
+  before?: string | undefined;
+  after?: string | undefined;
+  mediaOnly?: boolean | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/**
+ * Reads of synced chats and their messages with Omni's field names. Every list is a keyset walk
+ * on an index: chats by activity or name, a chat's messages newest first on
+ * `(instance_id, chat_external_id, sent_at, id)` (its partial twin for `mediaOnly`).
+ */
+export class ChatReads {
+  readonly #db: Kysely<Database>;
+
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  #chats() {
+    return this.#db
+      .selectFrom('chats as c')
+      .innerJoin('instances as i', 'i.id', 'c.instance_id')
+      .selectAll('c')
+      .select(['i.channel', 'i.owner_identifier'])
+      .select(CHAT_TYPE.as('chat_type'));
+  }
+
+  /** A page of chats: most recent activity first (or by name), filtered like Omni's list. */
+  async listChats(filter: ListChatsFilter) {
+    let query = this.#chats();
+    if (filter.instanceId) query = query.where('c.instance_id', '=', filter.instanceId);
+    const channels = list(filter.channel);
+    if (channels.length > 0) query = query.where('i.channel', 'in', channels as never[]);
+    const types = list(filter.chatType);
+    if (types.length > 0) query = query.where(CHAT_TYPE, 'in', types);
+    const excluded = list(filter.excludeChatTypes);
+    if (excluded.length > 0) query = query.where(CHAT_TYPE, 'not in', excluded);
+    if (filter.search) {
+      const pattern = `%${filter.search.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+      query = query.where((eb) =>
+        eb.or([
+          eb('c.name', 'ilike', pattern),
+          eb('c.external_id', 'ilike', pattern),
+          eb('c.alt_external_id', 'ilike', pattern),
+        ]),
+      );
+    }
+    const after = cursorOf(filter.cursor);
+    const byName = filter.sort === 'name';
+    const key = byName
+      ? sql<string>`lower(coalesce(c.name, c.external_id))`
+      : sql<string>`coalesce(c.last_message_at, '-infinity'::timestamptz)`;
+    if (after) {
+      query = byName
+        ? query.where(sql<boolean>`(${key}, c.id) > (${after[0]}, ${after[1]}::uuid)`)
+        : query.where(sql<boolean>`(${key}, c.id) < (${after[0]}::timestamptz, ${after[1]}::uuid)`);
+    }
+    const sortText = byName ? key : sql<string>`coalesce(${exact(sql`c.last_message_at`)}, '-infinity')`;
+    const rows = await query
+      .select(sortText.as('sort_key'))
+      .orderBy(key, byName ? 'asc' : 'desc')
+      .orderBy('c.id', byName ? 'asc' : 'desc')
+      .limit(filter.limit + 1)
+      .execute();
+    const page = keysetPage(rows, filter.limit, (last) => [last.sort_key, last.id]);
+    return { items: page.page.map(toChat), meta: { hasMore: page.hasMore, cursor: page.cursor } };
+  }
+
+  /** One chat by its uuid or its platform id; 404 when unknown. */
+  async getChat(id: string) {
+    const query = this.#chats();
+    const row = UUID.test(id)
+      ? await query.where('c.id', '=', id).executeTakeFirst()
+      : await query
+          .where('c.external_id', '=', id)
+          .orderBy('c.updated_at', 'desc')
+          .limit(1)
+          .executeTakeFirst();
+    if (!row) throw ApiError.notFound('chat', id);
+    return row;
+  }
+
+  /** A page of a chat's messages, newest first, inside `after`…`before`. */
+  async listMessages(
+    chat: { id: string; instance_id: string; external_id: string },
+    owner: string | null,
+    filter: ListMessagesFilter,
+    origin: string,
+  ) {
+    if (filter.before && filter.after && Date.parse(filter.after) >= Date.parse(filter.before)) {
+      throw ApiError.validation('after must be before before', [{ in: 'querystring', path: '/after' }]);
+    }
+    let query = this.#messages(owner)
+      .where('m.instance_id', '=', chat.instance_id)
+      .where('m.chat_external_id', '=', chat.external_id)
+      .where('m.kind', 'not in', ['edit', 'revoke']);
+    if (filter.mediaOnly) query = query.where('m.has_media', '=', true);
+    if (filter.before) query = query.where('m.sent_at', '<', new Date(filter.before));
+    if (filter.after) query = query.where('m.sent_at', '>', new Date(filter.after));
+    const after = cursorOf(filter.cursor);
+    if (after) {
+      if (Number.isNaN(Date.parse(after[0]))) {
+        throw ApiError.validation('malformed cursor', [{ in: 'querystring', path: '/cursor' }]);
+      }
+      query = query.where(sql<boolean>`(m.sent_at, m.id) < (${after[0]}::timestamptz, ${after[1]}::uuid)`);
+    }
+    const rows = await query
+      .orderBy('m.sent_at', 'desc')
+      .orderBy('m.id', 'desc')
+      .limit(filter.limit + 1)
+      .execute();
+    const page = keysetPage(rows, filter.limit, (last) => [last.sent_text, last.id]);
+    return {
+      items: page.page.map((row) => toMessage(row, chat.id, origin)),
+      meta: { hasMore: page.hasMore, cursor: page.cursor },
+    };
+  }
+
+  /** One message by id, with its chat's id; 404 when unknown. */
+  async getMessage(id: string, origin: string) {
+    if (!UUID.test(id)) throw ApiError.notFound('message', id);
+    const row = await this.#messages(null)
+      .innerJoin('chats as c', (join) =>
+        join.onRef('c.instance_id', '=', 'm.instance_id').onRef('c.external_id', '=', 'm.chat_external_id'),
+      )
+      .select('c.id as chat_id')
+      .where('m.id', '=', id)
+      .executeTakeFirst();
+    if (!row) throw ApiError.notFound('message', id);
+    return toMessage(row, row.chat_id, origin);
+  }
+
+  #messages(owner: string | null) {
+    return this.#db
+      .selectFrom('messages as m')
+      .innerJoin('instances as mi', 'mi.id', 'm.instance_id')
+      .select([
+        'm.id',
+        'm.instance_id',
+        'm.chat_external_id',
+        'm.external_id',
+        'm.sender_id',
+        'm.sender_name',
+        'm.sent_at',
+        'm.kind',
+        'm.text',
+        'm.reply_to_external_id',
+        'm.has_media',
+        'm.media_mime_type',
+        'm.media_url',
+        'm.media_local_path',
+        'm.media_metadata',
+        'm.source',
+        'm.edited_at',
+        'm.deleted_at',
+        'm.created_at',
+      ])
+      .select(exact('m.sent_at').as('sent_text'))
+      .select(MESSAGE_TYPE.as('message_type'))
+      .select(
+        sql<boolean>`coalesce((m.raw -> 'key' ->> 'fromMe')::boolean, m.sender_id is not null and m.sender_id = ${owner ?? sql.ref('mi.owner_identifier')}, false)`.as(
+          'is_from_me',
+        ),
+      );
+  }
+
+  /** Members of a chat: its group's participants (or its parent's: a guild's channel), or the other side of a DM. */
+  async listParticipants(
+    chat: {
+      id: string;
+      instance_id: string;
+      external_id: string;
+      parent_external_id: string | null;
+      chat_type: string;
+      created_at: Date;
+      updated_at: Date;
+    },
+    limit: number,
+    cursor: string | undefined,
+  ) {
+    if (chat.chat_type === 'dm') {
+      const contact = await this.#db
+        .selectFrom('contacts')
+        .select(['name', 'push_name', 'avatar_url'])
+        .where('instance_id', '=', chat.instance_id)
+        .where('external_id', '=', chat.external_id)
+        .executeTakeFirst();
+      return {
+        items: cursor
+          ? []
+          : [
+              {
+                id: `${chat.id}:${chat.external_id}`,
+                chatId: chat.id,
+                platformUserId: chat.external_id,
+                displayName: contact?.name ?? contact?.push_name ?? null,
+                avatarUrl: contact?.avatar_url ?? null,
+                role: 'member',
+                isPresent: true,
+                createdAt: chat.created_at.toISOString(),
+                updatedAt: chat.updated_at.toISOString(),
+              },
+            ],
+        meta: { hasMore: false, cursor: null },
+      };
+    }
+    const groups = [chat.external_id, ...(chat.parent_external_id ? [chat.parent_external_id] : [])];
+    const owner = await this.#db
+      .selectFrom('group_participants')
+      .select('group_external_id')
+      .where('instance_id', '=', chat.instance_id)
+      .where('group_external_id', 'in', groups)
+      .orderBy(sql`group_external_id = ${chat.external_id}`, 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (!owner) return { items: [], meta: { hasMore: false, cursor: null } };
+    let query = this.#db
+      .selectFrom('group_participants as p')
+      .leftJoin('contacts as ct', (join) =>
+        join.onRef('ct.instance_id', '=', 'p.instance_id').onRef('ct.external_id', '=', 'p.participant_id'),
+      )
+      .select([
+        'p.participant_id',
+        'p.role',
+        'p.is_present',
+        'p.updated_at',
+        'ct.name',
+        'ct.push_name',
+        'ct.avatar_url',
+      ])
+      .where('p.instance_id', '=', chat.instance_id)
+      .where('p.group_external_id', '=', owner.group_external_id);
+    if (cursor) {
+      const parts = decodeCursor(cursor, 1);
+      if (!parts) throw ApiError.validation('malformed cursor', [{ in: 'querystring', path: '/cursor' }]);
+      query = query.where('p.participant_id', '>', parts[0] as string);
+    }
+    const rows = await query
+      .orderBy('p.participant_id')
+      .limit(limit + 1)
+      .execute();
+    const page = keysetPage(rows, limit, (last) => [last.participant_id]);
+    return {
+      items: page.page.map(
+        (p): Static<typeof ChatParticipant> => ({
+          id: `${chat.id}:${p.participant_id}`,
+          chatId: chat.id,
+          platformUserId: p.participant_id,
+          displayName: p.name ?? p.push_name ?? null,
+          avatarUrl: p.avatar_url ?? null,
+          role: p.role,
+          isPresent: p.is_present,
+          createdAt: p.updated_at.toISOString(),
+          updatedAt: p.updated_at.toISOString(),
+        }),
+      ),
+      meta: { hasMore: page.hasMore, cursor: page.cursor },
+    };
+  }
+}
+
+type ChatRow = Awaited<ReturnType<ChatReads['getChat']>>;
+
+/** A chat row as Omni shows it. */
+export function toChat(row: ChatRow): Static<typeof Chat> {
+  const metadata = (row.metadata ?? {}) as Record<string, unknown>;
+  const chatType = row.chat_type as Static<typeof Chat>['chatType'];
+  return {
+    id: row.id,
+    instanceId: row.instance_id,
+    externalId: row.external_id,
+    chatType,
+    channel: row.channel,
+    name: row.name,
+    description: typeof metadata.description === 'string' ? metadata.description : null,
+    avatarUrl: typeof metadata.avatarUrl === 'string' ? metadata.avatarUrl : null,
+    isGroup: chatType === 'group' || chatType === 'community',
+    isArchived: false,
+    settings: null,
+    lastMessageAt: iso(row.last_message_at),
+    messageCount: Number(row.message_count),
+    mediaCount: Number(row.media_count),
+    altExternalId: row.alt_external_id,
+    parentExternalId: row.parent_external_id,
+    platformMetadata: metadata,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+interface MessageRow {
+  id: string;
+  instance_id: string;
+  chat_external_id: string;
+  external_id: string;
+  sender_id: string | null;
+  sender_name: string | null;
+  sent_at: Date;
+  kind: string;
+  text: string | null;
+  reply_to_external_id: string | null;
+  has_media: boolean;
+  media_mime_type: string | null;
+  media_url: string | null;
+  media_local_path: string | null;
+  media_metadata: Record<string, unknown> | null;
+  source: 'sync' | 'live';
+  edited_at: Date | null;
+  deleted_at: Date | null;
+  created_at: Date;
+  message_type: string;
+  is_from_me: boolean;
+}
+
+/**
+ * A message row as Omni shows it. `mediaUrl` is omni-sync's media route for the stored file
+ * (absolute, on `origin`), the platform's URL stays in `metadata.platformMediaUrl`.
+ */
+export function toMessage(row: MessageRow, chatId: string, origin: string): Static<typeof OmniMessage> {
+  const updated = [row.created_at, row.edited_at, row.deleted_at].filter((d): d is Date => d !== null);
+  return {
+    id: row.id,
+    chatId,
+    instanceId: row.instance_id,
+    externalId: row.external_id,
+    chatExternalId: row.chat_external_id,
+    source: row.source === 'live' ? 'realtime' : 'sync',
+    messageType: row.message_type as Static<typeof OmniMessage>['messageType'],
+    textContent: row.text,
+    platformTimestamp: row.sent_at.toISOString(),
+    isFromMe: row.is_from_me === true,
+    senderPlatformUserId: row.sender_id,
+    senderDisplayName: row.sender_name,
+    replyToExternalId: row.reply_to_external_id,
+    hasMedia: row.has_media,
+    mediaMimeType: row.media_mime_type,
+    mediaUrl: row.media_local_path ? `${origin}${API_PREFIX_PATH}/media/${row.media_local_path}` : null,
+    editedAt: iso(row.edited_at),
+    deletedAt: iso(row.deleted_at),
+    metadata: { kind: row.kind, platformMediaUrl: row.media_url, media: row.media_metadata },
+    createdAt: row.created_at.toISOString(),
+    updatedAt: new Date(Math.max(...updated.map((d) => d.getTime()))).toISOString(),
+  };
+}
