@@ -1,13 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Instance as InstanceRow } from '@omni/db';
 import { instanceId } from '@omni/sync-core';
 import { Type } from 'typebox';
 import { ApiError } from '../errors/api-error.ts';
-import { Data, errorResponses, IdParams, List, PageQuery } from '../schemas/common.ts';
+import { Data, errorResponses, IdParams, List } from '../schemas/common.ts';
 import {
+  ConnectAnswer,
   ConnectBody,
   CreateInstanceBody,
   Instance,
   InstanceStatus,
+  InstancesQuery,
+  OmniInstanceFields,
   PairBody,
   PairingCode,
   QrCode,
@@ -16,7 +20,44 @@ import {
 import { InstanceService } from '../services/instance-service.ts';
 import { toInstanceDto } from '../services/mappers.ts';
 
-/** `/instances`: create, list, read, update, delete, connect, disconnect, status; WhatsApp qr, pair, logout. */
+const OMNI_KEYS = Object.keys(OmniInstanceFields);
+
+/** Splits a body into omni-sync's own fields and Omni's stored-and-echoed ones. */
+function splitOmni<T extends Record<string, unknown>>(body: T): { own: T; omni: Record<string, unknown> } {
+  const own: Record<string, unknown> = {};
+  const omni: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body)) (OMNI_KEYS.includes(key) ? omni : own)[key] = value;
+  return { own: own as T, omni };
+}
+
+const list = (text: string | undefined) =>
+  (text ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+
+/** Omni's `{status, message}` for an instance's connection state. */
+function connectAnswer(row: InstanceRow, verb: 'connect' | 'restart') {
+  const status =
+    row.connection_state === 'open'
+      ? 'connected'
+      : row.connection_state === 'qr'
+        ? 'qr'
+        : verb === 'restart'
+          ? 'restarting'
+          : 'connecting';
+  const message =
+    status === 'connected'
+      ? 'connected'
+      : status === 'qr'
+        ? 'scan the QR code: GET /instances/:id/qr'
+        : verb === 'restart'
+          ? 'restart initiated'
+          : 'connection initiated';
+  return { data: { ...toInstanceDto(row), instanceId: row.id, status, message } };
+}
+
+/** `/instances`: create, list, read, update, delete, connect, disconnect, restart, status; WhatsApp qr, pair, logout. */
 export const instanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const instances = new InstanceService(app.deps);
   const tags = ['instances'];
@@ -32,7 +73,8 @@ export const instanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const row = await instances.create(request.body);
+      const { own, omni } = splitOmni(request.body);
+      const row = await instances.create({ ...own, omni });
       return reply.status(201).send({ data: toInstanceDto(row) });
     },
   );
@@ -42,13 +84,16 @@ export const instanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags,
-        summary: 'List instances',
-        querystring: Type.Object(PageQuery, { additionalProperties: false }),
+        summary: 'List instances (channel and status filters take comma lists)',
+        querystring: InstancesQuery,
         response: { 200: List(Instance), ...errorResponses(400, 401) },
       },
     },
     async (request) => {
-      const page = await instances.list(request.query.limit ?? 50, request.query.cursor);
+      const page = await instances.list(request.query.limit ?? 50, request.query.cursor, {
+        channels: list(request.query.channel),
+        active: list(request.query.status).map((s) => s === 'active'),
+      });
       return { items: page.items.map(toInstanceDto), meta: { hasMore: page.hasMore, cursor: page.cursor } };
     },
   );
@@ -71,13 +116,16 @@ export const instanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags,
-        summary: 'Update name, downloadMediaOnSync or isActive',
+        summary: "Update name, downloadMediaOnSync, isActive or Omni's instance fields",
         params: IdParams,
         body: UpdateInstanceBody,
         response: { 200: Data(Instance), ...errorResponses(400, 401, 404, 409) },
       },
     },
-    async (request) => ({ data: toInstanceDto(await instances.update(request.params.id, request.body)) }),
+    async (request) => {
+      const { own, omni } = splitOmni(request.body);
+      return { data: toInstanceDto(await instances.update(request.params.id, { ...own, omni })) };
+    },
   );
 
   app.delete(
@@ -109,12 +157,37 @@ export const instanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Connect: Discord with {token} (validated, stored encrypted, profile synced); WhatsApp starts the socket (then /qr or /pair)',
         params: IdParams,
         body: ConnectBody,
-        response: { 200: Data(Instance), ...errorResponses(400, 401, 404, 422, 429, 503) },
+        response: { 200: Data(ConnectAnswer), ...errorResponses(400, 401, 404, 422, 429, 503) },
       },
     },
-    async (request) => ({
-      data: toInstanceDto(await instances.connect(request.params.id, request.body?.token)),
-    }),
+    async (request) => {
+      const { id } = request.params;
+      if (request.body?.forceNewQr === true) {
+        const row = await instances.get(id);
+        if (row.channel === 'whatsapp-baileys')
+          return connectAnswer(await instances.restart(id, true), 'connect');
+      }
+      return connectAnswer(await instances.connect(id, request.body?.token), 'connect');
+    },
+  );
+
+  app.post(
+    '/instances/:id/restart',
+    {
+      schema: {
+        tags,
+        summary:
+          'Restart the connection: WhatsApp reopens its socket (forceNewQr=true forgets the link first); Discord validates its stored token again',
+        params: IdParams,
+        querystring: Type.Object(
+          { forceNewQr: Type.Optional(Type.Boolean()) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Data(ConnectAnswer), ...errorResponses(400, 401, 404, 409, 422, 429, 503) },
+      },
+    },
+    async (request) =>
+      connectAnswer(await instances.restart(request.params.id, request.query.forceNewQr === true), 'restart'),
   );
 
   app.post(
@@ -161,7 +234,7 @@ export const instanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags,
-        summary: 'WhatsApp: the current QR code to link the phone',
+        summary: 'WhatsApp: the current QR code to link the phone (qr null when there is none now)',
         params: IdParams,
         response: { 200: Data(QrCode), ...errorResponses(400, 401, 404, 409, 422, 503) },
       },
@@ -172,18 +245,25 @@ export const instanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw ApiError.unprocessable('only WhatsApp instances link by QR code');
       const { qr, status } = await instances.whatsapp().qr(instanceId(row.id));
       if (!qr) {
-        throw ApiError.conflict(
-          status === 'open'
-            ? 'the instance is already linked'
-            : `no QR code now (status ${status}): POST /instances/:id/connect first`,
-          { status },
-        );
+        return {
+          data: {
+            qr: null,
+            dataUrl: null,
+            expiresAt: null,
+            status,
+            message:
+              status === 'open'
+                ? 'the instance is already linked'
+                : `no QR code now (status ${status}): POST /instances/:id/connect first`,
+          },
+        };
       }
       return {
         data: {
           qr: qr.code,
           dataUrl: qr.dataUrl,
           expiresAt: new Date(qr.expiresAt).toISOString(),
+          status,
           message: 'scan with WhatsApp → Linked devices → Link a device',
         },
       };

@@ -37,6 +37,8 @@ export class InstanceService {
     name: string;
     channel: Instance['channel'];
     downloadMediaOnSync?: boolean | undefined;
+    /** Omni's instance fields, stored and echoed (see `OmniInstanceFields`). */
+    omni?: Record<string, unknown>;
   }) {
     const taken = await this.#db
       .selectFrom('instances')
@@ -50,17 +52,26 @@ export class InstanceService {
         name: input.name,
         channel: input.channel,
         download_media_on_sync: input.downloadMediaOnSync ?? false,
+        omni_config: JSON.stringify(input.omni ?? {}),
       })
       .returningAll()
       .executeTakeFirstOrThrow();
   }
 
-  /** A page of instances, oldest first. */
-  async list(limit: number, cursor: string | undefined) {
+  /** A page of instances, oldest first, optionally only of some channels and active states. */
+  async list(
+    limit: number,
+    cursor: string | undefined,
+    filter: { channels?: readonly string[]; active?: readonly boolean[] } = {},
+  ) {
     let query = this.#db
       .selectFrom('instances')
       .selectAll()
       .select(sql<string>`created_at::text`.as('created_text'));
+    if (filter.channels && filter.channels.length > 0) {
+      query = query.where('channel', 'in', filter.channels as Instance['channel'][]);
+    }
+    if (filter.active && filter.active.length > 0) query = query.where('is_active', 'in', [...filter.active]);
     if (cursor) {
       const parts = decodeCursor(cursor, ['timestamp', 'uuid']);
       if (!parts) throw malformedCursor();
@@ -79,8 +90,16 @@ export class InstanceService {
     };
   }
 
-  /** Updates name, media download flag or active flag. */
-  async update(id: string, patch: { name?: string; downloadMediaOnSync?: boolean; isActive?: boolean }) {
+  /** Updates name, media download flag, active flag or Omni's instance fields (merged). */
+  async update(
+    id: string,
+    patch: {
+      name?: string;
+      downloadMediaOnSync?: boolean;
+      isActive?: boolean;
+      omni?: Record<string, unknown>;
+    },
+  ) {
     await this.get(id);
     if (patch.name !== undefined) {
       const taken = await this.#db
@@ -100,6 +119,9 @@ export class InstanceService {
           ? { download_media_on_sync: patch.downloadMediaOnSync }
           : {}),
         ...(patch.isActive !== undefined ? { is_active: patch.isActive } : {}),
+        ...(patch.omni && Object.keys(patch.omni).length > 0
+          ? { omni_config: sql`omni_config || ${JSON.stringify(patch.omni)}::jsonb` as unknown as string }
+          : {}),
         updated_at: sql`now()`,
       })
       .where('id', '=', id)
@@ -154,6 +176,27 @@ export class InstanceService {
       .where('id', '=', id)
       .execute();
     return this.#deps.profiles.storeProfile(id, profile);
+  }
+
+  /**
+   * Restarts the connection: WhatsApp closes and reopens its socket (after forgetting the link
+   * when `forceNewQr`); Discord validates the stored token again and refreshes the profile. A
+   * Discord instance without a stored token is a 409.
+   */
+  async restart(id: string, forceNewQr: boolean): Promise<Instance> {
+    const instance = await this.get(id);
+    if (instance.channel === 'whatsapp-baileys') {
+      const gateway = this.whatsapp();
+      if (forceNewQr) await gateway.logout(instanceId(id));
+      else await gateway.disconnect(instanceId(id));
+      const state = await gateway.connect(instanceId(id));
+      return this.#setState(id, state.status === 'idle' ? 'disconnected' : state.status);
+    }
+    if (!instance.credentials) {
+      throw ApiError.conflict('the instance is not connected: POST /instances/:id/connect first');
+    }
+    const { token } = this.#deps.cipher.decryptJson<{ token: string }>(instance.credentials);
+    return this.connect(id, token);
   }
 
   /** Forgets the credentials (Discord) or closes the socket keeping the link (WhatsApp). */

@@ -25,6 +25,12 @@ export function toInstanceDto(row: Instance): InstanceDto {
     profileMetadata: row.profile_metadata,
     profileSyncedAt: iso(row.profile_synced_at),
     downloadMediaOnSync: row.download_media_on_sync,
+    ...(row.omni_config as Partial<InstanceDto>),
+    agentProviderId: (row.omni_config.agentProviderId as string | null | undefined) ?? null,
+    agentId: (row.omni_config.agentId as string | null | undefined) ?? null,
+    agentTimeout: (row.omni_config.agentTimeout as number | undefined) ?? 600,
+    agentStreamMode: (row.omni_config.agentStreamMode as boolean | undefined) ?? false,
+    isDefault: (row.omni_config.isDefault as boolean | undefined) ?? false,
     createdAt: isoRequired(row.created_at),
     updatedAt: isoRequired(row.updated_at),
   };
