@@ -17,6 +17,7 @@ import { servicesPlugin } from './plugins/services.ts';
 import { authRoutes } from './routes/auth.ts';
 import { chatRoutes } from './routes/chats.ts';
 import { directoryRoutes } from './routes/directory.ts';
+import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { instanceRoutes } from './routes/instances.ts';
 import { mediaRoutes } from './routes/media.ts';
@@ -153,6 +154,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   await app.register(readyRoutes, { prefix: API_PREFIX });
   await app.register(metricsRoutes);
   await app.register(chatRoutes, { prefix: API_PREFIX });
+  await app.register(eventRoutes, { prefix: API_PREFIX });
   await app.register(instanceRoutes, { prefix: API_PREFIX });
   await app.register(syncRoutes, { prefix: API_PREFIX });
   await app.register(messageRoutes, { prefix: API_PREFIX });

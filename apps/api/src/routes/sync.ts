@@ -7,6 +7,8 @@ import { ApiKeyQuery, Data, errorResponses, IdParams, List } from '../schemas/co
 import { Profile } from '../schemas/instance.ts';
 import {
   JobParams,
+  ResyncBody,
+  ResyncCreated,
   SyncJobCreated,
   SyncJobDetail,
   SyncJobSummary,
@@ -19,13 +21,42 @@ import { jobEvent } from '../services/job-event.ts';
 import { streamJobEvents } from '../services/job-event-stream.ts';
 import { decodeCursor, malformedCursor, toJobDetail, toJobSummary } from '../services/mappers.ts';
 
-/** Sync jobs of an instance: create, profile now, list, read, cancel, resume, events (SSE). */
+const DURATION = /^(\d{1,9})(s|m|h|d)$/;
+const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A resync's start: a duration back from `now` (`30m`, `2h`), or an ISO 8601 instant; default 2 h ago. */
+export function parseSince(text: string | undefined, now: number): number {
+  if (text === undefined) return now - 2 * UNIT_MS.h;
+  const duration = DURATION.exec(text);
+  if (duration) return now - Number(duration[1]) * UNIT_MS[duration[2] as keyof typeof UNIT_MS];
+  const at = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
+  if (Number.isNaN(at)) {
+    throw ApiError.validation('since must be a duration (30m, 2h, 7d) or an ISO 8601 time', [
+      { in: 'body', path: '/since' },
+    ]);
+  }
+  return at;
+}
+
+/** Sync jobs of an instance: create, resync a window, profile now, list, read, cancel, resume, events (SSE). */
 export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const instances = new InstanceService(app.deps);
   const tags = ['sync'];
 
   /** Response bodies of job snapshots, kept as long as the snapshot is. */
   const serialized = new WeakMap<SyncJob, string>();
+
+  /** The instance, when a job can start for it: connected (409) and its channel installed (503). */
+  const startable = async (id: string) => {
+    const instance = await instances.get(id);
+    if (!InstanceService.isConnected(instance)) {
+      throw ApiError.conflict('the instance is not connected: POST /instances/:id/connect first');
+    }
+    if (!app.deps.plugins.has(instance.channel)) {
+      throw new ApiError(503, 'SERVICE_UNAVAILABLE', `the ${instance.channel} channel is not installed here`);
+    }
+    return instance;
+  };
 
   /** The job of the instance as it is now (a 404 when either is missing). */
   const jobOf = (instanceId: string, jobId: string): Promise<SyncJob> =>
@@ -43,17 +74,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const instance = await instances.get(request.params.id);
-      if (!InstanceService.isConnected(instance)) {
-        throw ApiError.conflict('the instance is not connected: POST /instances/:id/connect first');
-      }
-      if (!app.deps.plugins.has(instance.channel)) {
-        throw new ApiError(
-          503,
-          'SERVICE_UNAVAILABLE',
-          `the ${instance.channel} channel is not installed here`,
-        );
-      }
+      const instance = await startable(request.params.id);
       const plugin = app.deps.plugins.get(instance.channel);
       const { type, depth, channelId, downloadMedia, force } = request.body;
       const part = type === 'catchup' ? 'messages' : type;
@@ -140,12 +161,59 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
       await instances.get(request.params.id);
       const { status, limit, cursor } = request.query;
       if (cursor && !decodeCursor(cursor, ['timestamp', 'uuid'])) throw malformedCursor();
+      const statuses = (status ?? '').split(',').filter((s) => s !== '') as SyncJob['status'][];
       const page = await app.deps.jobs.listJobs(request.params.id, {
-        ...(status ? { status } : {}),
+        ...(statuses.length > 0 ? { status: statuses } : {}),
         limit: limit ?? 50,
         cursor: cursor ?? null,
       });
       return { items: page.items.map(toJobSummary), meta: { hasMore: page.hasMore, cursor: page.cursor } };
+    },
+  );
+
+  app.post(
+    '/instances/:id/resync',
+    {
+      schema: {
+        tags,
+        summary:
+          'Fetch again the messages of a window (since: 2h, 30m or ISO; until; chatJids): a messages job',
+        params: IdParams,
+        body: ResyncBody,
+        response: { 202: Data(ResyncCreated), ...errorResponses(400, 401, 404, 409, 422, 503) },
+      },
+    },
+    async (request, reply) => {
+      const instance = await startable(request.params.id);
+      if (!app.deps.plugins.get(instance.channel).capabilities.parts.includes('messages')) {
+        throw ApiError.unprocessable(`the ${instance.channel} channel cannot sync messages`);
+      }
+      const now = Date.now();
+      const since = parseSince(request.body?.since, now);
+      const until = request.body?.until ? Date.parse(request.body.until) : now;
+      if (since >= until) {
+        throw ApiError.validation('since must be before until', [{ in: 'body', path: '/since' }]);
+      }
+      const chatIds = request.body?.chatJids?.length ? [...new Set(request.body.chatJids)] : null;
+      const config: SyncJobConfig = {
+        since: new Date(since).toISOString(),
+        until: new Date(until).toISOString(),
+        downloadMedia: instance.download_media_on_sync,
+        ...(chatIds ? { chatIds } : {}),
+      };
+      const { job, created } = await app.deps.jobs.createJob(instance.id, 'messages', config);
+      if (created) await app.deps.queue.dispatch({ jobId: job.id, instanceId: instance.id });
+      return reply.status(202).send({
+        data: {
+          jobId: job.id,
+          instanceId: instance.id,
+          since: config.since as string,
+          until: config.until as string,
+          chatIds,
+          status: job.status,
+          message: `messages from ${config.since} to ${config.until} will be fetched again`,
+        },
+      });
     },
   );
 

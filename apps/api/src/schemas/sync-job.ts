@@ -88,9 +88,51 @@ export const SyncJobSummary = Type.Object({
 
 /** Query of `GET /instances/:id/sync`. */
 export const SyncListQuery = Type.Object(
-  { status: Type.Optional(SyncStatus), ...PageQuery },
+  {
+    status: Type.Optional(
+      Type.String({
+        pattern:
+          '^(pending|running|completed|failed|cancelled)(,(pending|running|completed|failed|cancelled))*$',
+        description: 'statuses, comma-separated (pending,running)',
+      }),
+    ),
+    ...PageQuery,
+  },
   { additionalProperties: false },
 );
+
+/** Body of `POST /instances/:id/resync`. */
+export const ResyncBody = Type.Object(
+  {
+    since: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description:
+          'window start: a duration back from now (`30m`, `2h`, `7d`, `90s`) or ISO 8601; default 2h',
+      }),
+    ),
+    until: Type.Optional(Type.String({ format: 'date-time', description: 'window end; default now' })),
+    chatJids: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 255 }), {
+        maxItems: 50,
+        description: 'only these chats (WhatsApp JIDs, Discord channel ids)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** Answer of `POST /instances/:id/resync`. */
+export const ResyncCreated = Type.Object({
+  jobId: Uuid,
+  instanceId: Uuid,
+  since: Type.String({ format: 'date-time' }),
+  until: Type.String({ format: 'date-time' }),
+  chatIds: Type.Union([Type.Array(Type.String()), Type.Null()]),
+  status: SyncStatus,
+  message: Type.String(),
+});
 
 /** `:id/:jobId` path parameters. */
 export const JobParams = Type.Object({ id: Uuid, jobId: Uuid });

@@ -1,4 +1,4 @@
-import type { SyncJobChat } from '@omni/db';
+import type { SyncDepth, SyncJobChat } from '@omni/db';
 import { sql } from 'kysely';
 import { type ChatInfo, hasMedia, type StoredMessageRef } from '../contract/channel-plugin.ts';
 import { type ChatId, type JsonValue, chatId as toChatId } from '../contract/ids.ts';
@@ -84,10 +84,21 @@ async function prepareChats(run: JobRun): Promise<SyncJobChat[]> {
   if (existing.length > 0 || readProgress(run.job.progress).parts.messages === 'done') return existing;
   const listing = await run.plugin.listChats(run.ctx);
   let chats: ChatInfo[] = listing.chats;
-  const only = run.config.channelId;
-  if (only) {
-    chats = chats.filter((c) => c.id === only || c.altId === only);
-    if (chats.length === 0) chats = [{ id: toChatId(only), name: null, kind: 'channel', readable: true }];
+  const only = [
+    ...(run.config.channelId ? [run.config.channelId] : []),
+    ...(Array.isArray(run.config.chatIds) ? run.config.chatIds.filter((id) => typeof id === 'string') : []),
+  ];
+  if (only.length > 0) {
+    const listed = chats.filter(
+      (c) => only.includes(c.id) || (typeof c.altId === 'string' && only.includes(c.altId)),
+    );
+    const found = new Set(listed.flatMap((c) => [c.id, ...(c.altId ? [c.altId] : [])]));
+    chats = [
+      ...listed,
+      ...only
+        .filter((id) => !found.has(id))
+        .map((id): ChatInfo => ({ id: toChatId(id), name: null, kind: 'channel', readable: true })),
+    ];
   }
   const named = Array.isArray(run.config.chatIds) ? new Set(run.config.chatIds) : null;
   if (named) chats = chats.filter((c) => named.has(c.id) || (c.altId != null && named.has(c.altId)));
