@@ -47,7 +47,12 @@ function toGroup(row: OmniGroup) {
     name: row.name,
     description: row.description,
     memberCount: row.member_count,
-    avatarUrl: typeof metadata.avatarUrl === 'string' ? metadata.avatarUrl : null,
+    avatarUrl:
+      typeof metadata.avatarUrl === 'string'
+        ? metadata.avatarUrl
+        : typeof metadata.iconUrl === 'string'
+          ? metadata.iconUrl
+          : null,
     platformMetadata: metadata,
     id: row.id,
     instanceId: row.instance_id,
@@ -101,14 +106,18 @@ export const directoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (table === 'contacts' && q.excludeGroups) base = base.where('external_id', 'not like', '%@g.us');
     if (table === 'contacts' && q.guildId) {
       const guildId = q.guildId;
-      base = base.where(({ exists, selectFrom }) =>
-        exists(
-          selectFrom('group_participants as p')
-            .select(sql`1`.as('one'))
-            .where('p.instance_id', '=', instanceId)
-            .where('p.group_external_id', '=', guildId)
-            .whereRef('p.participant_id', '=', sql.ref('contacts.external_id')),
-        ),
+      // A Discord member carries its guild in metadata; a WhatsApp group's members are participants.
+      base = base.where(({ eb, exists, or, selectFrom }) =>
+        or([
+          eb(sql<string>`metadata ->> 'guildId'`, '=', guildId),
+          exists(
+            selectFrom('group_participants as p')
+              .select(sql`1`.as('one'))
+              .where('p.instance_id', '=', instanceId)
+              .where('p.group_external_id', '=', guildId)
+              .whereRef('p.participant_id', '=', sql.ref('contacts.external_id')),
+          ),
+        ]),
       );
     }
     if (q.search) {
