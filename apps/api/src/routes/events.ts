@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { sql } from 'kysely';
 import { Type } from 'typebox';
-import { ApiError } from '../errors/api-error.ts';
 import { errorResponses, JsonObject, List, PageQuery, Timestamp, Uuid } from '../schemas/common.ts';
-import { decodeCursor, keysetPage } from '../services/mappers.ts';
+import { decodeCursor, keysetPage, malformedCursor } from '../services/mappers.ts';
 
 /** A sync event as Omni's event list shows events. */
 const SyncEventItem = Type.Object({
@@ -104,10 +103,8 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (q.since) query = query.where('e.received_at', '>=', new Date(q.since));
       if (q.until) query = query.where('e.received_at', '<', new Date(q.until));
       if (q.cursor) {
-        const parts = decodeCursor(q.cursor, 2);
-        if (!parts || Number.isNaN(Date.parse(parts[0] as string))) {
-          throw ApiError.validation('malformed cursor', [{ in: 'querystring', path: '/cursor' }]);
-        }
+        const parts = decodeCursor(q.cursor, ['timestamp', 'text']);
+        if (!parts) throw malformedCursor();
         query = query.where(
           sql<boolean>`(e.received_at, e.job_id || ':' || e.event_type) < (${parts[0]}::timestamptz, ${parts[1]})`,
         );

@@ -4,7 +4,7 @@ import type { Static } from 'typebox';
 import { ApiError } from '../errors/api-error.ts';
 import type { Chat, ChatParticipant, OmniMessage } from '../schemas/chat.ts';
 import { API_PREFIX_PATH } from './api-prefix.ts';
-import { decodeCursor, keysetPage } from './mappers.ts';
+import { type CursorPart, decodeCursor, keysetPage, malformedCursor } from './mappers.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -31,13 +31,11 @@ const exact = (column: RawBuilder<unknown> | string) =>
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-function cursorOf(cursor: string | undefined): [string, string] | null {
+function cursorOf(cursor: string | undefined, kinds: readonly CursorPart[]): string[] | null {
   if (!cursor) return null;
-  const parts = decodeCursor(cursor, 2);
-  if (!parts || !UUID.test(parts[1] as string)) {
-    throw ApiError.validation('malformed cursor', [{ in: 'querystring', path: '/cursor' }]);
-  }
-  return [parts[0] as string, parts[1] as string];
+  const parts = decodeCursor(cursor, kinds);
+  if (!parts) throw malformedCursor();
+  return parts;
 }
 
 const list = (text: string | undefined) =>
@@ -108,11 +106,14 @@ export class ChatReads {
         ]),
       );
     }
-    const after = cursorOf(filter.cursor);
+    const after = cursorOf(filter.cursor, ['text', 'uuid']);
     const byName = filter.sort === 'name';
     const key = byName
       ? sql<string>`lower(coalesce(c.name, c.external_id))`
       : sql<string>`coalesce(c.last_message_at, '-infinity'::timestamptz)`;
+    if (after && !byName && after[0] !== '-infinity' && Number.isNaN(Date.parse(after[0] as string))) {
+      throw malformedCursor();
+    }
     if (after) {
       query = byName
         ? query.where(sql<boolean>`(${key}, c.id) > (${after[0]}, ${after[1]}::uuid)`)
@@ -160,11 +161,8 @@ export class ChatReads {
     if (filter.mediaOnly) query = query.where('m.has_media', '=', true);
     if (filter.before) query = query.where('m.sent_at', '<', new Date(filter.before));
     if (filter.after) query = query.where('m.sent_at', '>', new Date(filter.after));
-    const after = cursorOf(filter.cursor);
+    const after = cursorOf(filter.cursor, ['timestamp', 'uuid']);
     if (after) {
-      if (Number.isNaN(Date.parse(after[0]))) {
-        throw ApiError.validation('malformed cursor', [{ in: 'querystring', path: '/cursor' }]);
-      }
       query = query.where(sql<boolean>`(m.sent_at, m.id) < (${after[0]}::timestamptz, ${after[1]}::uuid)`);
     }
     const rows = await query
@@ -294,8 +292,7 @@ export class ChatReads {
       .where('p.instance_id', '=', chat.instance_id)
       .where('p.group_external_id', '=', owner.group_external_id);
     if (cursor) {
-      const parts = decodeCursor(cursor, 1);
-      if (!parts) throw ApiError.validation('malformed cursor', [{ in: 'querystring', path: '/cursor' }]);
+      const parts = cursorOf(cursor, ['text']) as string[];
       query = query.where('p.participant_id', '>', parts[0] as string);
     }
     const rows = await query

@@ -3,6 +3,10 @@ import { createSyncRunner, RunnerExecutor, SingleProcessLock, WorkerRuntime } fr
 import { FakeDiscord, mixedScenario } from '@omni/testkit/discord';
 import { API_KEY, createTestApp, silentLog, type TestApp } from '../helpers.ts';
 
+/** A JSON body of the API under test, read as the tests need it. */
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are checked by the assertions, not the compiler
+export type Json = any;
+
 /**
  * omni-sync as a new user runs it against Omni's SDK: the real app listening on a port, the
  * real worker runtime and Discord plugin, a fake Discord behind them.
@@ -18,9 +22,9 @@ export interface OmniWorld {
     method: string,
     path: string,
     options?: { body?: unknown; key?: string | null; headers?: Record<string, string> },
-  ): Promise<{ status: number; headers: Headers; body: any }>;
+  ): Promise<{ status: number; headers: Headers; body: Json }>;
   /** Polls a job until it is over; its detail. */
-  waitForJob(instanceId: string, jobId: string): Promise<Record<string, any>>;
+  waitForJob(instanceId: string, jobId: string): Promise<Record<string, Json>>;
   close(): Promise<void>;
 }
 
