@@ -1,6 +1,7 @@
 /**
  * `bun run bench api-load [--connections 10,50] [--seconds S] [--rounds R] [--max-requests N]
- *  [--routes bare,job,bare-db] [--job-status running|completed] [--running-jobs J]`
+ *  [--routes bare,job,chat-messages,bare-db] [--job-status running|completed] [--running-jobs J]
+ *  [--chat-messages N]`
  *
  * `GET /api/v2/instances/:id/sync/:jobId` of the real app (`buildApp`: auth, TypeBox validation
  * and serialisation, the job read — one indexed query on the local Postgres, its row reused for a
@@ -23,7 +24,16 @@
  * `p99Ratio` = median job p99 / median bare p99 (target ≤ 2). `--routes` may add `bare-db`: a bare
  * route doing the app's job query on every request (no snapshot), i.e. what polling would cost
  * if every poll went to the database.
+ *
+ * `chat-messages`: `GET /api/v2/chats/:id/messages?limit=50` of one chat of `--chat-messages`
+ * (default 1,000,000) stored messages, paging back from the newest: request k asks for page
+ * k mod P of P = 1,000 pages spread evenly over the whole history (the first without a cursor,
+ * the others with the cursor the previous page would hand back) — keyset pages on the
+ * `(instance_id, chat_external_id, sent_at, id)` index, the deepest one a million rows back. Its
+ * summary fields: `chatMessagesP99Ms` and `chatMessagesP99Ratio` = its median p99 / the bare
+ * route's (target ≤ 3).
  */
+import { encodeCursor } from '../apps/api/src/services/mappers.ts';
 import { emptyProgress, type SyncProgress } from '../packages/sync-core/src/index.ts';
 import { BENCH_API_KEY, startBenchApi } from './lib/api-server.ts';
 import { numberArg, stringArg } from './lib/args.ts';
@@ -36,7 +46,12 @@ const CONNECTIONS = stringArg('connections', '10,50').split(',').map(Number);
 const SECONDS = numberArg('seconds', 8);
 const ROUNDS = numberArg('rounds', 3);
 const MAX_REQUESTS = numberArg('max-requests', 200_000);
-const ROUTES = stringArg('routes', 'bare,job').split(',') as Route[];
+const ROUTES = stringArg('routes', 'bare,job,chat-messages').split(',') as Route[];
+/** Messages in the one chat the `chat-messages` route pages through. */
+const CHAT_MESSAGES = numberArg('chat-messages', 1_000_000);
+/** Pages of that chat the load cycles through, spread evenly from the newest to the oldest. */
+const CHAT_PAGES = 1000;
+const CHAT_PAGE_SIZE = 50;
 const JOB_STATUS = stringArg('job-status', 'running') === 'completed' ? 'completed' : 'running';
 /** Jobs polled round-robin, each the running job of its own instance. */
 const RUNNING_JOBS = numberArg('running-jobs', 1000);
@@ -54,7 +69,7 @@ const log = logger('api-load');
  * the app's job query (the job of the instance) through the same Kysely pool on every request — what
  * the database alone costs, without the app's auth, validation and serialisation.
  */
-type Route = 'bare' | 'job' | 'bare-db';
+type Route = 'bare' | 'job' | 'bare-db' | 'chat-messages';
 
 /** A finished 30-day sync of 20 channels, as the runner leaves it. */
 function finishedProgress(): SyncProgress {
@@ -84,6 +99,60 @@ function finishedProgress(): SyncProgress {
     ],
     mediaSkipReasons: { size: 9, type: 3 },
   };
+}
+
+/**
+ * One chat of `count` messages (one a second back from now, every 25th with media), stored by
+ * one `INSERT … SELECT` (the chat row and its counts come from the trigger), and the paths of
+ * `CHAT_PAGES` pages spread over it, newest first.
+ */
+async function seedChat(
+  db: Awaited<ReturnType<typeof startBenchApi>>['db']['db'],
+  url: string,
+  count: number,
+): Promise<LoadRequest[]> {
+  const instance = await db
+    .insertInto('instances')
+    .values({ name: 'bench-chat', channel: 'discord', connection_state: 'open' })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const admin = await connect(url);
+  const started = performance.now();
+  await admin.query(
+    `insert into messages (instance_id, chat_external_id, external_id, sender_id, sender_name, sent_at, kind, text,
+       has_media, media_mime_type, media_url)
+     select $1::uuid, 'bench-chat', 'm' || n, 'u' || (n % 40), 'user ' || (n % 40),
+       now() - make_interval(secs => n), case when n % 25 = 0 then 'image' else 'text' end,
+       'message number ' || n || ' of the bench chat, long enough to look like a real line of chat',
+       n % 25 = 0, case when n % 25 = 0 then 'image/png' end,
+       case when n % 25 = 0 then 'https://cdn.example/attachments/' || n || '.png' end
+     from generate_series(1, $2::int) as n`,
+    [instance.id, count],
+  );
+  await admin.query('ANALYZE messages');
+  await admin.query('ANALYZE chats');
+  const rows = await admin.query<{ sent: string; id: string }>(
+    `select to_char(sent_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as sent, id
+     from (select sent_at, id, row_number() over (order by sent_at desc, id desc) as n
+           from messages where instance_id = $1 and chat_external_id = 'bench-chat') ranked
+     where n % $2 = 0 and n <= $3 - $2 order by n`,
+    [instance.id, CHAT_PAGE_SIZE, count],
+  );
+  await admin.end();
+  const chat = await db
+    .selectFrom('chats')
+    .select('id')
+    .where('instance_id', '=', instance.id)
+    .where('external_id', '=', 'bench-chat')
+    .executeTakeFirstOrThrow();
+  const every = Math.max(1, Math.floor(rows.rows.length / CHAT_PAGES));
+  const cursors = [null, ...rows.rows.filter((_, i) => i % every === every - 1).slice(0, CHAT_PAGES - 1)];
+  log(
+    `chat of ${count} messages seeded in ${Math.round(performance.now() - started)} ms, ${cursors.length} pages`,
+  );
+  return cursors.map((c) => ({
+    path: `/api/v2/chats/${chat.id}/messages?limit=${CHAT_PAGE_SIZE}${c ? `&cursor=${encodeCursor([c.sent, c.id])}` : ''}`,
+  }));
 }
 
 const median = (values: number[]) => {
@@ -129,6 +198,9 @@ async function main(): Promise<void> {
     const admin = await connect(api.db.url as string);
     await admin.query('ANALYZE');
     await admin.end();
+    const chatPages = ROUTES.includes('chat-messages')
+      ? await seedChat(db, api.db.url as string, CHAT_MESSAGES)
+      : [];
     // The polled jobs: the newest job of each of the first RUNNING_JOBS instances.
     const polled = await Promise.all(
       instances.slice(0, RUNNING_JOBS).map(async ({ id }) => ({
@@ -209,12 +281,28 @@ async function main(): Promise<void> {
     const bareUrl = `${started.origin}/bare`;
     const bareBytes = (await (await fetch(bareUrl)).text()).length;
     log(`job document ${body.length} bytes, bare ${bareBytes} bytes`);
+    let chatBytes: number | undefined;
+    for (const page of [chatPages[0], chatPages.at(-1)]) {
+      if (!page) continue;
+      const res = await fetch(`${api.origin}${page.path}`, { headers });
+      const text = await res.text();
+      const items = (JSON.parse(text) as { items?: unknown[] }).items?.length;
+      if (res.status !== 200 || items !== CHAT_PAGE_SIZE) {
+        throw new Error(`chat page answered ${res.status} with ${items} items: ${text.slice(0, 300)}`);
+      }
+      chatBytes ??= text.length;
+    }
 
     const targets: Record<Route, { url: string; headers: Record<string, string>; requests?: LoadRequest[] }> =
       {
         bare: { url: bareUrl, headers: {} },
         job: { url: `${api.origin}${jobPath}`, headers, requests: jobMix },
         'bare-db': { url: `${started.origin}/bare-db`, headers: {} },
+        'chat-messages': {
+          url: `${api.origin}${chatPages[0]?.path ?? '/'}`,
+          headers,
+          requests: chatPages,
+        },
       };
     const run = (route: Route, connections: number, seconds: number) =>
       runHttpLoad({
@@ -228,7 +316,12 @@ async function main(): Promise<void> {
 
     for (const connections of CONNECTIONS) {
       for (const route of ROUTES) await run(route, connections, WARMUP_SECONDS);
-      const results: Record<Route, HttpLoadResult[]> = { bare: [], job: [], 'bare-db': [] };
+      const results: Record<Route, HttpLoadResult[]> = {
+        bare: [],
+        job: [],
+        'bare-db': [],
+        'chat-messages': [],
+      };
       for (let r = 1; r <= ROUNDS; r++) {
         for (const route of ROUTES) {
           const res = await run(route, connections, SECONDS);
@@ -248,7 +341,14 @@ async function main(): Promise<void> {
             p99Ms: res.p99Ms,
             maxMs: res.maxMs,
             seconds: res.seconds,
-            bodyBytes: route === 'job' ? body.length : route === 'bare' ? bareBytes : undefined,
+            bodyBytes:
+              route === 'job'
+                ? body.length
+                : route === 'bare'
+                  ? bareBytes
+                  : route === 'chat-messages'
+                    ? chatBytes
+                    : undefined,
           });
         }
       }
@@ -271,6 +371,16 @@ async function main(): Promise<void> {
         polling: 'round-robin',
         p99Ratio: round(p99('job') / p99('bare'), 2),
         target: 'p99Ratio <= 2',
+        ...(ROUTES.includes('chat-messages')
+          ? {
+              chatMessagesRps: rps('chat-messages'),
+              chatMessagesP99Ms: round(p99('chat-messages'), 3),
+              chatMessagesP99Ratio: round(p99('chat-messages') / p99('bare'), 2),
+              chatMessages: CHAT_MESSAGES,
+              chatPages: chatPages.length,
+              chatTarget: 'chatMessagesP99Ratio <= 3',
+            }
+          : {}),
       });
     }
   } finally {
