@@ -76,7 +76,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const instance = await startable(request.params.id);
       const plugin = app.deps.plugins.get(instance.channel);
-      const { type, depth, channelId, downloadMedia, force } = request.body;
+      const { type, depth, channelId, downloadMedia, force, chatJids } = request.body;
       const part = type === 'catchup' ? 'messages' : type;
       if (part !== 'all' && !plugin.capabilities.parts.includes(part)) {
         throw ApiError.unprocessable(`the ${instance.channel} channel cannot sync ${type}`);
@@ -92,6 +92,11 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
         instances.checkChatId(instance, channelId, { in: 'body', path: '/channelId' });
         config.channelId = channelId;
       }
+      chatJids?.forEach((id, i) => {
+        instances.checkChatId(instance, id, { in: 'body', path: `/chatJids/${i}` });
+      });
+      if (chatJids?.length && (type === 'messages' || type === 'all'))
+        config.chatIds = [...new Set(chatJids)];
       const { job, created } = await app.deps.jobs.createJob(instance.id, type, config, {
         maxPending: await app.deps.settings.get('sync.maxPendingJobsPerInstance'),
       });
@@ -194,6 +199,9 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (since >= until) {
         throw ApiError.validation('since must be before until', [{ in: 'body', path: '/since' }]);
       }
+      request.body?.chatJids?.forEach((id, i) => {
+        instances.checkChatId(instance, id, { in: 'body', path: `/chatJids/${i}` });
+      });
       const chatIds = request.body?.chatJids?.length ? [...new Set(request.body.chatJids)] : null;
       const config: SyncJobConfig = {
         since: new Date(since).toISOString(),
@@ -201,7 +209,9 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
         downloadMedia: instance.download_media_on_sync,
         ...(chatIds ? { chatIds } : {}),
       };
-      const { job, created } = await app.deps.jobs.createJob(instance.id, 'messages', config);
+      const { job, created } = await app.deps.jobs.createJob(instance.id, 'messages', config, {
+        maxPending: await app.deps.settings.get('sync.maxPendingJobsPerInstance'),
+      });
       if (created) await app.deps.queue.dispatch({ jobId: job.id, instanceId: instance.id });
       return reply.status(202).send({
         data: {

@@ -45,6 +45,12 @@ export const SyncRequestBody = Type.Object(
           'Fetch the whole window again, ignoring what the coverage ledger says is stored (for edits and deletes).',
       }),
     ),
+    chatJids: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 255 }), {
+        maxItems: 50,
+        description: 'messages: only these chats (WhatsApp JIDs, Discord channel ids)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -385,6 +385,17 @@ describe("Omni's later sync routes", () => {
       .where('job_id', '=', narrow.body.data.jobId)
       .execute();
     expect(chats.map((c) => c.chat_id)).toEqual([general.externalId]);
+    const started = await w.call('POST', `/instances/${instanceId}/sync`, {
+      body: { type: 'messages', depth: '7d', chatJids: [general.externalId] },
+    });
+    expect(started.body.data.config.chatIds).toEqual([general.externalId]);
+    await w.waitForJob(instanceId, started.body.data.jobId);
+    const startedChats = await w.t.db.db
+      .selectFrom('sync_job_chats')
+      .select('chat_id')
+      .where('job_id', '=', started.body.data.jobId)
+      .execute();
+    expect(startedChats.map((c) => c.chat_id)).toEqual([general.externalId]);
 
     const bad = await w.call('POST', `/instances/${instanceId}/resync`, { body: { since: 'last tuesday' } });
     expect(bad.status).toBe(400);
