@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type OmniWorld, startOmniWorld } from '../contract/omni-world.ts';
@@ -32,18 +32,30 @@ const result = new Promise<PageResult>((r) => {
   settle = r;
 });
 
-/** The fake Discord's images are a PNG signature and noise: give every stored PNG real pixels. */
-function decodablePngs(dir: string): number {
-  let n = 0;
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) n += decodablePngs(path);
-    else if (name.endsWith('.png')) {
-      writeFileSync(path, PNG);
-      n += 1;
-    }
+/**
+ * The fake Discord's images are a PNG signature and noise, which storage rightly does not confirm
+ * as PNG (kept as `.bin`, served as bytes): give the stored images real pixels and their `.png`
+ * name, as a real Discord image would have had.
+ */
+async function decodableImages(): Promise<number> {
+  const rows = await w.t.db.db
+    .selectFrom('messages')
+    .select(['id', 'media_local_path'])
+    .where('media_mime_type', '=', 'image/png')
+    .where('media_local_path', 'is not', null)
+    .execute();
+  for (const row of rows) {
+    const old = row.media_local_path as string;
+    const renamed = old.replace(/\.[a-z0-9]+$/, '.png');
+    writeFileSync(join(w.t.mediaDir, renamed), PNG);
+    if (renamed !== old) rmSync(join(w.t.mediaDir, old), { force: true });
+    await w.t.db.db
+      .updateTable('messages')
+      .set({ media_local_path: renamed })
+      .where('id', '=', row.id)
+      .execute();
   }
-  return n;
+  return rows.length;
 }
 
 beforeAll(async () => {
@@ -52,10 +64,7 @@ beforeAll(async () => {
     port: 0,
     fetch: async (request) => {
       const url = new URL(request.url);
-      if (url.pathname === '/synced') {
-        decodablePngs(w.t.mediaDir);
-        return new Response('ok');
-      }
+      if (url.pathname === '/synced') return new Response(String(await decodableImages()));
       if (url.pathname === '/result') {
         settle((await request.json()) as PageResult);
         return new Response('ok');

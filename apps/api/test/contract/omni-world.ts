@@ -1,5 +1,6 @@
 import { createDiscordPlugin } from '@omni/channel-discord';
 import { createSyncRunner, RunnerExecutor, SingleProcessLock, WorkerRuntime } from '@omni/runtime';
+import { MediaFetcher } from '@omni/sync-core';
 import { FakeDiscord, mixedScenario } from '@omni/testkit/discord';
 import { API_KEY, createTestApp, silentLog, type TestApp } from '../helpers.ts';
 
@@ -51,7 +52,13 @@ export async function startOmniWorld(corsOrigins: string[] = []): Promise<OmniWo
     queue: t.queue,
     profiles: t.deps.profiles,
     plugins: t.deps.plugins,
-    executor: new RunnerExecutor(createSyncRunner({ ...t.deps, db: t.db }, silentLog, { leaseMs: 5_000 })),
+    executor: new RunnerExecutor(
+      createSyncRunner({ ...t.deps, db: t.db }, silentLog, {
+        leaseMs: 5_000,
+        // The fake serves attachments on 127.0.0.1: passed as `MEDIA_ALLOW_ORIGINS` would pass it.
+        mediaFetcher: new MediaFetcher({ settings: t.deps.settings, allowOrigins: [fake.url] }),
+      }),
+    ),
     lock: new SingleProcessLock(),
     log: silentLog,
   });
