@@ -36,7 +36,7 @@ export const discordFaults: Scenario = {
         },
         latencyMs: 5,
       },
-      plugin: { cloudflareCooldownMs: 500, requestTimeoutMs: 1000, unknownRetryAfterMs: 300 },
+      plugin: { cloudflareProbeMs: 500, requestTimeoutMs: 1000, unknownRetryAfterMs: 300 },
     });
     await world.startInProcessWorker();
     const clean = await cleanRun(world, { type: 'messages', depth: 'all' });

@@ -1,3 +1,4 @@
+import { hostIpIdentity } from '@omni/sync-core';
 import { DISCORD_MEDIA_HOSTS } from './download-media.ts';
 
 /** Options of {@link createDiscordPlugin}. Every rate is in the unit its name says. */
@@ -23,8 +24,20 @@ export interface DiscordPluginOptions {
   membersPageSize: number;
   /** Request timeout, ms (a timeout becomes a `TransientError`). @defaultValue 15000 */
   requestTimeoutMs: number;
-  /** Cooldown asked of the engine after a Cloudflare HTML 429 (an IP-wide block), ms. @defaultValue 600000 */
-  cloudflareCooldownMs: number;
+  /**
+   * After a Cloudflare HTML 429 (an IP-wide ban): wait before the first probe, ms. Every token of
+   * the host (`egressIdentity`) is paused in the shared budget; then one request at a time probes,
+   * each refused probe doubling the wait (30 s, 1, 2, 4 … min), the first answered one lifting the
+   * ban everywhere. @defaultValue 30000
+   */
+  cloudflareProbeMs: number;
+  /** Longest wait between two probes of a Cloudflare ban, ms. @defaultValue 960000 (16 min) */
+  cloudflareProbeMaxMs: number;
+  /**
+   * The budget identity of this host's IP, paused as a whole by a Cloudflare ban.
+   * @defaultValue `OMNI_EGRESS_IDENTITY` ?? `ip:<hostname>`
+   */
+  egressIdentity: string;
   /** Cooldown asked after a 429 that states no wait at all, ms. @defaultValue 5000 */
   unknownRetryAfterMs: number;
   /** Also list private archived threads (needs MANAGE_THREADS; a refusal becomes a warning). @defaultValue true */
@@ -49,13 +62,15 @@ export const DEFAULT_DISCORD_PLUGIN_OPTIONS = {
   pageSize: 100,
   membersPageSize: 1000,
   requestTimeoutMs: 15_000,
-  cloudflareCooldownMs: 600_000,
+  cloudflareProbeMs: 30_000,
+  cloudflareProbeMaxMs: 960_000,
+  egressIdentity: 'ip:localhost',
   unknownRetryAfterMs: 5000,
   includePrivateThreads: true,
   mediaHosts: DISCORD_MEDIA_HOSTS,
 } as const satisfies Required<DiscordPluginOptions>;
 
-/** Resolves user options over the defaults and `DISCORD_API_URL`. */
+/** Resolves user options over the defaults, `DISCORD_API_URL` and the host's egress identity. */
 export function resolveDiscordPluginOptions(
   options: Partial<DiscordPluginOptions> = {},
 ): DiscordPluginOptions {
@@ -63,6 +78,7 @@ export function resolveDiscordPluginOptions(
   return {
     ...DEFAULT_DISCORD_PLUGIN_OPTIONS,
     api: process.env.DISCORD_API_URL ?? DEFAULT_DISCORD_PLUGIN_OPTIONS.api,
+    egressIdentity: hostIpIdentity(),
     ...defined,
   };
 }

@@ -12,10 +12,13 @@ import {
   type HistoryBatch,
   type MediaDescriptor,
   type MediaSource,
+  MemoryBudgetStore,
   type NormalizedContact,
   type NormalizedGroup,
   type PageParams,
   type PluginContext,
+  type RateBudget,
+  SharedRateBudget,
 } from '@omni/sync-core';
 import type { APIApplication, APIUser } from 'discord-api-types/v10';
 import { fetchDiscordContacts, fetchDiscordGroups } from './discord-directory.ts';
@@ -46,12 +49,15 @@ export class DiscordPlugin
   readonly capabilities: ChannelCapabilities = DISCORD_CAPABILITIES;
   readonly options: DiscordPluginOptions;
   /**
-   * One REST client per bot token: Discord's rate limits belong to the token (per route and
-   * channel, and globally), so instances that share a token must share its pacing windows.
+   * One REST client per bot token and budget: Discord's rate limits belong to the token (per
+   * route and channel, and globally), so instances that share a token share its pacing — across
+   * processes too, through the engine's shared budget (`ctx.budget`).
    */
-  readonly #clients = new Map<string, DiscordRestClient>();
-  /** The token each instance last used. */
-  readonly #tokens = new Map<string, string>();
+  readonly #clients = new WeakMap<RateBudget, Map<string, DiscordRestClient>>();
+  /** The client each instance last used. */
+  readonly #byInstance = new Map<string, DiscordRestClient>();
+  /** The budget of contexts that bring none (the plugin used without the engine): this process only. */
+  readonly #ownBudget: RateBudget = new SharedRateBudget(new MemoryBudgetStore());
 
   constructor(options: Partial<DiscordPluginOptions> = {}) {
     this.options = resolveDiscordPluginOptions(options);
@@ -68,22 +74,27 @@ export class DiscordPlugin
     if (typeof token !== 'string' || token.length === 0) {
       throw new AuthError(`instance ${ctx.instance.id} has no Discord bot token (credentials.token)`);
     }
-    this.#tokens.set(ctx.instance.id, token);
-    let client = this.#clients.get(token);
-    if (!client) {
-      client = new DiscordRestClient(token, this.options);
-      this.#clients.set(token, client);
+    const budget = ctx.budget ?? this.#ownBudget;
+    let clients = this.#clients.get(budget);
+    if (!clients) {
+      clients = new Map();
+      this.#clients.set(budget, clients);
     }
+    let client = clients.get(token);
+    if (!client) {
+      client = new DiscordRestClient(token, this.options, budget);
+      clients.set(token, client);
+    }
+    this.#byInstance.set(ctx.instance.id, client);
     return client;
   }
 
   /**
    * Request counters of the client of an instance's token (zeros before its first call); shared
-   * by the instances that use the same token.
+   * by the instances that use the same token in this process.
    */
   stats(instanceId: string): DiscordRequestStats | null {
-    const token = this.#tokens.get(instanceId);
-    return token === undefined ? null : (this.#clients.get(token)?.stats ?? null);
+    return this.#byInstance.get(instanceId)?.stats ?? null;
   }
 
   /** Bot name, avatar, application description as bio, and the seed's Discord metadata. */

@@ -8,16 +8,19 @@ import {
 } from '@discordjs/rest';
 import {
   AuthError,
+  type BudgetGrant,
+  type BudgetRule,
   CancelledError,
-  type LimiterGrant,
+  type GrantOutcome,
   NotFoundError,
   PermanentError,
-  SlidingWindowLimiter,
+  type RateBudget,
   type SyncError,
   TransientError,
+  tokenIdentity,
 } from '@omni/sync-core';
 import type { DiscordPluginOptions } from './discord-plugin-options.ts';
-import { type RateLimitAnswer, toRateLimitedError } from './rate-limit-answer.ts';
+import { isCloudflareBan, type RateLimitAnswer, toRateLimitedError } from './rate-limit-answer.ts';
 
 /** A route of plain segments: words, snowflakes, `@me`. */
 const SAFE_ROUTE = /^(?:\/(?:@me|[A-Za-z0-9_-]+))+$/;
@@ -45,10 +48,14 @@ export interface DiscordCallOptions {
 }
 
 /**
- * One bot token's view of the REST API: discord.js underneath, our own pacing on top (a sliding
- * window per channel for history, one for the whole token), and every failure translated into
- * the sync-core error hierarchy. A 429 never gets retried inside discord.js: `rejectOnRateLimit`
- * turns it into a `RateLimitedError` so the engine cools down and counts it.
+ * One bot token's view of the REST API: discord.js underneath, our own pacing on top, and every
+ * failure translated into the sync-core error hierarchy. The pacing draws from the engine's
+ * shared {@link RateBudget} under the token's identity (`tokenIdentity('discord', token)`), so
+ * every process on the token shares it: bucket `channel:<id>` (history, 5 per 5 s) and `global`
+ * (50 per s), both counted from the moment each answer was in, whatever the latency. The global
+ * take also waits on the token's pause and on the host's IP pause (a Cloudflare ban), and may be
+ * the ban's one probe. A 429 never gets retried inside discord.js: `rejectOnRateLimit` turns it
+ * into a `RateLimitedError` so the engine pauses the token and counts it.
  */
 export class DiscordRestClient {
   readonly rest: REST;
@@ -59,19 +66,33 @@ export class DiscordRestClient {
     libraryWaits: 0,
     urlRefreshes: 0,
   };
+  /** The token's budget identity (a hash: the token itself is never stored). */
+  readonly identity: string;
   readonly #options: DiscordPluginOptions;
-  readonly #global: SlidingWindowLimiter;
-  readonly #channels = new Map<string, SlidingWindowLimiter>();
+  readonly #budget: RateBudget;
+  readonly #globalRule: BudgetRule;
+  readonly #channelRule: BudgetRule;
   readonly #answers = new Map<string, RateLimitAnswer[]>();
   /** Grants of requests in flight by URL, released as soon as their answer's headers are in. */
-  readonly #inFlight = new Map<string, LimiterGrant[][]>();
+  readonly #inFlight = new Map<string, BudgetGrant[][]>();
 
-  constructor(token: string, options: DiscordPluginOptions) {
+  constructor(token: string, options: DiscordPluginOptions, budget: RateBudget) {
     this.#options = options;
-    this.#global = new SlidingWindowLimiter(
-      options.globalRequestsPerWindow,
-      options.globalWindowMs + options.pacingMarginMs,
-    );
+    this.#budget = budget;
+    this.identity = tokenIdentity('discord', token);
+    const holdMs = options.requestTimeoutMs + 5000;
+    this.#globalRule = {
+      limit: options.globalRequestsPerWindow,
+      windowMs: options.globalWindowMs + options.pacingMarginMs,
+      countFrom: 'finish',
+      holdMs,
+    };
+    this.#channelRule = {
+      limit: options.historyRequestsPerWindow,
+      windowMs: options.historyWindowMs + options.pacingMarginMs,
+      countFrom: 'finish',
+      holdMs,
+    };
     this.rest = new REST({
       api: options.api,
       version: '10',
@@ -92,21 +113,40 @@ export class DiscordRestClient {
   }
 
   async #send(url: string, init: RequestInit): Promise<Response> {
+    const grants = this.#inFlight.get(url)?.shift() ?? [];
     let res: Response;
     try {
       res = await fetch(url, init);
-    } finally {
-      // The server has seen the request by now: its window slots count from here, not from when
-      // discord.js and we are done parsing the body.
-      for (const grant of this.#inFlight.get(url)?.shift() ?? []) grant.release();
+    } catch (error) {
+      await this.#release(grants, 'unanswered');
+      throw error;
     }
     this.stats.requests++;
-    if (res.status !== 429) return res;
+    if (res.status !== 429) {
+      // The server has seen the request by now: its window slots count from here, not from when
+      // discord.js and we are done parsing the body.
+      await this.#release(grants, 'answered');
+      return res;
+    }
     this.stats.status429++;
     const body = await res.text();
+    const contentType = res.headers.get('content-type');
+    if (isCloudflareBan(contentType, res.headers.get('retry-after'), body)) {
+      // Every token of this host is refused: pause the IP for every process before anyone else
+      // sends, then let one probe at a time find out when it is over.
+      const probe = grants.find((g) => g.probe !== null);
+      await this.#budget.pause(this.#options.egressIdentity, {
+        probe: { firstMs: this.#options.cloudflareProbeMs, maxMs: this.#options.cloudflareProbeMaxMs },
+        reason: 'Cloudflare HTML 429 from Discord',
+        ...(probe ? { holder: probe.holder } : {}),
+      });
+      await this.#release(grants, 'refused');
+    } else {
+      await this.#release(grants, 'answered');
+    }
     const answer: RateLimitAnswer = {
       url,
-      contentType: res.headers.get('content-type'),
+      contentType,
       retryAfterHeader: res.headers.get('retry-after'),
       global: res.headers.has('x-ratelimit-global'),
       scopeHeader: res.headers.get('x-ratelimit-scope'),
@@ -130,16 +170,12 @@ export class DiscordRestClient {
     return answer;
   }
 
-  #channelLimiter(channelId: string): SlidingWindowLimiter {
-    let limiter = this.#channels.get(channelId);
-    if (!limiter) {
-      limiter = new SlidingWindowLimiter(
-        this.#options.historyRequestsPerWindow,
-        this.#options.historyWindowMs + this.#options.pacingMarginMs,
-      );
-      this.#channels.set(channelId, limiter);
-    }
-    return limiter;
+  /**
+   * Ends grants (idempotent). A release that fails (database unreachable) leaves its slot held
+   * until the rule's `holdMs`: slower, never faster than the limit.
+   */
+  async #release(grants: readonly (BudgetGrant | null)[], outcome: GrantOutcome): Promise<void> {
+    await Promise.allSettled(grants.map((g) => g?.release(outcome)));
   }
 
   /** `GET route`, paced, errors translated. */
@@ -168,22 +204,27 @@ export class DiscordRestClient {
         },
       );
     }
+    const signal = options.signal ? { signal: options.signal } : {};
     const channel = options.historyChannelId
-      ? await this.#channelLimiter(options.historyChannelId).acquire(options.signal)
+      ? await this.#budget.take(
+          { identity: this.identity, bucket: `channel:${options.historyChannelId}` },
+          this.#channelRule,
+          { ...signal, pauses: [] },
+        )
       : null;
-    let global: LimiterGrant | null = null;
+    let global: BudgetGrant | null = null;
     let url: string | null = null;
-    let grants: LimiterGrant[] | null = null;
+    let grants: BudgetGrant[] | null = null;
     // discord.js adds an `abort` listener to the request's signal for every request and never
     // removes it: handed the job's signal, which lives as long as the job, each request's closure
     // (URL, headers, route) would stay reachable until the job ends — memory growing with every
     // page. It gets a signal of its own per call instead, following the caller's while the call lasts.
     const scoped = scopedSignal(options.signal);
     try {
-      // The first request of each per-channel window heads the chain that decides when the channel
-      // finishes (request k waits for request k − limit): it goes first through the global window.
-      const leader = channel !== null && channel.sequence % this.#options.historyRequestsPerWindow === 0;
-      global = await this.#global.acquire(options.signal, leader);
+      global = await this.#budget.take({ identity: this.identity, bucket: 'global' }, this.#globalRule, {
+        ...signal,
+        pauses: [this.identity, this.#options.egressIdentity],
+      });
       const query = new URLSearchParams();
       for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) query.set(k, String(v));
       const request = { query, signal: scoped.signal, ...(method === 'POST' ? { body } : {}) };
@@ -206,8 +247,8 @@ export class DiscordRestClient {
         if (i >= 0) queue.splice(i, 1);
         if (queue.length === 0) this.#inFlight.delete(url);
       }
-      global?.release();
-      channel?.release();
+      // Released already when an answer came; this covers a call that never reached `#send`.
+      await this.#release([global, channel], 'unanswered');
     }
   }
 

@@ -12,5 +12,10 @@ export {
 export { messageContentWarning } from './list-chats.ts';
 export { attachmentToMedia, normalizeMessage } from './normalize-message.ts';
 export { type BotInGuild, channelPermissions, unreadableReason } from './permissions.ts';
-export { type RateLimitAnswer, type RateLimitFallbacks, toRateLimitedError } from './rate-limit-answer.ts';
+export {
+  isCloudflareBan,
+  type RateLimitAnswer,
+  type RateLimitFallbacks,
+  toRateLimitedError,
+} from './rate-limit-answer.ts';
 export { DISCORD_EPOCH_MS, isSnowflake, snowflakeFromMs, snowflakeToMs } from './snowflake.ts';

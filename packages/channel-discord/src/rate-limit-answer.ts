@@ -14,14 +14,34 @@ export interface RateLimitAnswer {
 
 /** How to turn answers without a stated wait into cooldowns, ms. */
 export interface RateLimitFallbacks {
-  cloudflareCooldownMs: number;
+  /** Wait until the first probe of a Cloudflare ban, ms (told as `retryAfterMs`). */
+  cloudflareProbeMs: number;
   unknownRetryAfterMs: number;
+}
+
+/**
+ * Whether a 429 is Cloudflare's HTML ban page rather than Discord's JSON answer: neither a JSON
+ * body nor a `Retry-After` header.
+ */
+export function isCloudflareBan(
+  contentType: string | null,
+  retryAfterHeader: string | null,
+  body: string,
+): boolean {
+  if (retryAfterHeader !== null) return false;
+  if (!contentType?.includes('application/json')) return true;
+  try {
+    JSON.parse(body);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 /**
  * Turns a captured 429 into the engine's {@link RateLimitedError}: JSON `retry_after` (seconds,
  * fractional) first, then `Retry-After`; a Cloudflare HTML page (no JSON, no headers) is an
- * IP-wide block and asks for a long cooldown.
+ * IP-wide ban, scope `ip` (the client has paused the host's IP in the shared budget; it is probed).
  */
 export function toRateLimitedError(
   answer: RateLimitAnswer | undefined,
@@ -46,7 +66,7 @@ export function toRateLimitedError(
   }
   if (!parsed && answer.retryAfterHeader === null) {
     return new RateLimitedError(`Cloudflare blocked requests to Discord (HTML 429 on ${route})`, {
-      retryAfterMs: fallbacks.cloudflareCooldownMs,
+      retryAfterMs: fallbacks.cloudflareProbeMs,
       scope: 'ip',
       details: { route, cloudflare: true },
     });

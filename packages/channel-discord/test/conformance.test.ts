@@ -23,7 +23,7 @@ runChannelConformance('discord', async () => {
     historyWindowMs: WINDOW.windowMs,
     globalRequestsPerWindow: GLOBAL.limit,
     globalWindowMs: GLOBAL.windowMs,
-    cloudflareCooldownMs: 50,
+    cloudflareProbeMs: 50,
   });
   return {
     plugin,

@@ -27,7 +27,7 @@ function pluginFor(fake: FakeDiscord, extra: Parameters<typeof createDiscordPlug
     historyWindowMs: WINDOW.windowMs,
     globalRequestsPerWindow: GLOBAL.limit,
     globalWindowMs: GLOBAL.windowMs,
-    cloudflareCooldownMs: 150,
+    cloudflareProbeMs: 150,
     ...extra,
   });
 }

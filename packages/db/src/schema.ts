@@ -234,6 +234,34 @@ export interface ChannelSessionsTable {
   updated_at: UpdatedAt;
 }
 
+/** `rate_budgets`: the window slots of one bucket of one platform identity, shared by every process. */
+export interface RateBudgetsTable {
+  /** What the platform limits: `discord:token:<sha256>`, `whatsapp:instance:<id>`, `ip:<host>`… */
+  identity: string;
+  /** The limited thing inside it: `global`, `channel:<id>`, `kind:messages`, `method:<name>`… */
+  bucket: string;
+  /** `{ slots: [{ t, h }] }`: when each slot is free again (ms epoch) and who holds it. */
+  state: JsonObject;
+  updated_at: UpdatedAt;
+}
+
+/** `rate_pauses`: a cooldown of a whole identity, and the probe state of a Cloudflare ban. */
+export interface RatePausesTable {
+  identity: string;
+  /** No request of the identity before this instant, ms epoch (database clock). */
+  until_ms: number;
+  reason: string;
+  /** A ban that is probed: after `until_ms` one request at a time tries whether it is over. */
+  probe: Generated<boolean>;
+  /** Failed probes so far (the next wait doubles with each). */
+  step: Generated<number>;
+  /** Holder of the probe in flight, if any. */
+  probe_holder: string | null;
+  /** The probe in flight is given up after this instant, ms epoch. */
+  probe_expires_ms: number | null;
+  updated_at: UpdatedAt;
+}
+
 /** `lid_mappings`: WhatsApp LID ↔ phone-number JIDs. */
 export interface LidMappingsTable {
   instance_id: string;
@@ -275,6 +303,8 @@ export interface Database {
   lid_mappings: LidMappingsTable;
   channel_sessions: ChannelSessionsTable;
   chat_coverage: ChatCoverageTable;
+  rate_budgets: RateBudgetsTable;
+  rate_pauses: RatePausesTable;
 }
 
 export type Instance = Selectable<InstancesTable>;

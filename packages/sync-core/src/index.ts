@@ -142,6 +142,15 @@ export { isInlineSafeMime, isMarkupMime, looksLikeMarkup } from './media/media-t
 export { type HostResolver, systemResolver } from './media/media-url-check.ts';
 export { bareMime, extensionForMime, mimeAllowed } from './media/mime-types.ts';
 export { noopSyncMetrics, type PlatformRequestOutcome, type SyncMetrics } from './metrics/sync-metrics.ts';
+export {
+  type BucketState,
+  type BudgetSlot,
+  DEFAULT_BUDGET_RULE,
+  releaseSlot,
+  type SlotTake,
+  takeSlot,
+} from './rate-limit/bucket-slots.ts';
+export type { BudgetStore, Mutation } from './rate-limit/budget-store.ts';
 export { type Clock, systemClock, VirtualClock } from './rate-limit/clock.ts';
 export {
   type CooldownPolicy,
@@ -149,8 +158,34 @@ export {
   type ExponentialCooldownOptions,
   ExponentialCooldownPolicy,
 } from './rate-limit/cooldown-policy.ts';
+export { MemoryBudgetStore } from './rate-limit/memory-budget-store.ts';
+export {
+  applyPause,
+  claimProbe,
+  emptyPause,
+  endProbe,
+  type PauseRow,
+  type PauseVerdict,
+  pauseState,
+  pauseVerdict,
+  probeInFlight,
+} from './rate-limit/pause-rules.ts';
+export { PostgresBudgetStore } from './rate-limit/postgres-budget-store.ts';
+export type {
+  BudgetGrant,
+  BudgetKey,
+  BudgetRule,
+  BudgetWait,
+  GrantOutcome,
+  PauseRequest,
+  PauseState,
+  RateBudget,
+  TakeOptions,
+} from './rate-limit/rate-budget.ts';
+export { hostIpIdentity, rateIdentity, tokenIdentity } from './rate-limit/rate-identity.ts';
 export {
   DEFAULT_RATE_LIMITER_OPTIONS,
+  perMinuteRule,
   type RateKey,
   RateLimiter,
   type RateLimiterOptions,
@@ -165,8 +200,14 @@ export {
   ratePlatformOf,
   settingsRateSource,
 } from './rate-limit/rate-source.ts';
+export {
+  DEFAULT_SHARED_RATE_BUDGET_OPTIONS,
+  SharedRateBudget,
+  type SharedRateBudgetOptions,
+} from './rate-limit/shared-rate-budget.ts';
 export { type LimiterGrant, SlidingWindowLimiter } from './rate-limit/sliding-window-limiter.ts';
 export { TokenBucket } from './rate-limit/token-bucket.ts';
+export { currentWaitScope, type WaitScope, withWaitScope } from './rate-limit/wait-scope.ts';
 export type { BatchCommitted, StopReason } from './runner/job-run.ts';
 export {
   type ContextHooks,

@@ -119,7 +119,7 @@ describe('RateLimiter', () => {
       })
       .catch((e) => e);
     expect(refused).toBeInstanceOf(RateLimitedError);
-    expect(limiter.cooldownUntil('i1', 'discord')).toBe(10_000);
+    expect(await limiter.pausedUntil(key)).toBe(10_000);
     const other: RateLimitWait[] = [];
     await limiter.request({ instanceId: 'i2', channel: 'discord' }, 'messages', async () => 1, {
       onWait: (w) => other.push(w),
@@ -127,7 +127,16 @@ describe('RateLimiter', () => {
     expect(other).toEqual([]);
     const same: RateLimitWait[] = [];
     await limiter.request(key, 'contacts', async () => 1, { onWait: (w) => same.push(w) });
-    expect(same).toEqual([{ reason: 'cooldown', ms: 10_000, kind: 'contacts' }]);
+    expect(same).toEqual([
+      {
+        reason: 'cooldown',
+        ms: 10_000,
+        kind: 'contacts',
+        key: { identity: 'discord:instance:i1', bucket: 'kind:contacts' },
+        pausedIdentity: 'discord:instance:i1',
+        pausedUntil: 10_000,
+      },
+    ]);
   });
 
   test('token waits pace requests at the configured rate and are counted', async () => {

@@ -1,4 +1,5 @@
 import type { MediaFetchInit } from '../media/media-fetcher.ts';
+import type { RateBudget } from '../rate-limit/rate-budget.ts';
 import type { ChatId, ExternalUserId, InstanceId, JsonValue } from './ids.ts';
 import type { MediaDescriptor, NormalizedMessage } from './normalized-message.ts';
 import type { ChannelProfile } from './profile.ts';
@@ -76,6 +77,12 @@ export interface PluginContext {
    */
   fetchMedia(url: string, init: MediaFetchInit): Promise<Response>;
   log: Logger;
+  /**
+   * The engine's shared rate budget (one per platform identity, fleet-wide), for a plugin that
+   * paces finer limits itself (Discord's route windows, Slack's per-method tiers). Waits taken
+   * inside `request` are reported to the job. Absent when the plugin runs without the engine.
+   */
+  budget?: RateBudget;
 }
 
 /** A conversation history can be fetched for. */

@@ -3,14 +3,24 @@ import { RateLimitedError } from '../errors/rate-limited-error.ts';
 import { TransientError } from '../errors/transient-error.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { type CooldownPolicy, ExponentialCooldownPolicy } from './cooldown-policy.ts';
-import { type RatePlatform, type RateSource, ratePlatformOf } from './rate-source.ts';
+import { MemoryBudgetStore } from './memory-budget-store.ts';
+import type { BudgetKey, BudgetRule, BudgetWait, RateBudget } from './rate-budget.ts';
+import { type RateSource, ratePlatformOf } from './rate-source.ts';
+import { SharedRateBudget } from './shared-rate-budget.ts';
 import { TokenBucket } from './token-bucket.ts';
+import { withWaitScope } from './wait-scope.ts';
 
 /** A wait the limiter imposed: for a token, a cooldown after a refusal, or a transient retry. */
 export interface RateLimitWait {
   reason: 'token' | 'cooldown' | 'transient';
   ms: number;
   kind: RequestKind;
+  /** The budget bucket waited on (token and cooldown waits, also those deep inside a plugin). */
+  key?: BudgetKey;
+  /** The paused identity (cooldown waits). */
+  pausedIdentity?: string;
+  /** When that pause ends, ms epoch (cooldown waits): the whole wait, not just this sleep. */
+  pausedUntil?: number;
 }
 
 /** Per-call hooks of {@link RateLimiter.request}. */
@@ -25,6 +35,13 @@ export interface RequestHooks {
 export interface RateLimiterOptions {
   /** Where rates come from (usually `settingsRateSource(settings)`). */
   rates: RateSource;
+  /**
+   * The shared budget the buckets and cooldowns live in. Production wires
+   * `new SharedRateBudget(new PostgresBudgetStore(db))` so every process shares one budget per
+   * platform identity; the default keeps it in this process only.
+   * @defaultValue new SharedRateBudget(new MemoryBudgetStore(clock), { clock })
+   */
+  budget?: RateBudget;
   /**
    * Time source.
    * @defaultValue systemClock
@@ -63,7 +80,7 @@ export interface RateLimiterOptions {
   random?: () => number;
 }
 
-/** Defaults of {@link RateLimiterOptions} (all but `rates`). */
+/** Defaults of {@link RateLimiterOptions} (all but `rates` and `budget`). */
 export const DEFAULT_RATE_LIMITER_OPTIONS = {
   clock: systemClock,
   cooldown: new ExponentialCooldownPolicy(),
@@ -72,12 +89,17 @@ export const DEFAULT_RATE_LIMITER_OPTIONS = {
   transientMaxDelayMs: 30_000,
   maxRateLimitRetries: Number.POSITIVE_INFINITY,
   random: Math.random,
-} satisfies Required<Omit<RateLimiterOptions, 'rates'>>;
+} satisfies Required<Omit<RateLimiterOptions, 'rates' | 'budget'>>;
 
 /** The instance a request is made for. */
 export interface RateKey {
   instanceId: string;
   channel: ChannelId;
+  /**
+   * What the platform limits (see `rateIdentity`): instances on one bot token share it.
+   * @defaultValue `<channel>:instance:<instanceId>`
+   */
+  identity?: string;
 }
 
 /** Totals of waits imposed on one instance since the limiter started. */
@@ -87,31 +109,43 @@ export interface RateLimitStats {
   rateLimited: number;
 }
 
-interface CooldownState {
-  until: number;
-  consecutive: number;
+/** The rule of a rate of `perMinute`: a burst of one second's worth (at least 1), then the rate. */
+export function perMinuteRule(perMinute: number): BudgetRule {
+  const limit = TokenBucket.defaultCapacity(perMinute);
+  return { limit, windowMs: (limit * 60_000) / perMinute, countFrom: 'start' };
 }
 
 /**
- * Paces platform requests: a token bucket per (instance, platform, kind) with rates read from
- * settings on every request, and a cooldown of the whole (instance, platform) when the platform
- * refuses (Retry-After, else 60 s doubling, capped, with jitter). The refused request is retried,
- * never skipped. `TransientError`s are retried with exponential backoff a bounded number of times.
+ * Paces platform requests through a shared {@link RateBudget}: a bucket per (platform identity,
+ * kind) at the rate the settings give (read on every request, so changes apply at once), and a
+ * pause of the whole identity — for every process sharing the budget — when the platform refuses
+ * (Retry-After, else 60 s doubling, capped, with jitter). The refused request is retried, never
+ * skipped. `TransientError`s are retried with exponential backoff a bounded number of times.
+ * Waits inside `fn` (a plugin's own budget takes) are reported to the same hooks.
+ *
+ * A refusal with scope `ip` (a Cloudflare ban) is the plugin's to pause: it pauses the host's
+ * IP identity as a probed ban (`PauseRequest.probe`) in the same budget and its takes wait on
+ * it; the limiter only retries.
  *
  * @example
  * ```ts
- * const limiter = new RateLimiter({ rates: settingsRateSource(settings) });
- * const page = await limiter.request({ instanceId, channel: 'discord' }, 'messages', () => api.get(url));
+ * const limiter = new RateLimiter({ rates: settingsRateSource(settings), budget });
+ * const page = await limiter.request({ instanceId, channel: 'discord', identity }, 'messages', () => api.get(url));
  * ```
  */
 export class RateLimiter {
-  readonly #options: Required<RateLimiterOptions>;
-  readonly #buckets = new Map<string, TokenBucket>();
-  readonly #cooldowns = new Map<string, CooldownState>();
+  readonly #options: Required<Omit<RateLimiterOptions, 'budget'>>;
+  readonly budget: RateBudget;
+  /** Consecutive refusals per identity (this process's view; only for the no-Retry-After doubling). */
+  readonly #consecutive = new Map<string, number>();
   readonly #stats = new Map<string, RateLimitStats>();
 
   constructor(options: RateLimiterOptions) {
-    this.#options = { ...DEFAULT_RATE_LIMITER_OPTIONS, ...options };
+    const { budget, ...rest } = options;
+    this.#options = { ...DEFAULT_RATE_LIMITER_OPTIONS, ...rest };
+    this.budget =
+      budget ??
+      new SharedRateBudget(new MemoryBudgetStore(this.#options.clock), { clock: this.#options.clock });
   }
 
   /** The clock the limiter waits on. */
@@ -119,7 +153,7 @@ export class RateLimiter {
     return this.#options.clock;
   }
 
-  /** Runs `fn` when the instance's budget allows, cooling down and retrying as described above. */
+  /** Runs `fn` when the identity's budget allows, cooling down and retrying as described above. */
   async request<T>(
     key: RateKey,
     kind: RequestKind,
@@ -127,29 +161,20 @@ export class RateLimiter {
     hooks: RequestHooks = {},
   ): Promise<T> {
     const { clock } = this.#options;
-    const platform = ratePlatformOf(key.channel);
-    const cooldownKey = `${key.instanceId}:${platform}`;
+    const identity = identityOf(key);
+    const scope = this.#scope(key.instanceId, kind, hooks);
     let transientRetries = 0;
     let rateLimitRetries = 0;
     for (;;) {
-      await this.#waitCooldown(cooldownKey, key.instanceId, kind, hooks);
-      await this.#takeToken(key.instanceId, platform, kind, hooks);
-      // A cooldown may have started while this call waited for its token.
-      await this.#waitCooldown(cooldownKey, key.instanceId, kind, hooks);
+      await this.#take(identity, key.channel, kind, scope);
       try {
-        const result = await fn();
-        const state = this.#cooldowns.get(cooldownKey);
-        if (state) state.consecutive = 0;
+        const result = await withWaitScope(scope, fn);
+        this.#consecutive.delete(identity);
         return result;
       } catch (error) {
         if (error instanceof RateLimitedError) {
           rateLimitRetries += 1;
-          this.#statsOf(key.instanceId).rateLimited += 1;
-          const state = this.#cooldowns.get(cooldownKey) ?? { until: 0, consecutive: 0 };
-          state.consecutive += 1;
-          const delay = this.#options.cooldown.delayMs(error, state.consecutive);
-          state.until = Math.max(state.until, clock.now() + delay);
-          this.#cooldowns.set(cooldownKey, state);
+          await this.#refused(key, identity, error);
           if (rateLimitRetries > this.#options.maxRateLimitRetries) throw error;
           continue;
         }
@@ -169,7 +194,7 @@ export class RateLimiter {
 
   /**
    * Records a refusal the platform gave outside `request` (e.g. thrown from inside a plugin's
-   * history iterator) and waits out the resulting cooldown, so the caller can retry the same page.
+   * history iterator) and waits out the resulting pause, so the caller can retry the same page.
    */
   async backoff(
     key: RateKey,
@@ -177,16 +202,13 @@ export class RateLimiter {
     error: RateLimitedError,
     hooks: RequestHooks = {},
   ): Promise<void> {
-    const cooldownKey = `${key.instanceId}:${ratePlatformOf(key.channel)}`;
-    this.#statsOf(key.instanceId).rateLimited += 1;
-    const state = this.#cooldowns.get(cooldownKey) ?? { until: 0, consecutive: 0 };
-    state.consecutive += 1;
-    state.until = Math.max(
-      state.until,
-      this.#options.clock.now() + this.#options.cooldown.delayMs(error, state.consecutive),
+    const identity = identityOf(key);
+    await this.#refused(key, identity, error);
+    await this.budget.take(
+      { identity, bucket: `kind:${kind}` },
+      null,
+      this.#scope(key.instanceId, kind, hooks),
     );
-    this.#cooldowns.set(cooldownKey, state);
-    await this.#waitCooldown(cooldownKey, key.instanceId, kind, hooks);
   }
 
   /** A `PluginContext.request` bound to one instance and job. */
@@ -199,54 +221,56 @@ export class RateLimiter {
     return { ...this.#statsOf(instanceId) };
   }
 
-  /** When the (instance, platform) cooldown ends, ms epoch; 0 when none. */
-  cooldownUntil(instanceId: string, channel: ChannelId): number {
-    return this.#cooldowns.get(`${instanceId}:${ratePlatformOf(channel)}`)?.until ?? 0;
+  /** When the pause of an instance's identity ends, ms epoch (the budget's clock); 0 when none. */
+  async pausedUntil(key: RateKey): Promise<number> {
+    return (await this.budget.pauseOf(identityOf(key)))?.untilMs ?? 0;
   }
 
-  /** Drops the state kept for an instance (deleted or disconnected). */
+  /** Drops the counters kept for an instance (deleted or disconnected). */
   forget(instanceId: string): void {
-    for (const map of [this.#buckets, this.#cooldowns, this.#stats]) {
-      for (const key of map.keys())
-        if (key.startsWith(`${instanceId}:`) || key === instanceId) map.delete(key);
-    }
+    this.#stats.delete(instanceId);
   }
 
-  async #waitCooldown(cooldownKey: string, instanceId: string, kind: RequestKind, hooks: RequestHooks) {
-    const { clock } = this.#options;
-    for (;;) {
-      const until = this.#cooldowns.get(cooldownKey)?.until ?? 0;
-      const ms = until - clock.now();
-      if (ms <= 0) return;
-      this.#count(instanceId, ms);
-      hooks.onWait?.({ reason: 'cooldown', ms, kind });
-      await clock.sleep(ms, hooks.signal);
-    }
+  async #refused(key: RateKey, identity: string, error: RateLimitedError): Promise<void> {
+    this.#statsOf(key.instanceId).rateLimited += 1;
+    if (error.scope === 'ip') return;
+    const consecutive = (this.#consecutive.get(identity) ?? 0) + 1;
+    this.#consecutive.set(identity, consecutive);
+    const ms = this.#options.cooldown.delayMs(error, consecutive);
+    await this.budget.pause(identity, { ms, reason: `${ratePlatformOf(key.channel)}: ${error.message}` });
   }
 
-  async #takeToken(instanceId: string, platform: RatePlatform, kind: RequestKind, hooks: RequestHooks) {
-    const { clock } = this.#options;
-    const perMinute = await this.#options.rates.perMinute(platform, kind);
-    if (perMinute === null || !(perMinute > 0) || !Number.isFinite(perMinute)) return;
-    const bucketKey = `${instanceId}:${platform}:${kind}`;
-    let bucket = this.#buckets.get(bucketKey);
-    if (!bucket) {
-      bucket = new TokenBucket(perMinute, clock.now());
-      this.#buckets.set(bucketKey, bucket);
-    } else {
-      bucket.setRate(perMinute, clock.now());
-    }
-    const ms = bucket.reserve(clock.now());
-    if (ms <= 0) return;
-    this.#count(instanceId, ms);
-    hooks.onWait?.({ reason: 'token', ms, kind });
-    await clock.sleep(ms, hooks.signal);
+  async #take(
+    identity: string,
+    channel: ChannelId,
+    kind: RequestKind,
+    scope: { signal?: AbortSignal; onWait: (wait: BudgetWait) => void },
+  ): Promise<void> {
+    const perMinute = await this.#options.rates.perMinute(ratePlatformOf(channel), kind);
+    const rule =
+      perMinute === null || !(perMinute > 0) || !Number.isFinite(perMinute) ? null : perMinuteRule(perMinute);
+    await this.budget.take({ identity, bucket: `kind:${kind}` }, rule, {
+      ...(scope.signal ? { signal: scope.signal } : {}),
+      onWait: scope.onWait,
+    });
   }
 
-  #count(instanceId: string, ms: number): void {
-    const stats = this.#statsOf(instanceId);
-    stats.waits += 1;
-    stats.waitMs += ms;
+  /** The hooks a budget wait is reported through: counted on the instance, told to the job. */
+  #scope(instanceId: string, kind: RequestKind, hooks: RequestHooks) {
+    const onWait = (wait: BudgetWait) => {
+      const stats = this.#statsOf(instanceId);
+      stats.waits += 1;
+      stats.waitMs += wait.ms;
+      hooks.onWait?.({
+        reason: wait.reason === 'slot' ? 'token' : 'cooldown',
+        ms: wait.ms,
+        kind,
+        key: wait.key,
+        ...(wait.pausedIdentity !== undefined ? { pausedIdentity: wait.pausedIdentity } : {}),
+        ...(wait.pausedUntil !== undefined ? { pausedUntil: wait.pausedUntil } : {}),
+      });
+    };
+    return { ...(hooks.signal ? { signal: hooks.signal } : {}), onWait };
   }
 
   #statsOf(instanceId: string): RateLimitStats {
@@ -257,4 +281,8 @@ export class RateLimiter {
     }
     return stats;
   }
+}
+
+function identityOf(key: RateKey): string {
+  return key.identity ?? `${key.channel}:instance:${key.instanceId}`;
 }

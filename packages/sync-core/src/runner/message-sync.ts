@@ -16,6 +16,7 @@ import { RateLimitedError } from '../errors/rate-limited-error.ts';
 import { TransientError } from '../errors/transient-error.ts';
 import { holdLease } from '../jobs/job-repository.ts';
 import { readProgress } from '../jobs/sync-progress.ts';
+import { rateIdentity } from '../rate-limit/rate-identity.ts';
 import type { InsertedMessage } from '../storage/write-batch.ts';
 import type { JobRun } from './job-run.ts';
 import { backfillMedia } from './media-backfill.ts';
@@ -409,7 +410,11 @@ async function fetchSegment(run: JobRun, chat: SyncJobChat, segment: Segment, st
  * is not asked again). A resumed chat first finishes the segment its cursor belongs to.
  */
 async function syncChat(run: JobRun, chat: SyncJobChat, window: SyncWindow): Promise<void> {
-  const key = { instanceId: run.instance.id, channel: run.ctx.instance.channel };
+  const key = {
+    instanceId: run.instance.id,
+    channel: run.ctx.instance.channel,
+    identity: rateIdentity(run.ctx.instance),
+  };
   const hooks = {
     signal: run.ctx.signal,
     onWait: (w: Parameters<typeof run.tracker.addWait>[0]) => run.tracker.addWait(w),

@@ -6,6 +6,7 @@ import { InstanceNotFoundError } from '../errors/instance-not-found-error.ts';
 import { RateLimitedError } from '../errors/rate-limited-error.ts';
 import { MediaFetcher } from '../media/media-fetcher.ts';
 import { noopSyncMetrics, type SyncMetrics } from '../metrics/sync-metrics.ts';
+import { rateIdentity } from '../rate-limit/rate-identity.ts';
 import type { RateLimiter, RateLimitWait } from '../rate-limit/rate-limiter.ts';
 
 /** A logger that drops everything. */
@@ -42,7 +43,8 @@ export interface ContextHooks {
 
 /**
  * Builds the {@link PluginContext} a plugin receives for an instance: its row with decrypted
- * credentials, the rate-limited `request`, the media fetcher, an abort signal and a logger.
+ * credentials, the rate-limited `request` (paced per platform identity, see `rateIdentity`), the
+ * shared budget, the media fetcher, an abort signal and a logger.
  *
  * @example
  * ```ts
@@ -87,7 +89,7 @@ export class PluginContextFactory {
     const { metrics } = this.#options;
     const channel = instance.channel;
     const paced = this.#options.limiter.bind(
-      { instanceId: row.id, channel },
+      { instanceId: row.id, channel, identity: rateIdentity(instance) },
       {
         signal,
         onWait: (wait) => {
@@ -120,6 +122,7 @@ export class PluginContextFactory {
           signal: init.signal ? AbortSignal.any([init.signal, signal]) : signal,
         }),
       log: this.#options.logger,
+      budget: this.#options.limiter.budget,
     };
   }
 

@@ -10,6 +10,11 @@ export interface FakeDiscordOptions {
   data: FakeDiscordDataOptions | DiscordDataset;
   /** Bot token accepted in `Authorization: Bot <token>`; anything else is 401. @defaultValue 'fake-bot-token' */
   token?: string;
+  /**
+   * Further bot tokens accepted, each with limits of its own (Discord's limits belong to the
+   * token), for many bots on one fake. @defaultValue []
+   */
+  extraTokens?: readonly string[];
   /** Port to listen on (0 = any free port). @defaultValue 0 */
   port?: number;
   /** The per-channel limit on message routes (Discord: 5 per 5 s). @defaultValue { limit: 5, windowMs: 5000 } */
@@ -56,6 +61,7 @@ export interface FakeDiscordOptions {
 /** Defaults of {@link FakeDiscordOptions} (except `data`). */
 export const DEFAULT_FAKE_DISCORD_OPTIONS = {
   token: 'fake-bot-token',
+  extraTokens: [],
   port: 0,
   messageRateLimit: { limit: 5, windowMs: 5000 },
   globalRateLimit: { limit: 50, windowMs: 1000 },

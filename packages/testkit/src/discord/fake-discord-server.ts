@@ -35,6 +35,7 @@ export class FakeDiscord {
   readonly #routes: FakeRoute[];
   #server: ReturnType<typeof Bun.serve> | null = null;
   #clockOffsetMs = 0;
+  #bannedUntil = 0;
 
   private constructor(options: FakeDiscordOptions) {
     const flags = options.applicationFlags ?? DEFAULT_FAKE_DISCORD_OPTIONS.applicationFlags;
@@ -80,6 +81,17 @@ export class FakeDiscord {
     return this.options.token;
   }
 
+  /** Every accepted bot token: `token` and `extraTokens`. */
+  get tokens(): string[] {
+    return [this.options.token, ...this.options.extraTokens];
+  }
+
+  #tokenOf(authorization: string | null): string | null {
+    if (!authorization?.startsWith('Bot ')) return null;
+    const token = authorization.slice(4);
+    return token === this.options.token || this.options.extraTokens.includes(token) ? token : null;
+  }
+
   /** The fake's clock, UTC ms (real time plus {@link FakeDiscord.advanceClock}). */
   now(): number {
     return Date.now() + this.#clockOffsetMs;
@@ -93,6 +105,15 @@ export class FakeDiscord {
   /** Every attachment URL handed out so far answers 404 until refreshed. */
   expireAttachmentUrls(): void {
     this.#signer.revokeAll();
+  }
+
+  /**
+   * Bans the client's IP the way Cloudflare does, for `ms` from now: every API request of every
+   * token is answered with Cloudflare's HTML 429 (no rate-limit headers, no Retry-After), counted
+   * in `stats.banned429`. CDN downloads are not affected.
+   */
+  banFor(ms: number): void {
+    this.#bannedUntil = Date.now() + ms;
   }
 
   /** Injects a fault (see {@link FakeFault}). */
@@ -156,13 +177,23 @@ export class FakeDiscord {
       if (early) return this.#finish(routeName, early);
       if (fault.kind === 'slow') await Bun.sleep(fault.delayMs ?? 1000);
     }
-    if (req.headers.get('authorization') !== `Bot ${this.options.token}`) {
+    if (prefix && Date.now() < this.#bannedUntil) {
+      this.stats.banned429++;
+      return this.#finish(routeName, faultAnswer({ kind: '429-html' }) as Response);
+    }
+    const token = this.#tokenOf(req.headers.get('authorization'));
+    if (token === null) {
       return this.#finish(routeName, json(401, { message: '401: Unauthorized', code: 0 }));
     }
     if (!prefix || !matched)
       return this.#finish(routeName, json(404, { message: '404: Not Found', code: 0 }));
     const now = Date.now();
-    const global = this.#buckets.take(`global:${this.options.token}`, this.options.globalRateLimit, now);
+    const at = performance.timeOrigin + performance.now();
+    this.stats.maxGlobalWindowRequests = Math.max(
+      this.stats.maxGlobalWindowRequests,
+      this.stats.observe(`global:${token}`, at, this.options.globalRateLimit.windowMs),
+    );
+    const global = this.#buckets.take(`global:${token}`, this.options.globalRateLimit, now);
     if (!global.allowed) {
       this.stats.limit429++;
       this.stats.global429++;
@@ -183,8 +214,14 @@ export class FakeDiscord {
     const { route, params } = matched;
     const isMessages = route.bucket === 'messages';
     const key = isMessages
-      ? `${this.options.token}:messages:${params.channel}`
-      : `${this.options.token}:${route.template}:${params.guild ?? params.channel ?? ''}`;
+      ? `${token}:messages:${params.channel}`
+      : `${token}:${route.template}:${params.guild ?? params.channel ?? ''}`;
+    if (isMessages) {
+      this.stats.maxRouteWindowRequests = Math.max(
+        this.stats.maxRouteWindowRequests,
+        this.stats.observe(key, at, this.options.messageRateLimit.windowMs),
+      );
+    }
     const verdict = this.#buckets.take(
       key,
       isMessages ? this.options.messageRateLimit : this.options.routeRateLimit,

@@ -12,11 +12,21 @@ export class FakeDiscordStats {
   limit429 = 0;
   /** 429s from the global limit. */
   global429 = 0;
+  /** Cloudflare HTML 429s sent during a ban ({@link FakeDiscord.banFor}). */
+  banned429 = 0;
   /** CDN attachment requests, and those refused because the URL had expired. */
   cdnRequests = 0;
   cdnExpired = 0;
   /** `POST /attachments/refresh-urls` calls. */
   refreshCalls = 0;
+  /**
+   * The most requests seen in any sliding window of the per-channel message limit's length, on
+   * one channel and token (refused ones included): never above the limit for a client that obeys.
+   */
+  maxRouteWindowRequests = 0;
+  /** The most requests of one token seen in any sliding window of the global limit's length. */
+  maxGlobalWindowRequests = 0;
+  readonly #recent = new Map<string, number[]>();
 
   /** Counts an answered API request. */
   record(route: string, status: number): void {
@@ -24,6 +34,23 @@ export class FakeDiscordStats {
     this.byRoute.set(route, (this.byRoute.get(route) ?? 0) + 1);
     this.byStatus.set(status, (this.byStatus.get(status) ?? 0) + 1);
     if (status === 429) this.status429++;
+  }
+
+  /**
+   * Records a request arriving at `atMs` on `key` and returns how many arrived on it within the
+   * last `windowMs` (this one included).
+   */
+  observe(key: string, atMs: number, windowMs: number): number {
+    let times = this.#recent.get(key);
+    if (!times) {
+      times = [];
+      this.#recent.set(key, times);
+    }
+    times.push(atMs);
+    let drop = 0;
+    while (drop < times.length && times[drop]! <= atMs - windowMs) drop++;
+    if (drop > 0) times.splice(0, drop);
+    return times.length;
   }
 
   /** Requests to one route template. */
@@ -39,8 +66,12 @@ export class FakeDiscordStats {
     this.status429 = 0;
     this.limit429 = 0;
     this.global429 = 0;
+    this.banned429 = 0;
     this.cdnRequests = 0;
     this.cdnExpired = 0;
     this.refreshCalls = 0;
+    this.maxRouteWindowRequests = 0;
+    this.maxGlobalWindowRequests = 0;
+    this.#recent.clear();
   }
 }

@@ -1,0 +1,40 @@
+import type { BucketState } from './bucket-slots.ts';
+import type { BudgetStore, Mutation } from './budget-store.ts';
+import { type Clock, systemClock } from './clock.ts';
+import { emptyPause, type PauseRow } from './pause-rules.ts';
+import type { BudgetKey } from './rate-budget.ts';
+
+/**
+ * A {@link BudgetStore} in one process's memory: the same rules as `PostgresBudgetStore`, for
+ * tests (with a `VirtualClock`) and for a plugin used without the engine. Not shared between
+ * processes — production wires `PostgresBudgetStore` in every mode (PGlite when embedded).
+ */
+export class MemoryBudgetStore implements BudgetStore {
+  readonly #clock: Clock;
+  readonly #buckets = new Map<string, BucketState>();
+  readonly #pauses = new Map<string, PauseRow>();
+
+  constructor(clock: Clock = systemClock) {
+    this.#clock = clock;
+  }
+
+  async readPauses(identities: readonly string[]): Promise<{ now: number; rows: PauseRow[] }> {
+    const rows = identities.map((id) => ({ ...(this.#pauses.get(id) ?? emptyPause(id)) }));
+    return { now: this.#clock.now(), rows };
+  }
+
+  async mutateBucket<R>(key: BudgetKey, mutation: Mutation<BucketState, R>): Promise<R> {
+    const id = `${key.identity}\u0000${key.bucket}`;
+    const current = this.#buckets.get(id) ?? { slots: [] };
+    const { next, result } = mutation(structuredClone(current), this.#clock.now());
+    this.#buckets.set(id, next);
+    return result;
+  }
+
+  async mutatePause<R>(identity: string, mutation: Mutation<PauseRow, R>): Promise<R> {
+    const current = this.#pauses.get(identity) ?? emptyPause(identity);
+    const { next, result } = mutation({ ...current }, this.#clock.now());
+    this.#pauses.set(identity, next);
+    return result;
+  }
+}
