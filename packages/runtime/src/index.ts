@@ -30,6 +30,7 @@ export {
   type NatsJobQueueOptions,
 } from './queue/nats/nats-queue.ts';
 export { loadChannelPlugins } from './runtime/channel-plugins.ts';
+export { createRateLimiter } from './runtime/create-rate-limiter.ts';
 export { createSyncRunner } from './runtime/create-runner.ts';
 export { createWorkerRuntime, type WorkerRuntimeConfig } from './runtime/create-worker-runtime.ts';
 export { openServices, type Services, type ServicesConfig } from './runtime/open-services.ts';

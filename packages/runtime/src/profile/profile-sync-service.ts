@@ -5,10 +5,10 @@ import {
   PermanentError,
   PluginContextFactory,
   type PluginRegistry,
-  RateLimiter,
-  settingsRateSource,
+  type RateLimiter,
 } from '@omni/sync-core';
 import { type Kysely, sql } from 'kysely';
+import { createRateLimiter } from '../runtime/create-rate-limiter.ts';
 
 /** Options of {@link ProfileSyncService.refreshStale}. */
 export interface RefreshStaleOptions {
@@ -39,15 +39,16 @@ export class ProfileSyncService {
   readonly #timeoutMs = 20_000;
 
   /**
-   * @param limiter paces the profile requests (`profile` bucket of the instance); defaults to one
-   *   reading the rates from the settings table
+   * @param limiter paces the profile requests (`profile` bucket of the instance's platform
+   *   identity); defaults to one reading the rates from the settings table and sharing the
+   *   budget through the database (pass the process's `Services.limiter`)
    */
   constructor(
     db: Kysely<Database>,
     cipher: CredentialCipher,
     plugins: PluginRegistry,
     log: Logger,
-    limiter: RateLimiter = new RateLimiter({ rates: settingsRateSource(new SettingsService(db)) }),
+    limiter: RateLimiter = createRateLimiter(db, new SettingsService(db)),
   ) {
     this.#db = db;
     this.#cipher = cipher;

@@ -1,12 +1,6 @@
-import {
-  type Logger,
-  MediaStorageService,
-  RateLimiter,
-  SyncRunner,
-  type SyncRunnerOptions,
-  settingsRateSource,
-} from '@omni/sync-core';
+import { type Logger, MediaStorageService, SyncRunner, type SyncRunnerOptions } from '@omni/sync-core';
 import { CollectorPacer } from './collector-pacer.ts';
+import { createRateLimiter } from './create-rate-limiter.ts';
 import type { Services } from './open-services.ts';
 
 /** Options of {@link createSyncRunner}. */
@@ -23,12 +17,13 @@ export interface CreateSyncRunnerOptions
 }
 
 /**
- * The `SyncRunner` of a process: rate limiter and media storage from settings, events to the
+ * The `SyncRunner` of a process: the process's rate limiter (the budget shared through the
+ * database; one is built when `services` has none), media storage from settings, events to the
  * process's bus (NATS or in-process), garbage collected at a steady pace while it writes.
  */
 export function createSyncRunner(
   services: Pick<Services, 'db' | 'settings' | 'plugins' | 'cipher' | 'events' | 'jobs'> &
-    Partial<Pick<Services, 'metrics'>>,
+    Partial<Pick<Services, 'metrics' | 'limiter'>>,
   log: Logger,
   options: CreateSyncRunnerOptions = {},
 ): SyncRunner {
@@ -37,7 +32,7 @@ export function createSyncRunner(
   return new SyncRunner({
     db: services.db.db,
     plugins: services.plugins,
-    limiter: new RateLimiter({ rates: settingsRateSource(services.settings) }),
+    limiter: services.limiter ?? createRateLimiter(services.db.db, services.settings),
     settings: services.settings,
     media: new MediaStorageService(services.db.db, { settings: services.settings }),
     cipher: services.cipher,

@@ -15,6 +15,7 @@ import {
   JobRepository,
   type Logger,
   PluginRegistry,
+  type RateLimiter,
   SessionLeaseStore,
 } from '@omni/sync-core';
 import type { EventBus } from '../events/event-bus.ts';
@@ -32,6 +33,7 @@ import type { WhatsAppGateway } from '../whatsapp/whatsapp-gateway.ts';
 import { WhatsAppJobPlacement } from '../whatsapp/whatsapp-job-placement.ts';
 import { WhatsAppSessionHost, type WhatsAppSessionHostOptions } from '../whatsapp/whatsapp-session-host.ts';
 import type { JobPlacement } from '../worker/job-placement.ts';
+import { createRateLimiter } from './create-rate-limiter.ts';
 
 /** Where the services connect. */
 export interface ServicesConfig {
@@ -77,6 +79,11 @@ export interface Services {
   secretKeySource: SecretKeySource;
   plugins: PluginRegistry;
   jobs: JobRepository;
+  /**
+   * The process's rate limiter: one budget per platform identity shared with every other process
+   * through the database (runner, profile service and API all draw from it).
+   */
+  limiter: RateLimiter;
   profiles: ProfileSyncService;
   queue: JobQueue;
   events: EventBus;
@@ -109,7 +116,8 @@ export async function openServices(config: ServicesConfig): Promise<Services> {
   const { cipher, source } = loadCredentialCipher({ dataDir: config.dataDir });
   const plugins = new PluginRegistry(config.plugins);
   const jobs = new JobRepository(db.db);
-  const profiles = new ProfileSyncService(db.db, cipher, plugins, config.log);
+  const limiter = createRateLimiter(db.db, settings);
+  const profiles = new ProfileSyncService(db.db, cipher, plugins, config.log, limiter);
   let nats: NatsConnection | null = null;
   let queue: JobQueue;
   let events: EventBus;
@@ -170,6 +178,7 @@ export async function openServices(config: ServicesConfig): Promise<Services> {
     secretKeySource: source,
     plugins,
     jobs,
+    limiter,
     profiles,
     queue,
     events,
