@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createDb } from '@omni/db';
 import { createTestDb, type TestDb } from '@omni/db/testing';
 import {
   MediaError,
@@ -242,6 +243,54 @@ describe('MediaStorageService on postgres', () => {
     expect(rb.relativePath).toBe(ra.relativePath);
     expect((await rowOf(b.id)).media_local_path).toBe(ra.relativePath);
     expect(filesUnder(base).filter((f) => readFileSync(f).equals(bytes))).toHaveLength(1);
+  });
+
+  test('identical content is stored once across processes: two services on their own connections racing', async () => {
+    // A second process: its own pool and its own MediaStorageService over the same database and folder.
+    const other = await createDb({ databaseUrl: t.url, migrate: false });
+    try {
+      const media2 = new MediaStorageService(other.db, {
+        basePath: base,
+        maxFileSizeBytes: 4096,
+        allowedMimeTypes: ['image/*'],
+      });
+      const contents = Array.from({ length: 12 }, (_, i) => Buffer.concat([PNG, Buffer.from(`race ${i}`)]));
+      const pairs = await Promise.all(
+        contents.map(async () => [await newMessage(), await newMessage()] as const),
+      );
+      const results = await Promise.all(
+        pairs.flatMap(([a, b], i) => [
+          media.store({
+            instanceId: inst,
+            messageId: a.id,
+            sentAt: at(0),
+            descriptor: {},
+            bytes: contents[i],
+          }),
+          media2.store({
+            instanceId: inst,
+            messageId: b.id,
+            sentAt: at(0),
+            descriptor: {},
+            bytes: contents[i],
+          }),
+        ]),
+      );
+      for (const [i, bytes] of contents.entries()) {
+        const onDisk = filesUnder(base).filter((f) => readFileSync(f).equals(bytes));
+        expect({ content: i, files: onDisk.length }).toEqual({ content: i, files: 1 });
+        const [a, b] = pairs[i] ?? [];
+        const paths = [
+          (await rowOf(a?.id ?? '')).media_local_path,
+          (await rowOf(b?.id ?? '')).media_local_path,
+        ];
+        expect(paths[0]).toBe(paths[1]);
+        const pair = [results[2 * i], results[2 * i + 1]];
+        expect(pair.filter((r) => r?.status === 'stored' && r.deduplicated).length).toBe(1);
+      }
+    } finally {
+      await other.close();
+    }
   });
 
   test('a wrong expected sha256 fails with a retryable MediaError and leaves no file', async () => {

@@ -4,7 +4,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { Database, SettingsService } from '@omni/db';
 import { toJson } from '@omni/db';
 import { fileTypeFromFile } from 'file-type';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { MediaDescriptor } from '../contract/normalized-message.ts';
 import { CancelledError } from '../errors/cancelled-error.ts';
 import { MediaError } from '../errors/media-error.ts';
@@ -12,6 +12,8 @@ import { type MediaRefusal, MediaRefusedError } from '../errors/media-refused-er
 import { chunksOf, hexSha, type MediaBytes } from './media-bytes.ts';
 import { isMarkupMime, looksLikeMarkup, mimeListedExactly, storedExtension } from './media-type-policy.ts';
 import { bareMime, mimeAllowed } from './mime-types.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
 
 /** What to store: one message's media. */
 export interface MediaStoreInput {
@@ -107,7 +109,8 @@ class TooLarge extends Error {}
  * temporary file in the same folder that is renamed into place, so no half file ever sits at the
  * final path. The size cap is enforced while streaming; the type filter on the sniffed type.
  * Base64 payloads are decoded and cleared from the row. Identical content (same SHA-256 within an
- * instance) is stored once: later rows point to the first file.
+ * instance) is stored once, also across processes (a Postgres advisory lock per instance and
+ * content): later rows point to the first file.
  *
  * @example
  * ```ts
@@ -118,7 +121,6 @@ class TooLarge extends Error {}
 export class MediaStorageService {
   readonly #db: Kysely<Database>;
   readonly #options: Required<MediaStorageOptions>;
-  readonly #locks = new Map<string, Promise<unknown>>();
 
   constructor(db: Kysely<Database>, options: MediaStorageOptions = {}) {
     this.#db = db;
@@ -212,8 +214,9 @@ export class MediaStorageService {
         );
       }
       const ext = storedExtension(sniffed);
-      return await this.#withLock(`${input.instanceId}:${written.sha256}`, async () => {
+      return await this.#withContentLock(input.instanceId, written.sha256, async (trx) => {
         const existing = await this.#findSameContent(
+          trx,
           input.instanceId,
           written.sha256,
           input.messageId,
@@ -223,7 +226,7 @@ export class MediaStorageService {
           existing ?? MediaStorageService.relativePath(input.instanceId, input.sentAt, input.messageId, ext);
         const absolutePath = join(limits.basePath, relativePath);
         if (!existing) await rename(temp, absolutePath);
-        await this.#record(input, {
+        await this.#record(trx, input, {
           media_local_path: relativePath,
           media_sha256: written.sha256,
           media_mime_type: mimeType,
@@ -296,12 +299,13 @@ export class MediaStorageService {
   }
 
   async #findSameContent(
+    db: Db,
     instanceId: string,
     sha256: string,
     messageId: string,
     limits: Limits,
   ): Promise<string | null> {
-    const rows = await this.#db
+    const rows = await db
       .selectFrom('messages')
       .select('media_local_path')
       .where('instance_id', '=', instanceId)
@@ -320,6 +324,7 @@ export class MediaStorageService {
   }
 
   async #record(
+    db: Db,
     input: MediaStoreInput,
     values: {
       media_local_path: string | null;
@@ -340,7 +345,7 @@ export class MediaStorageService {
       url: d.url,
       ...values.patch,
     };
-    const result = await this.#db
+    const result = await db
       .updateTable('messages')
       .set({
         ...(values.media_local_path ? { media_local_path: values.media_local_path } : {}),
@@ -370,7 +375,7 @@ export class MediaStorageService {
     mimeType: string | null,
     size: number | null,
   ): Promise<MediaStoreOutcome> {
-    await this.#record(input, {
+    await this.#record(this.#db, input, {
       media_local_path: null,
       media_sha256: null,
       media_mime_type: null,
@@ -383,16 +388,21 @@ export class MediaStorageService {
     return { status: 'skipped', reason, mimeType, size };
   }
 
-  async #withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.#locks.get(key) ?? Promise.resolve();
-    const run = previous.then(fn, fn);
-    const tail = run.catch(() => {});
-    this.#locks.set(key, tail);
-    try {
-      return await run;
-    } finally {
-      if (this.#locks.get(key) === tail) this.#locks.delete(key);
-    }
+  /**
+   * Runs `fn` in a transaction holding a Postgres advisory lock on (instance, sha256), so that
+   * across every process sharing the database one store of a given content at a time looks for an
+   * earlier copy, moves its file into place and records it: the second finds the first's committed
+   * row and points to its file (content stored once per instance, fleet-wide).
+   */
+  async #withContentLock<T>(
+    instanceId: string,
+    sha256: string,
+    fn: (trx: Transaction<Database>) => Promise<T>,
+  ): Promise<T> {
+    return this.#db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(hashtext(${instanceId}), hashtext(${sha256}))`.execute(trx);
+      return fn(trx);
+    });
   }
 
   async #limits(): Promise<Limits> {
