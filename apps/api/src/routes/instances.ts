@@ -133,7 +133,8 @@ export const instanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags,
-        summary: 'Delete an instance and its synced data',
+        summary:
+          'Delete an instance: its synced data, media files and stored credentials; a WhatsApp device is logged out',
         params: IdParams,
         response: {
           200: Data(Type.Object({ id: Type.String(), deleted: Type.Boolean() })),
@@ -142,7 +143,7 @@ export const instanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      await instances.remove(request.params.id);
+      await instances.remove(request.params.id, request.log);
       app.jobSnapshots.invalidateInstance(request.params.id);
       return { data: { id: request.params.id, deleted: true } };
     },

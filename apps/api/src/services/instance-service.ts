@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto';
+import { rename, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { hasWhatsAppConnection } from '@omni/channel-whatsapp';
 import type { Database, Instance } from '@omni/db';
 import { LocalWhatsAppGateway, type WhatsAppGateway } from '@omni/runtime';
-import { instanceId, validatesChatIds } from '@omni/sync-core';
+import { instanceId, type Logger, validatesChatIds } from '@omni/sync-core';
 import { type Kysely, sql } from 'kysely';
 import type { AppDeps } from '../app-deps.ts';
 import { ApiError } from '../errors/api-error.ts';
@@ -129,9 +132,15 @@ export class InstanceService {
       .executeTakeFirstOrThrow();
   }
 
-  /** Deletes an instance and everything synced for it; refused (409) while a job runs. */
-  async remove(id: string): Promise<void> {
-    await this.get(id);
+  /**
+   * Deletes an instance and everything it holds; refused (409) while a job runs. A WhatsApp
+   * device is logged out and its socket closed first (wherever the session runs); the media
+   * folder is moved out of the served tree at once (nothing of it is served afterwards) and
+   * removed in the background; the row's deletion takes the stored credentials, the WhatsApp auth
+   * state and every synced row with it.
+   */
+  async remove(id: string, log: Pick<Logger, 'warn'> = { warn() {} }): Promise<void> {
+    const instance = await this.get(id);
     const running = await this.#db
       .selectFrom('sync_jobs')
       .select('id')
@@ -143,7 +152,44 @@ export class InstanceService {
         jobId: running.id,
       });
     }
+    if (instance.channel === 'whatsapp-baileys') {
+      const gateway = this.#gateway();
+      // Unreachable WhatsApp does not keep an instance alive: its auth state is deleted with it,
+      // so the link cannot be used again; the phone lists the device until it is removed there.
+      if (gateway) {
+        await gateway
+          .logout(instanceId(id))
+          .catch((err: unknown) => log.warn({ err, instanceId: id }, 'WhatsApp logout on delete failed'));
+      } else {
+        log.warn({ instanceId: id }, 'WhatsApp is not running here: the device was not logged out');
+      }
+    }
+    const trash = await this.#moveMediaAside(id);
     await this.#db.deleteFrom('instances').where('id', '=', id).execute();
+    if (trash) {
+      void rm(trash, { recursive: true, force: true }).catch((err: unknown) =>
+        log.warn({ err, instanceId: id }, 'removing the media of a deleted instance failed'),
+      );
+    }
+  }
+
+  /**
+   * Renames `{media}/{id}` to a hidden sibling (one atomic step: the media route addresses only
+   * `{media}/{uuid}/…`), or `null` when the instance has no media folder.
+   */
+  async #moveMediaAside(id: string): Promise<string | null> {
+    const root = resolve(await this.#deps.settings.get('media.storagePath'));
+    const folder = join(root, id);
+    const trash = join(root, `.deleted-${id}-${randomBytes(4).toString('hex')}`);
+    try {
+      await rename(folder, trash);
+      return trash;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      // Could not move it (another file system, permissions): remove it in place before the row.
+      await rm(folder, { recursive: true, force: true });
+      return null;
+    }
   }
 
   /**
