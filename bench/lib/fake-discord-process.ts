@@ -12,6 +12,10 @@ export interface FakeDiscordCounters {
   status429: number;
   historyRequests: number;
   cdnRequests: number;
+  /** Most requests seen in any per-channel message window (one channel, one token). */
+  maxRouteWindowRequests: number;
+  /** Most requests of one token seen in any global window. */
+  maxGlobalWindowRequests: number;
   /** The child's own peak RSS, MB (sampled every 250 ms). */
   peakRssMb: number;
 }
@@ -112,6 +116,8 @@ async function runChild(): Promise<void> {
         status429: fake.stats.status429,
         historyRequests: fake.stats.route('GET /channels/:channel/messages'),
         cdnRequests: fake.stats.cdnRequests,
+        maxRouteWindowRequests: fake.stats.maxRouteWindowRequests,
+        maxGlobalWindowRequests: fake.stats.maxGlobalWindowRequests,
         peakRssMb: Math.round(peakRss / 1048576),
       };
       await fake.stop();
