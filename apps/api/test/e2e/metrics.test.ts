@@ -113,10 +113,17 @@ test('after a sync, /metrics counts what the job progress and the fake counted',
 
   // Without the key or the token: refused. With the scraper's bearer token: the text format.
   expect((await fetch(`${base}/metrics`)).status).toBe(401);
-  const scraped = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
-  expect(scraped.status).toBe(200);
-  expect(scraped.headers.get('content-type')).toContain('text/plain');
-  const text = await scraped.text();
+  // The job row turns `completed` inside the run; the worker records the run's end (duration, media)
+  // just after the run returns, so scrape until that record is there.
+  let text = '';
+  for (let i = 0; i < 100; i++) {
+    const scraped = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    expect(scraped.status).toBe(200);
+    expect(scraped.headers.get('content-type')).toContain('text/plain');
+    text = await scraped.text();
+    if (series(text, 'omni_job_duration_seconds_count', { type: 'messages' }) > 0) break;
+    await Bun.sleep(100);
+  }
 
   const discord = { channel: 'discord' };
   for (const outcome of ['fetched', 'stored', 'duplicates', 'updated'] as const) {
