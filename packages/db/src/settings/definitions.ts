@@ -101,7 +101,7 @@ function define<K extends SettingKey>(definition: SettingDefinition<K>): Setting
 export const SETTING_DEFINITIONS: { [K in SettingKey]: SettingDefinition<K> } = {
   'sync.whatsapp.messagesPerMinute': define({
     key: 'sync.whatsapp.messagesPerMinute',
-    description: 'WhatsApp history requests per minute per instance (conservative to avoid bans).',
+    description: 'WhatsApp history requests per minute per WhatsApp account, shared by every process (conservative to avoid bans).',
     env: 'SYNC_WHATSAPP_MESSAGES_PER_MINUTE',
     defaultValue: () => 30,
     validate: rate(600),
@@ -109,7 +109,7 @@ export const SETTING_DEFINITIONS: { [K in SettingKey]: SettingDefinition<K> } = 
   }),
   'sync.whatsapp.contactsPerMinute': define({
     key: 'sync.whatsapp.contactsPerMinute',
-    description: 'WhatsApp contact/group requests per minute per instance.',
+    description: 'WhatsApp contact/group requests per minute per WhatsApp account, shared by every process.',
     env: 'SYNC_WHATSAPP_CONTACTS_PER_MINUTE',
     defaultValue: () => 60,
     validate: rate(600),
@@ -118,7 +118,7 @@ export const SETTING_DEFINITIONS: { [K in SettingKey]: SettingDefinition<K> } = 
   'sync.discord.messagesPerMinute': define({
     key: 'sync.discord.messagesPerMinute',
     description:
-      'Discord message-history requests per minute per instance (each returns up to 100 messages).',
+      'Discord message-history requests per minute per bot token (every instance and process on the token shares it; each returns up to 100 messages). Discord\'s own windows (5 per 5 s per channel, 50 per s) are kept on top.',
     env: 'SYNC_DISCORD_MESSAGES_PER_MINUTE',
     defaultValue: () => 50,
     validate: rate(60_000),
@@ -126,7 +126,7 @@ export const SETTING_DEFINITIONS: { [K in SettingKey]: SettingDefinition<K> } = 
   }),
   'sync.discord.contactsPerMinute': define({
     key: 'sync.discord.contactsPerMinute',
-    description: 'Discord member/guild requests per minute per instance.',
+    description: 'Discord member/guild/profile requests per minute per bot token, shared by every instance and process on it.',
     env: 'SYNC_DISCORD_CONTACTS_PER_MINUTE',
     defaultValue: () => 100,
     validate: rate(60_000),
@@ -135,7 +135,7 @@ export const SETTING_DEFINITIONS: { [K in SettingKey]: SettingDefinition<K> } = 
   'sync.slack.messagesPerMinute': define({
     key: 'sync.slack.messagesPerMinute',
     description:
-      'Slack history requests per minute per instance, conversations.history and conversations.replies together (the plugin also holds each method to its own tier per workspace: Tier 3, 50/min, or 1/min for unlisted apps).',
+      'Slack history requests per minute per Slack token (workspace), shared by every process, conversations.history and conversations.replies together (the plugin also holds each method to its own tier per workspace: Tier 3, 50/min, or 1/min for unlisted apps).',
     env: 'SYNC_SLACK_MESSAGES_PER_MINUTE',
     defaultValue: () => 100,
     validate: rate(60_000),
@@ -144,7 +144,7 @@ export const SETTING_DEFINITIONS: { [K in SettingKey]: SettingDefinition<K> } = 
   'sync.slack.contactsPerMinute': define({
     key: 'sync.slack.contactsPerMinute',
     description:
-      'Slack directory and profile requests per minute per instance (users.list and conversations.list are Tier 2, 20/min per workspace; the plugin paces each method to its tier).',
+      'Slack directory and profile requests per minute per Slack token (workspace), shared by every process (users.list and conversations.list are Tier 2, 20/min per workspace; the plugin paces each method to its tier).',
     env: 'SYNC_SLACK_CONTACTS_PER_MINUTE',
     defaultValue: () => 100,
     validate: rate(60_000),
