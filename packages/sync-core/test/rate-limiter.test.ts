@@ -139,6 +139,27 @@ describe('RateLimiter', () => {
     ]);
   });
 
+  test('in one process too, a 429 pauses every instance on the same identity (bot token), not just its own', async () => {
+    const clock = new VirtualClock(0);
+    const limiter = new RateLimiter({
+      rates: fixedRateSource({}),
+      clock,
+      maxRateLimitRetries: 0,
+      cooldown: new ExponentialCooldownPolicy({ random: () => 0 }),
+    });
+    const identity = 'discord:token:abc';
+    await limiter
+      .request({ instanceId: 'a', channel: 'discord', identity }, 'messages', async () => {
+        throw new RateLimitedError('429', { retryAfterMs: 4000 });
+      })
+      .catch(() => undefined);
+    const waits: RateLimitWait[] = [];
+    await limiter.request({ instanceId: 'b', channel: 'discord', identity }, 'messages', async () => 1, {
+      onWait: (w) => waits.push(w),
+    });
+    expect(waits.map((w) => [w.reason, w.ms, w.pausedIdentity])).toEqual([['cooldown', 4000, identity]]);
+  });
+
   test('token waits pace requests at the configured rate and are counted', async () => {
     const clock = new VirtualClock(0);
     let perMinute = 60;
