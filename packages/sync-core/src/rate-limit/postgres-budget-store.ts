@@ -31,10 +31,11 @@ function toRow(r: PauseRecord): PauseRow {
 
 /**
  * A {@link BudgetStore} in the database every process already shares (`rate_budgets`,
- * `rate_pauses`; Postgres, or PGlite when embedded). Each mutation is one short transaction that
- * locks the row (`INSERT … ON CONFLICT DO UPDATE … RETURNING` creates and locks it in one
- * statement), computes the change with the shared rules and writes it back; `now` is the
- * database's clock.
+ * `rate_pauses`; Postgres, or PGlite when embedded). A bucket change is two statements and no
+ * transaction: read the state with the database's clock, compute the change with the shared rules,
+ * write it back only if the state is still the one read (compare-and-set; on a miss, again). A
+ * pause change — rare — is one short transaction that locks the row (`INSERT … ON CONFLICT DO
+ * UPDATE … RETURNING` creates and locks it in one statement).
  *
  * @example
  * ```ts
@@ -63,23 +64,31 @@ export class PostgresBudgetStore implements BudgetStore {
     return { now, rows: identities.map((id) => found.get(id) ?? emptyPause(id)) };
   }
 
-  mutateBucket<R>(key: BudgetKey, mutation: Mutation<BucketState, R>): Promise<R> {
-    return this.#db.transaction().execute(async (trx) => {
-      const { rows } = await sql<{ state: BucketState; now: number }>`
-        INSERT INTO rate_budgets (identity, bucket) VALUES (${key.identity}, ${key.bucket})
-        ON CONFLICT (identity, bucket) DO UPDATE SET identity = EXCLUDED.identity
-        RETURNING state, ${NOW_MS} AS now`.execute(trx);
+  async mutateBucket<R>(key: BudgetKey, mutation: Mutation<BucketState, R>): Promise<R> {
+    for (;;) {
+      const { rows } = await sql<{ now: number; state: BucketState | string | null }>`
+        SELECT n.now, b.state
+        FROM (SELECT ${NOW_MS} AS now) n
+        LEFT JOIN rate_budgets b ON b.identity = ${key.identity} AND b.bucket = ${key.bucket}`.execute(
+        this.#db,
+      );
       const row = rows[0]!;
-      const state = typeof row.state === 'string' ? (JSON.parse(row.state) as BucketState) : row.state;
-      const { next, result } = mutation(state, Number(row.now));
-      await trx
-        .updateTable('rate_budgets')
-        .set({ state: toJson(next), updated_at: sql<Date>`now()` })
-        .where('identity', '=', key.identity)
-        .where('bucket', '=', key.bucket)
-        .execute();
-      return result;
-    });
+      if (row.state === null) {
+        await sql`INSERT INTO rate_budgets (identity, bucket) VALUES (${key.identity}, ${key.bucket})
+          ON CONFLICT (identity, bucket) DO NOTHING`.execute(this.#db);
+        continue;
+      }
+      const before = typeof row.state === 'string' ? row.state : JSON.stringify(row.state);
+      const { next, result } = mutation(JSON.parse(before) as BucketState, Number(row.now));
+      // Compare-and-set on the state read: a change in between (another process's take or
+      // release) makes this write miss, and the mutation runs again on the newer state.
+      const written = await sql`
+        UPDATE rate_budgets SET state = ${toJson(next)}::jsonb, updated_at = now()
+        WHERE identity = ${key.identity} AND bucket = ${key.bucket} AND state = ${before}::jsonb`.execute(
+        this.#db,
+      );
+      if (Number(written.numAffectedRows ?? 0n) === 1) return result;
+    }
   }
 
   mutatePause<R>(identity: string, mutation: Mutation<PauseRow, R>): Promise<R> {
