@@ -19,8 +19,10 @@ interface Entry {
 
 /**
  * A local HTTP server standing in for WhatsApp's media CDN. Files are encrypted with Baileys' own
- * `encryptedStream`, so a download through `downloadMediaMessage` really decrypts and checks the MAC.
- * Messages must carry `url` (not `directPath`, which Baileys resolves against mmg.whatsapp.net).
+ * `encryptedStream`, so a download really decrypts and checks the MAC (the plugin's own decryptor,
+ * or Baileys' `downloadMediaMessage`). Messages must carry `url` (not `directPath`, which resolves
+ * against mmg.whatsapp.net). The plugin fetches through the engine's media fetcher, which reaches
+ * this server only when its {@link FakeMediaServer.origin} is allowed (`MEDIA_ALLOW_ORIGINS`).
  */
 export class FakeMediaServer {
   readonly #entries = new Map<string, Entry>();
