@@ -166,6 +166,7 @@ export function buildRoutes(fake: FakeDiscord): FakeRoute[] {
         const chat = chatOf(params.channel);
         if (!chat) return notFound('Channel', 10003);
         if (!chat.readable) return missingAccess;
+        fake.stats.historyPage(chat.id);
         const limit = intParam(query, 'limit', 50, 1, 100);
         if (limit === null) return invalid('limit');
         const q = { limit } as { limit: number; before?: string; after?: string; around?: string };

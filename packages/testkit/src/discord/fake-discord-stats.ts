@@ -27,6 +27,21 @@ export class FakeDiscordStats {
   /** The most requests of one token seen in any sliding window of the global limit's length. */
   maxGlobalWindowRequests = 0;
   readonly #recent = new Map<string, number[]>();
+  /** History pages answered (`GET /channels/:id/messages`, any status but 404/403), per channel id. */
+  readonly historyPages = new Map<string, number>();
+
+  /** Counts a history page asked of one channel. */
+  historyPage(channelId: string): void {
+    this.historyPages.set(channelId, (this.historyPages.get(channelId) ?? 0) + 1);
+  }
+
+  /** History pages asked of one channel, or of all channels. */
+  pages(channelId?: string): number {
+    if (channelId !== undefined) return this.historyPages.get(channelId) ?? 0;
+    let n = 0;
+    for (const v of this.historyPages.values()) n += v;
+    return n;
+  }
 
   /** Counts an answered API request. */
   record(route: string, status: number): void {
@@ -73,5 +88,6 @@ export class FakeDiscordStats {
     this.maxRouteWindowRequests = 0;
     this.maxGlobalWindowRequests = 0;
     this.#recent.clear();
+    this.historyPages.clear();
   }
 }
