@@ -157,8 +157,8 @@ describe('incremental Discord sync through SyncRunner on Postgres', () => {
     const expected = new Map<string, number>();
     for (const chat of first.chats) {
       const tail = platformIds(chat, first.until, second.until).length;
-      const exhausted = platformIds(chat, null, first.since).length === 0;
-      const older = exhausted ? 0 : pagesFor(platformIds(chat, second.since, first.since).length);
+      const exhausted = platformIds(chat, null, first.since as number).length === 0;
+      const older = exhausted ? 0 : pagesFor(platformIds(chat, second.since, first.since as number).length);
       expected.set(chat, pagesFor(tail) + older);
       expect(await storedIds(instance, chat)).toEqual(platformIds(chat, second.since, second.until));
     }
