@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApiClient, ApiError } from './api-client.ts';
+import { type CoverageView, renderCoverage } from './coverage-table.ts';
 import { type JobProgress, type ProgressView, renderProgress } from './progress-bar.ts';
 
 /** Where the CLI writes; injectable for tests. */
@@ -28,6 +29,8 @@ commands:
   show <instanceId> <jobId>              show a job with all its counters
   cancel <instanceId> <jobId>            cancel a job (stops between batches)
   resume <instanceId> <jobId>            resume a failed or cancelled job from its checkpoint
+  coverage <instanceId> [--depth 30d] [--channel ID]
+                                         what is stored per chat, the gaps inside the depth and why
 
 options:
   --url URL        service address (env OMNI_URL, default http://localhost:8881)
@@ -151,6 +154,16 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           () =>
             `${job.jobId} ${job.type}\n${renderProgress(job)}${job.errorMessage ? `\nerror: ${job.errorMessage}` : ''}`,
         );
+        return 0;
+      }
+      case 'coverage': {
+        need(1);
+        const query = new URLSearchParams();
+        if (values.depth) query.set('depth', values.depth);
+        if (values.channel) query.set('chatId', values.channel);
+        const q = query.size > 0 ? `?${query}` : '';
+        const report = await api.call<CoverageView>('GET', `/instances/${args[0]}/coverage${q}`);
+        print(report, () => renderCoverage(report));
         return 0;
       }
       case 'cancel':

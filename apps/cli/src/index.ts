@@ -1,5 +1,6 @@
 export { ApiClient, type ApiClientOptions, ApiError, parseSseBlock, type SseEvent } from './api-client.ts';
 export { type CliIo, runCli } from './cli.ts';
+export { type CoverageChatView, type CoverageView, renderCoverage, shortTime } from './coverage-table.ts';
 export {
   formatBytes,
   formatDuration,

@@ -59,6 +59,14 @@ export {
   mergeRanges,
   uncoveredGaps,
 } from './coverage/coverage-range.ts';
+export {
+  buildCoverageReport,
+  type ChatCoverageReport,
+  type CoverageReport,
+  type CoverageReportOptions,
+  type GapReason,
+  type ReportGap,
+} from './coverage/coverage-report.ts';
 export { AuthError } from './errors/auth-error.ts';
 export { CancelledError } from './errors/cancelled-error.ts';
 export { InstanceNotFoundError } from './errors/instance-not-found-error.ts';

@@ -1,0 +1,76 @@
+import { Type } from 'typebox';
+import { NullableTimestamp, Timestamp, Uuid } from './common.ts';
+import { SyncDepth } from './sync-job.ts';
+
+/** Why an edge of a covered range stops there. */
+export const CoverageReason = Type.Union(
+  [
+    Type.Literal('depth'),
+    Type.Literal('exhausted'),
+    Type.Literal('not-permitted'),
+    Type.Literal('failed'),
+    Type.Literal('cancelled'),
+    Type.Literal('live'),
+  ],
+  {
+    description:
+      'depth: the window asked ended there; exhausted: the platform has nothing older; not-permitted; failed: fetching stopped there on an error or was interrupted; cancelled; live: newer messages arrive live',
+  },
+);
+
+/** Why a part of the window is missing. */
+export const GapReason = Type.Union([CoverageReason, Type.Literal('never-synced')]);
+
+/** Query of `GET /instances/:id/coverage`. */
+export const CoverageQuery = Type.Object(
+  {
+    depth: Type.Optional(SyncDepth),
+    chatId: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'Only this chat' })),
+  },
+  { additionalProperties: false },
+);
+
+const Range = Type.Object({
+  from: Timestamp,
+  to: Timestamp,
+  fromReason: CoverageReason,
+  toReason: CoverageReason,
+});
+
+const Gap = Type.Object({ from: Timestamp, to: Timestamp, reason: GapReason });
+
+/** One chat of the coverage report. */
+export const ChatCoverage = Type.Object({
+  chatId: Type.String(),
+  name: Type.Union([Type.String(), Type.Null()]),
+  ranges: Type.Array(Range, { description: 'Time ranges stored completely, oldest first (merged)' }),
+  gaps: Type.Array(Gap, {
+    description: 'Holes inside the window below the newest covered point, newest first',
+  }),
+  tail: Type.Union([Type.Object({ from: Timestamp, to: Timestamp }), Type.Null()], {
+    description: 'Newer than the newest covered point: not synced since (a catchup fetches it)',
+  }),
+  complete: Type.Boolean({ description: 'No gap inside the window (the tail aside)' }),
+  notPermitted: Type.Union([Type.String(), Type.Null()]),
+  storedCount: Type.Integer(),
+  oldestMessageAt: NullableTimestamp,
+  newestMessageAt: NullableTimestamp,
+});
+
+/** `GET /instances/:id/coverage`. */
+export const CoverageReport = Type.Object({
+  instanceId: Uuid,
+  depth: SyncDepth,
+  since: NullableTimestamp,
+  until: Timestamp,
+  summary: Type.Object({
+    chats: Type.Integer(),
+    complete: Type.Integer(),
+    withGaps: Type.Integer(),
+    neverSynced: Type.Integer(),
+    notPermitted: Type.Integer(),
+    gapReasons: Type.Record(Type.String(), Type.Integer()),
+    storedMessages: Type.Integer(),
+  }),
+  chats: Type.Array(ChatCoverage),
+});

@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { createDiscordPlugin } from '@omni/channel-discord';
+import { createSyncRunner, RunnerExecutor, SingleProcessLock, WorkerRuntime } from '@omni/runtime';
+import { MediaFetcher } from '@omni/sync-core';
+import { FakeDiscord, mixedScenario } from '@omni/testkit/discord';
+import { auth, createTestApp, silentLog, type TestApp } from '../helpers.ts';
+
+let fake: FakeDiscord;
+let t: TestApp;
+let runtime: WorkerRuntime;
+let instanceId: string;
+
+beforeAll(async () => {
+  fake = await FakeDiscord.start({
+    data: mixedScenario({ scale: 0.3, nowMs: Date.now() - 1000 }),
+    messageRateLimit: { limit: 1000, windowMs: 1000 },
+    globalRateLimit: { limit: 1000, windowMs: 1000 },
+    routeRateLimit: { limit: 1000, windowMs: 1000 },
+  });
+  t = await createTestApp([
+    createDiscordPlugin({ api: fake.apiUrl, historyRequestsPerWindow: 1000, historyWindowMs: 1000 }),
+  ]);
+  await t.deps.settings.update({
+    'sync.discord.messagesPerMinute': 60_000,
+    'sync.discord.contactsPerMinute': 60_000,
+  });
+  const services = { ...t.deps, db: t.db };
+  runtime = new WorkerRuntime({
+    db: t.db.db,
+    settings: t.deps.settings,
+    jobs: t.deps.jobs,
+    queue: t.queue,
+    profiles: t.deps.profiles,
+    plugins: t.deps.plugins,
+    executor: new RunnerExecutor(
+      createSyncRunner(services, silentLog, {
+        leaseMs: 5_000,
+        // The fake serves attachments on 127.0.0.1: passed as `MEDIA_ALLOW_ORIGINS` would pass it.
+        mediaFetcher: new MediaFetcher({ settings: t.deps.settings, allowOrigins: [fake.url] }),
+      }),
+    ),
+    lock: new SingleProcessLock(),
+    log: silentLog,
+  });
+  await runtime.start();
+  instanceId = (
+    await t.app.inject({
+      method: 'POST',
+      url: '/api/v2/instances',
+      headers: auth,
+      payload: { name: 'e2e', channel: 'discord' },
+    })
+  ).json().data.id;
+}, 60_000);
+afterAll(async () => {
+  await runtime.stop();
+  await t.close();
+  await fake.stop();
+}, 60_000);
+
+const api = (method: 'GET' | 'POST' | 'PATCH', path: string, payload?: object) =>
+  t.app.inject({
+    method,
+    url: `/api/v2/instances/${instanceId}${path}`,
+    headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' },
+    ...(payload ? { payload: JSON.stringify(payload) } : {}),
+  });
+
+async function waitForEnd(jobId: string) {
+  for (;;) {
+    const job = (await api('GET', `/sync/${jobId}`)).json().data;
+    if (['completed', 'failed', 'cancelled'].includes(job.status)) return job;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface ChatRow {
+  chatId: string;
+  gaps: { from: string; to: string; reason: string }[];
+  ranges: { from: string; to: string; fromReason: string; toReason: string }[];
+  tail: { from: string; to: string } | null;
+  complete: boolean;
+  notPermitted: string | null;
+  storedCount: number;
+}
+
+async function coverage(query: string) {
+  const res = await api('GET', `/coverage${query}`);
+  expect(res.statusCode).toBe(200);
+  return res.json().data as {
+    summary: {
+      chats: number;
+      complete: number;
+      withGaps: number;
+      notPermitted: number;
+      gapReasons: Record<string, number>;
+    };
+    chats: ChatRow[];
+  };
+}
+
+test('coverage report: after a 7d sync every readable chat is complete to 7d; 30d shows the older gaps; a catchup leaves no gap', async () => {
+  expect((await api('GET', '/coverage?depth=bogus')).statusCode).toBe(400);
+  const unknown = await t.app.inject({
+    url: '/api/v2/instances/00000000-0000-4000-8000-000000000000/coverage',
+    headers: auth,
+  });
+  expect(unknown.statusCode).toBe(404);
+  expect((await api('POST', '/connect', { token: fake.token })).statusCode).toBe(200);
+
+  const created = await api('POST', '/sync', { type: 'messages', depth: '7d' });
+  const first = await waitForEnd(created.json().data.jobId);
+  expect(first.status).toBe('completed');
+  const week = await coverage('?depth=7d');
+  const readable = fake.data.chats.filter((c) => c.readable && c.kind !== 'forum');
+  for (const chat of readable) {
+    const row = week.chats.find((c) => c.chatId === chat.id);
+    expect(row).toBeDefined();
+    expect(row?.gaps).toEqual([]);
+    expect(row?.complete).toBe(true);
+    expect(row?.storedCount).toBe(
+      fake.expectedIds(chat, Date.parse(first.progress.window.since), Date.parse(first.progress.window.until))
+        .length,
+    );
+  }
+  const staff = week.chats.find((c) => c.chatId === fake.data.chats.find((x) => x.name === 'staff-only')?.id);
+  expect(staff?.notPermitted).toContain('VIEW_CHANNEL');
+  expect(week.summary.notPermitted).toBe(1);
+
+  // 30d: chats whose history goes back further than 7d have an older gap bounded by the 7d window's edge.
+  const month = await coverage('?depth=30d');
+  const older = readable.filter(
+    (c) => c.messageCount > 0 && c.firstMs < Date.parse(first.progress.window.since),
+  );
+  expect(older.length).toBeGreaterThan(0);
+  for (const chat of older) {
+    const row = month.chats.find((c) => c.chatId === chat.id);
+    expect(row?.gaps).toHaveLength(1);
+    expect(row?.gaps[0]?.reason).toBe('depth');
+    expect(Date.parse(row!.gaps[0]!.to)).toBe(Date.parse(first.progress.window.since));
+  }
+  expect(month.summary.gapReasons.depth).toBe(older.length);
+
+  const caught = await api('POST', '/sync', { type: 'catchup' });
+  expect(caught.statusCode).toBe(202);
+  const catchup = await waitForEnd(caught.json().data.jobId);
+  expect(catchup.status).toBe('completed');
+  expect(catchup.type).toBe('catchup');
+  const after = await coverage('?depth=7d');
+  for (const chat of readable) {
+    const row = after.chats.find((c) => c.chatId === chat.id)!;
+    expect(row.gaps).toEqual([]);
+    expect(Date.parse(row.ranges.at(-1)!.to)).toBe(Date.parse(catchup.progress.window.until));
+  }
+  const one = await coverage(`?depth=7d&chatId=${readable[0]!.id}`);
+  expect(one.chats.map((c) => c.chatId)).toEqual([readable[0]!.id]);
+});
