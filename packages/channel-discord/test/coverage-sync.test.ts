@@ -28,7 +28,6 @@ const PACING: Partial<DiscordPluginOptions> = {
   historyWindowMs: 500,
   globalRequestsPerWindow: 50,
   globalWindowMs: 100,
-  cloudflareCooldownMs: 300,
 };
 
 let t: TestDb;
