@@ -1,4 +1,4 @@
-import type { SyncDepth, SyncJobChat } from '@omni/db';
+import type { SyncJobChat } from '@omni/db';
 import { sql } from 'kysely';
 import { type ChatInfo, hasMedia, type StoredMessageRef } from '../contract/channel-plugin.ts';
 import { type ChatId, type JsonValue, chatId as toChatId } from '../contract/ids.ts';
@@ -101,8 +101,6 @@ async function prepareChats(run: JobRun): Promise<SyncJobChat[]> {
         .map((id): ChatInfo => ({ id: toChatId(id), name: null, kind: 'channel', readable: true })),
     ];
   }
-  const named = Array.isArray(run.config.chatIds) ? new Set(run.config.chatIds) : null;
-  if (named) chats = chats.filter((c) => named.has(c.id) || (c.altId != null && named.has(c.altId)));
   const unique = [...new Map(chats.map((c) => [c.id, c])).values()];
   const unreadable = unique.filter((c) => !c.readable);
   const warnings = [
