@@ -596,6 +596,73 @@ for (const engine of TEST_ENGINES) {
       expect(byId.zip?.media_local_path).toBeNull();
     });
 
+    test('downloads the media fetcher refuses are skipped under their reason, logged, and not tried again', async () => {
+      const inst = await newInstance();
+      const end = Date.now() - 60_000;
+      const urls = [
+        'file:///etc/passwd',
+        'https://127.0.0.1/x.png',
+        'https://[::ffff:10.0.0.1]/x.png',
+        'https://evil.test/x.png',
+      ];
+      const chats: TestChat[] = [
+        {
+          id: 'refused',
+          messages: urls.map((url, i) =>
+            msg('refused', `r${i}`, end - 1000 * (i + 1), {
+              kind: 'image',
+              media: [{ mimeType: 'image/png', url }],
+            }),
+          ),
+        },
+      ];
+      class FetchingCdn extends TestPlugin {
+        override async downloadMedia(
+          ctx: Parameters<TestPlugin['downloadMedia']>[0],
+          media: Parameters<TestPlugin['downloadMedia']>[1],
+        ): ReturnType<TestPlugin['downloadMedia']> {
+          const res = await ctx.fetchMedia(media.url ?? '', { allowedHosts: ['cdn.test'] });
+          if (!res.body) throw new Error('no body');
+          return res.body;
+        }
+      }
+      const logged: { reason?: string; msg?: string }[] = [];
+      const logger = {
+        debug() {},
+        warn() {},
+        error() {},
+        info(obj: object | string, msg?: string) {
+          if (typeof obj === 'object')
+            logged.push({ ...(obj as { reason?: string }), ...(msg ? { msg } : {}) });
+        },
+      };
+      const media = new MediaStorageService(t.db, { basePath: mediaDir, allowedMimeTypes: ['image/*'] });
+      const options: TestPluginOptions = { chats };
+      const { runner } = setup(options, { media, logger }, new FetchingCdn(options));
+      const first = await runner.runJob(
+        (await startJob(inst, { depth: 'all', downloadMedia: true })).id,
+        'w1',
+      );
+      expect(first?.status).toBe('completed');
+      expect(readProgress(first?.job?.progress)).toMatchObject({
+        mediaDownloaded: 0,
+        mediaSkipped: 4,
+        mediaFailed: 0,
+        mediaSkipReasons: { scheme: 1, address: 2, host: 1 },
+      });
+      expect(
+        logged
+          .filter((l) => l.msg === 'media refused')
+          .map((l) => l.reason)
+          .sort(),
+      ).toEqual(['address', 'address', 'host', 'scheme']);
+      const second = await runner.runJob(
+        (await startJob(inst, { depth: 'all', downloadMedia: true })).id,
+        'w1',
+      );
+      expect(readProgress(second?.job?.progress)).toMatchObject({ mediaSkipped: 0, mediaFailed: 0 });
+    });
+
     test('media of messages stored by an earlier run (crash before the file) is stored by the next run', async () => {
       const inst = await newInstance();
       const end = Date.now() - 60_000;

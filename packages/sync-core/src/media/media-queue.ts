@@ -22,7 +22,13 @@ export interface MediaTask {
 /** What happened to one task, reported to `onOutcome`. */
 export type MediaTaskOutcome =
   | { task: MediaTask; status: 'stored'; result: Extract<MediaStoreOutcome, { status: 'stored' }> }
-  | { task: MediaTask; status: 'skipped'; reason: MediaSkipReason }
+  | {
+      task: MediaTask;
+      status: 'skipped';
+      reason: MediaSkipReason;
+      /** The media fetcher's refusal, when it refused the download (what and why, for the log). */
+      refusal?: MediaRefusedError;
+    }
   | { task: MediaTask; status: 'failed'; reason: string; error: unknown }
   /**
    * The queue was stopped (its signal aborted: shutdown, lost lease, cancel) before the task finished. Not a
@@ -204,7 +210,7 @@ export class MediaQueue {
   async #refused(task: MediaTask, refusal: MediaRefusedError): Promise<MediaTaskOutcome> {
     try {
       await this.#storage.recordRefusal(task, refusal.reason);
-      return { task, status: 'skipped', reason: refusal.reason };
+      return { task, status: 'skipped', reason: refusal.reason, refusal };
     } catch (error) {
       return { task, status: 'failed', reason: reasonOf(error), error };
     }

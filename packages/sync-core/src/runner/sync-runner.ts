@@ -321,6 +321,17 @@ export class SyncRunner {
         },
       );
     } else if (outcome.status === 'skipped') {
+      if (outcome.refusal) {
+        this.#o.logger.info(
+          {
+            jobId: lease.jobId,
+            messageId: outcome.task.messageId,
+            reason: outcome.reason,
+            err: outcome.refusal,
+          },
+          'media refused',
+        );
+      }
       await this.#jobs.updateProgress(
         lease,
         {},
