@@ -1,23 +1,23 @@
 import { Type } from 'typebox';
-import { JsonObject, NullableTimestamp, PageQuery, Timestamp, Uuid } from './common.ts';
+import { JsonObject, NullableObject, NullableText, PageQuery, Timestamp, Uuid } from './common.ts';
 
-const NullableString = Type.Union([Type.String(), Type.Null()]);
+const NullableString = NullableText();
+const NullableTimestamp = NullableText({ format: 'date-time' });
 
-/** Omni's chat types. */
-export const ChatType = Type.Union(
-  [
-    'dm',
-    'group',
-    'channel',
-    'thread',
-    'forum',
-    'voice',
-    'broadcast',
-    'community',
-    'announcement',
-    'stage',
-  ].map((t) => Type.Literal(t)),
-);
+const CHAT_TYPES = [
+  'dm',
+  'group',
+  'channel',
+  'thread',
+  'forum',
+  'voice',
+  'broadcast',
+  'community',
+  'announcement',
+  'stage',
+] as const;
+/** Omni's chat types (a string enum: written directly by the serialiser). */
+export const ChatType = Type.Unsafe<(typeof CHAT_TYPES)[number]>({ type: 'string', enum: [...CHAT_TYPES] });
 
 /** A synced chat, with Omni's field names (and omni-sync's counts). */
 export const Chat = Type.Object({
@@ -42,22 +42,24 @@ export const Chat = Type.Object({
   updatedAt: Timestamp,
 });
 
-/** Omni's message types. */
-export const MessageType = Type.Union(
-  [
-    'text',
-    'audio',
-    'image',
-    'video',
-    'document',
-    'sticker',
-    'contact',
-    'location',
-    'poll',
-    'reaction',
-    'system',
-  ].map((t) => Type.Literal(t)),
-);
+const MESSAGE_TYPES = [
+  'text',
+  'audio',
+  'image',
+  'video',
+  'document',
+  'sticker',
+  'contact',
+  'location',
+  'poll',
+  'reaction',
+  'system',
+] as const;
+/** Omni's message types (a string enum). */
+export const MessageType = Type.Unsafe<(typeof MESSAGE_TYPES)[number]>({
+  type: 'string',
+  enum: [...MESSAGE_TYPES],
+});
 
 /** A stored message with Omni's field names. */
 export const OmniMessage = Type.Object({
@@ -66,7 +68,7 @@ export const OmniMessage = Type.Object({
   instanceId: Uuid,
   externalId: Type.String(),
   chatExternalId: Type.String(),
-  source: Type.Union([Type.Literal('sync'), Type.Literal('realtime')]),
+  source: Type.Unsafe<'sync' | 'realtime'>({ type: 'string', enum: ['sync', 'realtime'] }),
   messageType: MessageType,
   textContent: NullableString,
   platformTimestamp: Timestamp,
@@ -76,7 +78,7 @@ export const OmniMessage = Type.Object({
   replyToExternalId: NullableString,
   hasMedia: Type.Boolean(),
   mediaMimeType: NullableString,
-  mediaUrl: Type.Union([Type.String(), Type.Null()], {
+  mediaUrl: NullableText({
     description: "omni-sync's media route for the stored file (`?api_key=` works); null until it is stored",
   }),
   editedAt: NullableTimestamp,
@@ -84,7 +86,7 @@ export const OmniMessage = Type.Object({
   metadata: Type.Object({
     kind: Type.String({ description: "omni-sync's finer kind (voice, edit…)" }),
     platformMediaUrl: NullableString,
-    media: Type.Union([JsonObject, Type.Null()]),
+    media: NullableObject(),
   }),
   createdAt: Timestamp,
   updatedAt: Timestamp,

@@ -9,6 +9,22 @@ export const Timestamp = Type.String({ format: 'date-time' });
 /** A nullable ISO-8601 timestamp. */
 export const NullableTimestamp = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
 
+/**
+ * A string or `null`, as `type: ['string', 'null']` rather than an `anyOf`: the response
+ * serialiser writes it directly instead of validating each branch per value, which matters on
+ * lists of many rows (a page of messages).
+ */
+export const NullableText = (options: { format?: string; description?: string } = {}) =>
+  Type.Unsafe<string | null>({ type: ['string', 'null'], ...options });
+
+/** A JSON object or `null`, written directly like {@link NullableText}. */
+export const NullableObject = (options: { description?: string } = {}) =>
+  Type.Unsafe<Record<string, unknown> | null>({
+    type: ['object', 'null'],
+    additionalProperties: true,
+    ...options,
+  });
+
 /** Any JSON object. */
 export const JsonObject = Type.Record(Type.String(), Type.Unknown());
 
