@@ -61,7 +61,7 @@ export const chatRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const chat = await reads.getChat(request.params.id);
+      const chat = await reads.chatKey(request.params.id);
       return reads.listMessages(
         chat,
         chat.owner_identifier,

@@ -44,6 +44,19 @@ const list = (text: string | undefined) =>
     .map((s) => s.trim())
     .filter((s) => s !== '');
 
+/** How long {@link ChatReads.chatKey} reuses a chat's key, ms. */
+export const CHAT_KEY_TTL_MS = 5_000;
+/** Chats whose keys {@link ChatReads.chatKey} keeps at most. */
+export const CHAT_KEY_CACHE_SIZE = 10_000;
+
+/** What a page of a chat's messages needs of the chat. */
+export interface ChatKey {
+  id: string;
+  instance_id: string;
+  external_id: string;
+  owner_identifier: string | null;
+}
+
 /** Filters and paging of {@link ChatReads.listChats}. */
 export interface ListChatsFilter {
   instanceId?: string | undefined;
@@ -72,6 +85,9 @@ export interface ListMessagesFilter {
  */
 export class ChatReads {
   readonly #db: Kysely<Database>;
+
+  /** Chat keys recently read by {@link chatKey}: a page of messages needs no chat query. */
+  readonly #keys = new Map<string, { at: number; key: ChatKey }>();
 
   constructor(db: Kysely<Database>) {
     this.#db = db;
@@ -144,6 +160,31 @@ export class ChatReads {
     return row;
   }
 
+  /**
+   * What a page of a chat's messages needs of the chat (404 when unknown), reused for
+   * {@link CHAT_KEY_TTL_MS}: a chat's instance and platform id never change, the owner only on a
+   * reconnect — and a client paging back through a chat asks for the same chat many times.
+   */
+  async chatKey(id: string): Promise<ChatKey> {
+    const now = Date.now();
+    const cached = this.#keys.get(id);
+    if (cached && now - cached.at < CHAT_KEY_TTL_MS) return cached.key;
+    const row = await this.getChat(id);
+    const key = {
+      id: row.id,
+      instance_id: row.instance_id,
+      external_id: row.external_id,
+      owner_identifier: row.owner_identifier,
+    };
+    if (this.#keys.size >= CHAT_KEY_CACHE_SIZE) {
+      const oldest = this.#keys.keys().next().value;
+      if (oldest !== undefined) this.#keys.delete(oldest);
+    }
+    this.#keys.delete(id);
+    this.#keys.set(id, { at: now, key });
+    return key;
+  }
+
   /** A page of a chat's messages, newest first, inside `after`…`before`. */
   async listMessages(
     chat: { id: string; instance_id: string; external_id: string },
@@ -180,7 +221,7 @@ export class ChatReads {
   /** One message by id, with its chat's id; 404 when unknown. */
   async getMessage(id: string, origin: string) {
     if (!UUID.test(id)) throw ApiError.notFound('message', id);
-    const row = await this.#messages(null)
+    const row = await this.#messages(undefined)
       .innerJoin('chats as c', (join) =>
         join.onRef('c.instance_id', '=', 'm.instance_id').onRef('c.external_id', '=', 'm.chat_external_id'),
       )
@@ -191,10 +232,14 @@ export class ChatReads {
     return toMessage(row, row.chat_id, origin);
   }
 
-  #messages(owner: string | null) {
+  /** Messages with what their Omni shape needs; `owner` undefined = read the instance's per row. */
+  #messages(owner: string | null | undefined) {
+    const ownerId =
+      owner === undefined
+        ? sql`(select owner_identifier from instances where id = m.instance_id)`
+        : sql`${owner}`;
     return this.#db
       .selectFrom('messages as m')
-      .innerJoin('instances as mi', 'mi.id', 'm.instance_id')
       .select([
         'm.id',
         'm.instance_id',
@@ -219,7 +264,7 @@ export class ChatReads {
       .select(exact('m.sent_at').as('sent_text'))
       .select(MESSAGE_TYPE.as('message_type'))
       .select(
-        sql<boolean>`coalesce((m.raw -> 'key' ->> 'fromMe')::boolean, m.sender_id is not null and m.sender_id = ${owner ?? sql.ref('mi.owner_identifier')}, false)`.as(
+        sql<boolean>`coalesce((m.raw -> 'key' ->> 'fromMe')::boolean, m.sender_id is not null and m.sender_id = ${ownerId}, false)`.as(
           'is_from_me',
         ),
       );
