@@ -101,7 +101,8 @@ function define<K extends SettingKey>(definition: SettingDefinition<K>): Setting
 export const SETTING_DEFINITIONS: { [K in SettingKey]: SettingDefinition<K> } = {
   'sync.whatsapp.messagesPerMinute': define({
     key: 'sync.whatsapp.messagesPerMinute',
-    description: 'WhatsApp history requests per minute per WhatsApp account, shared by every process (conservative to avoid bans).',
+    description:
+      'WhatsApp history requests per minute per WhatsApp account, shared by every process (conservative to avoid bans).',
     env: 'SYNC_WHATSAPP_MESSAGES_PER_MINUTE',
     defaultValue: () => 30,
     validate: rate(600),
@@ -118,7 +119,7 @@ export const SETTING_DEFINITIONS: { [K in SettingKey]: SettingDefinition<K> } = 
   'sync.discord.messagesPerMinute': define({
     key: 'sync.discord.messagesPerMinute',
     description:
-      'Discord message-history requests per minute per bot token (every instance and process on the token shares it; each returns up to 100 messages). Discord\'s own windows (5 per 5 s per channel, 50 per s) are kept on top.',
+      "Discord message-history requests per minute per bot token (every instance and process on the token shares it; each returns up to 100 messages). Discord's own windows (5 per 5 s per channel, 50 per s) are kept on top.",
     env: 'SYNC_DISCORD_MESSAGES_PER_MINUTE',
     defaultValue: () => 50,
     validate: rate(60_000),
@@ -126,7 +127,8 @@ export const SETTING_DEFINITIONS: { [K in SettingKey]: SettingDefinition<K> } = 
   }),
   'sync.discord.contactsPerMinute': define({
     key: 'sync.discord.contactsPerMinute',
-    description: 'Discord member/guild/profile requests per minute per bot token, shared by every instance and process on it.',
+    description:
+      'Discord member/guild/profile requests per minute per bot token, shared by every instance and process on it.',
     env: 'SYNC_DISCORD_CONTACTS_PER_MINUTE',
     defaultValue: () => 100,
     validate: rate(60_000),

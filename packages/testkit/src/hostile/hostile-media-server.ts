@@ -100,8 +100,14 @@ export class HostileMediaServer {
       }
       case 'hop': {
         const k = Number(a);
-        if (k > 1) return redirect(`/hop/${k - 1}/${b}`);
-        if (k === 1) return redirect(`/files/${b}`);
+        if (k > 1) {
+          redirect(`/hop/${k - 1}/${b}`);
+          return;
+        }
+        if (k === 1) {
+          redirect(`/files/${b}`);
+          return;
+        }
         const file = this.#files.get(decodeURIComponent(b));
         if (!file) break;
         res.writeHead(200, { 'content-type': file.contentType, 'content-length': file.bytes.length });
@@ -111,8 +117,8 @@ export class HostileMediaServer {
       case 'chain': {
         const k = Number(a);
         const to = url.searchParams.get('to') ?? '/';
-        if (k > 0) return redirect(`/chain/${k - 1}?to=${encodeURIComponent(to)}`);
-        return redirect(to);
+        redirect(k > 0 ? `/chain/${k - 1}?to=${encodeURIComponent(to)}` : to);
+        return;
       }
       case 'tarpit': {
         this.#openTarpits++;
