@@ -11,7 +11,8 @@ export interface WhatsAppPluginOptions {
   authStore: AuthStateStore;
   /**
    * Chats already stored for an instance (the `chats` table), merged into `listChats` so a sync
-   * after a restart still knows every chat the phone pushed once. The app wires it to the database.
+   * after a restart or a takeover still knows every chat the phone pushed once. The app wires it to
+   * the database (`@omni/runtime`'s `startWhatsApp` does).
    * @defaultValue none
    */
   storedChats?: (instanceId: InstanceId) => Promise<ChatInfo[]>;
@@ -42,10 +43,14 @@ export interface WhatsAppPluginOptions {
   qrTtlMs?: number;
   /** Validity announced for a pairing code, ms. @defaultValue 180_000 */
   pairingCodeTtlMs?: number;
-  /** Attempts to hand one pushed chunk to the history handler before it is logged as lost. @defaultValue 4 */
-  pushAttempts?: number;
-  /** Delay before the second attempt, ms (doubles per attempt). @defaultValue 500 */
+  /**
+   * Delay before handing a pushed chunk to the history handler again after it failed, ms (doubles
+   * per attempt up to `pushRetryMaxMs`). A chunk is retried until the handler accepts it — WhatsApp
+   * pushes it only once — or the session stops (then it is tried once more). @defaultValue 500
+   */
   pushRetryBaseMs?: number;
+  /** Longest delay between two attempts to hand over a pushed chunk, ms. @defaultValue 30_000 */
+  pushRetryMaxMs?: number;
   /**
    * Look up each contact's avatar URL during `fetchContacts` (one `profilePictureUrl` request per
    * contact, paced as `contacts` requests — slow for big address books). @defaultValue false
@@ -89,8 +94,8 @@ export const DEFAULT_WHATSAPP_PLUGIN_OPTIONS = {
   firstQrTtlMs: 60_000,
   qrTtlMs: 20_000,
   pairingCodeTtlMs: 180_000,
-  pushAttempts: 4,
   pushRetryBaseMs: 500,
+  pushRetryMaxMs: 30_000,
   contactAvatars: false,
   pushLiveMessages: true,
   contactsPageSize: 500,

@@ -140,7 +140,17 @@ class WhatsAppChannelPlugin implements WhatsAppPlugin {
     await session.ensureOpen();
     await session.flush();
     const contacts = [...session.contacts.values()].sort((a, b) => a.externalId.localeCompare(b.externalId));
+    // Only the phone's push after linking carries the whole address book; a session resumed from
+    // stored credentials knows the contacts seen since, so the listing must not mark others absent.
+    const warnings = session.contactsComplete
+      ? []
+      : [
+          'the address book is not complete in this session (WhatsApp pushes it once, after linking): contacts not seen are kept as they were',
+        ];
     for (const page of pages(contacts, this.#options.contactsPageSize, offsetOf(params.cursor))) {
+      if (warnings.length > 0 && page.cursor === page.items.length + offsetOf(params.cursor)) {
+        page.warnings = warnings;
+      }
       if (this.#options.contactAvatars) {
         const socket = await session.ensureOpen();
         for (const contact of page.items) {

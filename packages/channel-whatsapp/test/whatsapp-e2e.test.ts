@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createTestDb, type TestDb } from '@omni/db/testing';
-import { chatId, DedupeWriter, HistoryIngestor, instanceId, LidMappingStore } from '@omni/sync-core';
+import {
+  chatId,
+  DedupeWriter,
+  HistoryIngestor,
+  type IngestResult,
+  instanceId,
+  LidMappingStore,
+} from '@omni/sync-core';
 import { type FakeWhatsAppScenario, generateTextHistory, waMessages } from '@omni/testkit/whatsapp';
 import type { WhatsAppPluginOptions } from '../src/whatsapp-plugin-options.ts';
 import { harness } from './helpers.ts';
@@ -50,7 +57,7 @@ describe('end to end on Postgres: plugin → HistoryIngestor / DedupeWriter', ()
     const writer = new DedupeWriter(t.db);
     const ingestor = new HistoryIngestor(t.db, writer);
     const h = harness(scenario, options);
-    const results: Awaited<ReturnType<HistoryIngestor['ingest']>>[] = [];
+    const results: IngestResult[] = [];
     h.plugin.setHistoryHandler(async (batch) => {
       results.push(await ingestor.ingest({ ...batch, instanceId: id }));
     });

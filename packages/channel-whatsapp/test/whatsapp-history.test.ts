@@ -299,7 +299,7 @@ describe('on-demand paging', () => {
     await h.plugin.close();
   });
 
-  test('without an anchor it starts from the oldest pushed message; nothing older → exhausted', async () => {
+  test('without an anchor it starts from the oldest pushed message; nothing older with depth all → completed, not exhausted', async () => {
     const phone = generateTextHistory({ chat: ALICE, count: 120, newest: NOW, spacing: 600, idPrefix: 'EX' });
     const h = harness({
       me: ME,
@@ -319,7 +319,8 @@ describe('on-demand paging', () => {
       }),
     );
     const last = batches.at(-1);
-    expect(last).toMatchObject({ messages: [], hasMore: false, exhausted: true });
+    expect(last).toMatchObject({ messages: [], hasMore: false });
+    expect(last?.exhausted).toBeUndefined();
     expect(ids([...pushed, ...batches.flatMap((b) => b.messages)])).toEqual(
       phone.map((m) => String(m.key?.id)).sort(),
     );
@@ -327,7 +328,7 @@ describe('on-demand paging', () => {
     await h.plugin.close();
   });
 
-  test('the phone returns nothing: exhausted at once', async () => {
+  test('the phone returns nothing: exhausted at once with a depth, completed with all', async () => {
     const h = harness({
       me: ME,
       chats: [{ jid: ALICE, messages: aliceHistory().slice(0, 5) }],
@@ -335,10 +336,35 @@ describe('on-demand paging', () => {
     });
     await h.plugin.connect(h.id);
     await h.plugin.flush(h.id);
+    const since = (NOW - 365 * 86_400) * 1000;
     const batches = await collect(
-      h.plugin.fetchHistory(h.ctx, { chatId: chatId(ALICE), since: null, until: NOW * 1000, cursor: null }),
+      h.plugin.fetchHistory(h.ctx, { chatId: chatId(ALICE), since, until: NOW * 1000, cursor: null }),
     );
     expect(batches).toEqual([expect.objectContaining({ messages: [], hasMore: false, exhausted: true })]);
+    const all = await collect(
+      h.plugin.fetchHistory(h.ctx, { chatId: chatId(ALICE), since: null, until: NOW * 1000, cursor: null }),
+    );
+    expect(all).toHaveLength(1);
+    expect(all[0]).toMatchObject({ messages: [], hasMore: false });
+    expect(all[0]?.exhausted).toBeUndefined();
+    await h.plugin.close();
+  });
+
+  test('a chat with no known message is asked for from the window end, not declared empty', async () => {
+    const phone = generateTextHistory({ chat: ALICE, count: 30, newest: NOW, spacing: 600, idPrefix: 'NK' });
+    const h = harness({ me: ME, chats: [{ jid: ALICE, messages: phone }], pushOnOpen: false });
+    await h.plugin.connect(h.id);
+    await h.plugin.flush(h.id);
+    expect(h.pushed.flatMap((b) => b.messages)).toHaveLength(0);
+    const until = NOW * 1000 + 1;
+    const batches = await collect(
+      h.plugin.fetchHistory(h.ctx, { chatId: chatId(ALICE), since: null, until, cursor: null }),
+    );
+    expect(ids(batches.flatMap((b) => b.messages))).toEqual(phone.map((m) => String(m.key?.id)).sort());
+    const first = h.fake.last?.historyRequests[0];
+    expect(first?.key.remoteJid).toBe(ALICE);
+    expect(first?.timestampMs).toBe(until);
+    expect(batches.at(-1)?.exhausted).toBeUndefined();
     await h.plugin.close();
   });
 
@@ -470,7 +496,7 @@ test('after a restart (empty identity map) paging a LID-addressed chat stays key
   const messages = batches.flatMap((b) => b.messages);
   expect(messages).toHaveLength(70);
   expect(new Set(messages.map((m) => String(m.chatId)))).toEqual(new Set([BOB_PN]));
-  expect(batches.at(-1)?.exhausted).toBe(true);
+  expect(batches.at(-1)?.exhausted).toBeUndefined();
   expect(h.fake.last?.historyRequests[0]?.key.remoteJid).toBe(BOB_LID);
   await h.plugin.close();
 });
@@ -534,7 +560,7 @@ test('concurrent paging of several chats: each answer reaches its own request', 
     ];
     expect(got.every((m) => String(m.chatId) === jid)).toBe(true);
     expect(ids(got)).toEqual((phones[i] ?? []).map((m) => String(m.key?.id)).sort());
-    expect(results[i]?.at(-1)?.exhausted).toBe(true);
+    expect(results[i]?.at(-1)?.hasMore).toBe(false);
   });
   await h.plugin.close();
 });

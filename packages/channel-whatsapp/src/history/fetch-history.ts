@@ -14,8 +14,9 @@ import { cursorFromAnchor, type HistoryCursor, parseHistoryCursor } from './hist
  * oldestTimestamp)` from the cursor, else the anchor (oldest stored message), else the oldest
  * message seen in pushed history. Each request goes through `ctx.request('messages', …)` and waits
  * for its correlated ON_DEMAND answer; a timeout surfaces as `TransientError` (phone offline —
- * the job resumes from the last cursor). An empty answer ends the chat with `exhausted: true`;
- * reaching `since` ends it with `hasMore: false`.
+ * the job resumes from the last cursor). A chat with no known message is asked for from `until`.
+ * An empty answer ends the chat: `exhausted: true` with a depth (its history begins after `since`),
+ * completed with `all`; reaching `since` ends it with `hasMore: false`.
  */
 export async function* fetchWhatsAppHistory(
   ctx: PluginContext,
@@ -44,9 +45,10 @@ export async function* fetchWhatsAppHistory(
   }
   const chat = session.identity.canonical(params.chatId);
   if (!start) {
-    ctx.log.info({ chatId: chat }, 'no message of this chat is known: nothing to page back from');
-    yield { messages: [], cursor: null, hasMore: false, exhausted: true };
-    return;
+    // No message of this chat is known anywhere: ask the phone for what precedes `until` (a key it
+    // cannot know, so it answers by time) instead of declaring a chat with no known message empty.
+    ctx.log.info({ chatId: chat }, 'no message of this chat is known: asking the phone from the window end');
+    start = { id: '', remoteJid: params.chatId, fromMe: false, participant: null, timestampMs: params.until };
   }
   if (params.since !== null && start.timestampMs < params.since) {
     yield { messages: [], cursor: start, hasMore: false };
@@ -64,7 +66,14 @@ export async function* fetchWhatsAppHistory(
       .sort((a, b) => a.normalized.timestamp - b.normalized.timestamp);
     const oldest = older[0];
     if (!oldest) {
-      yield { messages: [], cursor: from, hasMore: false, exhausted: true };
+      // Nothing older: with a depth the history begins after `since` (exhausted); with `all` the
+      // start was reached, which completes the chat — as on every channel.
+      yield {
+        messages: [],
+        cursor: from,
+        hasMore: false,
+        ...(params.since !== null ? { exhausted: true } : {}),
+      };
       return;
     }
     const key = oldest.wa.key;

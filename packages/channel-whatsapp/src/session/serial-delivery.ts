@@ -1,21 +1,27 @@
 /** Options of {@link SerialDelivery}. */
 export interface SerialDeliveryOptions<T> {
-  /** Attempts per item (≥ 1). */
-  attempts: number;
-  /** Delay before the second attempt, ms; doubles per attempt. */
+  /** Delay before the second attempt, ms; doubles per attempt up to `retryMaxMs`. */
   retryBaseMs: number;
-  /** Called on each failed attempt; `lost` on the last one. */
+  /** Longest delay between two attempts, ms. */
+  retryMaxMs: number;
+  /**
+   * Called on each failed attempt. `lost` only once the delivery was stopped ({@link stop}) and
+   * the item's last attempt failed: nothing is given up while the delivery runs.
+   */
   onFailure(item: T, error: unknown, attempt: number, lost: boolean): void;
 }
 
 /**
  * Hands items to an async consumer one at a time, in order, awaiting each (back-pressure), and
- * retries a failing delivery with backoff before giving the item up.
+ * retries a failing delivery with a growing delay (capped) until the consumer accepts it: no timer
+ * gives an item up. Once stopped, what is still queued gets one attempt each, without waiting.
  */
 export class SerialDelivery<T> {
   readonly #deliver: (item: T) => Promise<void>;
   readonly #options: SerialDeliveryOptions<T>;
   #tail: Promise<void> = Promise.resolve();
+  #stopped = false;
+  #wake: (() => void) | null = null;
 
   constructor(deliver: (item: T) => Promise<void>, options: SerialDeliveryOptions<T>) {
     this.#deliver = deliver;
@@ -33,22 +39,40 @@ export class SerialDelivery<T> {
     });
   }
 
-  /** Resolves when everything queued so far was delivered or given up. */
+  /** Resolves when everything queued so far was delivered (or, once stopped, attempted). */
   idle(): Promise<void> {
     return this.#tail;
   }
 
+  /** Stops retrying: a waiting retry is tried once more now, later items once each. */
+  stop(): void {
+    this.#stopped = true;
+    this.#wake?.();
+  }
+
+  /** Retries again after a {@link stop} (the session was started again). */
+  resume(): void {
+    this.#stopped = false;
+  }
+
   async #run(item: T): Promise<void> {
-    const attempts = Math.max(1, this.#options.attempts);
-    for (let attempt = 1; attempt <= attempts; attempt++) {
+    for (let attempt = 1; ; attempt++) {
+      const last = this.#stopped;
       try {
         await this.#deliver(item);
         return;
       } catch (error) {
-        const lost = attempt === attempts;
-        this.#options.onFailure(item, error, attempt, lost);
-        if (lost) return;
-        await new Promise((resolve) => setTimeout(resolve, this.#options.retryBaseMs * 2 ** (attempt - 1)));
+        this.#options.onFailure(item, error, attempt, last);
+        if (last) return;
+        const delay = Math.min(this.#options.retryMaxMs, this.#options.retryBaseMs * 2 ** (attempt - 1));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          this.#wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.#wake = null;
       }
     }
   }

@@ -53,8 +53,14 @@ export class WhatsAppSession {
   readonly chats = new ChatRegistry(this.identity);
   readonly contacts = new Map<string, NormalizedContact>();
   readonly self: SelfIdentity = { id: null, lid: null, name: null };
-  /** Messages of pushed chunks the history handler never accepted (after every retry). */
+  /** Messages of pushed chunks the history handler had not accepted when the session stopped. */
   lostPushedMessages = 0;
+  /**
+   * True once this session was handed the phone's own push after linking (a chunk with
+   * `isLatest`) or its contact list: only then is {@link contacts} the whole address book. A session
+   * resumed from stored credentials (after a restart or a takeover) is not handed it again.
+   */
+  contactsComplete = false;
   readonly #options: ResolvedWhatsAppPluginOptions;
   readonly #hooks: SessionHooks;
   readonly #log: Logger;
@@ -90,8 +96,8 @@ export class WhatsAppSession {
     };
     this.#correlator = new OnDemandCorrelator((event) => this.#enqueuePush(event));
     this.#pushes = new SerialDelivery((batch) => hooks.onHistory(batch), {
-      attempts: options.pushAttempts,
       retryBaseMs: options.pushRetryBaseMs,
+      retryMaxMs: options.pushRetryMaxMs,
       onFailure: (batch, error, attempt, lost) => {
         if (lost) {
           this.lostPushedMessages += batch.messages.length;
@@ -100,8 +106,8 @@ export class WhatsAppSession {
         this.#log.error(
           { instanceId, err: error, syncType: batch.syncType, messages: batch.messages.length, attempt },
           lost
-            ? 'storing pushed WhatsApp history failed: chunk lost'
-            : 'storing pushed WhatsApp history failed: retrying',
+            ? 'storing pushed WhatsApp history failed as the session stopped: chunk lost'
+            : 'storing pushed WhatsApp history failed: retrying until it is stored',
         );
       },
     });
@@ -122,6 +128,7 @@ export class WhatsAppSession {
     if (this.#socket) return;
     if (this.#starting) return this.#starting;
     this.#stopping = false;
+    this.#pushes.resume();
     this.#starting = this.#open().finally(() => {
       this.#starting = null;
     });
@@ -280,10 +287,11 @@ export class WhatsAppSession {
     });
   }
 
-  /** Closes the socket, keeps the auth state. */
+  /** Closes the socket, keeps the auth state. Pushed chunks still queued are tried once more each. */
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#cancelReconnect();
+    this.#pushes.stop();
     this.#socket?.end(undefined);
     this.#teardown(new TransientError('WhatsApp connection closed'));
     await this.flush();
@@ -451,6 +459,8 @@ export class WhatsAppSession {
     this.#pushes.enqueue(async () => {
       await this.#learnLids(event);
       const absorbed = absorbHistory(event, this.#absorbTarget());
+      // The last chunk of the phone's own push: the address book it carries is now all there is.
+      if (!syncType && absorbed.syncType !== 'ON_DEMAND' && absorbed.isLatest) this.contactsComplete = true;
       return this.#batchOf(syncType ? { ...absorbed, syncType } : absorbed);
     });
   }
