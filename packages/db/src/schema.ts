@@ -262,6 +262,23 @@ export interface RatePausesTable {
   updated_at: UpdatedAt;
 }
 
+/**
+ * `history_inbox`: pushed history written before it is processed, deleted in the transaction that
+ * stores it (see sync-core's `HistoryInbox`).
+ */
+export interface HistoryInboxTable {
+  /** bigint identity; read as text. */
+  id: Generated<string>;
+  instance_id: string;
+  /** The platform's chunk kind (INITIAL_BOOTSTRAP, RECENT, ON_DEMAND, LIVE…). */
+  sync_type: string;
+  /** Messages in the batch (for operators; the payload is the truth). */
+  messages: number;
+  /** The normalized batch (`PushedHistory`) as JSON text. */
+  payload: string;
+  created_at: CreatedAt;
+}
+
 /** `lid_mappings`: WhatsApp LID ↔ phone-number JIDs. */
 export interface LidMappingsTable {
   instance_id: string;
@@ -305,6 +322,7 @@ export interface Database {
   chat_coverage: ChatCoverageTable;
   rate_budgets: RateBudgetsTable;
   rate_pauses: RatePausesTable;
+  history_inbox: HistoryInboxTable;
 }
 
 export type Instance = Selectable<InstancesTable>;

@@ -240,6 +240,7 @@ export {
   type DedupeWriterOptions,
 } from './storage/dedupe-writer.ts';
 export { type ChatUpsert, DirectoryWriter, type UpsertCounts } from './storage/directory-writer.ts';
+export { HistoryInbox, type InboxEntry } from './storage/history-inbox.ts';
 export {
   DEFAULT_HISTORY_INGESTOR_OPTIONS,
   HistoryIngestor,

@@ -4,6 +4,7 @@ import * as messageTarget from './0002-message-target.ts';
 import * as channelSessions from './0003-channel-sessions.ts';
 import * as leaseFencing from './0004-lease-fencing.ts';
 import * as rateBudgets from './0005-rate-budgets.ts';
+import * as historyInbox from './0006-history-inbox.ts';
 import * as dashboard from './0008-dashboard.ts';
 import * as chatCoverage from './0009-chat-coverage.ts';
 import * as slackChannel from './0010-slack-channel.ts';
@@ -15,6 +16,7 @@ export const migrations: Record<string, Migration> = {
   '0003-channel-sessions': channelSessions,
   '0004-lease-fencing': leaseFencing,
   '0005-rate-budgets': rateBudgets,
+  '0006-history-inbox': historyInbox,
   '0008-dashboard': dashboard,
   '0009-chat-coverage': chatCoverage,
   '0010-slack-channel': slackChannel,

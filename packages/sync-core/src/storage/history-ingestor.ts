@@ -1,5 +1,5 @@
 import type { Database } from '@omni/db';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { PushedHistory } from '../contract/channel-plugin.ts';
 import type { DedupeWriter } from './dedupe-writer.ts';
 import { DirectoryWriter, type UpsertCounts } from './directory-writer.ts';
@@ -54,8 +54,20 @@ export class HistoryIngestor {
     this.#options = { ...DEFAULT_HISTORY_INGESTOR_OPTIONS, ...options };
   }
 
-  /** Stores one pushed chunk idempotently. */
-  async ingest(chunk: PushedHistory): Promise<IngestResult> {
+  /**
+   * Stores one pushed chunk idempotently. `claim`, when given, runs first in the chunk's
+   * transaction; when it answers false nothing is written and the result is `null` (the
+   * {@link HistoryInbox} claims its row this way, so the row goes when the chunk is stored).
+   */
+  async ingest(chunk: PushedHistory): Promise<IngestResult>;
+  async ingest(
+    chunk: PushedHistory,
+    claim: (trx: Transaction<Database>) => Promise<boolean>,
+  ): Promise<IngestResult | null>;
+  async ingest(
+    chunk: PushedHistory,
+    claim?: (trx: Transaction<Database>) => Promise<boolean>,
+  ): Promise<IngestResult | null> {
     const instanceId = chunk.instanceId;
     const newest = new Map<string, number>();
     for (const m of chunk.messages) {
@@ -68,24 +80,20 @@ export class HistoryIngestor {
         .filter(([id]) => !chunk.chats.some((c) => c.id === id))
         .map(([id, ts]) => ({ chat: { id: id as PushedHistory['chats'][number]['id'] }, lastMessageAt: ts })),
     ];
-    const { result, chatCounts, contactCounts, lidCounts } = await this.#db
-      .transaction()
-      .execute(async (trx) => {
-        const lidCounts = await this.#lids.upsertIn(trx, instanceId, chunk.lidMappings ?? []);
-        const chatCounts = await this.#directory.upsertChats(trx, instanceId, chats);
-        const contactCounts = await this.#directory.upsertContacts(
-          trx,
-          instanceId,
-          chunk.contacts,
-          new Date(),
-        );
-        const result = await this.#writer.writeBatchIn(trx, {
-          instanceId,
-          messages: chunk.messages,
-          source: 'sync',
-        });
-        return { result, chatCounts, contactCounts, lidCounts };
+    const written = await this.#db.transaction().execute(async (trx) => {
+      if (claim && !(await claim(trx))) return null;
+      const lidCounts = await this.#lids.upsertIn(trx, instanceId, chunk.lidMappings ?? []);
+      const chatCounts = await this.#directory.upsertChats(trx, instanceId, chats);
+      const contactCounts = await this.#directory.upsertContacts(trx, instanceId, chunk.contacts, new Date());
+      const result = await this.#writer.writeBatchIn(trx, {
+        instanceId,
+        messages: chunk.messages,
+        source: 'sync',
       });
+      return { result, chatCounts, contactCounts, lidCounts };
+    });
+    if (!written) return null;
+    const { result, chatCounts, contactCounts, lidCounts } = written;
     if (result.inserted.length > 0) await this.#options.onInserted(instanceId, result.inserted);
     const { inserted: _, ...messages } = result;
     return { messages, chats: chatCounts, contacts: contactCounts, lidMappings: lidCounts };
