@@ -91,6 +91,9 @@ const shutdown = async (signal: string) => {
   stopping.abort();
   log.info({ signal }, 'shutting down');
   await runtime?.stop().catch((err) => log.error({ err }, 'worker stop failed'));
+  // Sockets first: a request waiting on one (connect, pair) is answered as it closes, so closing
+  // the HTTP server does not wait for it.
+  await services.closeWhatsApp();
   await app.close().catch(() => {});
   await services.close();
   process.exit(0);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import type { WhatsAppPlugin } from '@omni/channel-whatsapp';
-import { startWhatsApp } from '@omni/runtime/whatsapp';
+import { startWhatsApp, type WhatsAppWiring } from '@omni/runtime/whatsapp';
 import { instanceId } from '@omni/sync-core';
 import { createFakeSocketFactory, type FakeSocketFactory, generateTextHistory } from '@omni/testkit/whatsapp';
 import { auth, createTestApp, silentLog, type TestApp } from '../helpers.ts';
@@ -10,6 +10,7 @@ const ALICE = '15551230000@s.whatsapp.net';
 let t: TestApp;
 let fake: FakeSocketFactory;
 let whatsapp: WhatsAppPlugin;
+let wiring: WhatsAppWiring;
 
 beforeAll(async () => {
   t = await createTestApp();
@@ -30,17 +31,18 @@ beforeAll(async () => {
       },
     ],
   });
-  whatsapp = startWhatsApp({
+  wiring = startWhatsApp({
     db: t.db.db,
     cipher: t.deps.cipher,
     profiles: t.deps.profiles,
     log: silentLog,
     socketFactory: fake.factory,
   });
+  whatsapp = wiring.plugin;
   t.deps.plugins.register(whatsapp);
 }, 60_000);
 afterAll(async () => {
-  await whatsapp.close();
+  await wiring.close();
   await t.close();
 }, 60_000);
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { WhatsAppPlugin, WhatsAppSocketFactory } from '@omni/channel-whatsapp';
 import {
@@ -29,11 +30,13 @@ import { NatsJobQueue } from '../queue/nats/nats-queue.ts';
 import { type LeaderLock, PgAdvisoryLock, SingleProcessLock } from '../scheduler/leader-lock.ts';
 import { LocalWhatsAppGateway } from '../whatsapp/local-whatsapp-gateway.ts';
 import { NatsWhatsAppGateway } from '../whatsapp/nats-whatsapp-gateway.ts';
+import { RemoteWhatsAppPlugin } from '../whatsapp/remote-whatsapp-plugin.ts';
 import type { WhatsAppGateway } from '../whatsapp/whatsapp-gateway.ts';
 import { WhatsAppJobPlacement } from '../whatsapp/whatsapp-job-placement.ts';
 import { WhatsAppSessionHost, type WhatsAppSessionHostOptions } from '../whatsapp/whatsapp-session-host.ts';
 import type { JobPlacement } from '../worker/job-placement.ts';
 import { createRateLimiter } from './create-rate-limiter.ts';
+import type { WhatsAppWiring } from './whatsapp.ts';
 
 /** Where the services connect. */
 export interface ServicesConfig {
@@ -92,8 +95,10 @@ export interface Services {
   /** Scheduler/reaper leadership: Postgres advisory lock, or always-leader when embedded. */
   lock: LeaderLock;
   nats: NatsConnection | null;
-  /** The WhatsApp plugin when this process runs it. */
+  /** The WhatsApp plugin when this process runs the sockets. */
   whatsapp: WhatsAppPlugin | null;
+  /** Its wiring (durable pushed history, replay, close) when this process runs the sockets. */
+  whatsappWiring: WhatsAppWiring | null;
   /** With NATS and WhatsApp: the sessions this worker holds by lease. */
   whatsappHost: WhatsAppSessionHost | null;
   /**
@@ -106,6 +111,11 @@ export interface Services {
    * held (this worker's when it holds or can take the lease); `null` when embedded (every job runs here).
    */
   placement: JobPlacement | null;
+  /**
+   * Closes the WhatsApp sockets of this process now (the session host hands its sessions over);
+   * requests waiting on a socket (connect, pair) are answered as it closes. `close` does it too.
+   */
+  closeWhatsApp(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -133,22 +143,41 @@ export async function openServices(config: ServicesConfig): Promise<Services> {
   }
   const lock: LeaderLock = db.engine === 'postgres' ? new PgAdvisoryLock(db.db) : new SingleProcessLock();
   let whatsapp: WhatsAppPlugin | null = null;
+  let wiring: WhatsAppWiring | null = null;
   let whatsappHost: WhatsAppSessionHost | null = null;
+  const natsGateway = nats
+    ? new NatsWhatsAppGateway(nats, {
+        ...(config.nats?.whatsappPrefix ? { subjectPrefix: config.nats.whatsappPrefix } : {}),
+      })
+    : null;
   if (config.whatsapp) {
     // Loaded only here: Baileys is heavy and only the process holding the sockets needs it.
     const { reconnectWhatsApp, startWhatsApp } = await import('./whatsapp.ts');
     const options = typeof config.whatsapp === 'object' ? config.whatsapp : {};
-    whatsapp = startWhatsApp({
+    wiring = startWhatsApp({
       db: db.db,
       cipher,
       profiles,
       log: config.log,
+      spoolDir: join(config.dataDir, 'whatsapp-inbox'),
       ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
     });
+    whatsapp = wiring.plugin;
     plugins.register(whatsapp);
+    // Pushed history an earlier run wrote down but did not store (a crash, a Postgres outage).
+    await wiring.replay();
     if (nats) {
+      const replay = wiring.replay;
       whatsappHost = new WhatsAppSessionHost(
-        { nc: nats, control: whatsapp, leases: new SessionLeaseStore(db.db), db: db.db, log: config.log },
+        {
+          nc: nats,
+          control: whatsapp,
+          leases: new SessionLeaseStore(db.db),
+          db: db.db,
+          log: config.log,
+          profiles,
+          replay,
+        },
         {
           owner: options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
           ...(config.nats?.whatsappPrefix ? { subjectPrefix: config.nats.whatsappPrefix } : {}),
@@ -160,14 +189,18 @@ export async function openServices(config: ServicesConfig): Promise<Services> {
     } else {
       await reconnectWhatsApp(whatsapp, db.db, config.log);
     }
+  } else if (natsGateway) {
+    // No socket here: WhatsApp jobs are started and profiles read through the session's holder.
+    plugins.register(new RemoteWhatsAppPlugin(natsGateway));
   }
-  const whatsappGateway: WhatsAppGateway | null = nats
-    ? new NatsWhatsAppGateway(nats, {
-        ...(config.nats?.whatsappPrefix ? { subjectPrefix: config.nats.whatsappPrefix } : {}),
-      })
-    : whatsapp
-      ? new LocalWhatsAppGateway(whatsapp)
-      : null;
+  const whatsappGateway: WhatsAppGateway | null =
+    natsGateway ?? (whatsapp ? new LocalWhatsAppGateway(whatsapp) : null);
+  const closeWhatsApp = async () => {
+    // No retry may hold the stop up: pushed history Postgres cannot take now is spooled to disk.
+    wiring?.history.close();
+    await whatsappHost?.stop().catch(() => {});
+    await wiring?.close().catch(() => {});
+  };
   const placement = nats ? new WhatsAppJobPlacement(db.db, whatsappHost) : null;
   const metrics = new FleetMetrics();
   metrics.observeQueue(() => queue.stats());
@@ -186,12 +219,13 @@ export async function openServices(config: ServicesConfig): Promise<Services> {
     lock,
     nats,
     whatsapp,
+    whatsappWiring: wiring,
     whatsappHost,
     whatsappGateway,
     placement,
+    closeWhatsApp,
     close: async () => {
-      await whatsappHost?.stop().catch(() => {});
-      await whatsapp?.close().catch(() => {});
+      await closeWhatsApp();
       await queue.close().catch(() => {});
       await events.close().catch(() => {});
       if (nats) await nats.drain().catch(() => {});

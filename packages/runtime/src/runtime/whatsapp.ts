@@ -7,8 +7,12 @@ import {
 } from '@omni/channel-whatsapp';
 import type { CredentialCipher, Database } from '@omni/db';
 import {
+  type ChatInfo,
+  chatId,
   DedupeWriter,
+  HistoryInbox,
   HistoryIngestor,
+  type InstanceId,
   instanceId,
   LidMappingStore,
   type Logger,
@@ -16,6 +20,7 @@ import {
 } from '@omni/sync-core';
 import { type Kysely, sql } from 'kysely';
 import type { ProfileSyncService } from '../profile/profile-sync-service.ts';
+import { DurableHistoryHandler } from '../whatsapp/durable-history-handler.ts';
 import { hostList } from './channel-plugins.ts';
 
 /** What {@link startWhatsApp} needs. */
@@ -34,6 +39,26 @@ export interface WhatsAppDeps {
    * @defaultValue `WHATSAPP_MEDIA_HOSTS` (env, comma-separated), else the plugin's own (`mmg.whatsapp.net`, `*.whatsapp.net`)
    */
   mediaHosts?: readonly string[];
+  /**
+   * Where pushed history goes when the process stops while Postgres cannot take it
+   * (`$DATA_DIR/whatsapp-inbox`); read back at the next start.
+   * @defaultValue none: such a batch is logged as lost
+   */
+  spoolDir?: string;
+}
+
+/** The WhatsApp plugin of a process with what it needs around it; see {@link startWhatsApp}. */
+export interface WhatsAppWiring {
+  plugin: WhatsAppPlugin;
+  /** Pushed history: written to `history_inbox` first, then stored; replays what a run left. */
+  history: DurableHistoryHandler;
+  /**
+   * Stores what an earlier run (or a dead worker) left in the inbox: of one instance (a session
+   * taken over), or everything including the spool folder (at start).
+   */
+  replay(instanceId?: string): Promise<number>;
+  /** Closes every socket, then waits for the writes they caused (state, profile, pushed history). */
+  close(): Promise<void>;
 }
 
 /** The connection state as `instances.connection_state` spells it. */
@@ -42,36 +67,78 @@ export function connectionStateOf(state: Pick<WhatsAppConnectionState, 'status'>
 }
 
 /**
- * The WhatsApp plugin of the single process that holds the sockets: auth state encrypted in
- * Postgres, pushed history and LID ↔ phone pairs stored through the HistoryIngestor as they arrive
- * (the pairs are read back when a session opens), connection changes written to
- * `instances.connection_state`, the profile synced when a session opens, and sessions with stored
- * credentials reconnected at start-up.
+ * A WhatsApp account's stored chats (`chats`), as the plugin's `storedChats` wants them: a session
+ * resumed after a restart or taken over from another worker was not pushed its history again.
  */
-export function startWhatsApp(deps: WhatsAppDeps): WhatsAppPlugin {
+export function storedWhatsAppChats(db: Kysely<Database>): (instanceId: InstanceId) => Promise<ChatInfo[]> {
+  return async (instanceId) => {
+    const rows = await db
+      .selectFrom('chats')
+      .select(['external_id', 'alt_external_id', 'name', 'kind'])
+      .where('instance_id', '=', instanceId)
+      .execute();
+    return rows.map((c) => ({
+      id: chatId(c.external_id),
+      altId: c.alt_external_id,
+      name: c.name,
+      kind: (c.kind ?? 'dm') as ChatInfo['kind'],
+      readable: true,
+    }));
+  };
+}
+
+/**
+ * The WhatsApp plugin of a process that holds sockets: auth state encrypted in Postgres; pushed
+ * history written to the inbox and then stored through the HistoryIngestor (never dropped: see
+ * {@link DurableHistoryHandler}); LID ↔ phone pairs read back when a session opens; the stored
+ * chats listed after a restart or takeover; connection changes written to
+ * `instances.connection_state`; the profile synced when a session opens. {@link WhatsAppWiring.close}
+ * waits for those writes, so the database is never closed under them.
+ */
+export function startWhatsApp(deps: WhatsAppDeps): WhatsAppWiring {
   const lids = new LidMappingStore(deps.db);
   const mediaHosts = deps.mediaHosts ?? hostList(process.env.WHATSAPP_MEDIA_HOSTS);
   const plugin = createWhatsAppPlugin({
     socketFactory: deps.socketFactory ?? createBaileysSocketFactory(),
     authStore: new PostgresAuthStateStore(deps.db, deps.cipher),
     storedLidMappings: (id) => lids.list(id),
+    storedChats: storedWhatsAppChats(deps.db),
     log: deps.log,
     ...(mediaHosts ? { mediaHosts } : {}),
   });
-  const ingestor = new HistoryIngestor(deps.db, new DedupeWriter(deps.db));
-  plugin.setHistoryHandler(async (batch) => {
-    await ingestor.ingest(batch);
-  });
+  const inbox = new HistoryInbox(deps.db, new HistoryIngestor(deps.db, new DedupeWriter(deps.db)));
+  const history = new DurableHistoryHandler(inbox, deps.log, { spoolDir: deps.spoolDir ?? null });
+  plugin.setHistoryHandler((batch) => history.accept(batch));
+  const writes = new Set<Promise<unknown>>();
+  const track = (write: Promise<unknown>) => {
+    writes.add(write);
+    void write.finally(() => writes.delete(write));
+  };
   plugin.onConnectionChange((state) => {
-    void deps.db
-      .updateTable('instances')
-      .set({ connection_state: connectionStateOf(state), updated_at: sql`now()` })
-      .where('id', '=', state.instanceId)
-      .execute()
-      .then(() => (state.status === 'open' ? deps.profiles.syncProfile(state.instanceId) : undefined))
-      .catch((err) => deps.log.warn({ err, instanceId: state.instanceId }, 'WhatsApp state not stored'));
+    track(
+      deps.db
+        .updateTable('instances')
+        .set({ connection_state: connectionStateOf(state), updated_at: sql`now()` })
+        .where('id', '=', state.instanceId)
+        .execute()
+        .then(() => (state.status === 'open' ? deps.profiles.syncProfile(state.instanceId) : undefined))
+        .catch((err) => deps.log.warn({ err, instanceId: state.instanceId }, 'WhatsApp state not stored')),
+    );
   });
-  return plugin;
+  return {
+    plugin,
+    history,
+    replay: (instanceId) =>
+      history.replay(instanceId).catch((err) => {
+        deps.log.warn({ err, instanceId }, 'pushed history left by an earlier run not replayed yet');
+        return 0;
+      }),
+    close: async () => {
+      history.close();
+      await plugin.close();
+      while (writes.size > 0) await Promise.allSettled([...writes]);
+    },
+  };
 }
 
 /** Ids of active WhatsApp instances with stored credentials: the sessions to run after a restart. */

@@ -1,6 +1,6 @@
 import { type NatsConnection, RequestError, TimeoutError } from '@nats-io/transport-node';
 import type { WhatsAppConnectionState, WhatsAppPairingCode } from '@omni/channel-whatsapp';
-import type { InstanceId } from '@omni/sync-core';
+import type { ChannelProfile, InstanceId } from '@omni/sync-core';
 import type { WhatsAppGateway, WhatsAppQrAnswer } from './whatsapp-gateway.ts';
 import { WhatsAppGatewayError, type WhatsAppGatewayErrorCode } from './whatsapp-gateway-error.ts';
 import {
@@ -27,7 +27,8 @@ export interface NatsWhatsAppGatewayOptions {
    */
   timeoutMs?: number;
   /**
-   * How long a connect waits: the socket must reach `qr`, `open` or closed, in ms.
+   * How long a connect, pair or profile request waits: the socket must reach `qr`, `open` or
+   * closed first, in ms.
    * @defaultValue 45_000
    */
   connectTimeoutMs?: number;
@@ -104,6 +105,14 @@ export class NatsWhatsAppGateway implements WhatsAppGateway {
     await this.#ask(instanceId, 'logout', {});
   }
 
+  /**
+   * The account's profile, read by the worker holding the session (the API holds no socket); the
+   * caller stores it. No session runs → `WHATSAPP_UNAVAILABLE`.
+   */
+  profile(instanceId: InstanceId): Promise<ChannelProfile> {
+    return this.#ask<ChannelProfile>(instanceId, 'profile', {});
+  }
+
   async disconnect(instanceId: InstanceId): Promise<void> {
     try {
       await this.#ask(instanceId, 'disconnect', {});
@@ -114,7 +123,9 @@ export class NatsWhatsAppGateway implements WhatsAppGateway {
 
   #ask<T>(instanceId: string, op: WhatsAppOperation, body: WhatsAppRequest): Promise<T> {
     const timeout =
-      op === 'connect' || op === 'pair' ? this.#options.connectTimeoutMs : this.#options.timeoutMs;
+      op === 'connect' || op === 'pair' || op === 'profile'
+        ? this.#options.connectTimeoutMs
+        : this.#options.timeoutMs;
     return this.#request<T>(
       instanceId,
       sessionSubject(this.#options.subjectPrefix, instanceId, op),

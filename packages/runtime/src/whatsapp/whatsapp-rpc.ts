@@ -1,5 +1,8 @@
-/** What the API asks the process holding a WhatsApp session, on `<prefix>.<instanceId>.<op>`. */
-export type WhatsAppOperation = 'connect' | 'status' | 'qr' | 'pair' | 'logout' | 'disconnect';
+/**
+ * What the API asks the process holding a WhatsApp session, on `<prefix>.<instanceId>.<op>`;
+ * `profile` reads the account's profile through the session (paced by the holder's limiter).
+ */
+export type WhatsAppOperation = 'connect' | 'status' | 'qr' | 'pair' | 'logout' | 'disconnect' | 'profile';
 
 /** Every {@link WhatsAppOperation}, for validating a request subject. */
 export const WHATSAPP_OPERATIONS: readonly WhatsAppOperation[] = [
@@ -9,6 +12,7 @@ export const WHATSAPP_OPERATIONS: readonly WhatsAppOperation[] = [
   'pair',
   'logout',
   'disconnect',
+  'profile',
 ];
 
 /** Root of the WhatsApp request subjects. */

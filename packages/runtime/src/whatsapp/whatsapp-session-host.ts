@@ -8,6 +8,7 @@ import {
   instanceId as toInstanceId,
 } from '@omni/sync-core';
 import { type Kysely, sql } from 'kysely';
+import type { ProfileSyncService } from '../profile/profile-sync-service.ts';
 import { storedWhatsAppSessions } from '../runtime/whatsapp.ts';
 import { WhatsAppGatewayError } from './whatsapp-gateway-error.ts';
 import {
@@ -29,6 +30,13 @@ export interface WhatsAppSessionHostDeps {
   leases: SessionLeaseStore;
   db: Kysely<Database>;
   log: Logger;
+  /** Reads profiles through this process's plugin (the `profile` request). */
+  profiles: Pick<ProfileSyncService, 'fetchProfile'>;
+  /**
+   * Stores the pushed history a previous holder left in the inbox, when a session is taken here.
+   * @defaultValue nothing to replay
+   */
+  replay?: (instanceId: string) => Promise<unknown>;
 }
 
 /** Options of {@link WhatsAppSessionHost}. */
@@ -196,6 +204,8 @@ export class WhatsAppSessionHost {
     this.#held.set(id, sub);
     await this.#deps.nc.flush();
     this.#deps.log.info({ instanceId: id, owner: this.#options.owner }, 'WhatsApp session lease taken');
+    // What a previous holder wrote to the inbox but did not store (it died) is stored now.
+    void this.#deps.replay?.(id);
     void this.#deps.control
       .connect(toInstanceId(id))
       .catch((err) => this.#deps.log.warn({ err, instanceId: id }, 'WhatsApp connect failed'));
@@ -269,6 +279,14 @@ export class WhatsAppSessionHost {
         await control.disconnect(instance);
         await this.#releaseSession(id);
         return null;
+      case 'profile': {
+        const row = await this.#deps.db
+          .selectFrom('instances')
+          .selectAll()
+          .where('id', '=', id)
+          .executeTakeFirstOrThrow();
+        return this.#deps.profiles.fetchProfile(row);
+      }
     }
   }
 

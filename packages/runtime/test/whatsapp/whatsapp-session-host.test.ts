@@ -7,7 +7,7 @@ import { createTestDb, type TestDb } from '@omni/db/testing';
 import { instanceId, PluginRegistry, PostgresAuthStateStore, SessionLeaseStore } from '@omni/sync-core';
 import { createFakeSocketFactory, type FakeSocketFactory } from '@omni/testkit/whatsapp';
 import { ProfileSyncService } from '../../src/profile/profile-sync-service.ts';
-import { startWhatsApp } from '../../src/runtime/whatsapp.ts';
+import { startWhatsApp, type WhatsAppWiring } from '../../src/runtime/whatsapp.ts';
 import { NatsWhatsAppGateway } from '../../src/whatsapp/nats-whatsapp-gateway.ts';
 import { WhatsAppGatewayError } from '../../src/whatsapp/whatsapp-gateway-error.ts';
 import { WhatsAppSessionHost } from '../../src/whatsapp/whatsapp-session-host.ts';
@@ -21,6 +21,7 @@ interface Worker {
   owner: string;
   nc: NatsConnection;
   plugin: WhatsAppPlugin;
+  wiring: WhatsAppWiring;
   fake: FakeSocketFactory;
   host: WhatsAppSessionHost;
 }
@@ -34,12 +35,21 @@ async function startWorker(owner: string): Promise<Worker> {
   const nc = await natsConnect();
   const fake = createFakeSocketFactory({ me: ME, linked: true, chats: [] });
   const profiles = new ProfileSyncService(db.db, cipher, new PluginRegistry([]), silentLog);
-  const plugin = startWhatsApp({ db: db.db, cipher, profiles, log: silentLog, socketFactory: fake.factory });
+  const wiring = startWhatsApp({ db: db.db, cipher, profiles, log: silentLog, socketFactory: fake.factory });
+  const plugin = wiring.plugin;
   const host = new WhatsAppSessionHost(
-    { nc, control: plugin, leases: new SessionLeaseStore(db.db), db: db.db, log: silentLog },
+    {
+      nc,
+      control: plugin,
+      leases: new SessionLeaseStore(db.db),
+      db: db.db,
+      log: silentLog,
+      profiles,
+      replay: wiring.replay,
+    },
     { owner, subjectPrefix: prefix, leaseMs: 1500, renewMs: 200 },
   );
-  const worker = { owner, nc, plugin, fake, host };
+  const worker = { owner, nc, plugin, wiring, fake, host };
   workers.push(worker);
   await host.start();
   return worker;
@@ -47,7 +57,7 @@ async function startWorker(owner: string): Promise<Worker> {
 
 async function stopWorker(worker: Worker, options: { handOver?: boolean } = {}): Promise<void> {
   await worker.host.stop(options);
-  await worker.plugin.close();
+  await worker.wiring.close();
   await worker.nc.close();
 }
 
