@@ -1,19 +1,20 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createDiscordPlugin } from '@omni/channel-discord';
 import type { WhatsAppPlugin } from '@omni/channel-whatsapp';
-import { startWhatsApp } from '@omni/runtime/whatsapp';
+import { startWhatsApp, type WhatsAppWiring } from '@omni/runtime/whatsapp';
 import { createFakeSocketFactory } from '@omni/testkit/whatsapp';
 import { auth, createInstance, createTestApp, silentLog, type TestApp } from '../helpers.ts';
 
 let t: TestApp;
 let whatsapp: WhatsAppPlugin;
+let wiring: WhatsAppWiring;
 let discord: string;
 let wa: string;
 
 beforeAll(async () => {
   // The real channel plugins: the API asks them what their chat ids look like.
   t = await createTestApp([createDiscordPlugin({ api: 'http://127.0.0.1:9' })]);
-  whatsapp = startWhatsApp({
+  wiring = startWhatsApp({
     db: t.db.db,
     cipher: t.deps.cipher,
     profiles: t.deps.profiles,
@@ -23,6 +24,7 @@ beforeAll(async () => {
       chats: [],
     }).factory,
   });
+  whatsapp = wiring.plugin;
   t.deps.plugins.register(whatsapp);
   discord = await createInstance(t, 'ids-discord');
   wa = await createInstance(t, 'ids-wa', 'whatsapp-baileys');
@@ -32,7 +34,7 @@ beforeAll(async () => {
     .execute();
 }, 60_000);
 afterAll(async () => {
-  await whatsapp.close();
+  await wiring.close();
   await t.close();
 }, 60_000);
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WhatsAppPlugin } from '@omni/channel-whatsapp';
-import { startWhatsApp } from '@omni/runtime/whatsapp';
+import { startWhatsApp, type WhatsAppWiring } from '@omni/runtime/whatsapp';
 import { instanceId } from '@omni/sync-core';
 import { createFakeSocketFactory, type FakeSocketFactory } from '@omni/testkit/whatsapp';
 import { auth, createInstance, createTestApp, GOOD_TOKEN, silentLog, type TestApp } from '../helpers.ts';
@@ -16,6 +16,7 @@ let t: TestApp;
 let base: string;
 let fake: FakeSocketFactory;
 let whatsapp: WhatsAppPlugin;
+let wiring: WhatsAppWiring;
 
 beforeAll(async () => {
   t = await createTestApp(undefined, { eventStreams: { pollMs: 50 } });
@@ -24,18 +25,19 @@ beforeAll(async () => {
     linked: false,
     chats: [],
   });
-  whatsapp = startWhatsApp({
+  wiring = startWhatsApp({
     db: t.db.db,
     cipher: t.deps.cipher,
     profiles: t.deps.profiles,
     log: silentLog,
     socketFactory: fake.factory,
   });
+  whatsapp = wiring.plugin;
   t.deps.plugins.register(whatsapp);
   base = await t.app.listen({ host: '127.0.0.1', port: 0 });
 }, 60_000);
 afterAll(async () => {
-  await whatsapp.close();
+  await wiring.close();
   await t.close();
 }, 60_000);
 
