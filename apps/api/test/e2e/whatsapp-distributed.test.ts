@@ -136,7 +136,9 @@ test('distributed WhatsApp: one socket across two workers, answered over NATS, t
 
   await holder?.fake.last?.open();
   await statusBecomes(id, 'open');
-  expect((await call('GET', `/instances/${id}/qr`)).statusCode).toBe(409);
+  const linked = await call('GET', `/instances/${id}/qr`);
+  expect(linked.statusCode).toBe(200);
+  expect(linked.json().data).toMatchObject({ qr: null, status: 'open' });
 
   // The holder dies: it stops renewing and its socket goes away; the lease expires.
   scenario.linked = true;
