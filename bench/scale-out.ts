@@ -171,6 +171,13 @@ async function run(spec: RunSpec): Promise<Record<string, unknown>> {
       await Bun.sleep(100);
     }
     const seconds = (performance.now() - started) / 1000;
+    const timing = await db.db
+      .selectFrom('sync_jobs')
+      .select(['started_at', 'completed_at'])
+      .where('id', 'in', jobIds)
+      .execute();
+    const durations = timing.map((j) => (Number(j.completed_at) - Number(j.started_at)) / 1000);
+    const starts = timing.map((j) => Number(j.started_at));
     const stored = await db.db
       .selectFrom('messages')
       .select((eb) => eb.fn.countAll<string>().as('n'))
@@ -191,6 +198,10 @@ async function run(spec: RunSpec): Promise<Record<string, unknown>> {
       expectedMessages: spec.instances * spec.channels * messagesPerChannel,
       seconds: round(seconds, 3),
       msgsPerSec: round(messages / seconds, 1),
+      /** Seconds one job took (claim to completion), shortest and longest. */
+      jobSeconds: [round(Math.min(...durations), 1), round(Math.max(...durations), 1)],
+      /** Seconds between the first and the last job's start (jobs waiting for a free worker slot). */
+      startSpreadSeconds: round((Math.max(...starts) - Math.min(...starts)) / 1000, 1),
       status429: counters.status429,
       requests: counters.requests,
       historyRequests: counters.historyRequests,
