@@ -15,10 +15,11 @@ export interface SlackPluginOptions {
    */
   apiUrl: string;
   /**
-   * The app's rating, or where to read it for each sync (the worker reads `sync.slack.appTier`).
-   * @defaultValue 'internal'
+   * The app's rating. When unset, the setting `sync.slack.appTier` decides (read per call once
+   * the process hands the plugin its settings), else `internal`.
+   * @defaultValue undefined
    */
-  appTier: SlackAppTier | (() => SlackAppTier | Promise<SlackAppTier>);
+  appTier?: SlackAppTier;
   /**
    * Length of Slack's per-minute windows, ms. Only tests and benchmarks against the fake change it
    * (with the fake's `tierWindowMs`). @defaultValue 60000
@@ -46,7 +47,6 @@ export interface SlackPluginOptions {
 /** Defaults of {@link SlackPluginOptions}: Slack's documented limits. */
 export const DEFAULT_SLACK_PLUGIN_OPTIONS = {
   apiUrl: 'https://slack.com/api/',
-  appTier: 'internal',
   tierWindowMs: 60_000,
   pacingMarginMs: 250,
   historyPageSize: 200,
@@ -55,7 +55,9 @@ export const DEFAULT_SLACK_PLUGIN_OPTIONS = {
   requestTimeoutMs: 15_000,
   unknownRetryAfterMs: 60_000,
   fileHosts: ['files.slack.com'],
-} as const satisfies Required<Omit<SlackPluginOptions, 'fileHosts'>> & { fileHosts: readonly string[] };
+} as const satisfies Required<Omit<SlackPluginOptions, 'fileHosts' | 'appTier'>> & {
+  fileHosts: readonly string[];
+};
 
 /** Resolves user options over the defaults, `SLACK_API_URL` and `SLACK_FILE_HOSTS`. */
 export function resolveSlackPluginOptions(options: Partial<SlackPluginOptions> = {}): SlackPluginOptions {

@@ -16,6 +16,7 @@ import {
   type PageParams,
   PermanentError,
   type PluginContext,
+  type SettingsConsumer,
   SlidingWindowLimiter,
 } from '@omni/sync-core';
 import { downloadSlackMedia } from './download-media.ts';
@@ -60,13 +61,16 @@ interface TeamInfo {
  * token from `ctx.instance.credentials.token`. One client per token; one pacing window per
  * (workspace, method) shared by every token of the workspace, sized by the app's tier.
  */
-export class SlackPlugin implements ChannelPlugin, MediaSource, ContactsSource, GroupsSource {
+export class SlackPlugin
+  implements ChannelPlugin, MediaSource, ContactsSource, GroupsSource, SettingsConsumer
+{
   readonly id = 'slack' as const;
   readonly capabilities: ChannelCapabilities = SLACK_CAPABILITIES;
   readonly options: SlackPluginOptions;
   readonly #clients = new Map<string, SlackApiClient>();
   readonly #tokens = new Map<string, string>();
   readonly #windows = new Map<string, SlidingWindowLimiter>();
+  #settings: Parameters<SettingsConsumer['useSettings']>[0] | null = null;
 
   constructor(options: Partial<SlackPluginOptions> = {}) {
     this.options = resolveSlackPluginOptions(options);
@@ -97,10 +101,15 @@ export class SlackPlugin implements ChannelPlugin, MediaSource, ContactsSource, 
     return window;
   }
 
-  /** The app's tier as configured now. */
+  /** Reads `sync.slack.appTier` from these settings from now on (unless `options.appTier` is set). */
+  useSettings(settings: Parameters<SettingsConsumer['useSettings']>[0]): void {
+    this.#settings = settings;
+  }
+
+  /** The app's tier as configured now: the option, else the setting, else `internal`. */
   async appTier(): Promise<SlackAppTier> {
-    const tier = this.options.appTier;
-    return typeof tier === 'function' ? await tier() : tier;
+    if (this.options.appTier) return this.options.appTier;
+    return this.#settings ? await this.#settings.get('sync.slack.appTier') : 'internal';
   }
 
   /** Request counters of an instance's token (shared by instances with the same token). */

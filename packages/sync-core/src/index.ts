@@ -21,6 +21,7 @@ export type {
   PluginContext,
   PushedHistory,
   RequestKind,
+  SettingsConsumer,
   StoredMessageRef,
   SyncPart,
 } from './contract/channel-plugin.ts';
@@ -32,6 +33,7 @@ export {
   hasHistoryPush,
   hasMedia,
   validatesChatIds,
+  hasSettings,
 } from './contract/channel-plugin.ts';
 export type {
   Brand,

@@ -13,6 +13,7 @@ import {
 } from '@omni/db';
 import {
   type ChannelPlugin,
+  hasSettings,
   JobRepository,
   type Logger,
   PluginRegistry,
@@ -125,6 +126,7 @@ export async function openServices(config: ServicesConfig): Promise<Services> {
   const settings = new SettingsService(db.db);
   const { cipher, source } = loadCredentialCipher({ dataDir: config.dataDir });
   const plugins = new PluginRegistry(config.plugins);
+  for (const plugin of config.plugins) if (hasSettings(plugin)) plugin.useSettings(settings);
   const jobs = new JobRepository(db.db);
   const limiter = createRateLimiter(db.db, settings);
   const profiles = new ProfileSyncService(db.db, cipher, plugins, config.log, limiter);

@@ -1,3 +1,4 @@
+import type { SettingsService } from '@omni/db';
 import type { MediaFetchInit } from '../media/media-fetcher.ts';
 import type { RateBudget } from '../rate-limit/rate-budget.ts';
 import type { ChatId, ExternalUserId, InstanceId, JsonValue } from './ids.ts';
@@ -277,6 +278,20 @@ export interface PushedHistory {
 export interface HistoryPushSource {
   /** Registers the one handler the plugin awaits for every pushed chunk (back-pressure). */
   setHistoryHandler(handler: (batch: PushedHistory) => Promise<void>): void;
+}
+
+/**
+ * A plugin whose behaviour follows settings (Slack: `sync.slack.appTier` picks its rate profile).
+ * The process hands it the settings once they exist; it reads them when it needs them, so a change
+ * over the API applies to the next call.
+ */
+export interface SettingsConsumer {
+  useSettings(settings: Pick<SettingsService, 'get'>): void;
+}
+
+/** True when `plugin` implements {@link SettingsConsumer}. */
+export function hasSettings(plugin: ChannelPlugin): plugin is ChannelPlugin & SettingsConsumer {
+  return typeof (plugin as Partial<SettingsConsumer>).useSettings === 'function';
 }
 
 /** True when `plugin` implements {@link HistoryPushSource}. */
