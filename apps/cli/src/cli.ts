@@ -21,6 +21,10 @@ usage: omni-sync <command> [options]
 
 commands:
   instances                              list instances
+  create <name> <channel>                create an instance (discord, slack, whatsapp-baileys)
+  connect <instanceId> [--token T]       connect it: Discord bot token, Slack xoxb-/xoxp- token
+                                         (or env OMNI_CONNECT_TOKEN, kept out of shell history);
+                                         WhatsApp without a token (then link the phone)
   profile <instanceId>                   show an instance's profile
   sync <instanceId> [--type messages] [--depth 7d] [--channel ID] [--media] [--no-follow]
                                          start a sync and follow it with a live progress bar
@@ -57,6 +61,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       type: { type: 'string', default: 'messages' },
       depth: { type: 'string' },
       channel: { type: 'string' },
+      token: { type: 'string' },
       media: { type: 'boolean', default: false },
       'no-follow': { type: 'boolean', default: false },
       status: { type: 'string' },
@@ -93,6 +98,26 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
               .map((i) => `${i.id}  ${String(i.channel).padEnd(16)} ${i.name}  ${i.profileName ?? ''}`)
               .join('\n') || '(no instances)',
         );
+        return 0;
+      }
+      case 'create': {
+        need(2);
+        const inst = await api.call<Record<string, unknown>>('POST', '/instances', {
+          name: args[0],
+          channel: args[1],
+        });
+        print(inst, () => `${inst.id}  ${inst.channel}  ${inst.name}`);
+        return 0;
+      }
+      case 'connect': {
+        need(1);
+        const token = values.token ?? io.env.OMNI_CONNECT_TOKEN;
+        const inst = await api.call<Record<string, unknown>>(
+          'POST',
+          `/instances/${args[0]}/connect`,
+          token ? { token } : {},
+        );
+        print(inst, () => `${inst.id}  ${inst.connectionState}  ${inst.profileName ?? ''}`);
         return 0;
       }
       case 'profile': {

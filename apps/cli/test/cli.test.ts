@@ -71,6 +71,16 @@ beforeAll(() => {
         const text = events.map((e) => `event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`).join('');
         return new Response(`: hello\n\n${text}`, { headers: { 'content-type': 'text/event-stream' } });
       }
+      if (url.pathname === '/api/v2/instances' && req.method === 'POST') {
+        const { name, channel } = body as { name: string; channel: string };
+        return json({ data: { id: 'i2', name, channel, connectionState: 'disconnected' } }, 201);
+      }
+      if (url.pathname === '/api/v2/instances/i2/connect' && req.method === 'POST') {
+        const token = (body as { token?: string }).token;
+        if (token !== 'xoxb-1')
+          return json({ error: { code: 'INVALID_CREDENTIALS', message: 'refused' } }, 422);
+        return json({ data: { id: 'i2', connectionState: 'open', profileName: 'bot' } });
+      }
       if (url.pathname === '/api/v2/instances/missing')
         return json({ error: { code: 'NOT_FOUND', message: 'no such instance' } }, 404);
       return json({ error: { code: 'NOT_FOUND', message: 'route' } }, 404);
@@ -110,6 +120,22 @@ describe('omni-sync CLI', () => {
     expect(t.err).toContain(' 50% running | msgs 150 stored');
     expect(t.err).toContain('100% completed | msgs 300 stored');
     expect(t.out.at(-1)).toBe('job j1 completed');
+  });
+
+  test('create and connect a slack instance: the token from --token or OMNI_CONNECT_TOKEN', async () => {
+    const t = io();
+    expect(await runCli(['create', 'ws', 'slack'], t.io)).toBe(0);
+    expect(seen.at(-1)?.body).toEqual({ name: 'ws', channel: 'slack' });
+    expect(t.out.at(-1)).toBe('i2  slack  ws');
+    expect(await runCli(['connect', 'i2', '--token', 'xoxb-1'], t.io)).toBe(0);
+    expect(t.out.at(-1)).toBe('i2  open  bot');
+    const e = io();
+    const env: Record<string, string | undefined> = { ...e.io.env, OMNI_CONNECT_TOKEN: 'xoxb-1' };
+    expect(await runCli(['connect', 'i2'], { ...e.io, env })).toBe(0);
+    expect(seen.at(-1)?.body).toEqual({ token: 'xoxb-1' });
+    const bad = io();
+    expect(await runCli(['connect', 'i2', '--token', 'nope'], bad.io)).toBe(1);
+    expect(bad.err).toContain('422 INVALID_CREDENTIALS');
   });
 
   test('API errors print their code and exit 1; usage errors exit 2', async () => {

@@ -193,8 +193,8 @@ export class InstanceService {
   }
 
   /**
-   * Connects an instance. Discord: validates the token by reading the bot profile, stores the token
-   * encrypted, stores the profile. WhatsApp: starts the socket; the phone links by QR or pairing
+   * Connects an instance. Token channels (Discord, Slack): validates the token by reading the
+   * profile, stores the token encrypted, stores the profile. WhatsApp: starts the socket; the phone links by QR or pairing
    * code, and the profile is synced when the session opens.
    */
   async connect(id: string, token: string | undefined): Promise<Instance> {
@@ -204,7 +204,7 @@ export class InstanceService {
       return this.#setState(id, state.status === 'idle' ? 'disconnected' : state.status);
     }
     if (!token)
-      throw ApiError.validation('a Discord instance connects with a bot token', [
+      throw ApiError.validation(`a ${instance.channel} instance connects with a token`, [
         { in: 'body', path: '/token' },
       ]);
     if (!this.#deps.plugins.has(instance.channel)) {
