@@ -1,5 +1,5 @@
 /** @omni/channel-slack: the Slack ChannelPlugin over the Web API (`@slack/web-api`). */
-export { allowedFileUrl, downloadSlackMedia } from './download-media.ts';
+export { downloadSlackMedia } from './download-media.ts';
 export { fetchSlackHistory, type SlackHistoryCursor } from './fetch-history.ts';
 export {
   conversationType,

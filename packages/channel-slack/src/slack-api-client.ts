@@ -165,20 +165,6 @@ export class SlackApiClient {
       grant.release();
     }
   }
-
-  /** Fetches a private file URL with the token (the caller checked the host). */
-  async fetchFile(url: string, signal?: AbortSignal): Promise<Response> {
-    try {
-      return await fetch(url, {
-        headers: { authorization: `Bearer ${this.token}` },
-        redirect: 'manual',
-        signal: signal ?? null,
-      });
-    } catch (error) {
-      if (signal?.aborted) throw new CancelledError('cancelled during a file download', { cause: error });
-      throw new TransientError(`file download failed: ${new URL(url).pathname}`, { cause: error });
-    }
-  }
 }
 
 function scopesOf(result: Record<string, unknown>): string[] | null {

@@ -38,8 +38,9 @@ export interface SlackPluginOptions {
   /** Cooldown asked of the engine after a 429 without `Retry-After`, ms. @defaultValue 60000 */
   unknownRetryAfterMs: number;
   /**
-   * Hosts private file URLs (`url_private`) may point to; the token is sent to these only, and a
-   * file elsewhere is refused. @defaultValue `SLACK_FILE_HOSTS` (comma-separated) ?? ['files.slack.com']
+   * Hosts private file URLs (`url_private`) may point to (exact names or `*.suffix`), the media
+   * fetcher's allowlist for Slack: a file elsewhere is refused and the token goes nowhere else.
+   * @defaultValue `SLACK_FILE_HOSTS` (comma-separated) ?? ['files.slack.com']
    */
   fileHosts: string[];
 }

@@ -44,7 +44,6 @@ export async function slackWorld(
     historyPageSize: 40,
     repliesPageSize: 2,
     unknownRetryAfterMs: 20,
-    fileHosts: [fake.host],
     ...pluginOptions,
   });
   const instance: InstanceRef = {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { createSlackPlugin } from '@omni/channel-slack';
 import { createSyncRunner, RunnerExecutor, SingleProcessLock, WorkerRuntime } from '@omni/runtime';
+import { MediaFetcher } from '@omni/sync-core';
 import { FakeSlack } from '@omni/testkit/slack';
 import { auth, createTestApp, silentLog, type TestApp } from '../helpers.ts';
 
@@ -40,7 +41,6 @@ beforeAll(async () => {
       pacingMarginMs: 5,
       historyPageSize: 50,
       repliesPageSize: 3,
-      fileHosts: [fake.host],
     }),
   ]);
   await t.deps.settings.update({
@@ -54,7 +54,13 @@ beforeAll(async () => {
     queue: t.queue,
     profiles: t.deps.profiles,
     plugins: t.deps.plugins,
-    executor: new RunnerExecutor(createSyncRunner({ ...t.deps, db: t.db }, silentLog, { leaseMs: 5_000 })),
+    executor: new RunnerExecutor(
+      createSyncRunner({ ...t.deps, db: t.db }, silentLog, {
+        leaseMs: 5_000,
+        // The fake serves files on 127.0.0.1: passed as `MEDIA_ALLOW_ORIGINS` would pass it.
+        mediaFetcher: new MediaFetcher({ settings: t.deps.settings, allowOrigins: [fake.url] }),
+      }),
+    ),
     lock: new SingleProcessLock(),
     log: silentLog,
   });
