@@ -3,6 +3,7 @@ import {
   type ChannelCapabilities,
   type ChannelPlugin,
   type ChannelProfile,
+  type ChatIdValidator,
   type ChatListing,
   type ContactsSource,
   type DirectoryPage,
@@ -56,13 +57,16 @@ interface TeamInfo {
   team?: { id?: string; name?: string; domain?: string; icon?: Record<string, unknown> };
 }
 
+/** Slack conversation ids: `C…` public, `G…` private or group DM, `D…` DM (upper-case base-36). */
+const CONVERSATION_ID = /^[CDG][A-Z0-9]{6,20}$/;
+
 /**
  * The Slack channel: the Web API through `@slack/web-api` with a bot (`xoxb-`) or user (`xoxp-`)
  * token from `ctx.instance.credentials.token`. One client per token; one pacing window per
  * (workspace, method) shared by every token of the workspace, sized by the app's tier.
  */
 export class SlackPlugin
-  implements ChannelPlugin, MediaSource, ContactsSource, GroupsSource, SettingsConsumer
+  implements ChannelPlugin, MediaSource, ContactsSource, GroupsSource, SettingsConsumer, ChatIdValidator
 {
   readonly id = 'slack' as const;
   readonly capabilities: ChannelCapabilities = SLACK_CAPABILITIES;
@@ -74,6 +78,11 @@ export class SlackPlugin
 
   constructor(options: Partial<SlackPluginOptions> = {}) {
     this.options = resolveSlackPluginOptions(options);
+  }
+
+  /** A Slack chat id is a conversation id (`C…`, `G…`, `D…`). */
+  isChatId(id: string): boolean {
+    return CONVERSATION_ID.test(id);
   }
 
   /** The client of an instance's token (created on first use; a new token, a new client). */
@@ -178,6 +187,9 @@ export class SlackPlugin
 
   /** See {@link fetchSlackHistory}. */
   async *fetchHistory(ctx: PluginContext, params: FetchHistoryParams): AsyncGenerator<HistoryBatch> {
+    if (!this.isChatId(params.chatId)) {
+      throw new PermanentError(`not a Slack conversation id: ${JSON.stringify(params.chatId)}`);
+    }
     yield* fetchSlackHistory(ctx, this.client(ctx), this.options, await this.appTier(), params);
   }
 

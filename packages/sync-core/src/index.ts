@@ -32,8 +32,8 @@ export {
   hasGroups,
   hasHistoryPush,
   hasMedia,
-  validatesChatIds,
   hasSettings,
+  validatesChatIds,
 } from './contract/channel-plugin.ts';
 export type {
   Brand,
