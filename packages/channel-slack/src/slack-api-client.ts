@@ -1,12 +1,15 @@
 import {
   AuthError,
+  type BudgetGrant,
   CancelledError,
+  isSyncError,
   NotFoundError,
   PermanentError,
+  type RateBudget,
   RateLimitedError,
-  type SlidingWindowLimiter,
   type SyncError,
   TransientError,
+  tokenIdentity,
 } from '@omni/sync-core';
 import {
   LogLevel,
@@ -55,29 +58,31 @@ const AUTH_ERRORS = new Set([
 /** Slack error codes worth retrying. */
 const TRANSIENT_ERRORS = new Set(['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout']);
 
+/** The budget identity of a Slack workspace: Slack's limits are per method per workspace (and app). */
+export function workspaceIdentity(teamId: string): string {
+  return `slack:team:${teamId}`;
+}
+
 /**
  * One Slack token's view of the Web API: `@slack/web-api` underneath with its own retries off
  * (`retryConfig: { retries: 0 }`) and 429s rejected (`rejectRateLimitedCalls`) so the engine sees,
- * counts and waits out every refusal; each method paced to its tier per workspace by windows the
- * plugin shares between tokens of the same workspace; every failure translated into sync-core's
- * error hierarchy.
+ * counts and waits out every refusal; every failure translated into sync-core's error hierarchy.
+ * Each call first takes a slot of the engine's shared {@link RateBudget} (fleet-wide): identity
+ * the workspace (`slack:team:<id>`), bucket `method:<name>`, the method's tier per minute counted
+ * from each answer; a 429 pauses that method of the workspace for every process (`Retry-After`).
  */
 export class SlackApiClient {
   readonly web: WebClient;
   readonly token: string;
   readonly stats: SlackRequestStats = { requests: 0, status429: 0, byMethod: {} };
   readonly #options: SlackPluginOptions;
-  readonly #windows: (key: string, perMinute: number) => SlidingWindowLimiter;
+  readonly #budget: RateBudget;
   #auth: Promise<SlackAuth> | null = null;
 
-  constructor(
-    token: string,
-    options: SlackPluginOptions,
-    windows: (key: string, perMinute: number) => SlidingWindowLimiter,
-  ) {
+  constructor(token: string, options: SlackPluginOptions, budget: RateBudget) {
     this.token = token;
     this.#options = options;
-    this.#windows = windows;
+    this.#budget = budget;
     this.web = new WebClient(token, {
       slackApiUrl: options.apiUrl,
       logLevel: LogLevel.ERROR,
@@ -105,7 +110,7 @@ export class SlackApiClient {
     this.#auth ??= this.#call<Record<string, unknown>>(
       'auth.test',
       {},
-      `token:${this.token.slice(-8)}`,
+      tokenIdentity('slack', this.token),
       'internal',
       signal,
     )
@@ -137,7 +142,7 @@ export class SlackApiClient {
     signal?: AbortSignal,
   ): Promise<T> {
     const auth = await this.auth(signal);
-    return this.#call<T>(method, args, auth.teamId, appTier, signal);
+    return this.#call<T>(method, args, workspaceIdentity(auth.teamId), appTier, signal);
   }
 
   async #call<T>(
@@ -147,22 +152,43 @@ export class SlackApiClient {
     appTier: SlackAppTier,
     signal: AbortSignal | undefined,
   ): Promise<T> {
-    const perMinute = methodPerMinute(method, appTier);
-    const window = this.#windows(`${identity}:${method}`, perMinute);
-    let grant: Awaited<ReturnType<SlidingWindowLimiter['acquire']>>;
+    const bucket = `method:${method}`;
+    // A 429 is per method per workspace: the pause is that method's, shared by every process.
+    const paused = `${identity}:${bucket}`;
+    let grant: BudgetGrant;
     try {
-      grant = await window.acquire(signal);
+      grant = await this.#budget.take(
+        { identity, bucket },
+        {
+          limit: methodPerMinute(method, appTier),
+          windowMs: this.#options.tierWindowMs + this.#options.pacingMarginMs,
+          countFrom: 'finish',
+          holdMs: this.#options.requestTimeoutMs + 5000,
+        },
+        { ...(signal ? { signal } : {}), pauses: [paused] },
+      );
     } catch (error) {
+      if (isSyncError(error)) throw error;
       throw new CancelledError(`cancelled while waiting to call ${method}`, { cause: error });
     }
     this.stats.byMethod[method] = (this.stats.byMethod[method] ?? 0) + 1;
+    let outcome: 'answered' | 'unanswered' = 'unanswered';
     try {
       const call = this.web.apiCall(method, args) as Promise<T>;
-      return await (signal ? raceAbort(call, signal) : call);
+      const result = await (signal ? raceAbort(call, signal) : call);
+      outcome = 'answered';
+      return result;
     } catch (error) {
-      throw translate(error, method, signal, this.#options.unknownRetryAfterMs);
+      const out = translate(error, method, signal, this.#options.unknownRetryAfterMs);
+      if (!(out instanceof TransientError) && !(out instanceof CancelledError)) outcome = 'answered';
+      if (out instanceof RateLimitedError && out.retryAfterMs) {
+        await this.#budget
+          .pause(paused, { ms: out.retryAfterMs, reason: `Slack 429 on ${method}` })
+          .catch(() => {});
+      }
+      throw out;
     } finally {
-      grant.release();
+      await grant.release(outcome).catch(() => {});
     }
   }
 }

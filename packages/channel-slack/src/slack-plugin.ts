@@ -12,13 +12,15 @@ import {
   type HistoryBatch,
   type MediaDescriptor,
   type MediaSource,
+  MemoryBudgetStore,
   type NormalizedContact,
   type NormalizedGroup,
   type PageParams,
   PermanentError,
   type PluginContext,
+  type RateBudget,
   type SettingsConsumer,
-  SlidingWindowLimiter,
+  SharedRateBudget,
 } from '@omni/sync-core';
 import { downloadSlackMedia } from './download-media.ts';
 import { fetchSlackHistory } from './fetch-history.ts';
@@ -71,9 +73,12 @@ export class SlackPlugin
   readonly id = 'slack' as const;
   readonly capabilities: ChannelCapabilities = SLACK_CAPABILITIES;
   readonly options: SlackPluginOptions;
-  readonly #clients = new Map<string, SlackApiClient>();
-  readonly #tokens = new Map<string, string>();
-  readonly #windows = new Map<string, SlidingWindowLimiter>();
+  /** One client per budget and token (the budget is the engine's, shared by every process). */
+  readonly #clients = new WeakMap<RateBudget, Map<string, SlackApiClient>>();
+  /** The client each instance last used. */
+  readonly #byInstance = new Map<string, SlackApiClient>();
+  /** The budget of contexts that bring none (the plugin used without the engine): this process only. */
+  readonly #ownBudget: RateBudget = new SharedRateBudget(new MemoryBudgetStore());
   #settings: Parameters<SettingsConsumer['useSettings']>[0] | null = null;
 
   constructor(options: Partial<SlackPluginOptions> = {}) {
@@ -91,23 +96,19 @@ export class SlackPlugin
     if (typeof token !== 'string' || token.length === 0) {
       throw new AuthError(`instance ${ctx.instance.id} has no Slack token (credentials.token)`);
     }
-    this.#tokens.set(ctx.instance.id, token);
-    let client = this.#clients.get(token);
+    const budget = ctx.budget ?? this.#ownBudget;
+    let clients = this.#clients.get(budget);
+    if (!clients) {
+      clients = new Map();
+      this.#clients.set(budget, clients);
+    }
+    let client = clients.get(token);
     if (!client) {
-      client = new SlackApiClient(token, this.options, (key, perMinute) => this.#window(key, perMinute));
-      this.#clients.set(token, client);
+      client = new SlackApiClient(token, this.options, budget);
+      clients.set(token, client);
     }
+    this.#byInstance.set(ctx.instance.id, client);
     return client;
-  }
-
-  #window(key: string, perMinute: number): SlidingWindowLimiter {
-    const id = `${key}:${perMinute}`;
-    let window = this.#windows.get(id);
-    if (!window) {
-      window = new SlidingWindowLimiter(perMinute, this.options.tierWindowMs + this.options.pacingMarginMs);
-      this.#windows.set(id, window);
-    }
-    return window;
   }
 
   /** Reads `sync.slack.appTier` from these settings from now on (unless `options.appTier` is set). */
@@ -123,8 +124,7 @@ export class SlackPlugin
 
   /** Request counters of an instance's token (shared by instances with the same token). */
   stats(instanceId: string): SlackRequestStats | null {
-    const token = this.#tokens.get(instanceId);
-    return token === undefined ? null : (this.#clients.get(token)?.stats ?? null);
+    return this.#byInstance.get(instanceId)?.stats ?? null;
   }
 
   /** The bot (or user) name and icon, the workspace, scopes and app tier. */
