@@ -27,6 +27,7 @@ for (const engine of TEST_ENGINES) {
         'sync.profile.scheduleEnabled': true,
         'sync.profile.scheduleCron': '0 4 * * *',
         'sync.contacts.scheduleEnabled': true,
+        'sync.catchup.enabled': true,
         'sync.contacts.scheduleCron': '0 3 * * *',
         'media.storagePath': expect.stringMatching(/media$/),
         'media.maxFileSizeMb': 100,

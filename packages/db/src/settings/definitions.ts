@@ -30,6 +30,7 @@ export interface SettingValues {
   'sync.profile.scheduleEnabled': boolean;
   'sync.profile.scheduleCron': string;
   'sync.contacts.scheduleEnabled': boolean;
+  'sync.catchup.enabled': boolean;
   'sync.contacts.scheduleCron': string;
   'media.storagePath': string;
   'media.maxFileSizeMb': number;
@@ -202,6 +203,15 @@ export const SETTING_DEFINITIONS: { [K in SettingKey]: SettingDefinition<K> } = 
     defaultValue: () => '0 4 * * *',
     validate: cron,
     parseEnv: parseString,
+  }),
+  'sync.catchup.enabled': define({
+    key: 'sync.catchup.enabled',
+    description:
+      "When the fleet starts (the scheduler's leader starts), queue a catchup job for every connected instance that has synced messages: it fills, per chat, the gap since the newest covered point.",
+    env: 'SYNC_CATCHUP_ENABLED',
+    defaultValue: () => true,
+    validate: bool,
+    parseEnv: parseBool,
   }),
   'sync.contacts.scheduleEnabled': define({
     key: 'sync.contacts.scheduleEnabled',

@@ -33,7 +33,8 @@ export interface SyncSchedulerDeps {
 /**
  * Periodic work, run by the leader only: profile refresh at `sync.profile.scheduleCron`,
  * contacts and groups at `sync.contacts.scheduleCron` (each when enabled), as ordinary jobs; and
- * at start, a refresh of profiles older than 24 h.
+ * at start, a refresh of profiles older than 24 h and (`sync.catchup.enabled`) a catchup job per
+ * instance with synced history.
  */
 export class SyncScheduler {
   readonly #deps: SyncSchedulerDeps;
@@ -57,6 +58,13 @@ export class SyncScheduler {
 
   async start(): Promise<void> {
     await this.applySettings();
+    if (await this.#deps.settings.get('sync.catchup.enabled')) {
+      void this.runCatchup()
+        .then((ids) => {
+          if (ids.length > 0) this.#deps.log.info({ jobs: ids.length }, 'catch-up queued at start-up');
+        })
+        .catch((err) => this.#deps.log.warn({ err }, 'start-up catch-up failed'));
+    }
     this.#poll = setInterval(() => void this.applySettings().catch(() => {}), this.#options.settingsPollMs);
     void this.#deps.profiles
       .refreshStale({ maxAgeMs: this.#options.staleProfileMs })
@@ -106,18 +114,35 @@ export class SyncScheduler {
     return this.#queueFor(['profile']);
   }
 
+  /**
+   * Queues a `catchup` job for every connected, active instance that has a coverage ledger (something
+   * synced before): each fills, per chat, the gap since its newest covered point — what the fleet
+   * missed while it was down. Returns the job ids.
+   */
+  async runCatchup(): Promise<string[]> {
+    const covered = await this.#deps.db
+      .selectFrom('chat_coverage')
+      .select('instance_id')
+      .distinct()
+      .execute();
+    const ids = new Set(covered.map((r) => r.instance_id));
+    if (ids.size === 0) return [];
+    return this.#queueFor(['catchup'], ids);
+  }
+
   /** Queues contacts and groups jobs for every connected, active instance whose channel has them. */
   async runContactsRefresh(): Promise<string[]> {
     return this.#queueFor(['contacts', 'groups']);
   }
 
-  async #queueFor(types: SyncJobType[]): Promise<string[]> {
-    const instances = await this.#deps.db
+  async #queueFor(types: SyncJobType[], only?: ReadonlySet<string>): Promise<string[]> {
+    const found = await this.#deps.db
       .selectFrom('instances')
       .select(['id', 'channel'])
       .where('is_active', '=', true)
       .where((eb) => eb.or([eb('credentials', 'is not', null), eb('connection_state', '=', 'open')]))
       .execute();
+    const instances = only ? found.filter((i) => only.has(i.id)) : found;
     const ids: string[] = [];
     for (const instance of instances) {
       const plugin = this.#deps.plugins.has(instance.channel)

@@ -104,3 +104,64 @@ test('queues profile / contacts+groups jobs for connected instances, follows set
   scheduler.stop();
   await queue.close();
 });
+
+test('at start, a catchup job is queued for every connected instance with synced history (sync.catchup.enabled)', async () => {
+  const token = cipher.encryptJson({ token: 't' });
+  const [covered, uncovered, offline] = await db.db
+    .insertInto('instances')
+    .values([
+      { name: 'covered', channel: 'discord', credentials: token, profile_synced_at: new Date() },
+      { name: 'never-synced', channel: 'discord', credentials: token, profile_synced_at: new Date() },
+      { name: 'offline', channel: 'discord', profile_synced_at: new Date() },
+    ])
+    .returning(['id'])
+    .execute();
+  const span = {
+    from_at: new Date(Date.now() - 86_400_000),
+    to_at: new Date(),
+    from_reason: 'depth',
+    to_reason: 'depth',
+  } as const;
+  await db.db
+    .insertInto('chat_coverage')
+    .values([
+      { instance_id: covered!.id, chat_id: 'c1', ...span },
+      { instance_id: offline!.id, chat_id: 'c1', ...span },
+    ])
+    .execute();
+  const settings = new SettingsService(db.db, { env: {}, cacheTtlMs: 0 });
+  const plugins = new PluginRegistry([plugin]);
+  const make = (queue: InProcessQueue) =>
+    new SyncScheduler({
+      db: db.db,
+      settings,
+      jobs: new JobRepository(db.db),
+      queue,
+      plugins,
+      profiles: new ProfileSyncService(db.db, cipher, plugins, silentLog),
+      log: silentLog,
+    });
+  const catchups = () =>
+    db.db.selectFrom('sync_jobs').select(['instance_id', 'status']).where('type', '=', 'catchup').execute();
+
+  await settings.update({ 'sync.catchup.enabled': false });
+  const quiet = new InProcessQueue();
+  const off = make(quiet);
+  await off.start();
+  off.stop();
+  expect(await catchups()).toEqual([]);
+
+  await settings.update({ 'sync.catchup.enabled': true });
+  const queue = new InProcessQueue();
+  const scheduler = make(queue);
+  await scheduler.start();
+  const queued = await until(async () => {
+    const rows = await catchups();
+    return rows.length > 0 ? rows : null;
+  });
+  expect(queued).toEqual([{ instance_id: covered!.id, status: 'pending' }]);
+  expect(queued.some((r) => r.instance_id === uncovered!.id || r.instance_id === offline!.id)).toBe(false);
+  scheduler.stop();
+  await queue.close();
+  await quiet.close();
+});
