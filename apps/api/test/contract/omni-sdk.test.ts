@@ -31,6 +31,25 @@ describe('login, health, CORS', () => {
     expect(bad.body.error.code).toBe('UNAUTHORIZED');
   });
 
+  test('the OpenAPI document lists the routes Omni calls', async () => {
+    const doc = await w.call('GET', '/openapi.json', { key: null });
+    expect(doc.status).toBe(200);
+    for (const path of [
+      '/api/v2/auth/validate',
+      '/api/v2/chats',
+      '/api/v2/chats/{id}',
+      '/api/v2/chats/{id}/messages',
+      '/api/v2/chats/{id}/participants',
+      '/api/v2/messages/{id}',
+      '/api/v2/events',
+      '/api/v2/settings/{key}',
+      '/api/v2/instances/{id}/restart',
+      '/api/v2/instances/{id}/resync',
+    ]) {
+      expect(Object.keys(doc.body.paths)).toContain(path);
+    }
+  });
+
   test("health: Omni's document at the top level", async () => {
     const res = await w.call('GET', '/health', { key: null });
     expect(res.status).toBe(200);
