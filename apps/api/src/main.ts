@@ -25,6 +25,7 @@ const services = await openServices({
   plugins: loadChannelPlugins(),
   log,
   nats: workerConfig.nats,
+  leaderLeaseMs: workerConfig.leaderLeaseMs,
   // Embedded: this process holds the WhatsApp sockets. With NATS the sync-workers hold them (one
   // per account, by lease) and the API reaches them over NATS request/reply.
   whatsapp: !config.natsUrl && process.env.WHATSAPP_ENABLED !== 'false',

@@ -24,6 +24,7 @@ const services = await openServices({
   plugins: loadChannelPlugins(),
   log,
   nats: config.nats,
+  leaderLeaseMs: config.leaderLeaseMs,
   // Sessions run where their lease is held; WHATSAPP_ENABLED=false keeps this worker out of WhatsApp.
   whatsapp:
     process.env.WHATSAPP_ENABLED === 'false' ? false : config.workerId ? { owner: config.workerId } : true,

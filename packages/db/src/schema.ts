@@ -224,6 +224,17 @@ export interface WhatsappAuthTable {
   updated_at: UpdatedAt;
 }
 
+/** `leader_leases`: which process leads (runs the scheduler and the reaper), until when. */
+export interface LeaderLeasesTable {
+  /** The role, e.g. `leader`. */
+  name: string;
+  /** Id of the leading process. */
+  owner: string;
+  /** Free for another process after this instant (unless renewed). */
+  expires_at: ColumnType<Date, Date | string, Date | string>;
+  updated_at: UpdatedAt;
+}
+
 /** `channel_sessions`: which process holds an instance's live socket (a lease), until when. */
 export interface ChannelSessionsTable {
   instance_id: string;
@@ -319,6 +330,7 @@ export interface Database {
   whatsapp_auth: WhatsappAuthTable;
   lid_mappings: LidMappingsTable;
   channel_sessions: ChannelSessionsTable;
+  leader_leases: LeaderLeasesTable;
   chat_coverage: ChatCoverageTable;
   rate_budgets: RateBudgetsTable;
   rate_pauses: RatePausesTable;

@@ -41,9 +41,10 @@ export {
   type WorkerRuntimeOptions,
 } from './runtime/worker-runtime.ts';
 export {
+  DEFAULT_PG_LEASE_LOCK_OPTIONS,
   type LeaderLock,
-  PgAdvisoryLock,
-  type PgAdvisoryLockOptions,
+  PgLeaseLock,
+  type PgLeaseLockOptions,
   SingleProcessLock,
 } from './scheduler/leader-lock.ts';
 export { type LeaderDuty, Leadership } from './scheduler/leadership.ts';

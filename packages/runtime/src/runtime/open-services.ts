@@ -28,7 +28,7 @@ import { ProfileSyncService } from '../profile/profile-sync-service.ts';
 import { InProcessQueue } from '../queue/in-process/in-process-queue.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
 import { NatsJobQueue } from '../queue/nats/nats-queue.ts';
-import { type LeaderLock, PgAdvisoryLock, SingleProcessLock } from '../scheduler/leader-lock.ts';
+import { type LeaderLock, PgLeaseLock, SingleProcessLock } from '../scheduler/leader-lock.ts';
 import { LocalWhatsAppGateway } from '../whatsapp/local-whatsapp-gateway.ts';
 import { NatsWhatsAppGateway } from '../whatsapp/nats-whatsapp-gateway.ts';
 import { RemoteWhatsAppPlugin } from '../whatsapp/remote-whatsapp-plugin.ts';
@@ -73,6 +73,12 @@ export interface ServicesConfig {
     | ({ socketFactory?: WhatsAppSocketFactory } & Partial<
         Pick<WhatsAppSessionHostOptions, 'owner' | 'leaseMs' | 'renewMs'>
       >);
+  /**
+   * Leadership lease length on Postgres (`LEADER_LEASE_MS`): a leader that stops renewing is
+   * replaced after this.
+   * @defaultValue 15_000
+   */
+  leaderLeaseMs?: number;
 }
 
 /** Shared services of the API and worker processes. */
@@ -93,7 +99,7 @@ export interface Services {
   events: EventBus;
   /** This process's metrics (`GET /metrics`). */
   metrics: FleetMetrics;
-  /** Scheduler/reaper leadership: Postgres advisory lock, or always-leader when embedded. */
+  /** Scheduler/reaper leadership: a lease row in Postgres, or always-leader on PGlite. */
   lock: LeaderLock;
   nats: NatsConnection | null;
   /** The WhatsApp plugin when this process runs the sockets. */
@@ -143,7 +149,13 @@ export async function openServices(config: ServicesConfig): Promise<Services> {
     queue = new InProcessQueue();
     events = new InProcessEventBus();
   }
-  const lock: LeaderLock = db.engine === 'postgres' ? new PgAdvisoryLock(db.db) : new SingleProcessLock();
+  const lock: LeaderLock =
+    db.engine === 'postgres'
+      ? new PgLeaseLock(db.db, {
+          owner: `${config.name}:${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+          ...(config.leaderLeaseMs ? { ttlMs: config.leaderLeaseMs } : {}),
+        })
+      : new SingleProcessLock();
   let whatsapp: WhatsAppPlugin | null = null;
   let wiring: WhatsAppWiring | null = null;
   let whatsappHost: WhatsAppSessionHost | null = null;

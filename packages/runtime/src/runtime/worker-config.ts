@@ -19,6 +19,11 @@ export interface WorkerConfig {
   /** `LEADER_RETRY_MS`, default 5000: how often a follower tries to become leader. */
   leaderRetryMs: number;
   /**
+   * `LEADER_LEASE_MS`, default 15000: leadership (scheduler, reaper) is a lease renewed every third
+   * of this; a leader that stops renewing (dead, frozen) is replaced after it.
+   */
+  leaderLeaseMs: number;
+  /**
    * `WORKER_GC_INTERVAL_MS`, default 1000: least time between two full garbage collections while
    * a sync writes batches; `0` leaves collection to the runtime (see `CollectorPacer`).
    */
@@ -67,6 +72,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     leaseMs: int(env.WORKER_LEASE_MS, 30_000, 'WORKER_LEASE_MS', 300),
     reaperIntervalMs: int(env.REAPER_INTERVAL_MS, 5_000, 'REAPER_INTERVAL_MS', 100),
     leaderRetryMs: int(env.LEADER_RETRY_MS, 5_000, 'LEADER_RETRY_MS', 100),
+    leaderLeaseMs: int(env.LEADER_LEASE_MS, 15_000, 'LEADER_LEASE_MS', 300),
     gcIntervalMs: int(env.WORKER_GC_INTERVAL_MS, 1_000, 'WORKER_GC_INTERVAL_MS', 0),
     nats,
   };

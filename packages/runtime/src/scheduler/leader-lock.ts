@@ -24,94 +24,118 @@ export class SingleProcessLock implements LeaderLock {
   }
 }
 
-/** Options of {@link PgAdvisoryLock}. */
-export interface PgAdvisoryLockOptions {
+/** Options of {@link PgLeaseLock}. */
+export interface PgLeaseLockOptions {
+  /** Id of this process, written as the lease's owner. */
+  owner: string;
   /**
-   * The advisory lock key.
-   * @defaultValue 0x6f6d6e69 ("omni")
+   * The role the lease is for (one row of `leader_leases`).
+   * @defaultValue 'leader'
    */
-  key?: number;
+  name?: string;
   /**
-   * How often the holding connection is checked.
-   * @defaultValue 5_000
+   * Lease length (`LEADER_LEASE_MS`): a leader that stops renewing (dead, frozen, cut off from
+   * Postgres) is replaced after this.
+   * @defaultValue 15_000
    */
-  checkMs?: number;
+  ttlMs?: number;
+  /**
+   * How often the leader renews.
+   * @defaultValue ttlMs / 3
+   */
+  renewMs?: number;
 }
 
-/**
- * Leadership through a Postgres session advisory lock held on a dedicated connection taken from the
- * pool for as long as this process leads. If the connection dies, Postgres releases the lock and
- * another process can take it.
- */
-export class PgAdvisoryLock implements LeaderLock {
-  readonly #db: Kysely<Database>;
-  readonly #key: number;
-  readonly #checkMs: number;
-  #held = false;
-  #release: (() => void) | null = null;
-  #session: Promise<void> | null = null;
+/** Defaults of {@link PgLeaseLockOptions}. */
+export const DEFAULT_PG_LEASE_LOCK_OPTIONS = {
+  name: 'leader',
+  ttlMs: 15_000,
+} satisfies Partial<PgLeaseLockOptions>;
 
-  constructor(db: Kysely<Database>, options: PgAdvisoryLockOptions = {}) {
+/**
+ * Leadership as a lease row in Postgres (`leader_leases`): taken when free or expired, renewed every
+ * `renewMs` by its holder, given up on `release()`. A process that stops renewing — dead, or frozen
+ * by SIGSTOP while its connection stays open — loses it after `ttlMs`, and another process takes
+ * over. The holder also counts the lease down on its own monotonic clock (from before each
+ * acquire/renew was sent), so a process resumed after a freeze sees `held === false` at once
+ * instead of acting on a lease that expired while it was stopped.
+ */
+export class PgLeaseLock implements LeaderLock {
+  readonly #db: Kysely<Database>;
+  readonly #owner: string;
+  readonly #name: string;
+  readonly #ttlMs: number;
+  readonly #renewMs: number;
+  #deadline = 0;
+  #timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(db: Kysely<Database>, options: PgLeaseLockOptions) {
     this.#db = db;
-    this.#key = options.key ?? 0x6f6d6e69;
-    this.#checkMs = options.checkMs ?? 5_000;
+    this.#owner = options.owner;
+    this.#name = options.name ?? DEFAULT_PG_LEASE_LOCK_OPTIONS.name;
+    this.#ttlMs = options.ttlMs ?? DEFAULT_PG_LEASE_LOCK_OPTIONS.ttlMs;
+    this.#renewMs = options.renewMs ?? Math.max(10, Math.floor(this.#ttlMs / 3));
   }
 
   get held(): boolean {
-    return this.#held;
+    return performance.now() < this.#deadline;
   }
 
   async tryAcquire(): Promise<boolean> {
-    if (this.#held) return true;
-    if (this.#session) await this.#session;
-    return new Promise<boolean>((resolve) => {
-      let answered = false;
-      const answer = (value: boolean) => {
-        if (!answered) {
-          answered = true;
-          resolve(value);
-        }
-      };
-      this.#session = this.#db
-        .connection()
-        .execute(async (conn) => {
-          const { rows } = await sql<{
-            ok: boolean;
-          }>`select pg_try_advisory_lock(${this.#key}) as ok`.execute(conn);
-          if (!rows[0]?.ok) return answer(false);
-          this.#held = true;
-          answer(true);
-          await new Promise<void>((done) => {
-            this.#release = done;
-            const check = setInterval(() => {
-              sql`select 1`.execute(conn).catch(() => {
-                clearInterval(check);
-                done();
-              });
-            }, this.#checkMs);
-            const original = done;
-            this.#release = () => {
-              clearInterval(check);
-              original();
-            };
-          });
-          this.#held = false;
-          await sql`select pg_advisory_unlock(${this.#key})`.execute(conn).catch(() => {});
+    if (!(await this.#claim())) return false;
+    this.#timer ??= setInterval(() => {
+      void this.#claim()
+        .then((ok) => {
+          if (!ok) this.#stopRenewing();
         })
         .catch(() => {
-          this.#held = false;
-          answer(false);
-        })
-        .finally(() => {
-          this.#held = false;
-          this.#session = null;
+          // Postgres unreachable: keep trying until the local deadline passes.
         });
-    });
+    }, this.#renewMs);
+    return true;
   }
 
   async release(): Promise<void> {
-    this.#release?.();
-    this.#release = null;
-    await this.#session;
+    this.#stopRenewing();
+    await this.#db
+      .deleteFrom('leader_leases')
+      .where('name', '=', this.#name)
+      .where('owner', '=', this.#owner)
+      .execute()
+      .catch(() => {});
+  }
+
+  /** Takes or renews the lease; `true` when this process holds it now. */
+  async #claim(): Promise<boolean> {
+    const sent = performance.now();
+    const ttl = sql<Date>`now() + (${this.#ttlMs}::double precision * interval '1 millisecond')`;
+    const row = await this.#db
+      .insertInto('leader_leases')
+      .values({ name: this.#name, owner: this.#owner, expires_at: ttl })
+      .onConflict((oc) =>
+        oc
+          .column('name')
+          .doUpdateSet({ owner: this.#owner, expires_at: ttl, updated_at: sql`now()` })
+          .where((eb) =>
+            eb.or([
+              eb('leader_leases.owner', '=', this.#owner),
+              eb('leader_leases.expires_at', '<', sql<Date>`now()`),
+            ]),
+          ),
+      )
+      .returning('owner')
+      .executeTakeFirst();
+    if (row?.owner !== this.#owner) {
+      this.#deadline = 0;
+      return false;
+    }
+    this.#deadline = sent + this.#ttlMs;
+    return true;
+  }
+
+  #stopRenewing(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    this.#deadline = 0;
   }
 }
