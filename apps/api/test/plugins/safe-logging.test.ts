@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { buildApp } from '../../src/app.ts';
-import { auth, createTestApp, type TestApp } from '../helpers.ts';
+import { API_KEY, auth, createTestApp, type TestApp } from '../helpers.ts';
 
 const SECRET_TEXT = 'call me at +49 170 5550123';
 let t: TestApp;
@@ -91,5 +91,25 @@ describe('logs', () => {
       expect(all).not.toContain(secret);
     }
     expect(all).toContain('[Redacted]');
+  });
+
+  test('the key is redacted however its query name is spelled, also where it authenticates', async () => {
+    const media = '/api/v2/media/00000000-0000-0000-0000-000000000000/none.jpg';
+    for (const query of [
+      `api%5Fkey=${API_KEY}`,
+      `%61pi_key=${API_KEY}`,
+      `API_KEY=${API_KEY}`,
+      `api_key[]=${API_KEY}`,
+      `x=1&&api_key=${API_KEY}#frag`,
+      `access%5Ftoken=${API_KEY}`,
+    ]) {
+      lines.length = 0;
+      const res = await app.inject({ url: `${media}?${query}` });
+      // The query parser decodes the name: `api%5Fkey` is `api_key` and gets past auth (404, not 401).
+      if (query.startsWith('api%5Fkey') || query.startsWith('%61pi')) expect(res.statusCode).toBe(404);
+      const all = lines.join('');
+      expect(all).toContain('[Redacted]');
+      expect(all).not.toContain(API_KEY);
+    }
   });
 });

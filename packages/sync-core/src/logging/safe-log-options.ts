@@ -26,11 +26,43 @@ export const REDACTED_LOG_PATHS: readonly string[] = (() => {
   return out;
 })();
 
-const SENSITIVE_QUERY = /([?&](?:api_key|apiKey|token|access_token)=)[^&#]*/gi;
+/** A query parameter name, as {@link queryName} reads it, that carries a secret (`api_key`, `access_token`…). */
+const SENSITIVE_NAME = /(apikey|token)$/;
 
-/** A URL with the values of secret-bearing query parameters (`api_key`, `token`) replaced by `[Redacted]`. */
+/**
+ * A query parameter's name as the server's query parser reads it (percent-decoded, `+` a space),
+ * then without a `[…]` suffix, separators and case: `api%5Fkey`, `API_KEY` and `api_key[]` are
+ * all `apikey`.
+ */
+function queryName(raw: string): string {
+  let name = raw.replaceAll('+', ' ');
+  try {
+    name = decodeURIComponent(name);
+  } catch {}
+  return name
+    .replace(/\[.*$/, '')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .toLowerCase();
+}
+
+/**
+ * A URL with the values of secret-bearing query parameters (`api_key`, `token`, however their
+ * names are spelled or encoded) replaced by `[Redacted]`: every `&`-separated pair is judged by
+ * its decoded name, as the query parser that authenticates the request reads it.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(SENSITIVE_QUERY, '$1[Redacted]');
+  const start = url.indexOf('?');
+  if (start === -1) return url;
+  const pairs = url
+    .slice(start + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      return eq !== -1 && SENSITIVE_NAME.test(queryName(pair.slice(0, eq)))
+        ? `${pair.slice(0, eq)}=[Redacted]`
+        : pair;
+    });
+  return `${url.slice(0, start + 1)}${pairs.join('&')}`;
 }
 
 const DB_CODE = /^[0-9A-Z]{5}$/;
