@@ -4,7 +4,9 @@
  * WhatsApp history throughput on the local Postgres (a throw-away database per path):
  *  1. pipeline: N messages in real `proto.HistorySync` chunks of K messages, each decoded and run
  *     through Baileys' `processHistoryMessage`, emitted as `messaging-history.set` on a fake socket,
- *     normalized by the WhatsApp plugin and stored by `HistoryIngestor` (messages, chats, contacts);
+ *     normalized by the WhatsApp plugin and handed over as production does it: written to the
+ *     `history_inbox` table first, then stored by `HistoryIngestor` (messages, chats, contacts) in a
+ *     transaction that deletes the inbox row (`HistoryInbox`, the durable path of `startWhatsApp`);
  *  2. writer: the same N messages, already normalized, straight through `DedupeWriter` in the same
  *     batches.
  * Chunks are encoded before timing (that is the phone's work); the writer path's normalization is
@@ -22,6 +24,7 @@ import { absorbHistory } from '../packages/channel-whatsapp/src/session/history-
 import { createTestDb, type TestDb } from '../packages/db/src/testing.ts';
 import {
   DedupeWriter,
+  HistoryInbox,
   HistoryIngestor,
   type InstanceId,
   instanceId,
@@ -137,9 +140,9 @@ async function count(t: TestDb, instance: string): Promise<number> {
   return Number(row.n);
 }
 
-/** Plugin path: decode + Baileys processing + normalize + HistoryIngestor, one chunk per call. */
+/** Plugin path: decode + Baileys processing + normalize + inbox + HistoryIngestor, one chunk per call. */
 async function makePipeline(t: TestDb) {
-  const ingestor = new HistoryIngestor(t.db, new DedupeWriter(t.db));
+  const inbox = new HistoryInbox(t.db, new HistoryIngestor(t.db, new DedupeWriter(t.db)));
   const fake = createFakeSocketFactory({
     me: { id: '15559990000@s.whatsapp.net', name: 'Bench' },
     chats: [],
@@ -147,8 +150,9 @@ async function makePipeline(t: TestDb) {
   });
   const plugin = createWhatsAppPlugin({ socketFactory: fake.factory, authStore: new MemoryAuthStateStore() });
   let target = await newInstance(t, 'bench-warmup');
-  plugin.setHistoryHandler(async (batch) => {
-    await ingestor.ingest({ ...batch, instanceId: target });
+  plugin.setHistoryHandler(async (pushed) => {
+    const batch = { ...pushed, instanceId: target };
+    await inbox.commit(await inbox.put(batch), batch);
   });
   const session = instanceId('bench-session');
   await plugin.connect(session);

@@ -19,12 +19,14 @@ import { mediaTraversal } from './scenarios/media-traversal.ts';
 import { natsRestart } from './scenarios/nats-restart.ts';
 import { postgresRestart } from './scenarios/postgres-restart.ts';
 import { staleWorker } from './scenarios/stale-worker.ts';
+import { whatsappPushOutage } from './scenarios/whatsapp-push-outage.ts';
 
 const SCENARIOS: Scenario[] = [
   killResume,
   staleWorker,
   natsRestart,
   postgresRestart,
+  whatsappPushOutage,
   discordFaults,
   mediaUnwritable,
   mediaDiskFull,

@@ -44,6 +44,9 @@ export interface ConformanceFixture {
   close(): Promise<void>;
 }
 
+/** A depth before the history of every fixture (2015-02-01 UTC, after Discord's epoch). */
+const EARLIEST_DEPTH = Date.UTC(2015, 1, 1);
+
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const fastCooldown: CooldownPolicy = { delayMs: () => 5 };
 
@@ -97,7 +100,7 @@ const sorted = (list: string[]) => [...list].sort();
 
 /**
  * The contract every `ChannelPlugin` must keep, run against the channel's own fake: profile shape,
- * paging exactly to a depth boundary, batch ordering, JSON-safe cursors that resume exactly after
+ * paging exactly to a depth boundary, `exhausted` only where the history begins after the depth, batch ordering, JSON-safe cursors that resume exactly after
  * a stop, idempotent repeats, rate-limit refusals retried (never a lost page), media descriptors.
  *
  * @example
@@ -200,6 +203,21 @@ export function runChannelConformance(name: string, setup: () => Promise<Conform
       expect(new Set(got).size).toBe(got.length);
       expect(sorted(got)).toEqual(sorted(await f.expectedIdsBetween!(since, before)));
       expect(batches.at(-1)?.hasMore ?? false).toBe(false);
+    });
+
+    test('exhausted means the history begins after the depth: never with all, always before the first message', async () => {
+      const { ctx } = conformanceContext(f.instance);
+      const all = await collect(f.plugin, ctx, params(null));
+      expect(all.at(-1)?.hasMore ?? false).toBe(false);
+      expect(all.at(-1)?.exhausted ?? false).toBe(false);
+      for (const batch of all.slice(0, -1)) expect(batch.exhausted ?? false).toBe(false);
+      // A depth before any message of the chat: the whole history, and the chat is exhausted.
+      const beforeEverything = EARLIEST_DEPTH;
+      const deep = await collect(f.plugin, conformanceContext(f.instance).ctx, params(beforeEverything));
+      expect(sorted(ids(deep))).toEqual(sorted(await f.expectedIds(beforeEverything)));
+      expect(sorted(ids(deep))).toEqual(sorted(ids(all)));
+      expect(deep.at(-1)?.exhausted).toBe(true);
+      for (const batch of deep.slice(0, -1)) expect(batch.exhausted ?? false).toBe(false);
     });
 
     test('a JSON round-tripped cursor resumes exactly after the last batch taken', async () => {
