@@ -10,7 +10,7 @@ import { API_VERSION } from './api-version.ts';
 import type { AppDeps } from './app-deps.ts';
 import { BufferPool } from './media/buffer-pool.ts';
 import { authPlugin } from './plugins/auth.ts';
-import { errorHandlerPlugin } from './plugins/error-handler.ts';
+import { errorHandlerPlugin, sendApiError, toApiError } from './plugins/error-handler.ts';
 import { inputGuardPlugin } from './plugins/input-guard.ts';
 import { jsonBodyPlugin } from './plugins/json-body.ts';
 import { servicesPlugin } from './plugins/services.ts';
@@ -85,6 +85,9 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     logger: safeLogger(options.logger ?? false),
     bodyLimit: options.bodyLimit ?? 1_048_576,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+    // What Fastify refuses before routing (a URL that is not valid percent-encoding) leaves in the
+    // API's error shape too, not Fastify's own `{ error: 'Bad Request', … }`.
+    frameworkErrors: (error, _request, reply) => void sendApiError(reply, toApiError(error)),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // 1. External plugins.

@@ -165,4 +165,16 @@ describe('bad input answers 4xx with a code', () => {
     expect(form.statusCode).toBe(400);
     expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
   });
+
+  test('a path that is not valid percent-encoding is a 400 in the API error shape', async () => {
+    for (const url of [
+      `/api/v2/instances/%ED%A0%80`,
+      `/api/v2/media/${discord}/%C0%AE%C0%AE/api-key`,
+      `/api/v2/chats/%E0%A4%A`,
+    ]) {
+      const res = await t.app.inject({ url, headers: auth });
+      expect({ url, status: res.statusCode }).toEqual({ url, status: 400 });
+      expect(res.json()).toMatchObject({ error: { code: 'BAD_REQUEST' } });
+    }
+  });
 });
