@@ -185,15 +185,26 @@ for (const engine of TEST_ENGINES) {
       expect(rerun.plugin.requests).toBe(0);
       expect(await messageCount(inst)).toBe(75);
 
-      // `force` fetches the window again: nothing new, everything counted as a duplicate.
+      // `force` fetches the window again: nothing new, everything counted as a duplicate; a message
+      // the platform no longer has is marked deleted (and counted as updated).
+      const gone = chats[0]!.messages.splice(3, 1)[0]!;
       const forced = await startJob(inst, { depth: 'all', force: true });
       const again2 = await setup({ chats, pageSize: 10 }).runner.runJob(forced.id, 'w1');
       expect(readProgress(again2?.job?.progress)).toMatchObject({
-        fetched: 75,
+        fetched: 74,
         stored: 0,
-        duplicates: 75,
+        duplicates: 74,
+        updated: 1,
         chatsDone: 3,
       });
+      const deleted = await t.db
+        .selectFrom('messages')
+        .select(['external_id', 'deleted_at'])
+        .where('instance_id', '=', inst)
+        .where('deleted_at', 'is not', null)
+        .execute();
+      expect(deleted.map((d) => d.external_id)).toEqual([gone.externalId as string]);
+      chats[0]!.messages.splice(3, 0, gone);
     });
 
     test('a platform answering 429 three times still yields every message; waits are counted', async () => {

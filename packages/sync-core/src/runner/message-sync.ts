@@ -259,6 +259,11 @@ interface ChatState {
   openEdge: number | null;
   /** Segments fetched by this run (never asked twice, whatever a plugin answers). */
   fetched: Set<string>;
+  /**
+   * With `force`, the ids the platform returned for the open segment, when this run fetched it from
+   * its start (a resumed segment's earlier ids are unknown: nothing is marked deleted then).
+   */
+  seen: Set<string> | null;
 }
 
 /**
@@ -312,6 +317,29 @@ async function openSegment(run: JobRun, chat: SyncJobChat, segment: Segment, sta
   });
   state.segment = segment;
   state.cursor = null;
+  state.seen = run.config.force === true ? new Set() : null;
+}
+
+/**
+ * After a forced re-fetch of a whole segment: rows of the chat in it that the platform no longer
+ * returned are marked deleted (counted as `updated`), fenced by the run's lease.
+ */
+async function markGone(run: JobRun, chat: SyncJobChat, segment: Segment, seen: Set<string>): Promise<void> {
+  await run.db.transaction().execute(async (trx) => {
+    await holdLease(trx, run.lease);
+    let q = trx
+      .updateTable('messages')
+      .set({ deleted_at: sql`now()` })
+      .where('instance_id', '=', run.instance.id)
+      .where('chat_external_id', '=', chat.chat_id)
+      .where('deleted_at', 'is', null)
+      .where('kind', 'not in', ['edit', 'revoke', 'reaction'])
+      .where('sent_at', '<', new Date(segment.until));
+    if (segment.since !== null) q = q.where('sent_at', '>=', new Date(segment.since));
+    if (seen.size > 0) q = q.where(sql<boolean>`not (external_id = any(${[...seen]}::text[]))`);
+    const gone = Number((await q.executeTakeFirst()).numUpdatedRows);
+    if (gone > 0) await run.jobs.updateProgress(run.lease, {}, { counters: { updated: gone } }, trx);
+  });
 }
 
 function oldestOf(messages: readonly { timestamp: number }[]): number | null {
@@ -376,6 +404,7 @@ async function fetchSegment(run: JobRun, chat: SyncJobChat, segment: Segment, st
       run.tracker.restoreWaits(waits);
       throw error;
     }
+    if (state.seen) for (const m of batch.messages) state.seen.add(m.externalId);
     state.cursor = batch.cursor;
     state.openEdge = final ? null : (coverage?.from ?? state.openEdge);
     run.batches += 1;
@@ -426,6 +455,7 @@ async function syncChat(run: JobRun, chat: SyncJobChat, window: SyncWindow): Pro
     exhausted: chat.exhausted,
     openEdge: null,
     fetched: new Set(),
+    seen: null,
   };
   if (force && !state.segment && chat.status !== 'pending') state.fetched.add(segmentKey(window));
   let transientAttempts = 0;
@@ -460,6 +490,8 @@ async function syncChat(run: JobRun, chat: SyncJobChat, window: SyncWindow): Pro
         }
         const segment = state.segment as Segment;
         await fetchSegment(run, chat, segment, state);
+        if (state.seen) await markGone(run, chat, segment, state.seen);
+        state.seen = null;
         state.fetched.add(segmentKey(segment));
         state.segment = null;
       }
