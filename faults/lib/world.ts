@@ -170,6 +170,8 @@ export class SyncWorld {
       WORKER_LEASE_MS: '1500',
       REAPER_INTERVAL_MS: '200',
       LEADER_RETRY_MS: '300',
+      // A killed leader is replaced as fast as a killed worker's job lease expires.
+      LEADER_LEASE_MS: '1500',
       LOG_LEVEL: 'warn',
       ...extra,
     };

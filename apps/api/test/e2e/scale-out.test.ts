@@ -50,6 +50,7 @@ function startWorker(id: string): Subprocess {
       WORKER_LEASE_MS: '3000',
       REAPER_INTERVAL_MS: '200',
       LEADER_RETRY_MS: '300',
+      LEADER_LEASE_MS: '3000',
       LOG_LEVEL: 'warn',
     },
     stdout: 'ignore',
