@@ -105,3 +105,25 @@ test('QR, pair and logout are WhatsApp-only (422); Discord still needs a token (
   expect(noToken.statusCode).toBe(400);
   expect(noToken.json().error.details[0].path).toBe('/token');
 });
+
+test("Omni's connect {forceNewQr} and restart (plain and forceNewQr): {status, message}, a QR again", async () => {
+  const { id } = (
+    await call('POST', '/instances', { name: 'wa-restart', channel: 'whatsapp-baileys' })
+  ).json().data;
+  const first = await call('POST', `/instances/${id}/connect`, { forceNewQr: false });
+  expect(first.statusCode).toBe(200);
+  expect(first.json().data).toMatchObject({ instanceId: id, status: 'qr' });
+  expect(typeof first.json().data.message).toBe('string');
+  const restarted = await call('POST', `/instances/${id}/restart`);
+  expect(restarted.statusCode).toBe(200);
+  expect(restarted.json().data).toMatchObject({ instanceId: id, status: 'qr' });
+  const renewed = await call('POST', `/instances/${id}/restart?forceNewQr=true`);
+  expect(renewed.statusCode).toBe(200);
+  expect(renewed.json().data.status).toBe('qr');
+  const forced = await call('POST', `/instances/${id}/connect`, { forceNewQr: true });
+  expect(forced.statusCode).toBe(200);
+  expect(forced.json().data.status).toBe('qr');
+  const qr = await call('GET', `/instances/${id}/qr`);
+  expect(qr.json().data.qr).toStartWith('2@fake-qr-');
+  expect((await call('POST', `/instances/${id}/restart?forceNewQr=maybe`)).statusCode).toBe(400);
+});
