@@ -282,9 +282,15 @@ async function runEngine(
     const cipher = new CredentialCipher(randomBytes(32));
     const settings = new SettingsService(t.db, { env: {} });
     await settings.update(settingValues);
+    const benchId = crypto.randomUUID();
     const { id } = await t.db
       .insertInto('instances')
-      .values({ name: 'bench', channel: 'discord', credentials: cipher.encryptJson({ token }) })
+      .values({
+        id: benchId,
+        name: 'bench',
+        channel: 'discord',
+        credentials: cipher.encryptJson({ token }, benchId),
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     const jobs = new JobRepository(t.db);

@@ -116,9 +116,15 @@ async function main(): Promise<void> {
   };
   try {
     const cipher = new CredentialCipher(randomBytes(32));
+    const benchId = crypto.randomUUID();
     const { id } = await t.db
       .insertInto('instances')
-      .values({ name: 'bench', channel: 'discord', credentials: cipher.encryptJson({ token: fake.token }) })
+      .values({
+        id: benchId,
+        name: 'bench',
+        channel: 'discord',
+        credentials: cipher.encryptJson({ token: fake.token }, benchId),
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     // The fake's CDN is on 127.0.0.1: the one documented exception to the media fetcher's checks.

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensurePrivateDir } from '@omni/db';
 
 /** Where {@link loadApiKey} found the key. */
 export type ApiKeySource = 'env' | 'file' | 'generated';
@@ -20,7 +21,7 @@ export function loadApiKey(options: { apiKey?: string | undefined; dataDir: stri
     const key = readFileSync(file, 'utf8').trim();
     if (key) return { apiKey: key, source: 'file', file };
   }
-  mkdirSync(options.dataDir, { recursive: true });
+  ensurePrivateDir(options.dataDir);
   const key = `omni_${randomBytes(24).toString('base64url')}`;
   writeFileSync(file, `${key}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);

@@ -1,9 +1,9 @@
-import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import fastifyCors from '@fastify/cors';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { ensurePrivateDir } from '@omni/db';
 import { SAFE_LOG_OPTIONS } from '@omni/sync-core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { API_VERSION } from './api-version.ts';
@@ -124,7 +124,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   });
   await app.register(fastifySwaggerUi, { routePrefix: `${API_PREFIX}/docs` });
   const mediaRoot = resolve(await deps.settings.get('media.storagePath'));
-  mkdirSync(mediaRoot, { recursive: true });
+  ensurePrivateDir(mediaRoot);
 
   // 2. App plugins.
   await app.register(errorHandlerPlugin);

@@ -53,12 +53,14 @@ afterAll(async () => {
 });
 
 async function newInstance(token: string, downloadMedia = false): Promise<string> {
+  const id = randomUUID();
   const row = await t.db
     .insertInto('instances')
     .values({
+      id,
       name: `discord-${randomUUID()}`,
       channel: 'discord',
-      credentials: cipher.encryptJson({ token }),
+      credentials: cipher.encryptJson({ token }, id),
       download_media_on_sync: downloadMedia,
     })
     .returning('id')

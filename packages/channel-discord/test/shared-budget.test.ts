@@ -101,12 +101,14 @@ function worker(fake: FakeDiscord): { runner: SyncRunner; limiter: RateLimiter; 
 }
 
 async function newInstance(token: string): Promise<string> {
+  const id = randomUUID();
   const row = await t.db
     .insertInto('instances')
     .values({
+      id,
       name: `discord-${randomUUID()}`,
       channel: 'discord',
-      credentials: cipher.encryptJson({ token }),
+      credentials: cipher.encryptJson({ token }, id),
     })
     .returning('id')
     .executeTakeFirstOrThrow();

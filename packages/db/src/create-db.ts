@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
@@ -6,6 +5,7 @@ import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { DbError } from './db-error.ts';
 import { migrateToLatest } from './migrate.ts';
+import { ensurePrivateDir } from './private-dir.ts';
 import type { Database } from './schema.ts';
 
 /** Which engine a {@link OmniDb} runs on. */
@@ -77,7 +77,8 @@ export async function createDb(options: CreateDbOptions = {}): Promise<OmniDb> {
       pglite = new PGlite();
     } else {
       const dir = resolve(join(dataDir, 'db'));
-      mkdirSync(dir, { recursive: true });
+      ensurePrivateDir(resolve(dataDir));
+      ensurePrivateDir(dir);
       pglite = new PGlite(dir);
     }
     db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });

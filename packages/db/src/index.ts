@@ -1,7 +1,13 @@
 export { type CreateDbOptions, createDb, type DbEngine, type OmniDb } from './create-db.ts';
-export { CredentialCipher, loadCredentialCipher, type SecretKeySource } from './credential-cipher.ts';
+export {
+  CredentialCipher,
+  loadCredentialCipher,
+  type SecretKeySource,
+  upgradeCredentialEnvelopes,
+} from './credential-cipher.ts';
 export { DbError, type DbErrorCode } from './db-error.ts';
 export { type MigrateResult, migrateToLatest } from './migrate.ts';
+export { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-dir.ts';
 export type * from './schema.ts';
 export { toJson } from './schema.ts';
 export {

@@ -33,7 +33,7 @@ for (const engine of TEST_ENGINES) {
         .execute();
       expect(raw).toHaveLength(2);
       for (const row of raw) {
-        expect(row.value.startsWith('v1:')).toBe(true);
+        expect(row.value.startsWith('v2:')).toBe(true);
         expect(row.value).not.toContain('whatsapp.net');
       }
       expect(await store.read(id, ['creds', 'session:a.0', 'missing'])).toEqual(

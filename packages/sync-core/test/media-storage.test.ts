@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createDb } from '@omni/db';
 import { createTestDb, type TestDb } from '@omni/db/testing';
 import {
@@ -104,6 +104,9 @@ describe('MediaStorageService on postgres', () => {
     if (r.status !== 'stored') return;
     expect(r.relativePath).toBe(join(inst, '2026-02', `${id}.png`));
     expect(readFileSync(join(base, r.relativePath))).toEqual(PNG);
+    // Only the service's user reads media: files 0600 in folders 0700.
+    expect(statSync(join(base, r.relativePath)).mode & 0o777).toBe(0o600);
+    expect(statSync(dirname(join(base, r.relativePath))).mode & 0o777).toBe(0o700);
     expect(r.sha256).toBe(sha(PNG));
     const row = await rowOf(id);
     expect(row.media_local_path).toBe(r.relativePath);

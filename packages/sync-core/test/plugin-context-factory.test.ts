@@ -37,7 +37,9 @@ describe('PluginContextFactory', () => {
     const clock = new VirtualClock(0);
     const limiter = new RateLimiter({ rates: fixedRateSource({}), clock });
     const factory = new PluginContextFactory({ limiter, cipher });
-    const ctx = factory.create(row(cipher.encryptJson({ token: 'secret-token' })));
+    const ctx = factory.create(
+      row(cipher.encryptJson({ token: 'secret-token' }, '11111111-1111-4111-8111-111111111111')),
+    );
     expect(ctx.instance).toMatchObject({
       id: '11111111-1111-4111-8111-111111111111',
       channel: 'discord',

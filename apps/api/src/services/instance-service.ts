@@ -215,7 +215,7 @@ export class InstanceService {
     await this.#db
       .updateTable('instances')
       .set({
-        credentials: this.#deps.cipher.encryptJson(credentials),
+        credentials: this.#deps.cipher.encryptJson(credentials, id),
         connection_state: 'open',
         updated_at: sql`now()`,
       })
@@ -241,7 +241,7 @@ export class InstanceService {
     if (!instance.credentials) {
       throw ApiError.conflict('the instance is not connected: POST /instances/:id/connect first');
     }
-    const { token } = this.#deps.cipher.decryptJson<{ token: string }>(instance.credentials);
+    const { token } = this.#deps.cipher.decryptJson<{ token: string }>(instance.credentials, id);
     return this.connect(id, token);
   }
 

@@ -28,10 +28,13 @@ beforeAll(async () => {
   t.deps.plugins.register(whatsapp);
   discord = await createInstance(t, 'ids-discord');
   wa = await createInstance(t, 'ids-wa', 'whatsapp-baileys');
-  await t.db.db
-    .updateTable('instances')
-    .set({ connection_state: 'open', credentials: t.deps.cipher.encryptJson({ token: 'x' }) })
-    .execute();
+  for (const id of [discord, wa]) {
+    await t.db.db
+      .updateTable('instances')
+      .set({ connection_state: 'open', credentials: t.deps.cipher.encryptJson({ token: 'x' }, id) })
+      .where('id', '=', id)
+      .execute();
+  }
 }, 60_000);
 afterAll(async () => {
   await wiring.close();

@@ -108,7 +108,7 @@ describe('instances', () => {
       .where('id', '=', id)
       .executeTakeFirstOrThrow();
     expect(row.credentials).not.toContain(GOOD_TOKEN);
-    expect(t.deps.cipher.decryptJson(row.credentials as string)).toEqual({ token: GOOD_TOKEN });
+    expect(t.deps.cipher.decryptJson(row.credentials as string, id)).toEqual({ token: GOOD_TOKEN });
 
     const status = await t.app.inject({ url: `/api/v2/instances/${id}/status`, headers: auth });
     expect(status.json().data).toEqual({ state: 'open', isConnected: true, profileName: 'omni-bot' });

@@ -86,7 +86,7 @@ test('WhatsApp: connect → QR and pairing code → phone links → open, profil
     .where('instance_id', '=', id)
     .where('key', '=', 'creds')
     .executeTakeFirst();
-  expect(creds?.value).toStartWith('v1:');
+  expect(creds?.value).toStartWith('v2:');
 
   const already = await call('GET', `/instances/${id}/qr`);
   expect(already.statusCode).toBe(200);

@@ -63,7 +63,9 @@ export class ProfileSyncService {
       throw new PermanentError(`channel ${instance.channel} is not installed in this process`);
     }
     const plugin = this.#plugins.get(instance.channel);
-    const row = credentials ? { ...instance, credentials: this.#cipher.encryptJson(credentials) } : instance;
+    const row = credentials
+      ? { ...instance, credentials: this.#cipher.encryptJson(credentials, instance.id) }
+      : instance;
     if (!row.credentials && row.connection_state !== 'open') {
       throw new PermanentError(`instance ${instance.id} is not connected`);
     }

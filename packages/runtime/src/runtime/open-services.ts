@@ -10,6 +10,7 @@ import {
   type OmniDb,
   type SecretKeySource,
   SettingsService,
+  upgradeCredentialEnvelopes,
 } from '@omni/db';
 import {
   type ChannelPlugin,
@@ -131,6 +132,9 @@ export async function openServices(config: ServicesConfig): Promise<Services> {
   const db = await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const settings = new SettingsService(db.db);
   const { cipher, source } = loadCredentialCipher({ dataDir: config.dataDir });
+  // Credentials stored before they were bound to their instance are rewritten bound (idempotent).
+  const upgraded = await upgradeCredentialEnvelopes(db.db, cipher);
+  if (upgraded > 0) config.log.info({ upgraded }, 'stored credentials re-encrypted bound to their instance');
   const plugins = new PluginRegistry(config.plugins);
   for (const plugin of config.plugins) if (hasSettings(plugin)) plugin.useSettings(settings);
   const jobs = new JobRepository(db.db);

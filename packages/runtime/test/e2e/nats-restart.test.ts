@@ -113,8 +113,8 @@ afterAll(async () => {
 test.skipIf(!natsBinary)(
   'NATS restarted mid-job: the job completes with exact counts and the queue keeps working',
   async () => {
-    const token = new CredentialCipher(Buffer.alloc(32, 1)).encryptJson({ token: fake.token });
     const instanceId = await insertInstance(db.db);
+    const token = new CredentialCipher(Buffer.alloc(32, 1)).encryptJson({ token: fake.token }, instanceId);
     await db.db.updateTable('instances').set({ credentials: token }).where('id', '=', instanceId).execute();
     const { job } = await jobs.createJob(instanceId, 'messages', { depth: 'all' });
     await queue.dispatch({ jobId: job.id, instanceId });

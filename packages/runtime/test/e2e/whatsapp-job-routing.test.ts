@@ -208,12 +208,14 @@ beforeAll(async () => {
     await auth.write(id, new Map([['creds', '{"registered":true}']]));
     waInstances.push(id);
   }
+  const discordId = crypto.randomUUID();
   const { id } = await db.db
     .insertInto('instances')
     .values({
+      id: discordId,
       name: 'discord',
       channel: 'discord',
-      credentials: cipher.encryptJson({ token: discord.token }),
+      credentials: cipher.encryptJson({ token: discord.token }, discordId),
       connection_state: 'open',
     })
     .returning('id')

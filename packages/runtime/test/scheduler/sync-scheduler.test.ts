@@ -36,15 +36,22 @@ afterAll(async () => {
 }, 60_000);
 
 test('queues profile / contacts+groups jobs for connected instances, follows settings, refreshes stale profiles', async () => {
-  const token = cipher.encryptJson({ token: 't' });
+  const ids = { fresh: crypto.randomUUID(), stale: crypto.randomUUID() };
   const [fresh, stale, off] = await db.db
     .insertInto('instances')
     .values([
-      { name: 'fresh', channel: 'discord', credentials: token, profile_synced_at: new Date() },
       {
+        id: ids.fresh,
+        name: 'fresh',
+        channel: 'discord',
+        credentials: cipher.encryptJson({ token: 't' }, ids.fresh),
+        profile_synced_at: new Date(),
+      },
+      {
+        id: ids.stale,
         name: 'stale',
         channel: 'discord',
-        credentials: token,
+        credentials: cipher.encryptJson({ token: 't' }, ids.stale),
         profile_synced_at: new Date(Date.now() - 2 * 86_400_000),
       },
       { name: 'off', channel: 'discord' },

@@ -188,7 +188,7 @@ export class MediaStorageService {
     if (!bytes) throw new MediaError('no-source', `no bytes for media of message ${input.messageId}`);
 
     const dir = join(limits.basePath, input.instanceId, MediaStorageService.#month(input.sentAt));
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     const temp = join(dir, `.${input.messageId}.${randomBytes(6).toString('hex')}.part`);
     try {
       const written = await this.#writeTemp(temp, bytes, limits.maxBytes);
@@ -263,7 +263,7 @@ export class MediaStorageService {
     let size = 0;
     const head = new Uint8Array(HEAD_BYTES);
     let headLength = 0;
-    const file = await open(temp, 'wx', 0o644);
+    const file = await open(temp, 'wx', 0o600);
     try {
       try {
         for await (const chunk of chunksOf(bytes)) {

@@ -70,7 +70,7 @@ export class PluginContextFactory {
   instanceRef(row: Instance): InstanceRef {
     let credentials: Record<string, JsonValue> | null = null;
     if (row.credentials && this.#options.cipher) {
-      credentials = this.#options.cipher.decryptJson<Record<string, JsonValue>>(row.credentials);
+      credentials = this.#options.cipher.decryptJson<Record<string, JsonValue>>(row.credentials, row.id);
     }
     return {
       id: instanceId(row.id) as InstanceId,

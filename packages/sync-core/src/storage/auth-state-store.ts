@@ -33,7 +33,7 @@ export class PostgresAuthStateStore {
       .where('instance_id', '=', instanceId)
       .where('key', 'in', [...new Set(keys)])
       .execute();
-    for (const row of rows) out.set(row.key, this.#cipher.decrypt(row.value));
+    for (const row of rows) out.set(row.key, this.#cipher.decrypt(row.value, instanceId));
     return out;
   }
 
@@ -44,7 +44,7 @@ export class PostgresAuthStateStore {
     const deletes: string[] = [];
     for (const [key, value] of entries) {
       if (value === null) deletes.push(key);
-      else upserts.push({ instance_id: instanceId, key, value: this.#cipher.encrypt(value) });
+      else upserts.push({ instance_id: instanceId, key, value: this.#cipher.encrypt(value, instanceId) });
     }
     await this.#db.transaction().execute(async (trx) => {
       if (upserts.length > 0) {
