@@ -118,12 +118,14 @@ async function run(spec: RunSpec): Promise<Record<string, unknown>> {
     });
     const instances: string[] = [];
     for (let i = 0; i < spec.instances; i++) {
+      const id = crypto.randomUUID();
       const row = await db.db
         .insertInto('instances')
         .values({
+          id,
           name: `bench-${i}`,
           channel: 'discord',
-          credentials: cipher.encryptJson({ token: tokens[i % tokens.length]! }),
+          credentials: cipher.encryptJson({ token: tokens[i % tokens.length]! }, id),
           download_media_on_sync: false,
         })
         .returning('id')

@@ -66,12 +66,14 @@ function runner(options: Partial<SyncRunnerOptions> = {}): SyncRunner {
 }
 
 async function newInstance(): Promise<string> {
+  const id = randomUUID();
   const row = await t.db
     .insertInto('instances')
     .values({
+      id,
       name: `discord-${randomUUID()}`,
       channel: 'discord',
-      credentials: cipher.encryptJson({ token: fake.token }),
+      credentials: cipher.encryptJson({ token: fake.token }, id),
     })
     .returning('id')
     .executeTakeFirstOrThrow();
