@@ -113,12 +113,24 @@ test('queues profile / contacts+groups jobs for connected instances, follows set
 });
 
 test('at start, a catchup job is queued for every connected instance with synced history (sync.catchup.enabled)', async () => {
-  const token = cipher.encryptJson({ token: 't' });
+  const ids = [crypto.randomUUID(), crypto.randomUUID()] as const;
   const [covered, uncovered, offline] = await db.db
     .insertInto('instances')
     .values([
-      { name: 'covered', channel: 'discord', credentials: token, profile_synced_at: new Date() },
-      { name: 'never-synced', channel: 'discord', credentials: token, profile_synced_at: new Date() },
+      {
+        id: ids[0],
+        name: 'covered',
+        channel: 'discord',
+        credentials: cipher.encryptJson({ token: 't' }, ids[0]),
+        profile_synced_at: new Date(),
+      },
+      {
+        id: ids[1],
+        name: 'never-synced',
+        channel: 'discord',
+        credentials: cipher.encryptJson({ token: 't' }, ids[1]),
+        profile_synced_at: new Date(),
+      },
       { name: 'offline', channel: 'discord', profile_synced_at: new Date() },
     ])
     .returning(['id'])
