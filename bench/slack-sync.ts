@@ -123,9 +123,15 @@ async function main(): Promise<void> {
     const cipher = new CredentialCipher(randomBytes(32));
     const settings = new SettingsService(t.db, { env: {} });
     await settings.update(settingValues);
+    const benchId = crypto.randomUUID();
     const { id } = await t.db
       .insertInto('instances')
-      .values({ name: 'bench', channel: 'slack', credentials: cipher.encryptJson({ token: ready.token }) })
+      .values({
+        id: benchId,
+        name: 'bench',
+        channel: 'slack',
+        credentials: cipher.encryptJson({ token: ready.token }, benchId),
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     const jobs = new JobRepository(t.db);

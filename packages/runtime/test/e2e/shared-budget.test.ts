@@ -80,12 +80,14 @@ test('two production runners on one bot token: 0 × 429, never above the route o
   const runners = [workerRunner(), workerRunner()];
   const instances = await Promise.all(
     runners.map(async () => {
+      const id = randomUUID();
       const row = await t.db
         .insertInto('instances')
         .values({
+          id,
           name: `discord-${randomUUID()}`,
           channel: 'discord',
-          credentials: cipher.encryptJson({ token: fake.token }),
+          credentials: cipher.encryptJson({ token: fake.token }, id),
         })
         .returning('id')
         .executeTakeFirstOrThrow();
