@@ -152,7 +152,10 @@ async function makePipeline(t: TestDb) {
   let target = await newInstance(t, 'bench-warmup');
   plugin.setHistoryHandler(async (pushed) => {
     const batch = { ...pushed, instanceId: target };
-    await inbox.commit(await inbox.put(batch), batch);
+    // As startWhatsApp on Postgres: the inbox write beside the storing transaction, which
+    // commits only once the row is written (DurableHistoryHandler, `parallel`).
+    const { error } = await inbox.putAndCommit(batch);
+    if (error) throw error;
   });
   const session = instanceId('bench-session');
   await plugin.connect(session);

@@ -178,6 +178,7 @@ export async function openServices(config: ServicesConfig): Promise<Services> {
       profiles,
       log: config.log,
       spoolDir: join(config.dataDir, 'whatsapp-inbox'),
+      pooled: db.engine === 'postgres',
       ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
     });
     whatsapp = wiring.plugin;

@@ -45,6 +45,11 @@ export interface WhatsAppDeps {
    * @defaultValue none: such a batch is logged as lost
    */
   spoolDir?: string;
+  /**
+   * The database has a pool (Postgres): the inbox write and the storing run side by side.
+   * @defaultValue false (PGlite's single connection: one after the other)
+   */
+  pooled?: boolean;
 }
 
 /** The WhatsApp plugin of a process with what it needs around it; see {@link startWhatsApp}. */
@@ -107,7 +112,10 @@ export function startWhatsApp(deps: WhatsAppDeps): WhatsAppWiring {
     ...(mediaHosts ? { mediaHosts } : {}),
   });
   const inbox = new HistoryInbox(deps.db, new HistoryIngestor(deps.db, new DedupeWriter(deps.db)));
-  const history = new DurableHistoryHandler(inbox, deps.log, { spoolDir: deps.spoolDir ?? null });
+  const history = new DurableHistoryHandler(inbox, deps.log, {
+    spoolDir: deps.spoolDir ?? null,
+    parallel: deps.pooled === true,
+  });
   plugin.setHistoryHandler((batch) => history.accept(batch));
   const writes = new Set<Promise<unknown>>();
   const track = (write: Promise<unknown>) => {

@@ -14,6 +14,12 @@ export interface DurableHistoryHandlerOptions {
   retryBaseMs?: number;
   /** Longest delay between two attempts, ms. @defaultValue 5_000 */
   retryMaxMs?: number;
+  /**
+   * Write the inbox row and run the storing transaction side by side (`HistoryInbox.putAndCommit`):
+   * needs a database with more than one connection (Postgres), not PGlite's single one.
+   * @defaultValue false
+   */
+  parallel?: boolean;
 }
 
 /** Defaults of {@link DurableHistoryHandlerOptions}. */
@@ -21,6 +27,7 @@ export const DEFAULT_DURABLE_HISTORY_HANDLER_OPTIONS = {
   spoolDir: null,
   retryBaseMs: 250,
   retryMaxMs: 5_000,
+  parallel: false,
 } satisfies Required<DurableHistoryHandlerOptions>;
 
 /**
@@ -47,7 +54,15 @@ export class DurableHistoryHandler {
 
   /** Writes the batch down, then stores it; resolves once it is stored, or kept for the next start. */
   async accept(batch: PushedHistory): Promise<void> {
-    const id = await this.#untilDone('write to the inbox', batch, () => this.#inbox.put(batch));
+    // On Postgres both steps at once (the storing commits only after the inbox write); otherwise,
+    // or after a failure, step by step with retries from where it stopped.
+    const first =
+      this.#closing || !this.#options.parallel
+        ? { inboxId: null, error: 'sequential' }
+        : await this.#inbox.putAndCommit(batch);
+    if (first.error === null) return;
+    const id =
+      first.inboxId ?? (await this.#untilDone('write to the inbox', batch, () => this.#inbox.put(batch)));
     if (id === null) {
       this.#spool(batch);
       return;

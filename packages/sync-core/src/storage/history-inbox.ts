@@ -64,6 +64,38 @@ export class HistoryInbox {
     });
   }
 
+  /**
+   * {@link put} and {@link commit} side by side, for a batch just received: the batch is written
+   * to the inbox (its own statement) while the storing transaction runs, and that transaction
+   * deletes the row and commits only once the row is written — so the batch is never stored
+   * without having been written down, at about the latency of the storing alone. On failure,
+   * `inboxId` tells whether the inbox write got through (then {@link commit} it later).
+   */
+  async putAndCommit(batch: PushedHistory): Promise<{ inboxId: string | null; error: unknown }> {
+    let inboxId: string | null = null;
+    const put = this.put(batch).then((id) => {
+      inboxId = id;
+      return id;
+    });
+    try {
+      await this.#ingestor.ingest(
+        batch,
+        async (trx) => {
+          const id = await put;
+          const claimed = await sql`delete from history_inbox where id = ${id}::bigint returning id`.execute(
+            trx,
+          );
+          return claimed.rows.length > 0;
+        },
+        { claimLast: true },
+      );
+      return { inboxId, error: null };
+    } catch (error) {
+      await put.catch(() => null);
+      return { inboxId, error };
+    }
+  }
+
   /** Rows waiting to be stored, oldest first (all instances, or one). */
   async pending(instanceId?: string): Promise<InboxEntry[]> {
     let query = this.#db

@@ -55,18 +55,21 @@ export class HistoryIngestor {
   }
 
   /**
-   * Stores one pushed chunk idempotently. `claim`, when given, runs first in the chunk's
-   * transaction; when it answers false nothing is written and the result is `null` (the
-   * {@link HistoryInbox} claims its row this way, so the row goes when the chunk is stored).
+   * Stores one pushed chunk idempotently. `claim`, when given, runs in the chunk's transaction —
+   * first, or after the writes with `claimLast` (so it may wait for something running meanwhile);
+   * when it answers false nothing is written and the result is `null` (the {@link HistoryInbox}
+   * claims its row this way, so the row goes when the chunk is stored).
    */
   async ingest(chunk: PushedHistory): Promise<IngestResult>;
   async ingest(
     chunk: PushedHistory,
     claim: (trx: Transaction<Database>) => Promise<boolean>,
+    options?: { claimLast?: boolean },
   ): Promise<IngestResult | null>;
   async ingest(
     chunk: PushedHistory,
     claim?: (trx: Transaction<Database>) => Promise<boolean>,
+    options: { claimLast?: boolean } = {},
   ): Promise<IngestResult | null> {
     const instanceId = chunk.instanceId;
     const newest = new Map<string, number>();
@@ -80,18 +83,32 @@ export class HistoryIngestor {
         .filter(([id]) => !chunk.chats.some((c) => c.id === id))
         .map(([id, ts]) => ({ chat: { id: id as PushedHistory['chats'][number]['id'] }, lastMessageAt: ts })),
     ];
-    const written = await this.#db.transaction().execute(async (trx) => {
-      if (claim && !(await claim(trx))) return null;
-      const lidCounts = await this.#lids.upsertIn(trx, instanceId, chunk.lidMappings ?? []);
-      const chatCounts = await this.#directory.upsertChats(trx, instanceId, chats);
-      const contactCounts = await this.#directory.upsertContacts(trx, instanceId, chunk.contacts, new Date());
-      const result = await this.#writer.writeBatchIn(trx, {
-        instanceId,
-        messages: chunk.messages,
-        source: 'sync',
+    const unclaimed = Symbol('unclaimed');
+    const written = await this.#db
+      .transaction()
+      .execute(async (trx) => {
+        if (claim && !options.claimLast && !(await claim(trx))) return null;
+        const lidCounts = await this.#lids.upsertIn(trx, instanceId, chunk.lidMappings ?? []);
+        const chatCounts = await this.#directory.upsertChats(trx, instanceId, chats);
+        const contactCounts = await this.#directory.upsertContacts(
+          trx,
+          instanceId,
+          chunk.contacts,
+          new Date(),
+        );
+        const result = await this.#writer.writeBatchIn(trx, {
+          instanceId,
+          messages: chunk.messages,
+          source: 'sync',
+        });
+        // Claimed last and not ours after all: roll the writes back.
+        if (claim && options.claimLast && !(await claim(trx))) throw unclaimed;
+        return { result, chatCounts, contactCounts, lidCounts };
+      })
+      .catch((error: unknown) => {
+        if (error === unclaimed) return null;
+        throw error;
       });
-      return { result, chatCounts, contactCounts, lidCounts };
-    });
     if (!written) return null;
     const { result, chatCounts, contactCounts, lidCounts } = written;
     if (result.inserted.length > 0) await this.#options.onInserted(instanceId, result.inserted);
