@@ -79,18 +79,35 @@ export async function* fetchSlackHistory(
     return out;
   };
 
+  const askReplies = (root: string, oldest: string) =>
+    ctx.request('messages', () =>
+      api.call<HistoryAnswer>(
+        'conversations.replies',
+        { channel, ts: root, oldest, latest: untilTs, inclusive: false, limit: repliesLimit },
+        appTier,
+        ctx.signal,
+      ),
+    );
+  // The next replies page is asked for while the engine stores the batch just yielded, so a chat's
+  // threads are walked at the pace of Slack's window, not of request + write one after the other.
+  // Only a request the cursor already says comes next is started; a stop drops its answer.
+  const pipe: { ahead: { key: string; page: Promise<HistoryAnswer> } | null } = { ahead: null };
+  const prefetch = () => {
+    const root = state.threads[0];
+    if (root === undefined) return;
+    const oldest = state.after ?? root;
+    const page = askReplies(root, oldest);
+    page.catch(() => {});
+    pipe.ahead = { key: `${root}/${oldest}`, page };
+  };
+
   for (;;) {
     while (state.threads.length > 0) {
       const root = state.threads[0]!;
       const oldest = state.after ?? root;
-      const page = await ctx.request('messages', () =>
-        api.call<HistoryAnswer>(
-          'conversations.replies',
-          { channel, ts: root, oldest, latest: untilTs, inclusive: false, limit: repliesLimit },
-          appTier,
-          ctx.signal,
-        ),
-      );
+      const taken = pipe.ahead;
+      pipe.ahead = null;
+      const page = await (taken?.key === `${root}/${oldest}` ? taken.page : askReplies(root, oldest));
       const replies = (page.messages ?? [])
         .filter(
           (m) =>
@@ -104,7 +121,9 @@ export async function* fetchSlackHistory(
         state.threads.shift();
         state.after = null;
       }
-      yield batch(replies);
+      const out = batch(replies);
+      prefetch();
+      yield out;
     }
     if (state.end) return;
 
@@ -131,7 +150,9 @@ export async function* fetchSlackHistory(
     state.end = reachedSince || page.has_more !== true || all.length === 0;
     // Exhausted: the history began after `since`; with "all" (no `since`) reaching the start is completion.
     state.exhausted = state.end && !reachedSince && params.since !== null;
-    yield batch([...top].reverse());
+    const out = batch([...top].reverse());
+    prefetch();
+    yield out;
     if (final()) return;
   }
 }
