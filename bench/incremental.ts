@@ -126,9 +126,15 @@ async function main(): Promise<void> {
       'sync.discord.messagesPerMinute': GLOBAL_PER_WINDOW * 60,
       'sync.chatConcurrency': channels,
     });
+    const benchId = crypto.randomUUID();
     const { id } = await t.db
       .insertInto('instances')
-      .values({ name: 'bench', channel: 'discord', credentials: cipher.encryptJson({ token: ready.token }) })
+      .values({
+        id: benchId,
+        name: 'bench',
+        channel: 'discord',
+        credentials: cipher.encryptJson({ token: ready.token }, benchId),
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     const jobs = new JobRepository(t.db);
