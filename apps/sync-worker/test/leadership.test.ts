@@ -3,12 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
 import { createTestDb, type TestDb } from '@omni/db/testing';
+import { NatsJobQueue } from '@omni/runtime';
 import type { Subprocess } from 'bun';
 
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const WORKER_MAIN = join(import.meta.dir, '../src/main.ts');
 const tag = randomBytes(4).toString('hex');
+const names = { stream: `T_LEAD_${tag}`, subjectPrefix: `t.${tag}.jobs`, durable: `t_lead_${tag}` };
 let db: TestDb;
 let dir: string;
 const procs: Subprocess[] = [];
@@ -23,6 +26,9 @@ afterAll(async () => {
     p.kill('SIGKILL');
     await p.exited;
   }
+  const nc = await connect({ servers: NATS_URL });
+  await new NatsJobQueue(nc, names).destroy().catch(() => {});
+  await nc.close();
   await db.close();
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);
@@ -36,9 +42,9 @@ function startWorker(id: string): { proc: Subprocess; log: () => string } {
       ...process.env,
       DATABASE_URL: db.url,
       NATS_URL,
-      NATS_STREAM: `T_LEAD_${tag}`,
-      NATS_SUBJECT_PREFIX: `t.${tag}.jobs`,
-      NATS_DURABLE: `t_lead_${tag}`,
+      NATS_STREAM: names.stream,
+      NATS_SUBJECT_PREFIX: names.subjectPrefix,
+      NATS_DURABLE: names.durable,
       NATS_EVENT_PREFIX: `t.${tag}.sync`,
       OMNI_SECRET_KEY: randomBytes(32).toString('hex'),
       DATA_DIR: join(dir, id),
