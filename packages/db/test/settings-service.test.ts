@@ -41,6 +41,10 @@ for (const engine of TEST_ENGINES) {
       const settings = new SettingsService(t.db, { env: {} });
       const cases: [Record<string, unknown>, RegExp][] = [
         [{ 'sync.profile.scheduleCron': 'every day' }, /not a valid cron/],
+        // croner reads a seconds field (and a year): every second, for every instance.
+        [{ 'sync.profile.scheduleCron': '* * * * * *' }, /five fields/],
+        [{ 'sync.contacts.scheduleCron': '* * * * * * *' }, /five fields/],
+        [{ 'sync.contacts.scheduleCron': '0 0 31 2 *' }, /never fires/],
         [{ 'sync.discord.messagesPerMinute': -5 }, /greater than 0/],
         [{ 'sync.discord.messagesPerMinute': '50' }, /requests per minute/],
         [{ 'sync.defaultDepth': '2w' }, /one of 7d, 30d, 90d, 1y, all/],

@@ -71,14 +71,26 @@ const rate = (max: number) => (value: unknown) =>
 
 const bool = (value: unknown) => (typeof value === 'boolean' ? ok(value) : bad('must be true or false'));
 
+/**
+ * A schedule: five fields (minute hour day-of-month month day-of-week) or a nickname (`@daily`).
+ * croner also reads a leading seconds field and a trailing year, which would let a schedule start
+ * a refresh of every instance each second; and a pattern no date matches (`0 0 31 2 *`) never fires.
+ */
 const cron = (value: unknown) => {
   if (typeof value !== 'string' || value.trim() === '') return bad('must be a cron expression');
+  let next: Date | null;
   try {
-    new Cron(value, { paused: true }).stop();
-    return ok(value);
+    const pattern = new Cron(value, { paused: true, timezone: 'UTC' });
+    next = pattern.nextRun();
+    pattern.stop();
   } catch (error) {
     return bad(`is not a valid cron expression: ${(error as Error).message}`);
   }
+  const trimmed = value.trim();
+  if (!trimmed.startsWith('@') && trimmed.split(/\s+/).length !== 5) {
+    return bad('must have five fields (minute hour day-of-month month day-of-week), no seconds or year');
+  }
+  return next === null ? bad('never fires: no date matches it') : ok(value);
 };
 
 const parseNumber = (text: string): unknown => (text.trim() === '' ? text : Number(text));
@@ -198,7 +210,7 @@ export const SETTING_DEFINITIONS: { [K in SettingKey]: SettingDefinition<K> } = 
   }),
   'sync.profile.scheduleCron': define({
     key: 'sync.profile.scheduleCron',
-    description: 'When profiles refresh (cron, server time zone).',
+    description: 'When profiles refresh (cron, five fields, UTC).',
     env: 'SYNC_PROFILE_SCHEDULE_CRON',
     defaultValue: () => '0 4 * * *',
     validate: cron,
@@ -223,7 +235,7 @@ export const SETTING_DEFINITIONS: { [K in SettingKey]: SettingDefinition<K> } = 
   }),
   'sync.contacts.scheduleCron': define({
     key: 'sync.contacts.scheduleCron',
-    description: 'When contacts and groups refresh (cron, server time zone).',
+    description: 'When contacts and groups refresh (cron, five fields, UTC).',
     env: 'SYNC_CONTACTS_SCHEDULE_CRON',
     defaultValue: () => '0 3 * * *',
     validate: cron,
