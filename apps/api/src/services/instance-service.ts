@@ -201,6 +201,7 @@ export class InstanceService {
     const instance = await this.get(id);
     if (instance.channel === 'whatsapp-baileys') {
       const state = await this.whatsapp().connect(instanceId(id));
+      await this.#queueCatchup(id);
       return this.#setState(id, state.status === 'idle' ? 'disconnected' : state.status);
     }
     if (!token)
@@ -221,7 +222,27 @@ export class InstanceService {
       })
       .where('id', '=', id)
       .execute();
-    return this.#deps.profiles.storeProfile(id, profile);
+    const stored = await this.#deps.profiles.storeProfile(id, profile);
+    await this.#queueCatchup(id);
+    return stored;
+  }
+
+  /**
+   * Gap healing on reconnect: with `sync.catchup.enabled`, an instance that has synced history
+   * (a coverage ledger) gets a `catchup` job, which fills per chat the gap since its newest
+   * covered point — what was missed while it was disconnected.
+   */
+  async #queueCatchup(id: string): Promise<void> {
+    if (!(await this.#deps.settings.get('sync.catchup.enabled'))) return;
+    const covered = await this.#db
+      .selectFrom('chat_coverage')
+      .select('id')
+      .where('instance_id', '=', id)
+      .limit(1)
+      .executeTakeFirst();
+    if (!covered) return;
+    const { job, created } = await this.#deps.jobs.createJob(id, 'catchup', {});
+    if (created) await this.#deps.queue.dispatch({ jobId: job.id, instanceId: id });
   }
 
   /**

@@ -152,6 +152,14 @@ test('coverage report: after a 7d sync every readable chat is complete to 7d; 30
     expect(row.gaps).toEqual([]);
     expect(Date.parse(row.ranges.at(-1)!.to)).toBe(Date.parse(catchup.progress.window.until));
   }
+  // Reconnecting an instance with synced history queues a catchup job by itself.
+  expect((await api('POST', '/disconnect')).statusCode).toBe(200);
+  expect((await api('POST', '/connect', { token: fake.token })).statusCode).toBe(200);
+  const listed = (await api('GET', '/sync')).json().items as { jobId: string; type: string }[];
+  const healing = listed.filter((j) => j.type === 'catchup' && j.jobId !== catchup.jobId);
+  expect(healing).toHaveLength(1);
+  expect((await waitForEnd(healing[0]!.jobId)).status).toBe('completed');
+
   const one = await coverage(`?depth=7d&chatId=${readable[0]!.id}`);
   expect(one.chats.map((c) => c.chatId)).toEqual([readable[0]!.id]);
 });
