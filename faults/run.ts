@@ -18,6 +18,7 @@ import { mediaDiskFull, mediaUnwritable } from './scenarios/media-faults.ts';
 import { mediaTraversal } from './scenarios/media-traversal.ts';
 import { natsRestart } from './scenarios/nats-restart.ts';
 import { postgresRestart } from './scenarios/postgres-restart.ts';
+import { slackFaults } from './scenarios/slack-faults.ts';
 import { staleWorker } from './scenarios/stale-worker.ts';
 import { whatsappPushOutage } from './scenarios/whatsapp-push-outage.ts';
 
@@ -28,6 +29,7 @@ const SCENARIOS: Scenario[] = [
   postgresRestart,
   whatsappPushOutage,
   discordFaults,
+  slackFaults,
   mediaUnwritable,
   mediaDiskFull,
   concurrentSync,
