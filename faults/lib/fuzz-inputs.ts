@@ -32,6 +32,56 @@ export const NASTY_STRINGS = [
   '%zz',
   '\\',
   '9'.repeat(40),
+  'a\u0000b',
+  'Bot tok\u0000en',
+  'tok\nen',
+  'tok\r\nX-Injected: 1',
+  '../../users/@me#',
+  '../../users/@me',
+  '123/../../guilds',
+  '15551230000@s.whatsapp.net',
+  '1098765432109876543',
+  '18446744073709551616',
+];
+
+/** Dates Postgres or JavaScript cannot hold, or that sit on their edges. */
+export const EXTREME_DATES = [
+  '2016-12-31T23:59:60Z',
+  '2021-02-30T00:00:00Z',
+  '0000-01-01T00:00:00Z',
+  '0001-01-01T00:00:00Z',
+  '9999-12-31T23:59:59.999Z',
+  '99999-01-01T00:00:00Z',
+  '-000001-01-01T00:00:00Z',
+  '2026-01-01T24:00:00Z',
+  '2026-01-01T00:00:00+25:00',
+  '1970-01-01T00:00:00Z',
+  '2026-13-01T00:00:00Z',
+  'yesterday',
+];
+
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+
+/** Cursors that are not one the API handed out: malformed, of the wrong shape, or holding unexpected values. */
+export const FORGED_CURSORS = [
+  'x',
+  '!!!',
+  b64('just a string'),
+  b64(['a']),
+  b64([1, 2]),
+  b64([null, null]),
+  b64({ 0: 'a', 1: 'b' }),
+  b64(['2026-13-45 25:61:00+00', ZERO_UUID]),
+  b64(['2026-02-30 00:00:00+00', ZERO_UUID]),
+  b64(['2026-01-01 00:00:00+00', 'not-a-uuid']),
+  b64(['2026-01-01 00:00:00+00\u0000', ZERO_UUID]),
+  b64(['x'.repeat(4000), ZERO_UUID]),
+  b64(["' OR 1=1 --", ZERO_UUID]),
+  b64(['0000-01-01 00:00:00+00', ZERO_UUID]),
+  b64(['294277-01-01 00:00:00+00', ZERO_UUID]),
+  b64([{ $gt: '' }, ZERO_UUID]),
+  b64([1e309, ZERO_UUID]),
 ];
 
 /** `encodeURIComponent`, with lone surrogates sent as their raw (invalid) UTF-8 escapes instead of throwing. */
@@ -79,9 +129,15 @@ export function randomJson(prng: SeededPrng, depth = 3): unknown {
         'token',
         'downloadMedia',
         'channelId',
+        'since',
+        'until',
+        'cursor',
+        'media.storagePath',
+        'sync.maxPendingJobsPerInstance',
         '__proto__',
         'constructor',
         'x',
+        'a\u0000b',
       ];
       for (let i = prng.int(0, 4); i > 0; i--) out[prng.pick(keys)] = randomJson(prng, depth - 1);
       return out;
@@ -101,6 +157,10 @@ export function syncishBody(prng: SeededPrng): unknown {
   if (prng.next() < 0.3) body.name = prng.pick(NASTY_STRINGS);
   if (prng.next() < 0.3) body.channel = prng.pick(['discord', 'whatsapp-baileys', 'telegram', '', null]);
   if (prng.next() < 0.2) body.token = prng.pick(NASTY_STRINGS);
+  if (prng.next() < 0.1) body['media.storagePath'] = prng.pick(['/', '/etc', '../..', 'a\u0000b']);
+  if (prng.next() < 0.1) body['sync.maxPendingJobsPerInstance'] = prng.pick([0, -1, 1.5, 1e9, '20', null]);
+  if (prng.next() < 0.2)
+    body[prng.pick(['unknownField', 'isAdmin', 'a\u0000b', '__proto__'])] = prng.pick(NASTY_STRINGS);
   return body;
 }
 
@@ -143,11 +203,25 @@ export function queryString(prng: SeededPrng): string {
     'search',
     'since',
     'until',
+    'api_key',
+    'channel',
+    'unknown',
     '__proto__',
     'limit[]',
     'a',
   ];
-  const values = [...NASTY_STRINGS, '10', '1000000', '-5', '0', '1.5', 'desc', 'running'];
+  const values = [
+    ...NASTY_STRINGS,
+    ...EXTREME_DATES,
+    ...FORGED_CURSORS,
+    '10',
+    '1000000',
+    '-5',
+    '0',
+    '1.5',
+    'desc',
+    'running',
+  ];
   const parts: string[] = [];
   for (let i = prng.int(0, 4); i > 0; i--) {
     const key = prng.pick(keys);

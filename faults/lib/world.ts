@@ -52,6 +52,8 @@ export interface SyncWorldOptions {
    * @defaultValue 30000 (the product's default)
    */
   ackWaitMs?: number;
+  /** Where the API logs (pino JSON lines, debug level, the service's own redaction); default no log. */
+  appLog?: (line: string) => void;
 }
 
 /** A job as the database has it. */
@@ -127,17 +129,27 @@ export class SyncWorld {
     const queue = services.queue;
     if (queue instanceof NatsJobQueue) cleanup.add(`stream ${names.stream}`, () => queue.destroy());
     await services.settings.update({ 'sync.discord.messagesPerMinute': 60_000, ...options.settings });
-    const app = await buildApp({
-      db: services.db,
-      settings: services.settings,
-      cipher: services.cipher,
-      apiKey: API_KEY,
-      plugins: services.plugins,
-      jobs: services.jobs,
-      queue: services.queue,
-      events: services.events,
-      profiles: services.profiles,
-    });
+    const app = await buildApp(
+      {
+        db: services.db,
+        settings: services.settings,
+        cipher: services.cipher,
+        apiKey: API_KEY,
+        plugins: services.plugins,
+        jobs: services.jobs,
+        queue: services.queue,
+        events: services.events,
+        profiles: services.profiles,
+      },
+      options.appLog
+        ? {
+            logger: {
+              level: 'debug',
+              stream: { write: (line: string) => options.appLog?.(line) },
+            },
+          }
+        : {},
+    );
     await app.ready();
     cleanup.add('app', () => app.close());
     return new SyncWorld(fake, services, app, databaseUrl, options.natsUrl, dir, secret, names, cleanup);

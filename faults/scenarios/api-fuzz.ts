@@ -45,6 +45,27 @@ const ROUTES: { method: Method; path: string }[] = [
   { method: 'PUT', path: '/api/v2/instances/:id' },
   { method: 'OPTIONS', path: '/api/v2/instances' },
   { method: 'GET', path: '/api/v2/nope' },
+  { method: 'GET', path: '/api/v2/ready' },
+  { method: 'POST', path: '/api/v2/auth/validate' },
+  { method: 'GET', path: '/api/v2/chats' },
+  { method: 'GET', path: '/api/v2/chats/:itemId' },
+  { method: 'GET', path: '/api/v2/chats/:itemId/messages' },
+  { method: 'GET', path: '/api/v2/chats/:itemId/participants' },
+  { method: 'GET', path: '/api/v2/messages/:itemId' },
+  { method: 'GET', path: '/api/v2/settings/:key' },
+  { method: 'PUT', path: '/api/v2/settings/:key' },
+  { method: 'GET', path: '/api/v2/instances/:id/coverage' },
+  { method: 'POST', path: '/api/v2/instances/:id/restart' },
+  { method: 'POST', path: '/api/v2/instances/:id/resync' },
+  { method: 'DELETE', path: '/api/v2/instances/:id' },
+];
+
+const SETTING_KEYS = [
+  'media.storagePath',
+  'sync.maxPendingJobsPerInstance',
+  'sync.defaultDepth',
+  'nope',
+  'a%00b',
 ];
 
 const CONTENT_TYPES = [
@@ -70,14 +91,31 @@ const CONTENT_TYPES = [
 export const apiFuzz: Scenario = {
   name: 'api-fuzz',
   timeoutMs: (c) => 60_000 + c.sizes.fuzzRequests * 20,
-  async run({ config, cleanup, prng, log }) {
+  async run({ config, cleanup, prng, log: log_ }) {
+    const logLines: string[] = [];
     const world = await SyncWorld.open({
       cleanup,
       natsUrl: config.natsUrl,
+      appLog: (line) => logLines.push(line),
       fake: { data: { seed: 81, guilds: [{ name: 'Z', channels: [{ name: 'z', messageCount: 20 }] }] } },
     });
     const instance = await world.connectedInstance('fuzz');
     const { jobId } = await world.postSync(instance, { type: 'messages', depth: '7d' });
+    // Stored messages whose text must never reach the log, whatever the requests do.
+    const texts = Array.from({ length: 20 }, (_, i) => `private message ${i}: call +49 170 555 01${i}`);
+    await world.db
+      .insertInto('messages')
+      .values(
+        texts.map((text, i) => ({
+          instance_id: instance,
+          chat_external_id: '1098765432109876543',
+          external_id: `fuzz-${i}`,
+          sent_at: new Date(Date.UTC(2026, 0, 1, 0, i)),
+          kind: 'text',
+          text,
+        })),
+      )
+      .execute();
     const ids = () =>
       prng.pick([instance, instance, jobId, crypto.randomUUID(), ...NASTY_STRINGS.map(safeEncode)]);
     const statuses = new Map<number, number>();
@@ -85,9 +123,14 @@ export const apiFuzz: Scenario = {
     const total = config.sizes.fuzzRequests;
     for (let i = 0; i < total; i++) {
       const route = prng.pick(ROUTES);
+      // The scenario's instance stays: deleting it would leave nothing to fuzz.
+      const id = route.method === 'DELETE' ? crypto.randomUUID() : ids();
       const url =
-        route.path.replace(':id', ids()).replace(':jobId', ids()).replace(':itemId', ids()) +
-        queryString(prng);
+        route.path
+          .replace(':id', id)
+          .replace(':jobId', ids())
+          .replace(':itemId', ids())
+          .replace(':key', prng.pick(SETTING_KEYS)) + queryString(prng);
       const headers: Record<string, string> = {};
       const keyRoll = prng.next();
       if (keyRoll < 0.9) headers['x-api-key'] = 'faults-key';
@@ -138,12 +181,28 @@ export const apiFuzz: Scenario = {
       .sort(([a], [b]) => a - b)
       .map(([s, n]) => `${s}×${n}`)
       .join(' ');
-    log(`${total} requests: ${histogram}`);
+    log_(`${total} requests: ${histogram}`);
     check(
       (statuses.get(200) ?? 0) + (statuses.get(202) ?? 0) > 0,
       'no request succeeded: the fuzz never reached a handler',
     );
     check(fiveXX.length === 0, `${fiveXX.length} answers ≥ 500, e.g. ${fiveXX.slice(0, 3).join(' | ')}`);
-    return `${total} requests, 0 5xx (${histogram})`;
+    // The log: no message text, no bot token, no API key, whatever the requests carried.
+    const log = logLines.join('');
+    const leaks = [world.fake.token, 'faults-key', ...texts].filter((secret) => log.includes(secret));
+    check(logLines.length > 0, 'the API logged nothing: the log scan would prove nothing');
+    check(
+      leaks.length === 0,
+      `the log carries ${leaks.length} secrets or message texts, e.g. ${leaks[0]?.slice(0, 40)}`,
+    );
+    const settings = await world.services.settings.get('media.storagePath');
+    check(
+      settings !== '/' && settings !== '/etc',
+      `media.storagePath was changed over the API to ${settings}`,
+    );
+    log_(
+      `log scan: ${logLines.length} lines, ${texts.length} message texts and the token checked, none found`,
+    );
+    return `${total} requests, 0 5xx, log clean (${histogram})`;
   },
 };
