@@ -219,7 +219,7 @@ export const SETTING_DEFINITIONS: { [K in SettingKey]: SettingDefinition<K> } = 
   'sync.catchup.enabled': define({
     key: 'sync.catchup.enabled',
     description:
-      "When the fleet starts (the scheduler's leader starts), queue a catchup job for every connected instance that has synced messages: it fills, per chat, the gap since the newest covered point.",
+      "When the fleet starts (the scheduler's leader starts) and when an instance with synced messages is connected again, queue a catchup job: it fills, per chat, the gap since the newest covered point.",
     env: 'SYNC_CATCHUP_ENABLED',
     defaultValue: () => true,
     validate: bool,
