@@ -50,6 +50,14 @@ interface JobView extends ProgressView {
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
+/** An id given on the command line as one path segment: `../settings` or `a/b` cannot reach another route. */
+function seg(id: string | undefined): string {
+  if (id === undefined || id === '' || id === '.' || id === '..') {
+    throw new UsageError(`"${id ?? ''}" is not an id; see --help`);
+  }
+  return encodeURIComponent(id);
+}
+
 /** Runs one CLI invocation; returns the process exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -114,7 +122,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         const token = values.token ?? io.env.OMNI_CONNECT_TOKEN;
         const inst = await api.call<Record<string, unknown>>(
           'POST',
-          `/instances/${args[0]}/connect`,
+          `/instances/${seg(args[0])}/connect`,
           token ? { token } : {},
         );
         print(inst, () => `${inst.id}  ${inst.connectionState}  ${inst.profileName ?? ''}`);
@@ -122,7 +130,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       }
       case 'profile': {
         need(1);
-        const inst = await api.call<Record<string, unknown>>('GET', `/instances/${args[0]}`);
+        const inst = await api.call<Record<string, unknown>>('GET', `/instances/${seg(args[0])}`);
         print(inst, () =>
           [
             `name:      ${inst.profileName ?? '-'}`,
@@ -142,7 +150,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         if (values.media) body.downloadMedia = true;
         const job = await api.call<{ jobId: string; status: string; message?: string }>(
           'POST',
-          `/instances/${args[0]}/sync`,
+          `/instances/${seg(args[0])}/sync`,
           body,
         );
         io.out(`job ${job.jobId} ${job.status}${job.message ? ` — ${job.message}` : ''}`);
@@ -157,7 +165,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         const query = values.status ? `?status=${encodeURIComponent(values.status)}` : '';
         const list = await api.call<{ items: Record<string, unknown>[] }>(
           'GET',
-          `/instances/${args[0]}/sync${query}`,
+          `/instances/${seg(args[0])}/sync${query}`,
         );
         print(
           list,
@@ -173,7 +181,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       }
       case 'show': {
         need(2);
-        const job = await api.call<JobView>('GET', `/instances/${args[0]}/sync/${args[1]}`);
+        const job = await api.call<JobView>('GET', `/instances/${seg(args[0])}/sync/${seg(args[1])}`);
         print(
           job,
           () =>
@@ -187,7 +195,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         if (values.depth) query.set('depth', values.depth);
         if (values.channel) query.set('chatId', values.channel);
         const q = query.size > 0 ? `?${query}` : '';
-        const report = await api.call<CoverageView>('GET', `/instances/${args[0]}/coverage${q}`);
+        const report = await api.call<CoverageView>('GET', `/instances/${seg(args[0])}/coverage${q}`);
         print(report, () => renderCoverage(report));
         return 0;
       }
@@ -196,7 +204,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         need(2);
         const job = await api.call<{ status: string }>(
           'POST',
-          `/instances/${args[0]}/sync/${args[1]}/${command}`,
+          `/instances/${seg(args[0])}/sync/${seg(args[1])}/${command}`,
         );
         io.out(`job ${args[1]} ${job.status}`);
         return 0;
@@ -227,7 +235,7 @@ function readKeyFile(dataDir: string): string | undefined {
 
 /** Follows a job over SSE, redrawing the bar; falls back to polling if the stream breaks. */
 async function follow(api: ApiClient, io: CliIo, instanceId: string, jobId: string): Promise<number> {
-  const path = `/instances/${instanceId}/sync/${jobId}`;
+  const path = `/instances/${seg(instanceId)}/sync/${seg(jobId)}`;
   let last = '';
   const draw = (view: ProgressView) => {
     const line = renderProgress(view);

@@ -152,6 +152,21 @@ describe('omni-sync CLI', () => {
     expect(k.err).toContain('401 UNAUTHORIZED');
   });
 
+  test('ids are sent as one path segment: a slash or a dot segment cannot reach another route', async () => {
+    seen.length = 0;
+    expect(await runCli(['coverage', '../../settings'], io().io)).toBe(1);
+    expect(await runCli(['show', 'i1', 'j1/../../../../settings'], io().io)).toBe(1);
+    expect(seen.map((s) => s.path)).toEqual([
+      '/api/v2/instances/..%2F..%2Fsettings/coverage',
+      '/api/v2/instances/i1/sync/j1%2F..%2F..%2F..%2F..%2Fsettings',
+    ]);
+    const u = io();
+    expect(await runCli(['cancel', 'i1', '..'], u.io)).toBe(2);
+    expect(await runCli(['jobs', '.'], u.io)).toBe(2);
+    expect(u.err).toContain('is not an id');
+    expect(seen).toHaveLength(2);
+  });
+
   test('the progress line shows messages, chats, media, waits and ETA', () => {
     const line = renderProgress(
       {
