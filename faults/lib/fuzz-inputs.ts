@@ -81,7 +81,7 @@ export const FORGED_CURSORS = [
   b64(['0000-01-01 00:00:00+00', ZERO_UUID]),
   b64(['294277-01-01 00:00:00+00', ZERO_UUID]),
   b64([{ $gt: '' }, ZERO_UUID]),
-  b64([1e309, ZERO_UUID]),
+  b64([Number.MAX_VALUE, ZERO_UUID]),
 ];
 
 /** `encodeURIComponent`, with lone surrogates sent as their raw (invalid) UTF-8 escapes instead of throwing. */
