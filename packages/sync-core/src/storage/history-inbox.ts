@@ -77,6 +77,8 @@ export class HistoryInbox {
       inboxId = id;
       return id;
     });
+    // Awaited below; its failure must not go unhandled while the storing fails first.
+    put.catch(() => {});
     try {
       await this.#ingestor.ingest(
         batch,
