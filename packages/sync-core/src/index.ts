@@ -69,6 +69,7 @@ export {
   type GapReason,
   type ReportGap,
 } from './coverage/coverage-report.ts';
+export { buildSyncPlan, type ChatPlan, type SyncPlan, type SyncPlanRequest } from './coverage/sync-plan.ts';
 export { AuthError } from './errors/auth-error.ts';
 export { CancelledError } from './errors/cancelled-error.ts';
 export { InstanceNotFoundError } from './errors/instance-not-found-error.ts';

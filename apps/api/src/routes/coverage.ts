@@ -1,8 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { buildCoverageReport, type CoverageReport as Report } from '@omni/sync-core';
+import { isSettingKey } from '@omni/db';
+import { buildCoverageReport, buildSyncPlan, type CoverageReport as Report } from '@omni/sync-core';
 import { Data, errorResponses, IdParams } from '../schemas/common.ts';
-import { CoverageQuery, CoverageReport } from '../schemas/coverage.ts';
+import { CoverageQuery, CoverageReport, SyncPlan, SyncPlanBody } from '../schemas/coverage.ts';
 import { InstanceService } from '../services/instance-service.ts';
+import { encodePlanId } from '../services/plan-id.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
@@ -50,4 +52,65 @@ export const coverageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return { data: toBody(report) };
     },
   );
+
+  app.post(
+    '/instances/:id/sync/plan',
+    {
+      schema: {
+        tags: ['sync'],
+        summary:
+          'Plan a messages or catchup sync without running it: per chat the windows it would fetch, estimated messages and requests, ETA at the current budget; planId runs exactly it',
+        params: IdParams,
+        body: SyncPlanBody,
+        response: { 200: Data(SyncPlan), ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const instance = await instances.get(request.params.id);
+      const depth = request.body.depth ?? (await app.deps.settings.get('sync.defaultDepth'));
+      const budgetKey = `sync.${instance.channel === 'whatsapp-baileys' ? 'whatsapp' : instance.channel}.messagesPerMinute`;
+      const requestsPerMinute = isSettingKey(budgetKey) ? Number(await app.deps.settings.get(budgetKey)) : 50;
+      const plugin = app.deps.plugins.has(instance.channel) ? app.deps.plugins.get(instance.channel) : null;
+      const anchorOnly = plugin?.capabilities.historyPaging === 'stored-message';
+      const plan = await buildSyncPlan(app.deps.db.db, instance.id, {
+        type: request.body.type,
+        depth,
+        ...(request.body.chatIds ? { chatIds: request.body.chatIds } : {}),
+        pageSize: PAGE_SIZE[instance.channel] ?? 100,
+        requestsPerMinute,
+        anchorOnly,
+      });
+      return {
+        data: {
+          planId: encodePlanId({
+            instanceId: instance.id,
+            type: plan.type,
+            depth: plan.depth,
+            chatIds: plan.chats.map((c) => c.chatId),
+            until: plan.until,
+          }),
+          type: plan.type,
+          depth: plan.depth,
+          since: isoOrNull(plan.since),
+          until: iso(plan.until),
+          estimatedMessages: plan.estimatedMessages,
+          estimatedRequests: plan.estimatedRequests,
+          unestimatedChats: plan.unestimatedChats,
+          etaSeconds: plan.etaSeconds,
+          method: PLAN_METHOD,
+          chats: plan.chats.map((c) => ({
+            chatId: c.chatId,
+            messagesPerDay: c.messagesPerDay,
+            windows: c.windows.map((w) => ({ ...w, from: iso(w.from), to: iso(w.to) })),
+          })),
+        },
+      };
+    },
+  );
 };
+
+/** Messages per history request, per channel (the plugins' page sizes). */
+const PAGE_SIZE: Record<string, number> = { discord: 100, 'whatsapp-baileys': 50 };
+
+const PLAN_METHOD =
+  "windows: the coverage ledger's gaps in the window, as the runner computes them; messages: the chat's stored density (stored ÷ span between its oldest and newest stored message) × the window's span, null for a chat with nothing stored (no probe page is made); requests: ⌊messages ÷ page⌋ + 1 per window; ETA: requests at the instance's messagesPerMinute";

@@ -20,6 +20,7 @@ import { InstanceService } from '../services/instance-service.ts';
 import { jobEvent } from '../services/job-event.ts';
 import { streamJobEvents } from '../services/job-event-stream.ts';
 import { decodeCursor, malformedCursor, toJobDetail, toJobSummary } from '../services/mappers.ts';
+import { decodePlanId } from '../services/plan-id.ts';
 
 const DURATION = /^(\d{1,9})(s|m|h|d)$/;
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -76,7 +77,20 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const instance = await startable(request.params.id);
       const plugin = app.deps.plugins.get(instance.channel);
-      const { type, depth, channelId, downloadMedia, force, chatJids } = request.body;
+      const { channelId, downloadMedia, force } = request.body;
+      let { type, depth, chatJids } = request.body;
+      let planUntil: string | null = null;
+      if (request.body.planId !== undefined) {
+        const plan = decodePlanId(request.body.planId, instance.id);
+        if (plan.chatIds.length === 0) throw ApiError.unprocessable('the plan has nothing to fetch');
+        type = plan.type;
+        depth = plan.depth;
+        chatJids = plan.chatIds;
+        planUntil = new Date(plan.until).toISOString();
+      }
+      if (type === undefined) {
+        throw ApiError.validation('type (or planId) is required', [{ in: 'body', path: '/type' }]);
+      }
       const part = type === 'catchup' ? 'messages' : type;
       if (part !== 'all' && !plugin.capabilities.parts.includes(part)) {
         throw ApiError.unprocessable(`the ${instance.channel} channel cannot sync ${type}`);
@@ -95,8 +109,9 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
       chatJids?.forEach((id, i) => {
         instances.checkChatId(instance, id, { in: 'body', path: `/chatJids/${i}` });
       });
-      if (chatJids?.length && (type === 'messages' || type === 'all'))
+      if (chatJids?.length && (type === 'messages' || type === 'all' || type === 'catchup'))
         config.chatIds = [...new Set(chatJids)];
+      if (planUntil !== null) config.until = planUntil;
       const { job, created } = await app.deps.jobs.createJob(instance.id, type, config, {
         maxPending: await app.deps.settings.get('sync.maxPendingJobsPerInstance'),
       });

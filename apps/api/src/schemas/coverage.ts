@@ -74,3 +74,45 @@ export const CoverageReport = Type.Object({
   }),
   chats: Type.Array(ChatCoverage),
 });
+
+/** Body of `POST /instances/:id/sync/plan`. */
+export const SyncPlanBody = Type.Object(
+  {
+    type: Type.Union([Type.Literal('messages'), Type.Literal('catchup')]),
+    depth: Type.Optional(SyncDepth),
+    chatIds: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { maxItems: 1000 })),
+  },
+  { additionalProperties: false },
+);
+
+const PlanWindow = Type.Object({
+  from: Timestamp,
+  to: Timestamp,
+  estimatedMessages: Type.Union([Type.Integer(), Type.Null()]),
+  estimatedRequests: Type.Union([Type.Integer(), Type.Null()]),
+});
+
+/** `POST /instances/:id/sync/plan`: what a sync would fetch, estimated; nothing stored. */
+export const SyncPlan = Type.Object({
+  planId: Type.String({
+    description: 'Pass to POST /instances/:id/sync as {planId} to run exactly this selection',
+  }),
+  type: Type.String(),
+  depth: SyncDepth,
+  since: NullableTimestamp,
+  until: Timestamp,
+  estimatedMessages: Type.Integer(),
+  estimatedRequests: Type.Integer(),
+  unestimatedChats: Type.Integer(),
+  etaSeconds: Type.Integer({
+    description: "estimatedRequests at the instance's current messagesPerMinute budget",
+  }),
+  method: Type.String(),
+  chats: Type.Array(
+    Type.Object({
+      chatId: Type.String(),
+      messagesPerDay: Type.Union([Type.Integer(), Type.Null()]),
+      windows: Type.Array(PlanWindow),
+    }),
+  ),
+});

@@ -35,7 +35,15 @@ export const SyncStatus = Type.Union([
 /** Body of `POST /instances/:id/sync`. */
 export const SyncRequestBody = Type.Object(
   {
-    type: SyncType,
+    type: Type.Optional(SyncType),
+    planId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 65_536,
+        description:
+          'Run exactly the selection a POST /instances/:id/sync/plan answered (instead of type/depth)',
+      }),
+    ),
     depth: Type.Optional(SyncDepth),
     channelId: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
     downloadMedia: Type.Optional(Type.Boolean()),

@@ -94,6 +94,7 @@ async function coverage(query: string) {
       withGaps: number;
       notPermitted: number;
       gapReasons: Record<string, number>;
+      storedMessages: number;
     };
     chats: ChatRow[];
   };
@@ -140,6 +141,39 @@ test('coverage report: after a 7d sync every readable chat is complete to 7d; 30
     expect(Date.parse(row!.gaps[0]!.to)).toBe(Date.parse(first.progress.window.since));
   }
   expect(month.summary.gapReasons.depth).toBe(older.length);
+
+  // Plan the 30d sync (nothing stored), then run exactly that plan.
+  const messagesBefore = week.summary.storedMessages;
+  const planned = await api('POST', '/sync/plan', { type: 'messages', depth: '30d' });
+  expect(planned.statusCode).toBe(200);
+  const plan = planned.json().data as {
+    planId: string;
+    estimatedMessages: number;
+    estimatedRequests: number;
+    etaSeconds: number;
+    chats: { chatId: string; windows: { from: string; to: string; estimatedMessages: number | null }[] }[];
+  };
+  expect(plan.chats.length).toBeGreaterThanOrEqual(older.length);
+  for (const chat of older) expect(plan.chats.some((c) => c.chatId === chat.id)).toBe(true);
+  expect(plan.estimatedRequests).toBeGreaterThan(0);
+  expect((await api('GET', '/coverage?depth=7d')).json().data.summary.storedMessages).toBe(messagesBefore);
+  expect((await api('POST', '/sync', { planId: 'not-a-plan' })).statusCode).toBe(400);
+  const run = await api('POST', '/sync', { planId: plan.planId });
+  expect(run.statusCode).toBe(202);
+  const ran = await waitForEnd(run.json().data.jobId);
+  expect(ran.status).toBe('completed');
+  expect(ran.config.chatIds.sort()).toEqual(plan.chats.map((c) => c.chatId).sort());
+  const stored = ran.progress.stored as number;
+  const ratio = plan.estimatedMessages / Math.max(1, stored);
+  console.log(
+    JSON.stringify({
+      planEstimatedMessages: plan.estimatedMessages,
+      storedBySync: stored,
+      ratio: Number(ratio.toFixed(3)),
+    }),
+  );
+  expect(ratio).toBeGreaterThan(0.5);
+  expect(ratio).toBeLessThan(2);
 
   const caught = await api('POST', '/sync', { type: 'catchup' });
   expect(caught.statusCode).toBe(202);
