@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApiClient, ApiError } from './api-client.ts';
-import { type CoverageView, renderCoverage } from './coverage-table.ts';
+import { type CoverageView, type PlanView, renderCoverage, renderPlan } from './coverage-table.ts';
 import { type JobProgress, type ProgressView, renderProgress } from './progress-bar.ts';
 
 /** Where the CLI writes; injectable for tests. */
@@ -26,13 +26,15 @@ commands:
                                          (or env OMNI_CONNECT_TOKEN, kept out of shell history);
                                          WhatsApp without a token (then link the phone)
   profile <instanceId>                   show an instance's profile
-  sync <instanceId> [--type messages] [--depth 7d] [--channel ID] [--media] [--no-follow]
+  sync <instanceId> [--type messages] [--depth 7d] [--channel ID] [--media] [--plan PLANID] [--no-follow]
                                          start a sync and follow it with a live progress bar
   follow <instanceId> <jobId>            follow a running job
   jobs <instanceId> [--status S]         list an instance's jobs
   show <instanceId> <jobId>              show a job with all its counters
   cancel <instanceId> <jobId>            cancel a job (stops between batches)
   resume <instanceId> <jobId>            resume a failed or cancelled job from its checkpoint
+  plan <instanceId> [--depth 90d] [--type messages|catchup]
+                                         what a sync would fetch, estimated, without running it
   coverage <instanceId> [--depth 30d] [--channel ID]
                                          what is stored per chat, the gaps inside the depth and why
 
@@ -69,6 +71,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       type: { type: 'string', default: 'messages' },
       depth: { type: 'string' },
       channel: { type: 'string' },
+      plan: { type: 'string' },
       token: { type: 'string' },
       media: { type: 'boolean', default: false },
       'no-follow': { type: 'boolean', default: false },
@@ -144,8 +147,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       }
       case 'sync': {
         need(1);
-        const body: Record<string, unknown> = { type: values.type };
-        if (values.depth) body.depth = values.depth;
+        const body: Record<string, unknown> = values.plan ? { planId: values.plan } : { type: values.type };
+        if (values.depth && !values.plan) body.depth = values.depth;
         if (values.channel) body.channelId = values.channel;
         if (values.media) body.downloadMedia = true;
         const job = await api.call<{ jobId: string; status: string; message?: string }>(
@@ -187,6 +190,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           () =>
             `${job.jobId} ${job.type}\n${renderProgress(job)}${job.errorMessage ? `\nerror: ${job.errorMessage}` : ''}`,
         );
+        return 0;
+      }
+      case 'plan': {
+        need(1);
+        const body: Record<string, unknown> = { type: values.type === 'catchup' ? 'catchup' : 'messages' };
+        if (values.depth) body.depth = values.depth;
+        const plan = await api.call<PlanView>('POST', `/instances/${args[0]}/sync/plan`, body);
+        print(plan, () => renderPlan(plan).replace('<instanceId>', args[0]!));
         return 0;
       }
       case 'coverage': {

@@ -104,3 +104,50 @@ export function renderCoverage(report: CoverageView): string {
     `${s.chats} chats: ${s.complete} complete, ${s.withGaps} with gaps, ${s.neverSynced} never synced, ${s.notPermitted} not permitted; ${s.storedMessages} messages stored${reasons ? `; gaps by reason: ${reasons}` : ''}`,
   ].join('\n');
 }
+
+/** `POST /instances/:id/sync/plan`, as the CLI reads it. */
+export interface PlanView {
+  planId: string;
+  type: string;
+  depth: string;
+  since: string | null;
+  until: string;
+  estimatedMessages: number;
+  estimatedRequests: number;
+  unestimatedChats: number;
+  etaSeconds: number;
+  chats: {
+    chatId: string;
+    messagesPerDay: number | null;
+    windows: {
+      from: string;
+      to: string;
+      estimatedMessages: number | null;
+      estimatedRequests: number | null;
+    }[];
+  }[];
+}
+
+/** A plan as a table: one row per window to fetch, then the totals, the ETA and the planId. */
+export function renderPlan(plan: PlanView): string {
+  const rows = [['CHAT', 'WINDOW', 'SPAN', 'EST. MESSAGES', 'EST. REQUESTS']];
+  for (const c of plan.chats) {
+    for (const w of c.windows) {
+      rows.push([
+        c.chatId,
+        `${shortTime(w.from)} → ${shortTime(w.to)}`,
+        span(w.from, w.to),
+        w.estimatedMessages === null ? '?' : String(w.estimatedMessages),
+        w.estimatedRequests === null ? '?' : String(w.estimatedRequests),
+      ]);
+    }
+  }
+  const eta = plan.etaSeconds >= 120 ? `${Math.round(plan.etaSeconds / 60)} min` : `${plan.etaSeconds} s`;
+  return [
+    `plan: ${plan.type} to ${plan.depth} (${shortTime(plan.since)} → ${shortTime(plan.until)})`,
+    rows.length > 1 ? table(rows) : '(nothing to fetch: the window is covered)',
+    '',
+    `${plan.chats.length} chats, ~${plan.estimatedMessages} messages, ~${plan.estimatedRequests} requests, ETA ~${eta}${plan.unestimatedChats ? `; ${plan.unestimatedChats} chats never synced (not estimated)` : ''}`,
+    `run it: omni-sync sync <instanceId> --plan ${plan.planId}`,
+  ].join('\n');
+}

@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test';
-import { type CoverageView, renderCoverage } from '../src/index.ts';
+import { type CoverageView, renderCoverage, renderPlan } from '../src/index.ts';
 
 const report: CoverageView = {
   depth: '30d',
@@ -86,4 +86,59 @@ test('the coverage table: a row per chat, each gap with its span and reason, the
   expect(lines.at(-1)).toBe(
     '3 chats: 1 complete, 2 with gaps, 0 never synced, 1 not permitted; 130 messages stored; gaps by reason: depth 1, not-permitted 1',
   );
+});
+
+test('the plan table: a row per window with its estimates, the totals and how to run it', () => {
+  const text = renderPlan({
+    planId: 'abc',
+    type: 'messages',
+    depth: '90d',
+    since: '2026-09-07T12:00:00.000Z',
+    until: '2026-12-06T12:00:00.000Z',
+    estimatedMessages: 1200,
+    estimatedRequests: 14,
+    unestimatedChats: 1,
+    etaSeconds: 17,
+    chats: [
+      {
+        chatId: '111',
+        messagesPerDay: 20,
+        windows: [
+          {
+            from: '2026-12-05T12:00:00.000Z',
+            to: '2026-12-06T12:00:00.000Z',
+            estimatedMessages: 20,
+            estimatedRequests: 1,
+          },
+          {
+            from: '2026-09-07T12:00:00.000Z',
+            to: '2026-11-06T12:00:00.000Z',
+            estimatedMessages: 1180,
+            estimatedRequests: 12,
+          },
+        ],
+      },
+      {
+        chatId: '222',
+        messagesPerDay: null,
+        windows: [
+          {
+            from: '2026-09-07T12:00:00.000Z',
+            to: '2026-12-06T12:00:00.000Z',
+            estimatedMessages: null,
+            estimatedRequests: null,
+          },
+        ],
+      },
+    ],
+  });
+  const lines = text.split('\n');
+  expect(lines[0]).toBe('plan: messages to 90d (2026-09-07 12:00 → 2026-12-06 12:00)');
+  expect(lines[2]).toMatch(/^111\s+2026-12-05 12:00 → 2026-12-06 12:00\s+24h\s+20\s+1$/);
+  expect(lines[3]).toMatch(/^111\s+2026-09-07 12:00 → 2026-11-06 12:00\s+60d\s+1180\s+12$/);
+  expect(lines[4]).toMatch(/^222\s+.*\s+90d\s+\?\s+\?$/);
+  expect(text).toContain(
+    '2 chats, ~1200 messages, ~14 requests, ETA ~17 s; 1 chats never synced (not estimated)',
+  );
+  expect(lines.at(-1)).toBe('run it: omni-sync sync <instanceId> --plan abc');
 });
