@@ -35,6 +35,12 @@ export interface AppDeps {
    * @defaultValue none (the API key only)
    */
   metricsToken?: string;
+  /**
+   * `PUBLIC_URL`: the origin clients reach the API at (`https://sync.example.com`), used for
+   * absolute media links instead of the request's Host header.
+   * @defaultValue the request's own origin (a plain Host header only)
+   */
+  publicUrl?: string;
 }
 
 declare module 'fastify' {

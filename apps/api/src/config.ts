@@ -27,6 +27,8 @@ export interface ApiConfig {
   sseMaxStreams: number;
   /** `CORS_ORIGINS`, comma-separated browser origins allowed to call the API; default none (no CORS headers). */
   corsOrigins: string[];
+  /** `PUBLIC_URL`: the origin clients reach the API at, for absolute media links. */
+  publicUrl: string | undefined;
 }
 
 const int = (text: string | undefined, fallback: number, name: string): number => {
@@ -35,6 +37,20 @@ const int = (text: string | undefined, fallback: number, name: string): number =
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${text}"`);
   return n;
 };
+
+/** `PUBLIC_URL` as an origin (`scheme://host[:port]`); anything else is a start-up error. */
+function publicOrigin(text: string | undefined): string | undefined {
+  if (!text) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(`PUBLIC_URL must be an http(s) URL, got "${text}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new Error(`PUBLIC_URL must be http(s), got "${text}"`);
+  return url.origin;
+}
 
 /** Reads {@link ApiConfig} from `env`. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
@@ -53,6 +69,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       int(env.SSE_MAX_STREAMS_PER_INSTANCE, 50, 'SSE_MAX_STREAMS_PER_INSTANCE'),
     ),
     sseMaxStreams: Math.max(1, int(env.SSE_MAX_STREAMS, 1000, 'SSE_MAX_STREAMS')),
+    publicUrl: publicOrigin(env.PUBLIC_URL),
     corsOrigins: (env.CORS_ORIGINS ?? '')
       .split(',')
       .map((origin) => origin.trim())

@@ -48,6 +48,7 @@ const app = await buildApp(
   {
     shutdown: stopping.signal,
     metrics: services.metrics,
+    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
     ...(process.env.METRICS_TOKEN ? { metricsToken: process.env.METRICS_TOKEN } : {}),
     db: services.db,
     settings: services.settings,

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { ApiError } from '../errors/api-error.ts';
 import {
   Chat,
   ChatMessagesQuery,
@@ -12,8 +13,21 @@ import {
 import { Data, errorResponses, List, PageQuery, Uuid } from '../schemas/common.ts';
 import { ChatReads, toChat } from '../services/chat-reads.ts';
 
-/** Where this request reached the API (`http://host:port`), for absolute media links. */
-const originOf = (request: FastifyRequest) => `${request.protocol}://${request.host}`;
+/** A Host header that is a plain host name or IP literal with an optional port, nothing else. */
+const PLAIN_HOST =
+  /^(?:(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
+
+/**
+ * The origin absolute media links start with: `PUBLIC_URL` when the deployment set it (what a
+ * proxy or cache in front must use: a client's Host header never reaches the answer then), else
+ * where this request reached the API, when its Host header is a plain host (400 otherwise).
+ */
+function originOf(request: FastifyRequest, publicUrl: string | undefined): string {
+  if (publicUrl) return publicUrl;
+  if (!PLAIN_HOST.test(request.host))
+    throw new ApiError(400, 'BAD_REQUEST', 'the Host header is not a host name');
+  return `${request.protocol}://${request.host}`;
+}
 
 /**
  * Omni's chat and message reads over what was synced: `GET /chats`, `/chats/:id`,
@@ -66,7 +80,7 @@ export const chatRoutes: FastifyPluginAsyncTypebox = async (app) => {
         chat,
         chat.owner_identifier,
         { ...request.query, limit: request.query.limit ?? 50 },
-        originOf(request),
+        originOf(request, app.deps.publicUrl),
       );
     },
   );
@@ -98,6 +112,8 @@ export const chatRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Data(OmniMessage), ...errorResponses(400, 401, 404) },
       },
     },
-    async (request) => ({ data: await reads.getMessage(request.params.id, originOf(request)) }),
+    async (request) => ({
+      data: await reads.getMessage(request.params.id, originOf(request, app.deps.publicUrl)),
+    }),
   );
 };

@@ -315,6 +315,27 @@ describe('chats and messages', () => {
     );
     expect(sse.status).toBe(200);
     expect(await sse.text()).toContain('event: sync.completed');
+
+    // A client's Host header never writes the link: a hostile one is refused, and with PUBLIC_URL
+    // the links use the deployment's origin whatever the Host says.
+    const hostile = await w.t.app.inject({
+      url: `/api/v2/messages/${first}`,
+      headers: { host: 'evil.example"><script>', 'x-api-key': API_KEY },
+    });
+    expect(hostile.statusCode).toBe(400);
+    expect(hostile.json().error.code).toBe('BAD_REQUEST');
+    w.t.deps.publicUrl = 'https://sync.example.com';
+    try {
+      const behindProxy = await w.t.app.inject({
+        url: `/api/v2/messages/${first}`,
+        headers: { host: 'evil.example', 'x-api-key': API_KEY },
+      });
+      expect(behindProxy.json().data.mediaUrl).toStartWith(
+        `https://sync.example.com/api/v2/media/${instanceId}/`,
+      );
+    } finally {
+      delete w.t.deps.publicUrl;
+    }
   });
 
   test('participants of a thread are its guild members', async () => {
