@@ -9,6 +9,7 @@ import {
   AuthError,
   type ChannelPlugin,
   type ChannelProfile,
+  hasSettings,
   JobRepository,
   PluginRegistry,
 } from '@omni/sync-core';
@@ -76,6 +77,8 @@ export async function createTestApp(
   // The media folder is set at deploy time (its environment variable), as in production.
   const settings = new SettingsService(db.db, { env: { MEDIA_STORAGE_PATH: mediaDir }, cacheTtlMs: 0 });
   const cipher = new CredentialCipher(Buffer.alloc(32, 7));
+  // As openServices does: plugins whose behaviour follows settings get them.
+  for (const plugin of plugins) if (hasSettings(plugin)) plugin.useSettings(settings);
   const lookup = new PluginRegistry(plugins);
   const queue = new InProcessQueue();
   const events = new InProcessEventBus();

@@ -10,6 +10,8 @@ import {
   type FetchHistoryParams,
   type GroupsSource,
   type HistoryBatch,
+  type HistoryPacing,
+  type HistoryPacingSource,
   type MediaDescriptor,
   type MediaSource,
   MemoryBudgetStore,
@@ -32,6 +34,7 @@ import {
   type SlackAppTier,
   type SlackPluginOptions,
 } from './slack-plugin-options.ts';
+import { methodPerMinute, pageSizeFor } from './slack-tiers.ts';
 
 /**
  * Slack's capabilities: every part, history on demand, no media decryption. The default rates are
@@ -68,7 +71,14 @@ const CONVERSATION_ID = /^[CDG][A-Z0-9]{6,20}$/;
  * (workspace, method) shared by every token of the workspace, sized by the app's tier.
  */
 export class SlackPlugin
-  implements ChannelPlugin, MediaSource, ContactsSource, GroupsSource, SettingsConsumer, ChatIdValidator
+  implements
+    ChannelPlugin,
+    MediaSource,
+    ContactsSource,
+    GroupsSource,
+    SettingsConsumer,
+    ChatIdValidator,
+    HistoryPacingSource
 {
   readonly id = 'slack' as const;
   readonly capabilities: ChannelCapabilities = SLACK_CAPABILITIES;
@@ -120,6 +130,21 @@ export class SlackPlugin
   async appTier(): Promise<SlackAppTier> {
     if (this.options.appTier) return this.options.appTier;
     return this.#settings ? await this.#settings.get('sync.slack.appTier') : 'internal';
+  }
+
+  /**
+   * History pages and pace under the app's tier now, for plans: `conversations.history` at its
+   * tier's rate (Tier 3, 50/min; 1/min for an unlisted app) and page size (15 for an unlisted app).
+   */
+  async historyPacing(): Promise<HistoryPacing> {
+    const tier = await this.appTier();
+    const pageSize = pageSizeFor('conversations.history', tier, this.options.historyPageSize);
+    const requestsPerMinute = methodPerMinute('conversations.history', tier);
+    return {
+      pageSize,
+      requestsPerMinute,
+      reason: `Slack ${tier} app: conversations.history at ${requestsPerMinute}/min, ${pageSize} messages a page`,
+    };
   }
 
   /** Request counters of an instance's token (shared by instances with the same token). */

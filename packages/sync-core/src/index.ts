@@ -28,8 +28,11 @@ export type {
 export {
   CHANNEL_IDS,
   type ChatIdValidator,
+  type HistoryPacing,
+  type HistoryPacingSource,
   hasContacts,
   hasGroups,
+  hasHistoryPacing,
   hasHistoryPush,
   hasMedia,
   hasSettings,

@@ -1,6 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { isSettingKey } from '@omni/db';
-import { buildCoverageReport, buildSyncPlan, type CoverageReport as Report } from '@omni/sync-core';
+import {
+  buildCoverageReport,
+  buildSyncPlan,
+  hasHistoryPacing,
+  type CoverageReport as Report,
+} from '@omni/sync-core';
 import { Data, errorResponses, IdParams } from '../schemas/common.ts';
 import { CoverageQuery, CoverageReport, SyncPlan, SyncPlanBody } from '../schemas/coverage.ts';
 import { InstanceService } from '../services/instance-service.ts';
@@ -72,12 +77,22 @@ export const coverageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const requestsPerMinute = isSettingKey(budgetKey) ? Number(await app.deps.settings.get(budgetKey)) : 50;
       const plugin = app.deps.plugins.has(instance.channel) ? app.deps.plugins.get(instance.channel) : null;
       const anchorOnly = plugin?.capabilities.historyPaging === 'stored-message';
+      // The platform's own history pace where it binds tighter than the budget (Slack's app tiers).
+      const platform = plugin && hasHistoryPacing(plugin) ? await plugin.historyPacing() : null;
+      const pacing =
+        platform && platform.requestsPerMinute <= requestsPerMinute
+          ? platform
+          : {
+              pageSize: platform?.pageSize ?? PAGE_SIZE[instance.channel] ?? 100,
+              requestsPerMinute,
+              reason: `the ${budgetKey} budget`,
+            };
       const plan = await buildSyncPlan(app.deps.db.db, instance.id, {
         type: request.body.type,
         depth,
         ...(request.body.chatIds ? { chatIds: request.body.chatIds } : {}),
-        pageSize: PAGE_SIZE[instance.channel] ?? 100,
-        requestsPerMinute,
+        pageSize: pacing.pageSize,
+        requestsPerMinute: pacing.requestsPerMinute,
         anchorOnly,
       });
       return {
@@ -97,6 +112,7 @@ export const coverageRoutes: FastifyPluginAsyncTypebox = async (app) => {
           estimatedRequests: plan.estimatedRequests,
           unestimatedChats: plan.unestimatedChats,
           etaSeconds: plan.etaSeconds,
+          pacing,
           method: PLAN_METHOD,
           chats: plan.chats.map((c) => ({
             chatId: c.chatId,
@@ -113,4 +129,4 @@ export const coverageRoutes: FastifyPluginAsyncTypebox = async (app) => {
 const PAGE_SIZE: Record<string, number> = { discord: 100, 'whatsapp-baileys': 50 };
 
 const PLAN_METHOD =
-  "windows: the coverage ledger's gaps in the window, as the runner computes them; messages: the chat's stored density (stored ÷ span between its oldest and newest stored message) × the window's span, null for a chat with nothing stored (no probe page is made); requests: ⌊messages ÷ page⌋ + 1 per window; ETA: requests at the instance's messagesPerMinute";
+  "windows: the coverage ledger's gaps in the window, as the runner computes them; messages: the chat's stored density (stored ÷ span between its oldest and newest stored message) × the window's span, null for a chat with nothing stored (no probe page is made); requests: ⌊messages ÷ page⌋ + 1 per window (the channel's page; Slack's follows its app tier); ETA: requests at the instance's messagesPerMinute, or at the platform's own history limit where that is tighter (pacing says which)";

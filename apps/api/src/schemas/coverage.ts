@@ -105,8 +105,20 @@ export const SyncPlan = Type.Object({
   estimatedRequests: Type.Integer(),
   unestimatedChats: Type.Integer(),
   etaSeconds: Type.Integer({
-    description: "estimatedRequests at the instance's current messagesPerMinute budget",
+    description:
+      "estimatedRequests at the pace: the instance's messagesPerMinute budget, or the platform's own history limit when that is tighter",
   }),
+  pacing: Type.Object(
+    {
+      pageSize: Type.Integer({ description: 'messages per history request the estimate assumes' }),
+      requestsPerMinute: Type.Number({ description: 'history requests per minute the ETA assumes' }),
+      reason: Type.String({
+        description:
+          'where that pace comes from (the budget setting, or the platform: e.g. a Slack unlisted app)',
+      }),
+    },
+    { description: 'The paging and pace the estimate and ETA assume' },
+  ),
   method: Type.String(),
   chats: Type.Array(
     Type.Object({

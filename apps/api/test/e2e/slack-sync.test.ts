@@ -181,3 +181,33 @@ test('every sync type through the worker: exact stored set with threads, edits a
   expect(again.status).toBe('completed');
   expect(again.progress.stored).toBe(0);
 }, 120_000);
+
+test("the plan shows what Slack's app tier means before a sync: page size, pace and ETA follow sync.slack.appTier", async () => {
+  const plan = async () => {
+    const res = await api('POST', '/sync/plan', { type: 'messages', depth: 'all' });
+    expect(res.statusCode).toBe(200);
+    return res.json().data as {
+      estimatedRequests: number;
+      etaSeconds: number;
+      pacing: { pageSize: number; requestsPerMinute: number; reason: string };
+    };
+  };
+  try {
+    await t.deps.settings.update({ 'sync.slack.appTier': 'internal' });
+    const internal = await plan();
+    // Tier 3 binds tighter than the instance's budget (60,000/min here); the page is the plugin's.
+    expect(internal.pacing).toMatchObject({ pageSize: 50, requestsPerMinute: 50 });
+    expect(internal.pacing.reason).toContain('internal');
+    expect(internal.estimatedRequests).toBeGreaterThan(0);
+    expect(internal.etaSeconds).toBe(Math.ceil((internal.estimatedRequests / 50) * 60));
+
+    await t.deps.settings.update({ 'sync.slack.appTier': 'unlisted' });
+    const unlisted = await plan();
+    expect(unlisted.pacing).toMatchObject({ pageSize: 15, requestsPerMinute: 1 });
+    expect(unlisted.pacing.reason).toContain('unlisted');
+    expect(unlisted.estimatedRequests).toBeGreaterThanOrEqual(internal.estimatedRequests);
+    expect(unlisted.etaSeconds).toBe(unlisted.estimatedRequests * 60);
+  } finally {
+    await t.deps.settings.update({ 'sync.slack.appTier': 'internal' });
+  }
+});

@@ -289,6 +289,31 @@ export interface SettingsConsumer {
   useSettings(settings: Pick<SettingsService, 'get'>): void;
 }
 
+/**
+ * A plugin that can say how its history is paged and paced right now, for plans and ETAs, where
+ * the platform's own limits bind tighter than the engine's budget or its page is not a fixed size
+ * (Slack: an unlisted app gets 1 history request a minute and 15 messages a page).
+ */
+export interface HistoryPacingSource {
+  /** Messages per history page and history requests per minute the platform allows this plugin now. */
+  historyPacing(): Promise<HistoryPacing>;
+}
+
+/** Answer of {@link HistoryPacingSource.historyPacing}. */
+export interface HistoryPacing {
+  /** Messages one history request returns at most. */
+  pageSize: number;
+  /** History requests per minute the platform allows (per chat where it limits per chat). */
+  requestsPerMinute: number;
+  /** Why, in words a user can read (e.g. "Slack unlisted app: 1 request/min, 15 per page"). */
+  reason: string;
+}
+
+/** True when `plugin` implements {@link HistoryPacingSource}. */
+export function hasHistoryPacing(plugin: ChannelPlugin): plugin is ChannelPlugin & HistoryPacingSource {
+  return typeof (plugin as Partial<HistoryPacingSource>).historyPacing === 'function';
+}
+
 /** True when `plugin` implements {@link SettingsConsumer}. */
 export function hasSettings(plugin: ChannelPlugin): plugin is ChannelPlugin & SettingsConsumer {
   return typeof (plugin as Partial<SettingsConsumer>).useSettings === 'function';
