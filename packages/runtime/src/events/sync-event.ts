@@ -30,11 +30,15 @@ export interface SyncEvent {
   progressPercent?: number | null;
   /** Why the job failed. */
   error?: string;
+  /** `sync.paused`: when the rate-limit wait ends (ISO 8601 UTC) and what it waits on (`cooldown`, `token`). */
+  until?: string;
+  reason?: string;
 }
 
 const STATUS_BY_TYPE: Record<SyncEventType, string> = {
   'sync.started': 'running',
   'sync.progress': 'running',
+  'sync.paused': 'running',
   'sync.completed': 'completed',
   'sync.failed': 'failed',
   'sync.cancelled': 'cancelled',

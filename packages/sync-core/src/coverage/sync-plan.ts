@@ -11,6 +11,8 @@ export interface SyncPlanRequest {
   chatIds?: readonly string[];
   /** End of the window, UTC ms. @defaultValue now */
   until?: number;
+  /** Start of the window, UTC ms (`null`: from the beginning), when not `depth`'s. */
+  since?: number | null;
   /** Messages per history request of the channel (Discord 100, WhatsApp 50). */
   pageSize: number;
   /** The instance's current budget for history requests. */
@@ -57,7 +59,7 @@ export async function buildSyncPlan(
   request: SyncPlanRequest,
 ): Promise<SyncPlan> {
   const until = request.until ?? Date.now();
-  const since = sinceForDepth(request.depth, until);
+  const since = request.since !== undefined ? request.since : sinceForDepth(request.depth, until);
   const only = request.chatIds ? new Set(request.chatIds) : null;
   const [known, stats, ledger] = await Promise.all([
     db.selectFrom('chats').select('external_id').where('instance_id', '=', instanceId).execute(),

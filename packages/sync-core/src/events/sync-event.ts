@@ -5,11 +5,16 @@ import type { SyncProgress } from '../jobs/sync-progress.ts';
 export type SyncEventType =
   | 'sync.started'
   | 'sync.progress'
+  | 'sync.paused'
   | 'sync.completed'
   | 'sync.failed'
   | 'sync.cancelled';
 
-/** One sync event: which job, of which instance, and its progress at that moment. */
+/**
+ * One sync event: which job, of which instance, and its progress at that moment. `sync.paused`
+ * is emitted when the job starts waiting more than 2 s on a rate-limit cooldown or its request
+ * budget, with `until` and `reason`.
+ */
 export interface SyncEvent {
   type: SyncEventType;
   jobId: string;
@@ -21,6 +26,10 @@ export interface SyncEvent {
   at: string;
   /** Why the job failed (`sync.failed` only). */
   error?: string;
+  /** When the wait ends, ISO 8601 UTC (`sync.paused` only). */
+  until?: string;
+  /** What the job waits on: `cooldown` (the platform said slow down) or `token` (the request budget) (`sync.paused` only). */
+  reason?: string;
 }
 
 /**

@@ -89,8 +89,18 @@ export interface SyncProgress {
   chatsFailed: number;
   /** Oldest message timestamp reached so far, ISO 8601 UTC. */
   oldestTimestamp: string | null;
-  /** Estimated seconds to completion, `null` when it cannot be estimated. */
+  /**
+   * Estimated seconds to completion, `null` when it cannot be estimated: with `estimatedTotal`,
+   * the messages still expected (`estimatedTotal − fetched`) at the rate observed in this run;
+   * else the share of the window covered so far.
+   */
   etaSeconds: number | null;
+  /**
+   * Messages the job is expected to fetch (`messages`/`catchup`): the sync plan's estimate over
+   * the job's window and chats (the coverage ledger's gaps × each chat's stored density),
+   * computed once when the job starts; `null` when a chat has no stored history to estimate from.
+   */
+  estimatedTotal?: number | null;
   /** Facts the platform or the engine reported (missing intents, unreadable chats…). */
   warnings: string[];
   /** Per-part status. */

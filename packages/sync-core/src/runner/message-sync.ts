@@ -9,6 +9,7 @@ import {
   readCoverage,
 } from '../coverage/coverage-ledger.ts';
 import { uncoveredGaps } from '../coverage/coverage-range.ts';
+import { buildSyncPlan } from '../coverage/sync-plan.ts';
 import { LeaseLostError } from '../errors/lease-lost-error.ts';
 import { NotFoundError } from '../errors/not-found-error.ts';
 import { PermanentError } from '../errors/permanent-error.ts';
@@ -408,7 +409,7 @@ async function fetchSegment(run: JobRun, chat: SyncJobChat, segment: Segment, st
     state.cursor = batch.cursor;
     state.openEdge = final ? null : (coverage?.from ?? state.openEdge);
     run.batches += 1;
-    run.tracker.onBatch(chat.chat_id, result.oldestTimestamp, false);
+    run.tracker.onBatch(chat.chat_id, result.oldestTimestamp, false, result.fetched);
     run.onBatchCommitted({
       jobId: run.job.id,
       chatId: chat.chat_id,
@@ -528,6 +529,34 @@ async function syncChat(run: JobRun, chat: SyncJobChat, window: SyncWindow): Pro
 }
 
 /**
+ * The job's expected message count, fixed at its first start (kept across resumes): the sync
+ * plan's estimate over the job's window and readable chats, as `POST /sync/plan` computes it (a
+ * job started from a `planId` has that plan's selection); `null` when a chat has no basis.
+ */
+async function resolveEstimate(
+  run: JobRun,
+  window: SyncWindow,
+  chats: SyncJobChat[],
+): Promise<number | null> {
+  const progress = readProgress(run.job.progress);
+  if (progress.estimatedTotal !== undefined) return progress.estimatedTotal;
+  const plan = await buildSyncPlan(run.db, run.instance.id, {
+    type: run.job.type === 'catchup' ? 'catchup' : 'messages',
+    depth: isSyncDepth(window.depth) ? window.depth : 'all',
+    since: window.since,
+    until: window.until,
+    chatIds: chats.map((c) => c.chat_id),
+    anchorOnly: run.plugin.capabilities.historyPaging === 'stored-message',
+    // Only the message estimate is used: paging and pace do not change it.
+    pageSize: 100,
+    requestsPerMinute: 1,
+  });
+  const estimatedTotal = plan.unestimatedChats > 0 ? null : plan.estimatedMessages;
+  await run.jobs.updateProgress(run.lease, { estimatedTotal });
+  return estimatedTotal;
+}
+
+/**
  * The `messages` part: fixes the window, lists chats once (unreadable ones skipped with their
  * reason), then syncs chats `chatConcurrency` at a time, each from its checkpoint.
  */
@@ -540,6 +569,10 @@ export async function syncMessages(run: JobRun): Promise<void> {
     window,
     readable.length,
     readable.filter((c) => c.status === 'done' || c.status === 'exhausted').map((c) => c.chat_id),
+  );
+  run.tracker.setEstimate(
+    await resolveEstimate(run, window, readable),
+    readProgress(run.job.progress).fetched,
   );
   await run.tracker.maybeEmit(true);
   const queue = [...todo];

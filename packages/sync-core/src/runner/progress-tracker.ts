@@ -12,10 +12,14 @@ export interface TrackerWindow {
   until: number;
 }
 
+/** A wait longer than this is announced as `sync.paused`. */
+export const PAUSE_EVENT_MIN_MS = 2000;
+
 /**
  * Keeps what is not in the database yet (rate-limit waits, per-chat position for the ETA) and
- * emits events: `sync.progress` at most once per `intervalMs`. Counters themselves are always
- * read back from the job row, where they are committed with the batches they count.
+ * emits events: `sync.progress` at most once per `intervalMs`, `sync.paused` when a rate-limit
+ * wait longer than 2 s begins. Counters themselves are always read back from the job row, where
+ * they are committed with the batches they count.
  */
 export class ProgressTracker {
   readonly #job: SyncJob;
@@ -33,6 +37,10 @@ export class ProgressTracker {
   readonly #chatOldest = new Map<string, number>();
   readonly #chatsFinished = new Set<string>();
   #chatsTotal = 0;
+  /** Messages expected in the whole job (`null`: no estimate) and fetched before this run. */
+  #estimatedTotal: number | null = null;
+  #fetchedBefore = 0;
+  #fetchedThisRun = 0;
 
   constructor(
     job: SyncJob,
@@ -56,11 +64,21 @@ export class ProgressTracker {
     this.#startedAt = deps.clock.now();
   }
 
-  /** Counts a rate-limit wait (token or cooldown); transient backoffs are not rate-limit waits. */
+  /**
+   * Counts a rate-limit wait (token or cooldown) as it begins, and emits `sync.paused` when it is
+   * longer than 2 s; transient backoffs are not rate-limit waits.
+   */
   addWait(wait: RateLimitWait): void {
     if (wait.reason === 'transient') return;
     this.#waits += 1;
     this.#waitMs += Math.round(wait.ms);
+    if (wait.ms > PAUSE_EVENT_MIN_MS) {
+      const until = wait.pausedUntil ?? this.#clock.now() + wait.ms;
+      void this.emit('sync.paused', undefined, undefined, {
+        until: new Date(until).toISOString(),
+        reason: wait.reason,
+      });
+    }
   }
 
   /** Takes the waits not yet written, to add them in the next batch transaction. */
@@ -84,15 +102,38 @@ export class ProgressTracker {
     for (const id of finished) this.#chatsFinished.add(id);
   }
 
-  /** Notes how far back a chat got. */
-  onBatch(chatId: string, oldest: number | null, finished: boolean): void {
+  /**
+   * Sets the job's expected message count (`null`: none) and what was fetched before this run, so
+   * the ETA is the remaining count at the rate observed in this run.
+   */
+  setEstimate(estimatedTotal: number | null, fetchedBefore: number): void {
+    this.#estimatedTotal = estimatedTotal;
+    this.#fetchedBefore = fetchedBefore;
+  }
+
+  /** Notes how far back a chat got, and how many messages its batch fetched. */
+  onBatch(chatId: string, oldest: number | null, finished: boolean, fetched = 0): void {
+    this.#fetchedThisRun += fetched;
     if (oldest !== null)
       this.#chatOldest.set(chatId, Math.min(this.#chatOldest.get(chatId) ?? oldest, oldest));
     if (finished) this.#chatsFinished.add(chatId);
   }
 
-  /** Estimated seconds left, from the share of the window covered so far; `null` when unknown. */
+  /**
+   * Estimated seconds left: with an estimated total, the messages still expected at the rate
+   * observed in this run; else (or once more was fetched than expected) from the share of the
+   * window covered so far; `null` when unknown.
+   */
   etaSeconds(): number | null {
+    const elapsedMs = this.#clock.now() - this.#startedAt;
+    if (this.#estimatedTotal !== null && this.#fetchedThisRun > 0 && elapsedMs > 0) {
+      const remaining = this.#estimatedTotal - this.#fetchedBefore - this.#fetchedThisRun;
+      if (remaining > 0) return Math.round((remaining * elapsedMs) / this.#fetchedThisRun / 1000);
+    }
+    return this.#windowShareEta();
+  }
+
+  #windowShareEta(): number | null {
     if (!this.#window || this.#chatsTotal === 0) return null;
     const { since, until } = this.#window;
     let covered = this.#chatsFinished.size;
@@ -130,7 +171,12 @@ export class ProgressTracker {
   }
 
   /** Emits one event; sink errors are reported to `onError`, never thrown. */
-  async emit(type: SyncEventType, progress?: SyncProgress, error?: string): Promise<void> {
+  async emit(
+    type: SyncEventType,
+    progress?: SyncProgress,
+    error?: string,
+    pause?: { until: string; reason: string },
+  ): Promise<void> {
     try {
       const p = progress ?? readProgress((await this.#jobs.getJob(this.#job.id)).progress);
       await this.#events.emit({
@@ -141,6 +187,7 @@ export class ProgressTracker {
         progress: p,
         at: new Date(this.#clock.now()).toISOString(),
         ...(error !== undefined ? { error } : {}),
+        ...(pause ?? {}),
       });
     } catch (e) {
       this.#onError(e);
