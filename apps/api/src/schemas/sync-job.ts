@@ -73,6 +73,32 @@ export const SyncJobCreated = Type.Object({
   message: Type.String(),
 });
 
+/**
+ * A job's progress (the `sync_jobs.progress` jsonb, see sync-core `SyncProgress`): counters, parts,
+ * window, warnings; the fields below are the ones a running job's estimate is read from.
+ */
+export const SyncJobProgress = Type.Object(
+  {
+    etaSeconds: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+        description:
+          'Seconds left: with estimatedTotal, (estimatedTotal − fetched) at the rate observed since the run started; else from the share of the window covered; null when unknown',
+      }),
+    ),
+    estimatedTotal: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+        description:
+          'messages/catchup: messages the job is expected to fetch — the sync plan’s estimate (POST /instances/:id/sync/plan) over its window and chats, fixed when it starts; null when a chat has no stored history to estimate from',
+      }),
+    ),
+  },
+  {
+    additionalProperties: true,
+    description:
+      'Counted figures: fetched, stored, duplicates, updated, failed, media…, chats…, rateLimitWaits…',
+  },
+);
+
 /** A job in detail. */
 export const SyncJobDetail = Type.Object({
   jobId: Uuid,
@@ -80,7 +106,7 @@ export const SyncJobDetail = Type.Object({
   type: SyncType,
   status: SyncStatus,
   config: JsonObject,
-  progress: JsonObject,
+  progress: SyncJobProgress,
   progressPercent: Type.Union([Type.Integer({ minimum: 0, maximum: 100 }), Type.Null()]),
   errorMessage: Type.Union([Type.String(), Type.Null()]),
   attempts: Type.Integer(),

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { sql } from 'kysely';
 import { auth, createInstance, createTestApp, GOOD_TOKEN, type TestApp } from '../helpers.ts';
 
 let t: TestApp;
@@ -62,6 +63,20 @@ describe('sync routes', () => {
       completedAt: null,
     });
     expect(detail.json().data.progress).toMatchObject({ fetched: 0, stored: 0, duplicates: 0 });
+
+    // A running job's estimate reaches the client with the counters.
+    const other = (await post('/sync', { type: 'messages', depth: '30d' })).json().data.jobId;
+    await t.db.db
+      .updateTable('sync_jobs')
+      .set({ progress: sql`progress || '{"estimatedTotal": 600, "etaSeconds": 42, "fetched": 100}'::jsonb` })
+      .where('id', '=', other)
+      .execute();
+    const estimated = await get(`/sync/${other}`);
+    expect(estimated.json().data.progress).toMatchObject({
+      estimatedTotal: 600,
+      etaSeconds: 42,
+      fetched: 100,
+    });
   });
 
   test('depth defaults to sync.defaultDepth; downloadMedia to the instance flag', async () => {
@@ -143,8 +158,15 @@ describe('sync routes', () => {
   test('SSE: current state first, then live events, ending on the terminal one', async () => {
     const { jobId } = (await post('/sync', { type: 'groups' })).json().data;
     const pending = get(`/sync/${jobId}/events`);
-    const publish = async (type: 'sync.started' | 'sync.progress' | 'sync.completed') =>
-      t.events.publish({ type, instanceId, jobId, at: new Date().toISOString(), status: 'running' });
+    const until = new Date(Date.now() + 60_000).toISOString();
+    const publish = async (type: 'sync.started' | 'sync.progress' | 'sync.paused' | 'sync.completed') =>
+      t.events.publish({
+        type,
+        instanceId,
+        jobId,
+        at: new Date().toISOString(),
+        ...(type === 'sync.paused' ? { until, reason: 'cooldown' } : { status: 'running' }),
+      });
     // Events are published until the stream has ended; the route buffers those before its snapshot.
     let done = false;
     void pending.then(() => {
@@ -153,6 +175,7 @@ describe('sync routes', () => {
     while (!done) {
       await publish('sync.started');
       await publish('sync.progress');
+      await publish('sync.paused');
       await publish('sync.completed');
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -161,6 +184,10 @@ describe('sync routes', () => {
     expect(events[0]).toBe('sync.progress');
     expect(events.at(-1)).toBe('sync.completed');
     expect(events.filter((e) => e === 'sync.completed')).toHaveLength(1);
+    // A pause is streamed with when it ends and why; the job is still running.
+    const paused = /^event: sync\.paused\ndata: (.+)$/m.exec(res.body);
+    expect(paused).not.toBeNull();
+    expect(JSON.parse(paused?.[1] ?? '{}')).toMatchObject({ until, reason: 'cooldown', status: 'running' });
   });
 });
 
