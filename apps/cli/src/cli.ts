@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApiClient, ApiError } from './api-client.ts';
 import { type CoverageView, type PlanView, renderCoverage, renderPlan } from './coverage-table.ts';
-import { type JobProgress, type ProgressView, renderProgress } from './progress-bar.ts';
+import { type JobProgress, type PauseView, type ProgressView, renderProgress } from './progress-bar.ts';
 
 /** Where the CLI writes; injectable for tests. */
 export interface CliIo {
@@ -258,13 +258,29 @@ async function follow(api: ApiClient, io: CliIo, instanceId: string, jobId: stri
   draw(job);
   if (!TERMINAL.has(job.status)) {
     try {
+      let paused: PauseView | null = null;
       for await (const event of api.events(`${path}/events`)) {
-        const data = event.data as Partial<JobView> & { progress?: JobProgress; type?: string };
+        const data = event.data as Partial<JobView> & {
+          progress?: JobProgress;
+          type?: string;
+          at?: string;
+          until?: string;
+          reason?: string;
+        };
+        if (event.event === 'sync.paused' && typeof data?.until === 'string') {
+          paused = {
+            until: data.until,
+            reason: typeof data.reason === 'string' ? data.reason : 'rate limit',
+          };
+        } else if (paused && Date.parse(data?.at ?? '') >= Date.parse(paused.until)) {
+          paused = null; // an event from after the pause: it is over
+        }
         if (data && typeof data === 'object' && data.progress) {
           draw({
             status: data.status ?? job.status,
             progressPercent: data.progressPercent ?? job.progressPercent,
             progress: data.progress,
+            paused,
           });
         }
         if (/(completed|failed|cancelled)$/.test(event.event) || TERMINAL.has(String(data?.status))) break;

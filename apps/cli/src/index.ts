@@ -11,7 +11,9 @@ export {
 export {
   formatBytes,
   formatDuration,
+  formatPause,
   type JobProgress,
+  type PauseView,
   type ProgressView,
   renderProgress,
 } from './progress-bar.ts';

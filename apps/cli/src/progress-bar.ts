@@ -15,6 +15,14 @@ export interface JobProgress {
   chatsDone?: number;
   chatsExhausted?: number;
   etaSeconds?: number | null;
+  /** Messages the job is expected to fetch (the plan's estimate); `null` when unknown. */
+  estimatedTotal?: number | null;
+}
+
+/** A rate-limit wait the job is in (`sync.paused`): when it ends (ISO 8601) and why. */
+export interface PauseView {
+  until: string;
+  reason: string;
 }
 
 /** What one line of the bar shows. */
@@ -22,6 +30,17 @@ export interface ProgressView {
   status: string;
   progressPercent: number | null;
   progress: JobProgress;
+  /** Set while the job waits on a cooldown or its budget. */
+  paused?: PauseView | null;
+}
+
+const PAUSE_REASONS: Record<string, string> = { cooldown: 'rate limit', token: 'request budget' };
+
+/** "paused until 12:03:40 UTC (rate limit)". */
+export function formatPause(pause: PauseView): string {
+  const at = new Date(pause.until);
+  const time = Number.isNaN(at.getTime()) ? pause.until : at.toISOString().slice(11, 19);
+  return `paused until ${time} UTC (${PAUSE_REASONS[pause.reason] ?? pause.reason})`;
 }
 
 const n = (value: number | undefined) => (value ?? 0).toLocaleString('en-US');
@@ -50,7 +69,8 @@ export function formatDuration(seconds: number): string {
 }
 
 /**
- * One line: bar, percent, messages, chats, media, rate-limit waits, ETA.
+ * One line: bar, percent, messages (of the estimated total), chats, media, rate-limit waits, ETA,
+ * and the pause the job is in.
  *
  * @example
  * renderProgress({ status: 'running', progressPercent: 42, progress: { stored: 420 } }, 20)
@@ -64,12 +84,13 @@ export function renderProgress(view: ProgressView, width = 24): string {
   const pct = percent === null ? '  ?%' : `${String(Math.floor(percent)).padStart(3)}%`;
   const parts = [
     `${bar} ${pct} ${view.status}`,
-    `msgs ${n(p.stored)} stored / ${n(p.fetched)} fetched, ${n(p.duplicates)} dup${p.failed ? `, ${n(p.failed)} failed` : ''}`,
+    `msgs ${n(p.stored)} stored / ${n(p.fetched)} fetched${typeof p.estimatedTotal === 'number' ? ` of ~${n(p.estimatedTotal)}` : ''}, ${n(p.duplicates)} dup${p.failed ? `, ${n(p.failed)} failed` : ''}`,
     `chats ${n(p.chatsDone)}/${n(p.chatsTotal)}${p.chatsExhausted ? ` (${n(p.chatsExhausted)} exhausted)` : ''}`,
     `media ${n(p.mediaDownloaded)} (${formatBytes(p.mediaBytes ?? 0)})${p.mediaSkipped ? ` ${n(p.mediaSkipped)} skipped` : ''}${p.mediaFailed ? ` ${n(p.mediaFailed)} failed` : ''}`,
     `waits ${n(p.rateLimitWaits)} (${formatDuration((p.rateLimitWaitMs ?? 0) / 1000)})`,
   ];
   if (typeof p.etaSeconds === 'number' && view.status === 'running')
     parts.push(`ETA ${formatDuration(p.etaSeconds)}`);
+  if (view.paused && view.status === 'running') parts.push(formatPause(view.paused));
   return parts.join(' | ');
 }

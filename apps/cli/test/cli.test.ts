@@ -60,6 +60,26 @@ beforeAll(() => {
             },
           },
           {
+            event: 'sync.paused',
+            data: {
+              status: 'running',
+              progressPercent: 50,
+              at: '2026-12-06T12:03:30.000Z',
+              until: '2026-12-06T12:03:40.000Z',
+              reason: 'cooldown',
+              progress: { stored: 150, fetched: 150, chatsTotal: 3, chatsDone: 1, estimatedTotal: 300 },
+            },
+          },
+          {
+            event: 'sync.progress',
+            data: {
+              status: 'running',
+              progressPercent: 75,
+              at: '2026-12-06T12:03:41.000Z',
+              progress: { stored: 250, fetched: 250, chatsTotal: 3, chatsDone: 2, estimatedTotal: 300 },
+            },
+          },
+          {
             event: 'sync.completed',
             data: {
               status: 'completed',
@@ -118,6 +138,14 @@ describe('omni-sync CLI', () => {
     expect(post?.key).toBe('k1');
     expect(t.out[0]).toBe('job j1 pending — queued');
     expect(t.err).toContain(' 50% running | msgs 150 stored');
+    // A sync.paused event shows until when and why; the next event after that time clears it.
+    const lines = t.err.split('\n');
+    expect(lines).toContain(
+      '[############------------]  50% running | msgs 150 stored / 150 fetched of ~300, 0 dup | chats 1/3 | media 0 (0 B) | waits 0 (0s) | paused until 12:03:40 UTC (rate limit)',
+    );
+    const after = lines.find((l) => l.includes(' 75% running'));
+    expect(after).toContain('msgs 250 stored / 250 fetched of ~300');
+    expect(after).not.toContain('paused');
     expect(t.err).toContain('100% completed | msgs 300 stored');
     expect(t.out.at(-1)).toBe('job j1 completed');
   });
