@@ -21,6 +21,7 @@ import { postgresRestart } from './scenarios/postgres-restart.ts';
 import { slackFaults } from './scenarios/slack-faults.ts';
 import { staleWorker } from './scenarios/stale-worker.ts';
 import { whatsappPushOutage } from './scenarios/whatsapp-push-outage.ts';
+import { whatsappTakeover } from './scenarios/whatsapp-takeover.ts';
 
 const SCENARIOS: Scenario[] = [
   killResume,
@@ -28,6 +29,7 @@ const SCENARIOS: Scenario[] = [
   natsRestart,
   postgresRestart,
   whatsappPushOutage,
+  whatsappTakeover,
   discordFaults,
   slackFaults,
   mediaUnwritable,

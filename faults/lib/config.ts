@@ -17,6 +17,8 @@ export interface FaultsSizes {
   mediaMessages: number;
   /** Deepest `..` chain of the media traversal corpus. */
   traversalDepth: number;
+  /** Messages per chat of the WhatsApp holder scenarios' phone (3 chats, the last 25 pushed). */
+  whatsappPerChat: number;
 }
 
 /** Sizes per scale. */
@@ -29,6 +31,7 @@ export const SIZES = {
     raceRounds: 4,
     traversalDepth: 5,
     mediaMessages: 300,
+    whatsappPerChat: 400,
   },
   trim: {
     kills: 6,
@@ -38,6 +41,7 @@ export const SIZES = {
     raceRounds: 1,
     traversalDepth: 2,
     mediaMessages: 150,
+    whatsappPerChat: 150,
   },
 } as const satisfies Record<FaultsScale, FaultsSizes>;
 

@@ -12,10 +12,13 @@ export class WorkerProcess {
     readonly logPath: string,
   ) {}
 
-  /** Spawns the worker with `env` added to this process's environment; stderr goes to `logPath`. */
-  static spawn(id: string, env: Record<string, string>, logPath: string): WorkerProcess {
+  /**
+   * Spawns the worker with `env` added to this process's environment; stderr goes to `logPath`.
+   * `main` is the entry (default the sync-worker's `main.ts`).
+   */
+  static spawn(id: string, env: Record<string, string>, logPath: string, main = WORKER_MAIN): WorkerProcess {
     const fd = openSync(logPath, 'a');
-    const proc = Bun.spawn(['bun', 'run', WORKER_MAIN], {
+    const proc = Bun.spawn(['bun', 'run', main], {
       env: { ...process.env, ...env },
       stdin: 'ignore',
       stdout: 'ignore',

@@ -70,6 +70,7 @@ export class SyncWorld {
     subjectPrefix: string;
     durable: string;
     eventPrefix: string;
+    whatsappPrefix: string;
     ackWaitMs?: number;
   };
 
@@ -112,6 +113,7 @@ export class SyncWorld {
       subjectPrefix: `faults.${tag}.jobs`,
       durable: `faults_${tag}`,
       eventPrefix: `faults.${tag}.sync`,
+      whatsappPrefix: `faults.${tag}.wa`,
       ...(options.ackWaitMs ? { ackWaitMs: options.ackWaitMs } : {}),
     };
     const secret = randomBytes(32).toString('hex');
@@ -169,6 +171,7 @@ export class SyncWorld {
       NATS_SUBJECT_PREFIX: this.names.subjectPrefix,
       NATS_DURABLE: this.names.durable,
       NATS_EVENT_PREFIX: this.names.eventPrefix,
+      NATS_WHATSAPP_PREFIX: this.names.whatsappPrefix,
       ...(this.names.ackWaitMs ? { NATS_ACK_WAIT_MS: String(this.names.ackWaitMs) } : {}),
       OMNI_SECRET_KEY: this.secret,
       DATA_DIR: join(this.dir, `data-${id}`),
@@ -189,9 +192,12 @@ export class SyncWorld {
     };
   }
 
-  /** Starts `apps/sync-worker` as a child process (stderr kept in the world's folder). */
-  startWorker(id: string, extra: Record<string, string> = {}): WorkerProcess {
-    const worker = WorkerProcess.spawn(id, this.workerEnv(id, extra), join(this.dir, `${id}.log`));
+  /**
+   * Starts `apps/sync-worker` as a child process (stderr kept in the world's folder); `main` is
+   * another entry (the fake-WhatsApp worker of `whatsapp-worker-main.ts`).
+   */
+  startWorker(id: string, extra: Record<string, string> = {}, main?: string): WorkerProcess {
+    const worker = WorkerProcess.spawn(id, this.workerEnv(id, extra), join(this.dir, `${id}.log`), main);
     this.cleanup.add(`worker ${id}`, () => worker.kill('SIGKILL'));
     return worker;
   }
