@@ -77,12 +77,30 @@ async function runHolderFault(
           .executeTakeFirstOrThrow()
       ).n,
     );
+  const state = async (id: string) =>
+    (
+      await world.db
+        .selectFrom('instances')
+        .select('connection_state')
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow()
+    ).connection_state;
   // Both sessions open and their push stored before any job: the jobs' counters then do not depend on timing.
+  const booting = performance.now();
+  const seen = new Set<string>();
   for (const id of [cleanId, faultId])
-    await waitFor(`the push of ${id} to be stored`, async () => (await stored(id)) === pushed, {
-      timeoutMs: 60_000,
-      everyMs: 100,
-    });
+    await waitFor(
+      `the session of ${id} to be open and its push stored`,
+      async () => {
+        const now = await state(id);
+        seen.add(now);
+        return now === 'open' && (await stored(id)) === pushed;
+      },
+      { timeoutMs: 60_000, everyMs: 100 },
+    );
+  log(
+    `both sessions open, ${pushed} pushed messages each stored, ${Math.round(performance.now() - booting)} ms after the workers started (states seen: ${[...seen].join(', ')})`,
+  );
 
   const cleanJob = await world.waitFinished(
     (await world.postSync(cleanId, { type: 'messages', depth: 'all' })).jobId,
