@@ -17,6 +17,8 @@ export interface JobProgress {
   etaSeconds?: number | null;
   /** Messages the job is expected to fetch (the plan's estimate); `null` when unknown. */
   estimatedTotal?: number | null;
+  /** Chats without a basis for the estimate: the total is then a floor. */
+  unestimatedChats?: number;
 }
 
 /** A rate-limit wait the job is in (`sync.paused`): when it ends (ISO 8601) and why. */
@@ -84,7 +86,7 @@ export function renderProgress(view: ProgressView, width = 24): string {
   const pct = percent === null ? '  ?%' : `${String(Math.floor(percent)).padStart(3)}%`;
   const parts = [
     `${bar} ${pct} ${view.status}`,
-    `msgs ${n(p.stored)} stored / ${n(p.fetched)} fetched${typeof p.estimatedTotal === 'number' ? ` of ~${n(p.estimatedTotal)}` : ''}, ${n(p.duplicates)} dup${p.failed ? `, ${n(p.failed)} failed` : ''}`,
+    `msgs ${n(p.stored)} stored / ${n(p.fetched)} fetched${typeof p.estimatedTotal === 'number' ? ` of ${p.unestimatedChats ? '≥' : '~'}${n(p.estimatedTotal)}` : ''}, ${n(p.duplicates)} dup${p.failed ? `, ${n(p.failed)} failed` : ''}`,
     `chats ${n(p.chatsDone)}/${n(p.chatsTotal)}${p.chatsExhausted ? ` (${n(p.chatsExhausted)} exhausted)` : ''}`,
     `media ${n(p.mediaDownloaded)} (${formatBytes(p.mediaBytes ?? 0)})${p.mediaSkipped ? ` ${n(p.mediaSkipped)} skipped` : ''}${p.mediaFailed ? ` ${n(p.mediaFailed)} failed` : ''}`,
     `waits ${n(p.rateLimitWaits)} (${formatDuration((p.rateLimitWaitMs ?? 0) / 1000)})`,

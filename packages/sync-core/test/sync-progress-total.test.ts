@@ -146,11 +146,17 @@ for (const engine of TEST_ENGINES) {
         expect(etas[i] as number).toBeLessThanOrEqual(etas[i - 1] as number);
       expect(etas.at(-1)).toBe(0);
 
-      // Without a basis (nothing stored yet) there is no total: the ETA is the window's share.
+      expect(p.unestimatedChats).toBe(0);
+
+      // Without a basis (nothing stored yet) the chat adds nothing and is counted as unestimated;
+      // the ETA is then the window's share.
       const fresh = await createInstance(t, 'discord');
       const third = setup({ chats, pageSize: 100 });
       const freshResult = await run(third.runner, fresh, { depth: '7d' });
-      expect(readProgress(freshResult?.job?.progress).estimatedTotal).toBeNull();
+      expect(readProgress(freshResult?.job?.progress)).toMatchObject({
+        estimatedTotal: 0,
+        unestimatedChats: 1,
+      });
     }, 60_000);
   });
 }

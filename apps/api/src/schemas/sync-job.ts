@@ -82,13 +82,21 @@ export const SyncJobProgress = Type.Object(
     etaSeconds: Type.Optional(
       Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
         description:
-          'Seconds left: with estimatedTotal, (estimatedTotal − fetched) at the rate observed since the run started; else from the share of the window covered; null when unknown',
+          'Seconds left: with estimatedTotal and no unestimatedChats, (estimatedTotal − fetched) at the rate observed since the run started; else from the share of the window covered; null when unknown',
       }),
     ),
     estimatedTotal: Type.Optional(
-      Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+      Type.Integer({
+        minimum: 0,
         description:
-          'messages/catchup: messages the job is expected to fetch — the sync plan’s estimate (POST /instances/:id/sync/plan) over its window and chats, fixed when it starts; null when a chat has no stored history to estimate from',
+          'messages/catchup: messages the job is expected to fetch — the sync plan’s estimatedMessages (POST /instances/:id/sync/plan) over its window and chats, fixed when it starts',
+      }),
+    ),
+    unestimatedChats: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          'Chats of the job with no stored history to estimate from (they add nothing to estimatedTotal)',
       }),
     ),
   },

@@ -150,6 +150,7 @@ test('coverage report: after a 7d sync every readable chat is complete to 7d; 30
     planId: string;
     estimatedMessages: number;
     estimatedRequests: number;
+    unestimatedChats: number;
     etaSeconds: number;
     chats: { chatId: string; windows: { from: string; to: string; estimatedMessages: number | null }[] }[];
   };
@@ -163,11 +164,18 @@ test('coverage report: after a 7d sync every readable chat is complete to 7d; 30
   const ran = await waitForEnd(run.json().data.jobId);
   expect(ran.status).toBe('completed');
   expect(ran.config.chatIds.sort()).toEqual(plan.chats.map((c) => c.chatId).sort());
+  // The job carried the plan's estimate as its total, and its unestimated chats (less those the
+  // job skips as unreadable: never synced, so never estimated).
+  expect(ran.progress.estimatedTotal).toBe(plan.estimatedMessages);
+  expect(ran.progress.skippedChats.length).toBeGreaterThan(0);
+  expect(ran.progress.unestimatedChats).toBe(plan.unestimatedChats - ran.progress.skippedChats.length);
   const stored = ran.progress.stored as number;
   const ratio = plan.estimatedMessages / Math.max(1, stored);
   console.log(
     JSON.stringify({
       planEstimatedMessages: plan.estimatedMessages,
+      unestimatedChats: plan.unestimatedChats,
+      jobEstimatedTotal: ran.progress.estimatedTotal,
       storedBySync: stored,
       ratio: Number(ratio.toFixed(3)),
     }),

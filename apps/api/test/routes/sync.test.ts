@@ -77,6 +77,11 @@ describe('sync routes', () => {
       etaSeconds: 42,
       fetched: 100,
     });
+    // …and the OpenAPI document of the job describes both.
+    const doc = (await t.app.inject({ url: '/api/v2/openapi.json' })).json();
+    const jobDoc = JSON.stringify(doc.paths['/api/v2/instances/{id}/sync/{jobId}'].get.responses['200']);
+    expect(jobDoc).toContain('estimatedTotal');
+    expect(jobDoc).toContain('etaSeconds');
   });
 
   test('depth defaults to sync.defaultDepth; downloadMedia to the instance flag', async () => {

@@ -90,17 +90,20 @@ export interface SyncProgress {
   /** Oldest message timestamp reached so far, ISO 8601 UTC. */
   oldestTimestamp: string | null;
   /**
-   * Estimated seconds to completion, `null` when it cannot be estimated: with `estimatedTotal`,
-   * the messages still expected (`estimatedTotal − fetched`) at the rate observed in this run;
-   * else the share of the window covered so far.
+   * Estimated seconds to completion, `null` when it cannot be estimated: with `estimatedTotal`
+   * (and no `unestimatedChats`), the messages still expected (`estimatedTotal − fetched`) at the
+   * rate observed in this run; else the share of the window covered so far.
    */
   etaSeconds: number | null;
   /**
    * Messages the job is expected to fetch (`messages`/`catchup`): the sync plan's estimate over
    * the job's window and chats (the coverage ledger's gaps × each chat's stored density),
-   * computed once when the job starts; `null` when a chat has no stored history to estimate from.
+   * computed once when the job starts. Chats with no stored history have no basis: they add
+   * nothing and are counted in `unestimatedChats`.
    */
-  estimatedTotal?: number | null;
+  estimatedTotal?: number;
+  /** Chats of the job with no basis for an estimate (as the plan's `unestimatedChats`). */
+  unestimatedChats?: number;
   /** Facts the platform or the engine reported (missing intents, unreadable chats…). */
   warnings: string[];
   /** Per-part status. */

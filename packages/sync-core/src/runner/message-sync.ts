@@ -531,15 +531,17 @@ async function syncChat(run: JobRun, chat: SyncJobChat, window: SyncWindow): Pro
 /**
  * The job's expected message count, fixed at its first start (kept across resumes): the sync
  * plan's estimate over the job's window and readable chats, as `POST /sync/plan` computes it (a
- * job started from a `planId` has that plan's selection); `null` when a chat has no basis.
+ * job started from a `planId` has that plan's selection), and how many chats had no basis.
  */
 async function resolveEstimate(
   run: JobRun,
   window: SyncWindow,
   chats: SyncJobChat[],
-): Promise<number | null> {
+): Promise<{ estimatedTotal: number; unestimatedChats: number }> {
   const progress = readProgress(run.job.progress);
-  if (progress.estimatedTotal !== undefined) return progress.estimatedTotal;
+  if (progress.estimatedTotal !== undefined) {
+    return { estimatedTotal: progress.estimatedTotal, unestimatedChats: progress.unestimatedChats ?? 0 };
+  }
   const plan = await buildSyncPlan(run.db, run.instance.id, {
     type: run.job.type === 'catchup' ? 'catchup' : 'messages',
     depth: isSyncDepth(window.depth) ? window.depth : 'all',
@@ -551,9 +553,9 @@ async function resolveEstimate(
     pageSize: 100,
     requestsPerMinute: 1,
   });
-  const estimatedTotal = plan.unestimatedChats > 0 ? null : plan.estimatedMessages;
-  await run.jobs.updateProgress(run.lease, { estimatedTotal });
-  return estimatedTotal;
+  const estimate = { estimatedTotal: plan.estimatedMessages, unestimatedChats: plan.unestimatedChats };
+  await run.jobs.updateProgress(run.lease, estimate);
+  return estimate;
 }
 
 /**
@@ -570,8 +572,9 @@ export async function syncMessages(run: JobRun): Promise<void> {
     readable.length,
     readable.filter((c) => c.status === 'done' || c.status === 'exhausted').map((c) => c.chat_id),
   );
+  const estimate = await resolveEstimate(run, window, readable);
   run.tracker.setEstimate(
-    await resolveEstimate(run, window, readable),
+    estimate.unestimatedChats > 0 ? null : estimate.estimatedTotal,
     readProgress(run.job.progress).fetched,
   );
   await run.tracker.maybeEmit(true);
