@@ -220,6 +220,15 @@ describe('omni-sync CLI', () => {
     expect(line).toBe(
       '[##------]  25% running | msgs 1,200 stored / 1,300 fetched, 100 dup | chats 2/8 (1 exhausted) | media 5 (3.0 MiB) 2 skipped | waits 3 (1m05s) | ETA 1h02m05s',
     );
+    // With the plan's total: "of ~N", or "of ≥N" when some chats had no basis for an estimate.
+    const total = (unestimatedChats: number) =>
+      renderProgress({
+        status: 'running',
+        progressPercent: 25,
+        progress: { stored: 10, fetched: 10, estimatedTotal: 4000, unestimatedChats },
+      });
+    expect(total(0)).toContain('msgs 10 stored / 10 fetched of ~4,000, 0 dup');
+    expect(total(2)).toContain('msgs 10 stored / 10 fetched of ≥4,000, 0 dup');
   });
 
   test('SSE blocks parse with event names, multi-line data and comments', () => {
