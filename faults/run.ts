@@ -21,7 +21,7 @@ import { postgresRestart } from './scenarios/postgres-restart.ts';
 import { slackFaults } from './scenarios/slack-faults.ts';
 import { staleWorker } from './scenarios/stale-worker.ts';
 import { whatsappPushOutage } from './scenarios/whatsapp-push-outage.ts';
-import { whatsappTakeover } from './scenarios/whatsapp-takeover.ts';
+import { whatsappHolderSigterm, whatsappTakeover } from './scenarios/whatsapp-takeover.ts';
 
 const SCENARIOS: Scenario[] = [
   killResume,
@@ -30,6 +30,7 @@ const SCENARIOS: Scenario[] = [
   postgresRestart,
   whatsappPushOutage,
   whatsappTakeover,
+  whatsappHolderSigterm,
   discordFaults,
   slackFaults,
   mediaUnwritable,

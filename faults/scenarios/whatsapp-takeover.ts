@@ -172,3 +172,13 @@ export const whatsappTakeover: Scenario = {
   timeoutMs: () => 240_000,
   run: async (ctx) => (await runHolderFault(ctx, 'SIGKILL')).summary,
 };
+
+/**
+ * SIGTERM of the worker holding the WhatsApp session mid on-demand sync: it must exit (code 0)
+ * within 10 s and the other worker must complete the job exactly; see {@link runHolderFault}.
+ */
+export const whatsappHolderSigterm: Scenario = {
+  name: 'whatsapp-holder-sigterm',
+  timeoutMs: () => 240_000,
+  run: async (ctx) => (await runHolderFault(ctx, 'SIGTERM')).summary,
+};
