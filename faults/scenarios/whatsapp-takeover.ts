@@ -18,13 +18,13 @@ export type HolderFault = 'SIGKILL' | 'SIGTERM';
  * The push after linking brings the last day; the rest of the history only comes through the
  * job's on-demand requests, paced at `sync.whatsapp.messagesPerMinute` so the job takes seconds.
  * A clean run on one account gives the reference; on a second account the session's holder gets
- * `fault` after some on-demand batches were committed. The other worker takes the session over
+ * `fault` once a seeded number of messages is stored (≥ 100 by the job, ≥ 100 still missing). The other worker takes the session over
  * (SIGKILL: when the lease expires; SIGTERM: handed over at once) and finishes the job: the
  * stored ids must equal the phone's (none missing, none twice), the message counters the clean
  * run's, and the job must have been claimed again.
  */
 async function runHolderFault(
-  { config, cleanup, log }: ScenarioContext,
+  { config, cleanup, prng, log }: ScenarioContext,
   fault: HolderFault,
 ): Promise<{ summary: string }> {
   const phone: WhatsAppPhone = {
@@ -116,13 +116,15 @@ async function runHolderFault(
   );
 
   const { jobId } = await world.postSync(faultId, { type: 'messages', depth: 'all' });
-  // Some on-demand batches committed, the job not done: the fault lands mid-job.
+  // Some on-demand batches committed, the job not done: the fault lands mid-job, after a seeded
+  // number of stored messages between 100 on-demand ones and 100 before the end.
+  const target = pushed + 100 + Math.floor(prng.next() * (expected.length - pushed - 200));
   const running = await waitFor(
-    `job ${jobId} to commit on-demand batches`,
+    `job ${jobId} to commit ${target} messages`,
     async () => {
       const job = await world.job(jobId);
       const n = await stored(faultId);
-      return job.status === 'running' && n >= pushed + 100 && n <= expected.length - 100 ? { job, n } : null;
+      return job.status === 'running' && n >= target && n < expected.length ? { job, n } : null;
     },
     { timeoutMs: 60_000, everyMs: 20 },
   );
