@@ -47,17 +47,27 @@ function heldBy(lease: JobLease) {
 }
 
 /**
- * `select id from sync_jobs … for no key update` of the job while `lease` is current: as a CTE of
- * a batch statement (its writes gated on `exists (select 1 from fence)`) or as the first statement
- * of a transaction ({@link holdLease}). The row lock makes a concurrent claim wait
- * until the write committed, and a write that starts after a claim finds no row (Postgres
- * re-checks the condition on the newest row version once the lock is granted).
+ * `id in (select … for update)`: the condition every change of a job's holder or state carries, so
+ * it waits for the fenced writes in flight (they hold `for key share`, see {@link leaseFence}).
+ */
+export function lockedForUpdate(jobId: string): RawBuilder<boolean> {
+  return sql<boolean>`id in (select id from sync_jobs where id = ${jobId}::uuid for update)`;
+}
+
+/**
+ * `select id from sync_jobs … for key share` of the job while `lease` is current: as a CTE of a
+ * batch statement (its writes gated on `exists (select 1 from fence)`) or as the first statement
+ * of a transaction ({@link holdLease}). The lock is shared, so the batches of one job's chats run
+ * side by side; every change of who holds the job (a claim, a release, an end) takes the row
+ * `for update` ({@link lockedForUpdate}), which waits until the writes holding the fence
+ * committed, and a write that starts after such a change finds no row (Postgres re-checks the
+ * condition on the newest row version once the lock is granted).
  */
 export function leaseFence(lease: JobLease): RawBuilder<{ id: string }> {
   return sql<{ id: string }>`select id from sync_jobs
     where id = ${lease.jobId}::uuid and status = 'running' and lease_owner = ${lease.owner}
       and lease_epoch = ${lease.epoch}::int
-    for no key update`;
+    for key share`;
 }
 
 /**
@@ -227,6 +237,7 @@ export class JobRepository {
           status = 'running', lease_owner = ${owner}, lease_expires_at = ${leaseUntil(leaseMs)},
           lease_epoch = j.lease_epoch + 1, attempts = j.attempts + 1, started_at = coalesce(j.started_at, now()), updated_at = now()
         where j.id = ${jobId}
+          and ${lockedForUpdate(jobId)}
           and (
             (j.status = 'pending' and not exists (
               select 1 from sync_jobs r where r.instance_id = j.instance_id and r.status = 'running'))
@@ -298,6 +309,7 @@ export class JobRepository {
     const result = await this.#db
       .updateTable('sync_jobs')
       .set({ status: 'pending', lease_owner: null, lease_expires_at: null, updated_at: sql`now()` })
+      .where(lockedForUpdate(lease.jobId))
       .where(heldBy(lease))
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
@@ -444,6 +456,7 @@ export class JobRepository {
         updated_at: sql`now()`,
       })
       .where('id', '=', jobId)
+      .where(lockedForUpdate(jobId))
       .where('status', 'in', from);
     const lease = options.lease;
     if (lease !== undefined) {
