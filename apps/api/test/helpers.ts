@@ -4,7 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CredentialCipher, SettingsService } from '@omni/db';
 import { createTestDb, type TestDb } from '@omni/db/testing';
-import { InProcessEventBus, InProcessQueue, ProfileSyncService } from '@omni/runtime';
+import {
+  type CreateSyncRunnerOptions,
+  createSyncRunner,
+  InProcessEventBus,
+  InProcessQueue,
+  ProfileSyncService,
+  RunnerExecutor,
+  SingleProcessLock,
+  WorkerRuntime,
+} from '@omni/runtime';
 import {
   AuthError,
   type ChannelPlugin,
@@ -127,4 +136,30 @@ export async function createInstance(
     payload: { name, channel },
   });
   return res.json().data.id;
+}
+
+/**
+ * The embedded worker of a test app, as `main.ts` builds it without NATS (the production
+ * `createSyncRunner` over the app's own services, its queue and a single-process leader), started.
+ * `runner` options go to `createSyncRunner` (lease 5 s by default); the caller stops it.
+ */
+export async function startTestWorker(
+  t: TestApp,
+  runner: CreateSyncRunnerOptions = {},
+): Promise<WorkerRuntime> {
+  const runtime = new WorkerRuntime({
+    db: t.db.db,
+    settings: t.deps.settings,
+    jobs: t.deps.jobs,
+    queue: t.queue,
+    profiles: t.deps.profiles,
+    plugins: t.deps.plugins,
+    executor: new RunnerExecutor(
+      createSyncRunner({ ...t.deps, db: t.db }, silentLog, { leaseMs: 5_000, ...runner }),
+    ),
+    lock: new SingleProcessLock(),
+    log: silentLog,
+  });
+  await runtime.start();
+  return runtime;
 }

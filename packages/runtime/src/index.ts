@@ -31,7 +31,7 @@ export {
 } from './queue/nats/nats-queue.ts';
 export { loadChannelPlugins } from './runtime/channel-plugins.ts';
 export { createRateLimiter } from './runtime/create-rate-limiter.ts';
-export { createSyncRunner } from './runtime/create-runner.ts';
+export { type CreateSyncRunnerOptions, createSyncRunner } from './runtime/create-runner.ts';
 export { createWorkerRuntime, type WorkerRuntimeConfig } from './runtime/create-worker-runtime.ts';
 export { openServices, type Services, type ServicesConfig } from './runtime/open-services.ts';
 export { loadWorkerConfig, type WorkerConfig } from './runtime/worker-config.ts';

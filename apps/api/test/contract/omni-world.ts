@@ -1,8 +1,8 @@
 import { createDiscordPlugin } from '@omni/channel-discord';
-import { createSyncRunner, RunnerExecutor, SingleProcessLock, WorkerRuntime } from '@omni/runtime';
+import type { WorkerRuntime } from '@omni/runtime';
 import { MediaFetcher } from '@omni/sync-core';
 import { FakeDiscord, mixedScenario } from '@omni/testkit/discord';
-import { API_KEY, createTestApp, silentLog, type TestApp } from '../helpers.ts';
+import { API_KEY, createTestApp, startTestWorker, type TestApp } from '../helpers.ts';
 
 /** A JSON body of the API under test, read as the tests need it. */
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked by the assertions, not the compiler
@@ -45,24 +45,10 @@ export async function startOmniWorld(corsOrigins: string[] = []): Promise<OmniWo
     'sync.discord.messagesPerMinute': 60_000,
     'sync.discord.contactsPerMinute': 60_000,
   });
-  const runtime = new WorkerRuntime({
-    db: t.db.db,
-    settings: t.deps.settings,
-    jobs: t.deps.jobs,
-    queue: t.queue,
-    profiles: t.deps.profiles,
-    plugins: t.deps.plugins,
-    executor: new RunnerExecutor(
-      createSyncRunner({ ...t.deps, db: t.db }, silentLog, {
-        leaseMs: 5_000,
-        // The fake serves attachments on 127.0.0.1: passed as `MEDIA_ALLOW_ORIGINS` would pass it.
-        mediaFetcher: new MediaFetcher({ settings: t.deps.settings, allowOrigins: [fake.url] }),
-      }),
-    ),
-    lock: new SingleProcessLock(),
-    log: silentLog,
+  const runtime = await startTestWorker(t, {
+    // The fake serves attachments on 127.0.0.1: passed as `MEDIA_ALLOW_ORIGINS` would pass it.
+    mediaFetcher: new MediaFetcher({ settings: t.deps.settings, allowOrigins: [fake.url] }),
   });
-  await runtime.start();
   const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
   const baseUrl = address.replace('localhost', '127.0.0.1');
   const call: OmniWorld['call'] = async (method, path, options = {}) => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { createDiscordPlugin } from '@omni/channel-discord';
-import { createSyncRunner, RunnerExecutor, SingleProcessLock, WorkerRuntime } from '@omni/runtime';
+import type { WorkerRuntime } from '@omni/runtime';
 import { FakeDiscord } from '@omni/testkit/discord';
-import { auth, createTestApp, silentLog, type TestApp } from '../helpers.ts';
+import { auth, createTestApp, startTestWorker, type TestApp } from '../helpers.ts';
 
 let fake: FakeDiscord;
 let t: TestApp;
@@ -28,18 +28,7 @@ beforeAll(async () => {
     }),
   ]);
   await t.deps.settings.update({ 'sync.discord.messagesPerMinute': 60_000 });
-  runtime = new WorkerRuntime({
-    db: t.db.db,
-    settings: t.deps.settings,
-    jobs: t.deps.jobs,
-    queue: t.queue,
-    profiles: t.deps.profiles,
-    plugins: t.deps.plugins,
-    executor: new RunnerExecutor(createSyncRunner({ ...t.deps, db: t.db }, silentLog, { leaseMs: 3_000 })),
-    lock: new SingleProcessLock(),
-    log: silentLog,
-  });
-  await runtime.start();
+  runtime = await startTestWorker(t, { leaseMs: 3_000 });
 }, 60_000);
 afterAll(async () => {
   await runtime.stop();

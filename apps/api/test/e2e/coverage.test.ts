@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { createDiscordPlugin } from '@omni/channel-discord';
-import { createSyncRunner, RunnerExecutor, SingleProcessLock, WorkerRuntime } from '@omni/runtime';
+import type { WorkerRuntime } from '@omni/runtime';
 import { MediaFetcher } from '@omni/sync-core';
 import { FakeDiscord, mixedScenario } from '@omni/testkit/discord';
-import { auth, createTestApp, silentLog, type TestApp } from '../helpers.ts';
+import { auth, createTestApp, startTestWorker, type TestApp } from '../helpers.ts';
 
 let fake: FakeDiscord;
 let t: TestApp;
@@ -24,25 +24,11 @@ beforeAll(async () => {
     'sync.discord.messagesPerMinute': 60_000,
     'sync.discord.contactsPerMinute': 60_000,
   });
-  const services = { ...t.deps, db: t.db };
-  runtime = new WorkerRuntime({
-    db: t.db.db,
-    settings: t.deps.settings,
-    jobs: t.deps.jobs,
-    queue: t.queue,
-    profiles: t.deps.profiles,
-    plugins: t.deps.plugins,
-    executor: new RunnerExecutor(
-      createSyncRunner(services, silentLog, {
-        leaseMs: 5_000,
-        // The fake serves attachments on 127.0.0.1: passed as `MEDIA_ALLOW_ORIGINS` would pass it.
-        mediaFetcher: new MediaFetcher({ settings: t.deps.settings, allowOrigins: [fake.url] }),
-      }),
-    ),
-    lock: new SingleProcessLock(),
-    log: silentLog,
+  const _services = { ...t.deps, db: t.db };
+  runtime = await startTestWorker(t, {
+    // The fake serves attachments on 127.0.0.1: passed as `MEDIA_ALLOW_ORIGINS` would pass it.
+    mediaFetcher: new MediaFetcher({ settings: t.deps.settings, allowOrigins: [fake.url] }),
   });
-  await runtime.start();
   instanceId = (
     await t.app.inject({
       method: 'POST',

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDiscordPlugin } from '@omni/channel-discord';
-import { createSyncRunner, RunnerExecutor, SingleProcessLock, WorkerRuntime } from '@omni/runtime';
+import type { WorkerRuntime } from '@omni/runtime';
 import { MediaFetcher } from '@omni/sync-core';
 import { FakeDiscord } from '@omni/testkit/discord';
 import {
@@ -14,7 +14,7 @@ import {
   InternalEndpoint,
   mapResolver,
 } from '@omni/testkit/hostile';
-import { auth, createTestApp, silentLog, type TestApp } from '../helpers.ts';
+import { auth, createTestApp, startTestWorker, type TestApp } from '../helpers.ts';
 
 /**
  * A Discord server under an attacker's control: every attachment URL of its one channel is one of
@@ -105,30 +105,16 @@ beforeAll(async () => {
     'media.downloadTimeoutSeconds': 2,
     'media.maxFileSizeMb': 1,
   });
-  const services = { ...t.deps, db: t.db };
-  runtime = new WorkerRuntime({
-    db: t.db.db,
-    settings: t.deps.settings,
-    jobs: t.deps.jobs,
-    queue: t.queue,
-    profiles: t.deps.profiles,
-    plugins: t.deps.plugins,
-    executor: new RunnerExecutor(
-      createSyncRunner(services, silentLog, {
-        leaseMs: 5_000,
-        // Only the attacker's media server is let through as it is (as MEDIA_ALLOW_ORIGINS would),
-        // not the fake Discord API's origin; Discord's media hosts resolve to internal addresses.
-        mediaFetcher: new MediaFetcher({
-          settings: t.deps.settings,
-          allowOrigins: [server.origin],
-          resolve: mapResolver(DISCORD_REBOUND_HOSTS),
-        }),
-      }),
-    ),
-    lock: new SingleProcessLock(),
-    log: silentLog,
+  const _services = { ...t.deps, db: t.db };
+  runtime = await startTestWorker(t, {
+    // Only the attacker's media server is let through as it is (as MEDIA_ALLOW_ORIGINS would),
+    // not the fake Discord API's origin; Discord's media hosts resolve to internal addresses.
+    mediaFetcher: new MediaFetcher({
+      settings: t.deps.settings,
+      allowOrigins: [server.origin],
+      resolve: mapResolver(DISCORD_REBOUND_HOSTS),
+    }),
   });
-  await runtime.start();
 }, 60_000);
 
 afterAll(async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createWhatsAppPlugin, MemoryAuthStateStore, type WhatsAppPlugin } from '@omni/channel-whatsapp';
-import { createSyncRunner, RunnerExecutor, SingleProcessLock, WorkerRuntime } from '@omni/runtime';
+import type { WorkerRuntime } from '@omni/runtime';
 import { DedupeWriter, HistoryIngestor, MediaFetcher } from '@omni/sync-core';
 import {
   HOSTILE_MARKUP,
@@ -20,7 +20,7 @@ import {
   type PublishedMedia,
   waMessages,
 } from '@omni/testkit/whatsapp';
-import { auth, createTestApp, silentLog, type TestApp } from '../helpers.ts';
+import { auth, createTestApp, startTestWorker, type TestApp } from '../helpers.ts';
 
 /**
  * Any contact can send a synced WhatsApp account a media message whose URL it chooses. Messages
@@ -107,29 +107,15 @@ beforeAll(async () => {
   plugin.setHistoryHandler(async (chunk) => {
     await ingestor.ingest(chunk);
   });
-  runtime = new WorkerRuntime({
-    db: t.db.db,
-    settings: t.deps.settings,
-    jobs: t.deps.jobs,
-    queue: t.queue,
-    profiles: t.deps.profiles,
-    plugins: t.deps.plugins,
-    executor: new RunnerExecutor(
-      createSyncRunner({ ...t.deps, db: t.db }, silentLog, {
-        leaseMs: 5_000,
-        // The fake media servers on 127.0.0.1 pass as they are (as MEDIA_ALLOW_ORIGINS would);
-        // WhatsApp's media hosts resolve to internal addresses.
-        mediaFetcher: new MediaFetcher({
-          settings: t.deps.settings,
-          allowOrigins: [server.origin, waMedia.origin],
-          resolve: mapResolver(WHATSAPP_REBOUND_HOSTS),
-        }),
-      }),
-    ),
-    lock: new SingleProcessLock(),
-    log: silentLog,
+  runtime = await startTestWorker(t, {
+    // The fake media servers on 127.0.0.1 pass as they are (as MEDIA_ALLOW_ORIGINS would);
+    // WhatsApp's media hosts resolve to internal addresses.
+    mediaFetcher: new MediaFetcher({
+      settings: t.deps.settings,
+      allowOrigins: [server.origin, waMedia.origin],
+      resolve: mapResolver(WHATSAPP_REBOUND_HOSTS),
+    }),
   });
-  await runtime.start();
 }, 60_000);
 
 afterAll(async () => {

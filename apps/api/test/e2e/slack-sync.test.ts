@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { createSlackPlugin } from '@omni/channel-slack';
-import { createSyncRunner, RunnerExecutor, SingleProcessLock, WorkerRuntime } from '@omni/runtime';
+import type { WorkerRuntime } from '@omni/runtime';
 import { MediaFetcher } from '@omni/sync-core';
 import { FakeSlack } from '@omni/testkit/slack';
-import { auth, createTestApp, silentLog, type TestApp } from '../helpers.ts';
+import { auth, createTestApp, startTestWorker, type TestApp } from '../helpers.ts';
 
 const WINDOW_MS = 300;
 let fake: FakeSlack;
@@ -47,24 +47,10 @@ beforeAll(async () => {
     'sync.slack.messagesPerMinute': 60_000,
     'sync.slack.contactsPerMinute': 60_000,
   });
-  runtime = new WorkerRuntime({
-    db: t.db.db,
-    settings: t.deps.settings,
-    jobs: t.deps.jobs,
-    queue: t.queue,
-    profiles: t.deps.profiles,
-    plugins: t.deps.plugins,
-    executor: new RunnerExecutor(
-      createSyncRunner({ ...t.deps, db: t.db }, silentLog, {
-        leaseMs: 5_000,
-        // The fake serves files on 127.0.0.1: passed as `MEDIA_ALLOW_ORIGINS` would pass it.
-        mediaFetcher: new MediaFetcher({ settings: t.deps.settings, allowOrigins: [fake.url] }),
-      }),
-    ),
-    lock: new SingleProcessLock(),
-    log: silentLog,
+  runtime = await startTestWorker(t, {
+    // The fake serves files on 127.0.0.1: passed as `MEDIA_ALLOW_ORIGINS` would pass it.
+    mediaFetcher: new MediaFetcher({ settings: t.deps.settings, allowOrigins: [fake.url] }),
   });
-  await runtime.start();
   instanceId = (
     await t.app.inject({
       method: 'POST',
