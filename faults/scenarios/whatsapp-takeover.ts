@@ -96,7 +96,7 @@ async function runHolderFault(
         seen.add(now);
         return now === 'open' && (await stored(id)) === pushed;
       },
-      { timeoutMs: 60_000, everyMs: 100 },
+      { timeoutMs: 120_000, everyMs: 100 },
     );
   log(
     `both sessions open, ${pushed} pushed messages each stored, ${Math.round(performance.now() - booting)} ms after the workers started (states seen: ${[...seen].join(', ')})`,
