@@ -23,22 +23,11 @@
  * `--mode plugin` runs the plugin alone with a minimal engine stand-in (no budget). `"mode"` and
  * `"profile"` say which.
  */
-import { randomBytes } from 'node:crypto';
 import { parentPort, Worker, workerData } from 'node:worker_threads';
 import { createDiscordPlugin, type DiscordPlugin } from '../packages/channel-discord/src/index.ts';
-import { CredentialCipher, SettingsService } from '../packages/db/src/index.ts';
-import { createTestDb } from '../packages/db/src/testing.ts';
-import { createSyncRunner, InProcessEventBus } from '../packages/runtime/src/index.ts';
-import {
-  instanceId,
-  JobRepository,
-  noopLogger,
-  type PluginContext,
-  PluginRegistry,
-  RateLimitedError,
-  readProgress,
-} from '../packages/sync-core/src/index.ts';
+import { instanceId, type PluginContext, RateLimitedError } from '../packages/sync-core/src/index.ts';
 import { FakeDiscord } from '../packages/testkit/src/discord/index.ts';
+import { openProductionSync, runMessagesJob } from './lib/production-sync.ts';
 
 const PER_WINDOW = 5;
 const GLOBAL_PER_WINDOW = 50;
@@ -277,50 +266,12 @@ async function runEngine(
   token: string,
   settingValues: Record<string, number>,
 ): Promise<RunOutcome> {
-  const t = await createTestDb('postgres');
+  const sync = await openProductionSync({ plugin, token, settings: settingValues });
   try {
-    const cipher = new CredentialCipher(randomBytes(32));
-    const settings = new SettingsService(t.db, { env: {} });
-    await settings.update(settingValues);
-    const benchId = crypto.randomUUID();
-    const { id } = await t.db
-      .insertInto('instances')
-      .values({
-        id: benchId,
-        name: 'bench',
-        channel: 'discord',
-        credentials: cipher.encryptJson({ token }, benchId),
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const jobs = new JobRepository(t.db);
-    const runner = createSyncRunner(
-      {
-        db: t,
-        settings,
-        plugins: new PluginRegistry([plugin]),
-        cipher,
-        events: new InProcessEventBus(),
-        jobs,
-      },
-      noopLogger,
-    );
-    const { job } = await jobs.createJob(id, 'messages', { depth: 'all' });
-    const started = performance.now();
-    const result = await runner.runJob(job.id, 'bench');
-    const seconds = (performance.now() - started) / 1000;
-    if (result?.status !== 'completed') throw new Error(`job ended ${result?.status}: ${result?.error}`);
-    const progress = readProgress(result.job?.progress);
-    const { n } = await t.db
-      .selectFrom('messages')
-      .select((eb) => eb.fn.countAll<string>().as('n'))
-      .where('instance_id', '=', id)
-      .executeTakeFirstOrThrow();
-    if (Number(n) !== progress.stored)
-      throw new Error(`progress says ${progress.stored} stored, table has ${n}`);
-    return { messages: Number(n), seconds, engineRetries: progress.rateLimitWaits, instance: id };
+    const { seconds, progress, rows } = await runMessagesJob(sync, { depth: 'all' });
+    return { messages: rows, seconds, engineRetries: progress.rateLimitWaits, instance: sync.instanceId };
   } finally {
-    await t.close();
+    await sync.close();
   }
 }
 

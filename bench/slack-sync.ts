@@ -17,14 +17,10 @@
  * at once), the methods in parallel: the largest. The fake runs in a worker thread (Slack is remote).
  * Prints one JSON line `{bench:"slack-sync",messages,requests,seconds,floorSeconds,status429,…}`.
  */
-import { randomBytes } from 'node:crypto';
 import { parentPort, Worker, workerData } from 'node:worker_threads';
 import { createSlackPlugin, type SlackAppTier } from '../packages/channel-slack/src/index.ts';
-import { CredentialCipher, SettingsService } from '../packages/db/src/index.ts';
-import { createTestDb } from '../packages/db/src/testing.ts';
-import { createSyncRunner, InProcessEventBus } from '../packages/runtime/src/index.ts';
-import { JobRepository, noopLogger, PluginRegistry, readProgress } from '../packages/sync-core/src/index.ts';
 import { FakeSlack } from '../packages/testkit/src/slack/index.ts';
+import { openProductionSync, runMessagesJob } from './lib/production-sync.ts';
 
 const HISTORY_PAGE = 200;
 
@@ -117,51 +113,13 @@ async function main(): Promise<void> {
   const perMinute = Math.ceil((2 * perWindow * 60_000) / spec.windowMs);
   const settingValues = { 'sync.slack.messagesPerMinute': perMinute, 'sync.chatConcurrency': spec.channels };
 
-  const t = await createTestDb('postgres');
+  const sync = await openProductionSync({ plugin, token: ready.token, settings: settingValues });
   let outcome: { messages: number; seconds: number; engineRetries: number };
   try {
-    const cipher = new CredentialCipher(randomBytes(32));
-    const settings = new SettingsService(t.db, { env: {} });
-    await settings.update(settingValues);
-    const benchId = crypto.randomUUID();
-    const { id } = await t.db
-      .insertInto('instances')
-      .values({
-        id: benchId,
-        name: 'bench',
-        channel: 'slack',
-        credentials: cipher.encryptJson({ token: ready.token }, benchId),
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const jobs = new JobRepository(t.db);
-    const runner = createSyncRunner(
-      {
-        db: t,
-        settings,
-        plugins: new PluginRegistry([plugin]),
-        cipher,
-        events: new InProcessEventBus(),
-        jobs,
-      },
-      noopLogger,
-    );
-    const { job } = await jobs.createJob(id, 'messages', { depth: 'all' });
-    const started = performance.now();
-    const result = await runner.runJob(job.id, 'bench');
-    const seconds = (performance.now() - started) / 1000;
-    if (result?.status !== 'completed') throw new Error(`job ended ${result?.status}: ${result?.error}`);
-    const progress = readProgress(result.job?.progress);
-    const { n } = await t.db
-      .selectFrom('messages')
-      .select((eb) => eb.fn.countAll<string>().as('n'))
-      .where('instance_id', '=', id)
-      .executeTakeFirstOrThrow();
-    if (Number(n) !== progress.stored)
-      throw new Error(`progress says ${progress.stored} stored, table has ${n}`);
-    outcome = { messages: Number(n), seconds, engineRetries: progress.rateLimitWaits };
+    const { seconds, progress, rows } = await runMessagesJob(sync, { depth: 'all' });
+    outcome = { messages: rows, seconds, engineRetries: progress.rateLimitWaits };
   } finally {
-    await t.close();
+    await sync.close();
   }
 
   worker.postMessage('stop');
