@@ -27,6 +27,7 @@ import { noopLogger } from '../packages/sync-core/src/index.ts';
 import { numberArg, stringArg } from './lib/args.ts';
 import { createBenchDatabase } from './lib/bench-db.ts';
 import { startFakeDiscordProcess } from './lib/fake-discord-process.ts';
+import { freePort } from './lib/nginx.ts';
 import { logger, printResult, round } from './lib/report.ts';
 
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -133,7 +134,7 @@ async function run(spec: RunSpec): Promise<Record<string, unknown>> {
       instances.push(row.id);
     }
     for (let w = 0; w < spec.workers; w++) {
-      const port = 20_000 + Math.floor(Math.random() * 20_000);
+      const port = await freePort();
       const proc = Bun.spawn(['bun', WORKER_MAIN], {
         env: {
           ...process.env,
