@@ -164,7 +164,7 @@ export {
   type SlotTake,
   takeSlot,
 } from './rate-limit/bucket-slots.ts';
-export type { BudgetStore, Mutation } from './rate-limit/budget-store.ts';
+export type { BucketMutation, BudgetStore, Mutation } from './rate-limit/budget-store.ts';
 export { type Clock, systemClock, VirtualClock } from './rate-limit/clock.ts';
 export {
   type CooldownPolicy,

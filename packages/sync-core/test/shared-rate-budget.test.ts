@@ -114,6 +114,22 @@ describe('SharedRateBudget (rules, virtual time)', () => {
     expect(await budget.pauseOf(ip)).toBeNull();
   });
 
+  test('a bucket keeps only the slots still counting: with a limit far above the rate it does not grow per request', async () => {
+    const clock = new VirtualClock(0);
+    const store = new MemoryBudgetStore(clock);
+    const budget = new SharedRateBudget(store, { clock });
+    const key = { identity: 'x:token:1', bucket: 'global' };
+    const rule = { limit: 100_000, windowMs: 1000, countFrom: 'finish' as const };
+    for (let i = 0; i < 500; i++) {
+      const grant = await budget.take(key, rule);
+      await grant.release();
+      clock.advance(100);
+    }
+    // Ten requests a window: every older slot is free again and counts for nothing.
+    const slots = await store.mutateBucket(key, (state) => ({ next: null, result: state.slots.length }));
+    expect(slots).toBeLessThanOrEqual(10);
+  });
+
   test('a refusal from a request that was not the probe changes nothing; a lost probe frees the turn', async () => {
     const clock = new VirtualClock(0);
     const budget = new SharedRateBudget(new MemoryBudgetStore(clock), { clock });
@@ -190,6 +206,25 @@ for (const engine of TEST_ENGINES) {
       expect(fourth).toBeInstanceOf(Error);
       expect(waits[0]?.reason).toBe('slot');
       expect(waits[0]!.ms).toBeGreaterThan(50_000);
+    });
+
+    test('concurrent takes of one process on one window: exactly its limit go at once, the rest wait', async () => {
+      const key = { identity: `discord:token:${crypto.randomUUID()}`, bucket: 'global' };
+      const rule = { limit: 5, windowMs: 60_000, countFrom: 'finish' as const };
+      const budget = processView();
+      const outcomes = await Promise.all(
+        Array.from({ length: 12 }, async () => {
+          const abort = new AbortController();
+          return budget
+            .take(key, rule, { signal: abort.signal, pauses: [key.identity], onWait: () => abort.abort() })
+            .then(
+              (g) => g.waitedMs,
+              (e: unknown) => e,
+            );
+        }),
+      );
+      expect(outcomes.filter((o) => o === 0)).toHaveLength(5);
+      expect(outcomes.filter((o) => o instanceof CancelledError)).toHaveLength(7);
     });
 
     test('a probed ban across processes: only one of many waiting takes probes; its answer resumes all', async () => {

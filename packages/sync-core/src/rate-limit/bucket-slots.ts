@@ -38,7 +38,7 @@ export function takeSlot(state: BucketState, rule: BudgetRule, now: number, hold
   const limit = Math.max(1, Math.floor(rule.limit));
   const finish = (rule.countFrom ?? DEFAULT_BUDGET_RULE.countFrom) === 'finish';
   const holdMs = rule.holdMs ?? DEFAULT_BUDGET_RULE.holdMs;
-  const slots = normalizedSlots(state, limit);
+  const slots = normalizedSlots(state, limit, now);
   let grantAt = now;
   let index = slots.length;
   if (slots.length >= limit) {
@@ -65,9 +65,17 @@ export function releaseSlot(state: BucketState, rule: BudgetRule, now: number, h
   }
 }
 
-/** The slots, trimmed to `limit` (a lowered limit keeps the latest ones). */
-function normalizedSlots(state: BucketState, limit: number): BudgetSlot[] {
-  const slots = Array.isArray(state.slots) ? state.slots.map((s) => ({ t: s.t, h: s.h ?? null })) : [];
+/**
+ * The slots that still count at `now`, trimmed to `limit` (a lowered limit keeps the latest
+ * ones). A slot free again by `now` — its window over, or its holder's hold expired — counts for
+ * nothing: dropping it grants exactly what keeping it would, and keeps the state as small as the
+ * requests of one window (with a high limit it would otherwise grow by one slot per request, up
+ * to `limit`, and every take would read and write all of them).
+ */
+function normalizedSlots(state: BucketState, limit: number, now: number): BudgetSlot[] {
+  const slots: BudgetSlot[] = [];
+  if (Array.isArray(state.slots))
+    for (const s of state.slots) if (s.t > now) slots.push({ t: s.t, h: s.h ?? null });
   if (slots.length <= limit) return slots;
   return slots.sort((a, b) => b.t - a.t).slice(0, limit);
 }

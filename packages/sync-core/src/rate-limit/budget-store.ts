@@ -6,6 +6,17 @@ import type { BudgetKey } from './rate-budget.ts';
 export type Mutation<S, R> = (current: S, now: number) => { next: S; result: R };
 
 /**
+ * A change of a bucket computed from its state, the store's clock and the pauses read in the
+ * same round trip (see {@link BudgetStore.mutateBucket}); `next: null` leaves the bucket as it
+ * was and writes nothing (a take that has to wait).
+ */
+export type BucketMutation<R> = (
+  current: BucketState,
+  now: number,
+  pauses: readonly PauseRow[],
+) => { next: BucketState | null; result: R };
+
+/**
  * Where a {@link SharedRateBudget} keeps its state: three atomic primitives, so the rules
  * (`BucketSlots`, `PauseRules`) are the same code for every store. `now` is the store's clock
  * (the database's for Postgres, so processes on different hosts agree).
@@ -13,8 +24,12 @@ export type Mutation<S, R> = (current: S, now: number) => { next: S; result: R }
 export interface BudgetStore {
   /** The pauses of `identities` (missing ones as none) and the store's now. */
   readPauses(identities: readonly string[]): Promise<{ now: number; rows: PauseRow[] }>;
-  /** Applies `mutation` to the bucket's state atomically (row-locked), returns its result. */
-  mutateBucket<R>(key: BudgetKey, mutation: Mutation<BucketState, R>): Promise<R>;
+  /**
+   * Applies `mutation` to the bucket's state atomically (compare-and-set or row-locked), returns
+   * its result. The pauses of `pauses` (missing ones as none) are read with the state, at the
+   * same `now`, so a take checks cooldowns and its slot in one round trip.
+   */
+  mutateBucket<R>(key: BudgetKey, mutation: BucketMutation<R>, pauses?: readonly string[]): Promise<R>;
   /** Applies `mutation` to the identity's pause atomically, returns its result. */
   mutatePause<R>(identity: string, mutation: Mutation<PauseRow, R>): Promise<R>;
 }

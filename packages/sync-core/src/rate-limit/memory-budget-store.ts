@@ -1,5 +1,5 @@
 import type { BucketState } from './bucket-slots.ts';
-import type { BudgetStore, Mutation } from './budget-store.ts';
+import type { BucketMutation, BudgetStore, Mutation } from './budget-store.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { emptyPause, type PauseRow } from './pause-rules.ts';
 import type { BudgetKey } from './rate-budget.ts';
@@ -23,11 +23,16 @@ export class MemoryBudgetStore implements BudgetStore {
     return { now: this.#clock.now(), rows };
   }
 
-  async mutateBucket<R>(key: BudgetKey, mutation: Mutation<BucketState, R>): Promise<R> {
+  async mutateBucket<R>(
+    key: BudgetKey,
+    mutation: BucketMutation<R>,
+    pauses: readonly string[] = [],
+  ): Promise<R> {
     const id = `${key.identity}\u0000${key.bucket}`;
     const current = this.#buckets.get(id) ?? { slots: [] };
-    const { next, result } = mutation(structuredClone(current), this.#clock.now());
-    this.#buckets.set(id, next);
+    const rows = pauses.map((p) => ({ ...(this.#pauses.get(p) ?? emptyPause(p)) }));
+    const { next, result } = mutation(structuredClone(current), this.#clock.now(), rows);
+    if (next !== null) this.#buckets.set(id, next);
     return result;
   }
 

@@ -1,7 +1,7 @@
 import { type Database, toJson } from '@omni/db';
 import { type Kysely, sql } from 'kysely';
 import type { BucketState } from './bucket-slots.ts';
-import type { BudgetStore, Mutation } from './budget-store.ts';
+import type { BucketMutation, BudgetStore, Mutation } from './budget-store.ts';
 import { emptyPause, type PauseRow } from './pause-rules.ts';
 import type { BudgetKey } from './rate-budget.ts';
 
@@ -32,9 +32,20 @@ function toRow(r: PauseRecord): PauseRow {
 /**
  * A {@link BudgetStore} in the database every process already shares (`rate_budgets`,
  * `rate_pauses`; Postgres, or PGlite when embedded). A bucket change is two statements and no
- * transaction: read the state with the database's clock, compute the change with the shared rules,
- * write it back only if the state is still the one read (compare-and-set; on a miss, again). A
- * pause change — rare — is one short transaction that locks the row (`INSERT … ON CONFLICT DO
+ * transaction: read the state with the database's clock (and the pauses the take obeys, in the
+ * same statement), compute the change with the shared rules, write it back only if the state is
+ * still the one read (compare-and-set; on a miss, again). Changes of one bucket are queued in
+ * this process, so its own concurrent takes never miss each other's writes; only other processes
+ * can make a compare-and-set miss. A take that has to wait writes nothing.
+ *
+ * A bucket write commits asynchronously (`synchronous_commit = off` for that statement alone): it
+ * is visible to every other process the moment it commits, as any commit — only its flush to
+ * disk is not waited for, which made up most of a take's cost. What that risks: a crash of the
+ * database server itself (not of a client) may forget the slots taken in its last fraction of a
+ * second (`wal_writer_delay`, 200 ms by default, up to three times that), so requests in the
+ * first window after its recovery could exceed a limit once. Pauses (cooldowns, bans) stay
+ * synchronous: they are rare and a forgotten one would last.
+ * A pause change — rare — is one short transaction that locks the row (`INSERT … ON CONFLICT DO
  * UPDATE … RETURNING` creates and locks it in one statement).
  *
  * @example
@@ -44,6 +55,8 @@ function toRow(r: PauseRecord): PauseRow {
  */
 export class PostgresBudgetStore implements BudgetStore {
   readonly #db: Kysely<Database>;
+  /** The last change queued per bucket of this process: the next one runs after it. */
+  readonly #queues = new Map<string, Promise<unknown>>();
 
   constructor(db: Kysely<Database>) {
     this.#db = db;
@@ -64,10 +77,35 @@ export class PostgresBudgetStore implements BudgetStore {
     return { now, rows: identities.map((id) => found.get(id) ?? emptyPause(id)) };
   }
 
-  async mutateBucket<R>(key: BudgetKey, mutation: Mutation<BucketState, R>): Promise<R> {
+  mutateBucket<R>(key: BudgetKey, mutation: BucketMutation<R>, pauses: readonly string[] = []): Promise<R> {
+    const id = `${key.identity}\u0000${key.bucket}`;
+    const run = (this.#queues.get(id) ?? Promise.resolve()).then(() =>
+      this.#mutateBucket(key, mutation, pauses),
+    );
+    const settled = run.then(
+      () => {},
+      () => {},
+    );
+    this.#queues.set(id, settled);
+    void settled.then(() => {
+      if (this.#queues.get(id) === settled) this.#queues.delete(id);
+    });
+    return run;
+  }
+
+  async #mutateBucket<R>(key: BudgetKey, mutation: BucketMutation<R>, pauses: readonly string[]): Promise<R> {
+    const identities = sql.val([...pauses]);
     for (;;) {
-      const { rows } = await sql<{ now: number; state: BucketState | string | null }>`
-        SELECT n.now, b.state
+      const { rows } = await sql<{
+        now: number;
+        state: BucketState | string | null;
+        pauses: PauseRecord[] | string | null;
+      }>`
+        SELECT n.now, b.state, ${
+          pauses.length === 0
+            ? sql`NULL::jsonb`
+            : sql`(SELECT jsonb_agg(to_jsonb(p)) FROM rate_pauses p WHERE p.identity = ANY(${identities}::text[]))`
+        } AS pauses
         FROM (SELECT ${NOW_MS} AS now) n
         LEFT JOIN rate_budgets b ON b.identity = ${key.identity} AND b.bucket = ${key.bucket}`.execute(
         this.#db,
@@ -79,11 +117,18 @@ export class PostgresBudgetStore implements BudgetStore {
         continue;
       }
       const before = typeof row.state === 'string' ? row.state : JSON.stringify(row.state);
-      const { next, result } = mutation(JSON.parse(before) as BucketState, Number(row.now));
+      const state = typeof row.state === 'string' ? (JSON.parse(row.state) as BucketState) : row.state;
+      const found = new Map<string, PauseRow>();
+      const records = typeof row.pauses === 'string' ? (JSON.parse(row.pauses) as PauseRecord[]) : row.pauses;
+      for (const r of records ?? []) found.set(r.identity, toRow(r));
+      const pauseRows = pauses.map((p) => found.get(p) ?? emptyPause(p));
+      const { next, result } = mutation(state, Number(row.now), pauseRows);
+      if (next === null) return result;
       // Compare-and-set on the state read: a change in between (another process's take or
       // release) makes this write miss, and the mutation runs again on the newer state.
       const written = await sql`
         UPDATE rate_budgets SET state = ${toJson(next)}::jsonb, updated_at = now()
+        FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
         WHERE identity = ${key.identity} AND bucket = ${key.bucket} AND state = ${before}::jsonb`.execute(
         this.#db,
       );

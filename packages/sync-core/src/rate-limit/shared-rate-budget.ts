@@ -3,7 +3,14 @@ import { CancelledError } from '../errors/cancelled-error.ts';
 import { releaseSlot, type SlotTake, takeSlot } from './bucket-slots.ts';
 import type { BudgetStore } from './budget-store.ts';
 import { type Clock, systemClock } from './clock.ts';
-import { applyPause, claimProbe, endProbe, pauseState, pauseVerdict } from './pause-rules.ts';
+import {
+  applyPause,
+  claimProbe,
+  endProbe,
+  type PauseVerdict,
+  pauseState,
+  pauseVerdict,
+} from './pause-rules.ts';
 import type {
   BudgetGrant,
   BudgetKey,
@@ -118,43 +125,69 @@ export class SharedRateBudget implements RateBudget {
     pauses: readonly string[],
     holder: string,
   ): Promise<Attempt> {
-    let probe: string | null = null;
-    if (pauses.length > 0) {
+    if (rule === null) {
+      if (pauses.length === 0) return { granted: true, now: 0, grantAt: 0, probe: null };
       const { now, rows } = await this.store.readPauses(pauses);
       const verdict = pauseVerdict(rows, now, this.#options.pollMs);
-      if (verdict.kind === 'wait') {
-        const wait = {
-          reason: verdict.reason,
-          pausedIdentity: verdict.identity,
-          pausedUntil: verdict.untilMs,
-        };
-        return { granted: false, now, retryAt: verdict.untilMs, wait };
-      }
-      if (verdict.kind === 'probe') {
-        const claimed = await this.store.mutatePause(verdict.identity, (row, at) => {
-          const next = claimProbe(row, at, holder, this.#options.probeHoldMs);
-          return { next: next ?? row, result: next !== null };
-        });
-        if (!claimed) {
-          const wait = { reason: 'probe' as const, pausedIdentity: verdict.identity, pausedUntil: now };
-          return { granted: false, now, retryAt: now + this.#options.pollMs, wait };
-        }
-        probe = verdict.identity;
-      }
+      if (verdict.kind === 'wait') return this.#pauseWait(verdict, now);
+      if (verdict.kind === 'go') return { granted: true, now: 0, grantAt: 0, probe: null };
+      return this.#probe(key, null, verdict.identity, holder, now);
     }
-    if (rule === null) return { granted: true, now: 0, grantAt: 0, probe };
-    const taken = await this.store.mutateBucket(key, (state, now) => ({
-      next: state,
-      result: { take: takeSlot(state, rule, now, holder) as SlotTake, now },
-    }));
-    if (taken.take.granted) return { granted: true, now: taken.now, grantAt: taken.take.grantAt, probe };
-    if (probe !== null) await this.#endProbe(probe, holder, false);
-    return {
-      granted: false,
-      now: taken.now,
-      retryAt: taken.now + this.#options.pollMs,
-      wait: { reason: 'slot' },
-    };
+    // The pauses and the slot in one round trip: a cooldown or a ban leaves the bucket untouched.
+    const taken = await this.store.mutateBucket<{
+      now: number;
+      verdict: PauseVerdict;
+      take: SlotTake | null;
+    }>(
+      key,
+      (state, now, rows) => {
+        const verdict = pauseVerdict(rows, now, this.#options.pollMs);
+        if (verdict.kind !== 'go') return { next: null, result: { now, verdict, take: null } };
+        const take: SlotTake = takeSlot(state, rule, now, holder);
+        return { next: take.granted ? state : null, result: { now, verdict, take } };
+      },
+      pauses,
+    );
+    const { now, verdict, take } = taken;
+    if (verdict.kind === 'wait') return this.#pauseWait(verdict, now);
+    if (verdict.kind === 'probe') return this.#probe(key, rule, verdict.identity, holder, now);
+    return this.#slot(take as SlotTake, now, null);
+  }
+
+  /** A due probe of a ban: claimed for `holder` (then the slot, pauses already decided), or a wait. */
+  async #probe(
+    key: BudgetKey,
+    rule: BudgetRule | null,
+    identity: string,
+    holder: string,
+    now: number,
+  ): Promise<Attempt> {
+    const claimed = await this.store.mutatePause(identity, (row, at) => {
+      const next = claimProbe(row, at, holder, this.#options.probeHoldMs);
+      return { next: next ?? row, result: next !== null };
+    });
+    if (!claimed) {
+      const wait = { reason: 'probe' as const, pausedIdentity: identity, pausedUntil: now };
+      return { granted: false, now, retryAt: now + this.#options.pollMs, wait };
+    }
+    if (rule === null) return { granted: true, now: 0, grantAt: 0, probe: identity };
+    const taken = await this.store.mutateBucket(key, (state, at) => {
+      const take = takeSlot(state, rule, at, holder);
+      return { next: take.granted ? state : null, result: { take, now: at } };
+    });
+    const attempt = this.#slot(taken.take, taken.now, identity);
+    if (!attempt.granted) await this.#endProbe(identity, holder, false);
+    return attempt;
+  }
+
+  #slot(take: SlotTake, now: number, probe: string | null): Attempt {
+    if (take.granted) return { granted: true, now, grantAt: take.grantAt, probe };
+    return { granted: false, now, retryAt: now + this.#options.pollMs, wait: { reason: 'slot' } };
+  }
+
+  #pauseWait(verdict: Extract<PauseVerdict, { kind: 'wait' }>, now: number): Attempt {
+    const wait = { reason: verdict.reason, pausedIdentity: verdict.identity, pausedUntil: verdict.untilMs };
+    return { granted: false, now, retryAt: verdict.untilMs, wait };
   }
 
   #grant(key: BudgetKey, rule: BudgetRule | null, holder: string, probe: string | null): BudgetGrant {
