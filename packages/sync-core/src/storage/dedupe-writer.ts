@@ -5,6 +5,7 @@ import { coverageCtes, extendCoverage } from '../coverage/coverage-ledger.ts';
 import { LeaseLostError } from '../errors/lease-lost-error.ts';
 import { holdLease, leaseFence } from '../jobs/job-repository.ts';
 import { progressWithDelta } from '../jobs/sync-progress.ts';
+import { PG_ARRAY_ELEMENT, PgBinaryArray } from './pg-binary-array.ts';
 import { cleanJson, cleanText } from './sanitize.ts';
 import type { ChatCheckpoint, WriteBatchInput, WriteBatchResult } from './write-batch.ts';
 
@@ -27,6 +28,26 @@ export const DEFAULT_DEDUPE_WRITER_OPTIONS = {
 type Db = Kysely<Database> | Transaction<Database>;
 
 const ACTS_ON_TARGET = new Set(['edit', 'revoke']);
+
+/** Element types of the batch's columns, in the order of {@link batchColumns}. */
+const UNNEST_TYPES = [
+  'text[]',
+  'text[]',
+  'text[]',
+  'text[]',
+  'timestamptz[]',
+  'text[]',
+  'text[]',
+  'text[]',
+  'text[]',
+  'bool[]',
+  'text[]',
+  'text[]',
+  'jsonb[]',
+  'timestamptz[]',
+  'timestamptz[]',
+  'jsonb[]',
+] as const;
 
 interface Prepared {
   valid: NormalizedMessage[];
@@ -61,30 +82,69 @@ function mediaMetadata(media: readonly MediaDescriptor[]): Record<string, unknow
   return meta;
 }
 
-/** One message as a row of the batch document (keys are the recordset's column names). */
-interface BatchRow {
-  chat: string;
-  ext: string;
-  sender: string | null;
-  sender_name: string | null;
-  sent_ms: number;
-  kind: string;
-  text: string | null;
-  reply_to: string | null;
-  target: string | null;
-  has_media: boolean;
-  mime: string | null;
-  url: string | null;
-  meta: Record<string, unknown> | null;
-  edited_ms: number | null;
-  deleted_ms: number | null;
-  raw: unknown;
+/** The batch's columns, one binary Postgres array each, in the order `unnest` zips them. */
+function batchColumns(valid: readonly NormalizedMessage[]): Buffer[] {
+  const n = valid.length;
+  const chat = new PgBinaryArray(PG_ARRAY_ELEMENT.text, n * 24);
+  const ext = new PgBinaryArray(PG_ARRAY_ELEMENT.text, n * 24);
+  const sender = new PgBinaryArray(PG_ARRAY_ELEMENT.text, n * 24);
+  const senderName = new PgBinaryArray(PG_ARRAY_ELEMENT.text, n * 16);
+  const sentAt = new PgBinaryArray(PG_ARRAY_ELEMENT.timestamptz, n * 12);
+  const kind = new PgBinaryArray(PG_ARRAY_ELEMENT.text, n * 9);
+  const text = new PgBinaryArray(PG_ARRAY_ELEMENT.text, n * 80);
+  const replyTo = new PgBinaryArray(PG_ARRAY_ELEMENT.text, n * 4);
+  const target = new PgBinaryArray(PG_ARRAY_ELEMENT.text, n * 4);
+  const hasMedia = new PgBinaryArray(PG_ARRAY_ELEMENT.bool, n * 5);
+  const mime = new PgBinaryArray(PG_ARRAY_ELEMENT.text, n * 4);
+  const url = new PgBinaryArray(PG_ARRAY_ELEMENT.text, n * 4);
+  const meta = new PgBinaryArray(PG_ARRAY_ELEMENT.jsonb, n * 4);
+  const editedAt = new PgBinaryArray(PG_ARRAY_ELEMENT.timestamptz, n * 4);
+  const deletedAt = new PgBinaryArray(PG_ARRAY_ELEMENT.timestamptz, n * 4);
+  const raw = new PgBinaryArray(PG_ARRAY_ELEMENT.jsonb, n * 300);
+  for (let i = 0; i < n; i += 1) {
+    const m = valid[i] as NormalizedMessage;
+    const first = m.media[0];
+    chat.text(m.chatId);
+    ext.text(m.externalId);
+    sender.text(m.senderId);
+    senderName.text(m.senderName);
+    sentAt.timestamp(m.timestamp);
+    kind.text(m.kind);
+    text.text(m.text);
+    replyTo.text(m.replyToId);
+    target.text(m.targetId);
+    hasMedia.bool(first !== undefined);
+    mime.text(first?.mimeType);
+    url.text(first?.url);
+    meta.jsonText(first === undefined ? null : cleanJson(mediaMetadata(m.media)));
+    editedAt.timestamp(m.editedAt);
+    deletedAt.timestamp(m.deletedAt);
+    raw.jsonText(m.raw === undefined || m.raw === null ? null : cleanJson(m.raw));
+  }
+  return [
+    chat,
+    ext,
+    sender,
+    senderName,
+    sentAt,
+    kind,
+    text,
+    replyTo,
+    target,
+    hasMedia,
+    mime,
+    url,
+    meta,
+    editedAt,
+    deletedAt,
+    raw,
+  ].map((column) => column.finish());
 }
 
 /**
  * Stores batches of messages once per (instance, chat, external id), in bulk: one
- * `INSERT … SELECT FROM json_to_recordset($batch) ON CONFLICT DO NOTHING RETURNING` per batch (the
- * batch travels as one JSON document), never a select per message. Atomically with it, it applies
+ * `INSERT … SELECT FROM unnest($chat, $ext, …) ON CONFLICT DO NOTHING RETURNING` per batch (each
+ * column travels as one binary array, see {@link PgBinaryArray}), never a select per message. Atomically with it, it applies
  * edits and revokes (also ones that arrived in an earlier batch than their target), moves the
  * chat's checkpoint in `sync_job_chats` and adds to the job's progress counters with atomic SQL
  * increments.
@@ -190,37 +250,18 @@ export class DedupeWriter {
     if (valid.length === 0 && !cp) return result;
     const instanceId = input.instanceId;
     const n = valid.length;
-    const rowsOut: BatchRow[] = new Array(n);
     const chats = new Set<string>();
     let refresh = false;
     for (let i = 0; i < n; i += 1) {
       const m = valid[i] as NormalizedMessage;
-      const first = m.media[0];
-      rowsOut[i] = {
-        chat: m.chatId,
-        ext: m.externalId,
-        sender: m.senderId,
-        sender_name: m.senderName,
-        sent_ms: m.timestamp,
-        kind: m.kind,
-        text: m.text,
-        reply_to: m.replyToId ?? null,
-        target: m.targetId ?? null,
-        has_media: first !== undefined,
-        mime: first?.mimeType ?? null,
-        url: first?.url ?? null,
-        meta: mediaMetadata(m.media),
-        edited_ms: m.editedAt ?? null,
-        deleted_ms: m.deletedAt ?? null,
-        raw: m.raw ?? null,
-      };
-      chats.add(cleanText(m.chatId) as string);
+      chats.add(m.chatId);
       if ((m.editedAt != null || m.deletedAt != null) && !ACTS_ON_TARGET.has(m.kind)) refresh = true;
     }
-    // One JSON document for the whole batch: JSON.stringify is native and fast, the server parses
-    // it once (json_to_recordset). Much cheaper than sixteen driver-serialised arrays.
-    const batchJson = cleanJson(rowsOut);
-    const chatList = [...chats];
+    // One binary array per column: the server reads each value by its length, parses only the
+    // jsonb columns (as COPY does) and holds no batch document. Far cheaper on both sides than one
+    // JSON document (parsed twice, and once more per jsonb field) or text arrays.
+    const columns = batchColumns(valid);
+    const chatList = [...chats].map((c) => cleanText(c) as string);
     const syncOff = asyncCommit && cp !== undefined && this.#options.asyncCommit;
     // Every write of the statement is gated on the lease (when the batch belongs to a job run).
     const gate = cp ? sql`exists (select 1 from fence)` : sql`true`;
@@ -230,11 +271,10 @@ export class DedupeWriter {
     const ctes: RawBuilder<unknown>[] = [];
     if (cp) ctes.push(sql`fence as materialized (${leaseFence(cp.lease)})`);
     ctes.push(
-      sql`u as materialized (
-        select * from json_to_recordset(${batchJson}::json) as u(
-          chat text, ext text, sender text, sender_name text, sent_ms float8, kind text, text text,
-          reply_to text, target text, has_media boolean, mime text, url text, meta jsonb, edited_ms float8,
-          deleted_ms float8, raw jsonb)
+      sql`u as (
+        select * from unnest(${sql.join(columns.map((c, i) => sql`${c}::${sql.raw(UNNEST_TYPES[i] as string)}`))})
+          as u(chat, ext, sender, sender_name, sent_at, kind, text, reply_to, target, has_media, mime, url,
+            meta, edited_at, deleted_at, raw)
       )`,
       // Pending edits/revokes (stored before their target) are merged into the target as it is
       // inserted. The EXISTS gate is evaluated once: chats without any skip the probe.
@@ -244,13 +284,12 @@ export class DedupeWriter {
           reply_to_external_id, target_external_id, has_media, media_mime_type, media_url,
           media_metadata, source, edited_at, deleted_at, raw
         )
-        select ${instanceId}::uuid, u.chat, u.ext, u.sender, u.sender_name, to_timestamp(u.sent_ms / 1000),
-          u.kind,
-          case when p.edit_at is not null and (u.edited_ms is null or to_timestamp(u.edited_ms / 1000) < p.edit_at)
+        select ${instanceId}::uuid, u.chat, u.ext, u.sender, u.sender_name, u.sent_at, u.kind,
+          case when p.edit_at is not null and (u.edited_at is null or u.edited_at < p.edit_at)
             then p.edit_text else u.text end,
           u.reply_to, u.target, u.has_media, u.mime, u.url, u.meta, ${input.source ?? 'sync'},
-          greatest(to_timestamp(u.edited_ms / 1000), p.edit_at),
-          coalesce(to_timestamp(u.deleted_ms / 1000), p.revoke_at),
+          greatest(u.edited_at, p.edit_at),
+          coalesce(u.deleted_at, p.revoke_at),
           u.raw
         from u
         left join lateral (
@@ -273,17 +312,16 @@ export class DedupeWriter {
       refresh
         ? sql`upd as (
         update messages t set
-          text = case when u.edited_ms is not null
-                        and (t.edited_at is null or t.edited_at < to_timestamp(u.edited_ms / 1000))
+          text = case when u.edited_at is not null and (t.edited_at is null or t.edited_at < u.edited_at)
                       then u.text else t.text end,
-          edited_at = greatest(t.edited_at, to_timestamp(u.edited_ms / 1000)),
-          deleted_at = coalesce(t.deleted_at, to_timestamp(u.deleted_ms / 1000))
+          edited_at = greatest(t.edited_at, u.edited_at),
+          deleted_at = coalesce(t.deleted_at, u.deleted_at)
         from u
         where ${gate} and t.instance_id = ${instanceId}::uuid and t.chat_external_id = u.chat
           and t.external_id = u.ext and u.kind not in ('edit', 'revoke', 'reaction')
           and (
-            (u.edited_ms is not null and (t.edited_at is null or t.edited_at < to_timestamp(u.edited_ms / 1000)))
-            or (u.deleted_ms is not null and t.deleted_at is null)
+            (u.edited_at is not null and (t.edited_at is null or t.edited_at < u.edited_at))
+            or (u.deleted_at is not null and t.deleted_at is null)
           )
         returning t.id
       )`
@@ -342,11 +380,7 @@ export class DedupeWriter {
       union all
       select 'n', count(*)::text, null, null from ins
       ${cp ? sql`union all select 'f', count(*)::text, null, null from fence` : sql``}`.execute(db);
-    const byKey = new Map<string, NormalizedMessage>();
-    for (let i = n - 1; i >= 0; i -= 1) {
-      const m = valid[i] as NormalizedMessage;
-      byKey.set(`${cleanText(m.chatId)}\u0000${cleanText(m.externalId)}`, m);
-    }
+    let byKey: Map<string, NormalizedMessage> | undefined;
     for (const r of rows.rows) {
       if (r.k === 'f') {
         if (r.id === '0' && cp) throw new LeaseLostError(cp.lease.jobId, cp.lease.owner);
@@ -359,6 +393,13 @@ export class DedupeWriter {
       if (r.k === 'n') {
         result.stored = Number(r.id);
         continue;
+      }
+      if (!byKey) {
+        byKey = new Map();
+        for (let i = n - 1; i >= 0; i -= 1) {
+          const m = valid[i] as NormalizedMessage;
+          byKey.set(`${cleanText(m.chatId)}\u0000${cleanText(m.externalId)}`, m);
+        }
       }
       result.inserted.push({
         id: r.id,
