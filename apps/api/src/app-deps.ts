@@ -1,6 +1,6 @@
 import type { CredentialCipher, OmniDb, SettingsService } from '@omni/db';
 import type { EventBus, FleetMetrics, JobQueue, ProfileSyncService, WhatsAppGateway } from '@omni/runtime';
-import type { JobRepository, PluginRegistry } from '@omni/sync-core';
+import type { JobRepository, PluginRegistry, RateLimiter } from '@omni/sync-core';
 
 /** Everything the HTTP app needs, built by `main.ts` (or by a test). */
 export interface AppDeps {
@@ -14,6 +14,11 @@ export interface AppDeps {
   queue: JobQueue;
   events: EventBus;
   profiles: ProfileSyncService;
+  /**
+   * The process's rate limiter: the plan's probe requests draw from the same budget as the jobs.
+   * @defaultValue one reading the rates from the settings table, sharing the budget through the database
+   */
+  limiter?: RateLimiter;
   /**
    * How WhatsApp sessions are reached: this process's plugin (embedded) or the sync-workers over
    * NATS (distributed).

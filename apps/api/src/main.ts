@@ -59,6 +59,7 @@ const app = await buildApp(
     queue: services.queue,
     events: services.events,
     profiles: services.profiles,
+    limiter: services.limiter,
     whatsapp: services.whatsappGateway,
   },
   {

@@ -6,6 +6,8 @@ export interface CoverageChatView {
   gaps: { from: string; to: string; reason: string }[];
   tail: { from: string; to: string } | null;
   complete: boolean;
+  /** The newest covered edge is `live` (absent from older servers). */
+  live?: boolean;
   notPermitted: string | null;
   storedCount: number;
   oldestMessageAt: string | null;
@@ -23,6 +25,7 @@ export interface CoverageView {
     withGaps: number;
     neverSynced: number;
     notPermitted: number;
+    live?: number;
     gapReasons: Record<string, number>;
     storedMessages: number;
   };
@@ -83,7 +86,7 @@ export function renderCoverage(report: CoverageView): string {
       shortTime(c.oldestMessageAt),
       shortTime(c.newestMessageAt),
       first ? `${shortTime(first.from)} [${first.fromReason}]` : '-',
-      c.tail ? `${shortTime(c.tail.from)} (${span(c.tail.from, c.tail.to)})` : '-',
+      c.tail ? `${shortTime(c.tail.from)} (${span(c.tail.from, c.tail.to)})${c.live ? ' live' : ''}` : '-',
     ]);
     for (const g of c.gaps) {
       gapLines.push(
@@ -101,7 +104,7 @@ export function renderCoverage(report: CoverageView): string {
     table(rows),
     ...(gapLines.length > 0 ? ['', 'gaps:', ...gapLines] : []),
     '',
-    `${s.chats} chats: ${s.complete} complete, ${s.withGaps} with gaps, ${s.neverSynced} never synced, ${s.notPermitted} not permitted; ${s.storedMessages} messages stored${reasons ? `; gaps by reason: ${reasons}` : ''}`,
+    `${s.chats} chats: ${s.complete} complete, ${s.withGaps} with gaps, ${s.neverSynced} never synced, ${s.notPermitted} not permitted${s.live ? `, ${s.live} live` : ''}; ${s.storedMessages} messages stored${reasons ? `; gaps by reason: ${reasons}` : ''}`,
   ].join('\n');
 }
 
@@ -114,6 +117,8 @@ export interface PlanView {
   until: string;
   estimatedMessages: number;
   estimatedRequests: number;
+  /** Probe requests the plan made (in `estimatedRequests`; absent from older servers). */
+  probeRequests?: number;
   unestimatedChats: number;
   etaSeconds: number;
   chats: {
@@ -147,7 +152,7 @@ export function renderPlan(plan: PlanView): string {
     `plan: ${plan.type} to ${plan.depth} (${shortTime(plan.since)} → ${shortTime(plan.until)})`,
     rows.length > 1 ? table(rows) : '(nothing to fetch: the window is covered)',
     '',
-    `${plan.chats.length} chats, ~${plan.estimatedMessages} messages, ~${plan.estimatedRequests} requests, ETA ~${eta}${plan.unestimatedChats ? `; ${plan.unestimatedChats} chats never synced (not estimated)` : ''}`,
+    `${plan.chats.length} chats, ~${plan.estimatedMessages} messages, ~${plan.estimatedRequests} requests${plan.probeRequests ? ` (${plan.probeRequests} probes made)` : ''}, ETA ~${eta}${plan.unestimatedChats ? `; ${plan.unestimatedChats} chats never synced (not estimated)` : ''}`,
     `run it: omni-sync sync <instanceId> --plan ${plan.planId}`,
   ].join('\n');
 }

@@ -10,6 +10,9 @@ import {
   type FetchHistoryParams,
   type GroupsSource,
   type HistoryBatch,
+  type HistoryProbe,
+  type HistoryProbeParams,
+  type HistoryProbeSource,
   type MediaDescriptor,
   type MediaSource,
   MemoryBudgetStore,
@@ -28,6 +31,7 @@ import { downloadDiscordMedia } from './download-media.ts';
 import { fetchDiscordHistory } from './fetch-history.ts';
 import { listGuilds } from './guild-directory.ts';
 import { listDiscordChats } from './list-chats.ts';
+import { probeDiscordHistory } from './probe-history.ts';
 import { isSnowflake } from './snowflake.ts';
 
 /** Discord's capabilities: every part, history on demand, no media decryption; the seed's limits. */
@@ -43,7 +47,7 @@ export const DISCORD_CAPABILITIES = {
  * windows) per instance and token. Credentials come from `ctx.instance.credentials.token`.
  */
 export class DiscordPlugin
-  implements ChannelPlugin, MediaSource, ContactsSource, GroupsSource, ChatIdValidator
+  implements ChannelPlugin, MediaSource, ContactsSource, GroupsSource, ChatIdValidator, HistoryProbeSource
 {
   readonly id = 'discord' as const;
   readonly capabilities: ChannelCapabilities = DISCORD_CAPABILITIES;
@@ -134,6 +138,11 @@ export class DiscordPlugin
   /** See {@link fetchDiscordHistory}. */
   fetchHistory(ctx: PluginContext, params: FetchHistoryParams): AsyncIterable<HistoryBatch> {
     return fetchDiscordHistory(ctx, this.client(ctx), this.options, params);
+  }
+
+  /** See {@link probeDiscordHistory}. */
+  probeHistory(ctx: PluginContext, params: HistoryProbeParams): Promise<HistoryProbe> {
+    return probeDiscordHistory(ctx, this.client(ctx), this.options, params);
   }
 
   /** See {@link fetchDiscordContacts}. */

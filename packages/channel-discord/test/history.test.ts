@@ -113,6 +113,32 @@ describe('fetchHistory against the fake', () => {
     });
   }
 
+  test('probeHistory: one page forward from the window start shows where history begins, and the exact count when it holds the window', async () => {
+    const { ctx } = testContext({ token: fake.token }, { id: INSTANCE });
+    const readable = fake.data.chats.filter((c) => c.readable && c.kind !== 'forum');
+    for (const chat of readable) {
+      for (const [since, until] of [
+        [NOW - 30 * DAY, NOW - 7 * DAY],
+        [NOW - 7 * DAY, NOW],
+        [null, NOW],
+      ] as const) {
+        fake.stats.reset();
+        const probe = await plugin.probeHistory(ctx, { chatId: chatId(chat.id), since, until });
+        expect(fake.stats.pages(chat.id)).toBe(1);
+        const expected = fake.expectedIds(chat, since, until);
+        if (expected.length === 0) {
+          expect(probe).toMatchObject({ oldestAt: null, sampled: 0, complete: true });
+          continue;
+        }
+        const times = expected.map((id) => Number(BigInt(id) >> 22n) + 1420070400000);
+        expect(probe.oldestAt).toBe(Math.min(...times));
+        expect(probe.complete).toBe(expected.length <= 100);
+        if (probe.complete) expect(probe.sampled).toBe(expected.length);
+        else expect(probe.sampled).toBe(100);
+      }
+    }
+  });
+
   test('resuming from a cursor continues exactly after the stored batch', async () => {
     const { ctx } = testContext({ token: fake.token }, { id: INSTANCE });
     const chat = fake.data.chats.find((c) => c.name === 'general')!;

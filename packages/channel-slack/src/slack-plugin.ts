@@ -12,6 +12,9 @@ import {
   type HistoryBatch,
   type HistoryPacing,
   type HistoryPacingSource,
+  type HistoryProbe,
+  type HistoryProbeParams,
+  type HistoryProbeSource,
   type MediaDescriptor,
   type MediaSource,
   MemoryBudgetStore,
@@ -27,6 +30,7 @@ import {
 import { downloadSlackMedia } from './download-media.ts';
 import { fetchSlackHistory } from './fetch-history.ts';
 import { listSlackChats } from './list-chats.ts';
+import { probeSlackHistory } from './probe-history.ts';
 import { SlackApiClient, type SlackRequestStats } from './slack-api-client.ts';
 import { fetchSlackContacts, fetchSlackGroups } from './slack-directory.ts';
 import {
@@ -78,7 +82,8 @@ export class SlackPlugin
     GroupsSource,
     SettingsConsumer,
     ChatIdValidator,
-    HistoryPacingSource
+    HistoryPacingSource,
+    HistoryProbeSource
 {
   readonly id = 'slack' as const;
   readonly capabilities: ChannelCapabilities = SLACK_CAPABILITIES;
@@ -216,6 +221,14 @@ export class SlackPlugin
       throw new PermanentError(`not a Slack conversation id: ${JSON.stringify(params.chatId)}`);
     }
     yield* fetchSlackHistory(ctx, this.client(ctx), this.options, await this.appTier(), params);
+  }
+
+  /** See {@link probeSlackHistory}. */
+  async probeHistory(ctx: PluginContext, params: HistoryProbeParams): Promise<HistoryProbe> {
+    if (!this.isChatId(params.chatId)) {
+      throw new PermanentError(`not a Slack conversation id: ${JSON.stringify(params.chatId)}`);
+    }
+    return probeSlackHistory(ctx, this.client(ctx), this.options, await this.appTier(), params);
   }
 
   /** See {@link fetchSlackContacts}. */

@@ -61,6 +61,12 @@ export interface WhatsAppPlugin
     WhatsAppConnectionControl {
   /** Resolves once every event received so far is handled (pushed chunks handed over, creds saved). */
   flush(instanceId: InstanceId): Promise<void>;
+  /**
+   * Calls `listener` each time an opened socket has been handed what the server kept while the
+   * device was away (Baileys' `receivedPendingNotifications`): those messages are queued for the
+   * history handler by then (`flush` waits for them). Returns the unsubscribe function.
+   */
+  onBacklogDelivered(listener: (instanceId: InstanceId) => void): () => void;
   /** Closes every socket (auth state kept). */
   close(): Promise<void>;
 }
@@ -86,6 +92,7 @@ class WhatsAppChannelPlugin implements WhatsAppPlugin {
   readonly #options: ResolvedWhatsAppPluginOptions;
   readonly #sessions = new Map<InstanceId, WhatsAppSession>();
   readonly #listeners = new Set<(state: WhatsAppConnectionState) => void>();
+  readonly #backlogListeners = new Set<(instanceId: InstanceId) => void>();
   readonly #waitingPushes: PushedHistory[] = [];
   #handler: ((batch: PushedHistory) => Promise<void>) | null = null;
 
@@ -231,6 +238,11 @@ class WhatsAppChannelPlugin implements WhatsAppPlugin {
     await this.#sessions.get(instanceId)?.flush();
   }
 
+  onBacklogDelivered(listener: (instanceId: InstanceId) => void): () => void {
+    this.#backlogListeners.add(listener);
+    return () => this.#backlogListeners.delete(listener);
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.#sessions.values()].map((s) => s.stop()));
   }
@@ -243,6 +255,9 @@ class WhatsAppChannelPlugin implements WhatsAppPlugin {
           for (const listener of this.#listeners) listener(state);
         },
         onHistory: (batch) => this.#deliver(batch),
+        onBacklogDelivered: () => {
+          for (const listener of this.#backlogListeners) listener(instanceId);
+        },
       });
       this.#sessions.set(instanceId, session);
     }

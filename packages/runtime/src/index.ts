@@ -41,6 +41,11 @@ export {
   type WorkerRuntimeOptions,
 } from './runtime/worker-runtime.ts';
 export {
+  type CatchupReason,
+  CatchupTrigger,
+  type CatchupTriggerDeps,
+} from './scheduler/catchup-trigger.ts';
+export {
   DEFAULT_PG_LEASE_LOCK_OPTIONS,
   type LeaderLock,
   PgLeaseLock,

@@ -30,9 +30,13 @@ export {
   type ChatIdValidator,
   type HistoryPacing,
   type HistoryPacingSource,
+  type HistoryProbe,
+  type HistoryProbeParams,
+  type HistoryProbeSource,
   hasContacts,
   hasGroups,
   hasHistoryPacing,
+  hasHistoryProbe,
   hasHistoryPush,
   hasMedia,
   hasSettings,
@@ -53,6 +57,7 @@ export type { ChannelProfile } from './contract/profile.ts';
 export {
   type CoverageExtension,
   extendCoverage,
+  extendLiveCoverage,
   markCoverageEdge,
   readCoverage,
 } from './coverage/coverage-ledger.ts';
@@ -72,7 +77,13 @@ export {
   type GapReason,
   type ReportGap,
 } from './coverage/coverage-report.ts';
-export { buildSyncPlan, type ChatPlan, type SyncPlan, type SyncPlanRequest } from './coverage/sync-plan.ts';
+export {
+  buildSyncPlan,
+  type ChatPlan,
+  type PlanProbe,
+  type SyncPlan,
+  type SyncPlanRequest,
+} from './coverage/sync-plan.ts';
 export { AuthError } from './errors/auth-error.ts';
 export { CancelledError } from './errors/cancelled-error.ts';
 export { InstanceNotFoundError } from './errors/instance-not-found-error.ts';

@@ -1,10 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { isSettingKey } from '@omni/db';
+import { createRateLimiter } from '@omni/runtime';
 import {
   buildCoverageReport,
   buildSyncPlan,
   hasHistoryPacing,
+  hasHistoryProbe,
+  PluginContextFactory,
   type CoverageReport as Report,
+  chatId as toChatId,
 } from '@omni/sync-core';
 import { Data, errorResponses, IdParams } from '../schemas/common.ts';
 import { CoverageQuery, CoverageReport, SyncPlan, SyncPlanBody } from '../schemas/coverage.ts';
@@ -35,6 +39,10 @@ function toBody(report: Report) {
 /** `GET /instances/:id/coverage`: what is stored per chat, the gaps inside a depth, and why. */
 export const coverageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const instances = new InstanceService(app.deps);
+  const contexts = new PluginContextFactory({
+    limiter: app.deps.limiter ?? createRateLimiter(app.deps.db.db, app.deps.settings),
+    cipher: app.deps.cipher,
+  });
   app.get(
     '/instances/:id/coverage',
     {
@@ -87,6 +95,11 @@ export const coverageRoutes: FastifyPluginAsyncTypebox = async (app) => {
               requestsPerMinute,
               reason: `the ${budgetKey} budget`,
             };
+      const connected = instance.credentials !== null || instance.connection_state === 'open';
+      const prober = plugin && connected && hasHistoryProbe(plugin) ? plugin : null;
+      // One deadline for all the plan's probes: under a tight budget (a Slack unlisted app: one
+      // request a minute) the chats left when it passes are planned without one.
+      const probeDeadline = AbortSignal.timeout(PROBE_TIME_MS);
       const plan = await buildSyncPlan(app.deps.db.db, instance.id, {
         type: request.body.type,
         depth,
@@ -94,6 +107,19 @@ export const coverageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         pageSize: pacing.pageSize,
         requestsPerMinute: pacing.requestsPerMinute,
         anchorOnly,
+        ...(prober
+          ? {
+              probe: async (chatId: string, window: { from: number | null; to: number }) => {
+                if (probeDeadline.aborted) return null;
+                const ctx = contexts.create(instance, { signal: probeDeadline });
+                return prober.probeHistory(ctx, {
+                  chatId: toChatId(chatId),
+                  since: window.from,
+                  until: window.to,
+                });
+              },
+            }
+          : {}),
       });
       return {
         data: {
@@ -103,6 +129,7 @@ export const coverageRoutes: FastifyPluginAsyncTypebox = async (app) => {
             depth: plan.depth,
             chatIds: plan.chats.map((c) => c.chatId),
             until: plan.until,
+            estimate: { messages: plan.estimatedMessages, unestimatedChatIds: plan.unestimatedChatIds },
           }),
           type: plan.type,
           depth: plan.depth,
@@ -110,6 +137,7 @@ export const coverageRoutes: FastifyPluginAsyncTypebox = async (app) => {
           until: iso(plan.until),
           estimatedMessages: plan.estimatedMessages,
           estimatedRequests: plan.estimatedRequests,
+          probeRequests: plan.probeRequests,
           unestimatedChats: plan.unestimatedChats,
           etaSeconds: plan.etaSeconds,
           pacing,
@@ -117,6 +145,13 @@ export const coverageRoutes: FastifyPluginAsyncTypebox = async (app) => {
           chats: plan.chats.map((c) => ({
             chatId: c.chatId,
             messagesPerDay: c.messagesPerDay,
+            probe: c.probe
+              ? {
+                  ...(c.probe.oldestAt !== undefined ? { oldestAt: isoOrNull(c.probe.oldestAt) } : {}),
+                  sampled: c.probe.sampled,
+                  complete: c.probe.complete,
+                }
+              : null,
             windows: c.windows.map((w) => ({ ...w, from: iso(w.from), to: iso(w.to) })),
           })),
         },
@@ -128,5 +163,8 @@ export const coverageRoutes: FastifyPluginAsyncTypebox = async (app) => {
 /** Messages per history request, per channel (the plugins' page sizes). */
 const PAGE_SIZE: Record<string, number> = { discord: 100, 'whatsapp-baileys': 50 };
 
+/** How long a plan may spend on its probe requests (rate-limit waits included), ms. */
+const PROBE_TIME_MS = 20_000;
+
 const PLAN_METHOD =
-  "windows: the coverage ledger's gaps in the window, as the runner computes them; messages: the chat's stored density (stored ÷ span between its oldest and newest stored message) × the window's span, null for a chat with nothing stored (no probe page is made); requests: ⌊messages ÷ page⌋ + 1 per window (the channel's page; Slack's follows its app tier); ETA: requests at the instance's messagesPerMinute, or at the platform's own history limit where that is tighter (pacing says which)";
+  "windows: the coverage ledger's gaps in the window, as the runner computes them; probe: for each chat's lowest window with nothing covered below it (the only one where its history can begin), one history request through the instance's rate budget, within 20 s for the whole plan (chats left then are not probed) (Discord: one page forward from the window's start, `after`, which shows where history begins and, when not full, every message of the window; Slack: one conversations.history page bounded by the window, exact with its roots' reply_count when has_more is false, else a density sample; WhatsApp: none — the phone answers only by pushing older messages than a stored one, which is the fetch itself); messages: the probe's exact count when its page held the whole window, else the chat's stored density (stored ÷ span between its oldest and newest stored message), or the probe page's when nothing is stored, × the window's span from where the probe saw history begin; null with neither; requests: ⌊messages ÷ page⌋ + 1 per window (the channel's page; Slack's follows its app tier), plus the probes (probeRequests, already made); ETA: requests at the instance's messagesPerMinute, or at the platform's own history limit where that is tighter (pacing says which)";

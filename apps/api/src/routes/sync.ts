@@ -80,6 +80,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { channelId, downloadMedia, force } = request.body;
       let { type, depth, chatJids } = request.body;
       let planUntil: string | null = null;
+      let planEstimate: SyncJobConfig['planEstimate'] | null = null;
       if (request.body.planId !== undefined) {
         const plan = decodePlanId(request.body.planId, instance.id);
         if (plan.chatIds.length === 0) throw ApiError.unprocessable('the plan has nothing to fetch');
@@ -87,6 +88,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
         depth = plan.depth;
         chatJids = plan.chatIds;
         planUntil = new Date(plan.until).toISOString();
+        planEstimate = plan.estimate ?? null;
       }
       if (type === undefined) {
         throw ApiError.validation('type (or planId) is required', [{ in: 'body', path: '/type' }]);
@@ -112,6 +114,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (chatJids?.length && (type === 'messages' || type === 'all' || type === 'catchup'))
         config.chatIds = [...new Set(chatJids)];
       if (planUntil !== null) config.until = planUntil;
+      if (planEstimate !== null) config.planEstimate = planEstimate;
       const { job, created } = await app.deps.jobs.createJob(instance.id, type, config, {
         maxPending: await app.deps.settings.get('sync.maxPendingJobsPerInstance'),
       });

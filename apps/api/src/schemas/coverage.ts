@@ -51,6 +51,10 @@ export const ChatCoverage = Type.Object({
     description: 'Newer than the newest covered point: not synced since (a catchup fetches it)',
   }),
   complete: Type.Boolean({ description: 'No gap inside the window (the tail aside)' }),
+  live: Type.Boolean({
+    description:
+      'The newest covered edge is live: the ledger was last extended by messages received live (WhatsApp while its socket stays open); newer ones arrive the same way',
+  }),
   notPermitted: Type.Union([Type.String(), Type.Null()]),
   storedCount: Type.Integer(),
   oldestMessageAt: NullableTimestamp,
@@ -69,6 +73,7 @@ export const CoverageReport = Type.Object({
     withGaps: Type.Integer(),
     neverSynced: Type.Integer(),
     notPermitted: Type.Integer(),
+    live: Type.Integer({ description: 'chats whose newest covered edge is live' }),
     gapReasons: Type.Record(Type.String(), Type.Integer()),
     storedMessages: Type.Integer(),
   }),
@@ -102,7 +107,10 @@ export const SyncPlan = Type.Object({
   since: NullableTimestamp,
   until: Timestamp,
   estimatedMessages: Type.Integer(),
-  estimatedRequests: Type.Integer(),
+  estimatedRequests: Type.Integer({ description: 'history requests of the sync, plus probeRequests' }),
+  probeRequests: Type.Integer({
+    description: 'probe requests the plan made (through the same rate budget); counted in estimatedRequests',
+  }),
   unestimatedChats: Type.Integer(),
   etaSeconds: Type.Integer({
     description:
@@ -125,6 +133,20 @@ export const SyncPlan = Type.Object({
       chatId: Type.String(),
       messagesPerDay: Type.Union([Type.Integer(), Type.Null()]),
       windows: Type.Array(PlanWindow),
+      probe: Type.Union(
+        [
+          Type.Object({
+            oldestAt: Type.Optional(NullableTimestamp),
+            sampled: Type.Integer(),
+            complete: Type.Boolean(),
+          }),
+          Type.Null(),
+        ],
+        {
+          description:
+            "The one probe request of the chat's lowest window: the oldest message it saw in the window (null: none; absent: the platform pages from the newest end), messages seen, and whether that was all of the window",
+        },
+      ),
     }),
   ),
 });

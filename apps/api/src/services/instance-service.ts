@@ -3,7 +3,7 @@ import { rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { hasWhatsAppConnection } from '@omni/channel-whatsapp';
 import type { Database, Instance } from '@omni/db';
-import { LocalWhatsAppGateway, type WhatsAppGateway } from '@omni/runtime';
+import { CatchupTrigger, LocalWhatsAppGateway, type WhatsAppGateway } from '@omni/runtime';
 import { instanceId, type Logger, validatesChatIds } from '@omni/sync-core';
 import { type Kysely, sql } from 'kysely';
 import type { AppDeps } from '../app-deps.ts';
@@ -229,20 +229,17 @@ export class InstanceService {
 
   /**
    * Gap healing on reconnect: with `sync.catchup.enabled`, an instance that has synced history
-   * (a coverage ledger) gets a `catchup` job, which fills per chat the gap since its newest
-   * covered point — what was missed while it was disconnected.
+   * (a coverage ledger) gets a `catchup` job — one pending at most — which fills per chat the gap
+   * since its newest covered point: what was missed while it was disconnected.
    */
   async #queueCatchup(id: string): Promise<void> {
-    if (!(await this.#deps.settings.get('sync.catchup.enabled'))) return;
-    const covered = await this.#db
-      .selectFrom('chat_coverage')
-      .select('id')
-      .where('instance_id', '=', id)
-      .limit(1)
-      .executeTakeFirst();
-    if (!covered) return;
-    const { job, created } = await this.#deps.jobs.createJob(id, 'catchup', {});
-    if (created) await this.#deps.queue.dispatch({ jobId: job.id, instanceId: id });
+    await new CatchupTrigger({
+      db: this.#db,
+      settings: this.#deps.settings,
+      jobs: this.#deps.jobs,
+      queue: this.#deps.queue,
+      log: { debug() {}, info() {}, warn() {}, error() {} },
+    }).request(id, 'connect');
   }
 
   /**

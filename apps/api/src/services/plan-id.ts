@@ -10,15 +10,18 @@ export interface PlanSelection {
   chatIds: string[];
   /** The plan's window end, UTC ms. */
   until: number;
+  /** The plan's estimate (probes included), carried into the job's `estimatedTotal`. */
+  estimate?: { messages: number; unestimatedChatIds: string[] };
 }
 
 const DEPTHS = new Set(['7d', '30d', '90d', '1y', 'all']);
 
 /** Encodes a selection as an opaque `planId` (base64url JSON). */
 export function encodePlanId(s: PlanSelection): string {
-  return Buffer.from(JSON.stringify([s.instanceId, s.type, s.depth, s.chatIds, s.until])).toString(
-    'base64url',
-  );
+  const estimate = s.estimate ? [[s.estimate.messages, s.estimate.unestimatedChatIds]] : [];
+  return Buffer.from(
+    JSON.stringify([s.instanceId, s.type, s.depth, s.chatIds, s.until, ...estimate]),
+  ).toString('base64url');
 }
 
 /** Decodes a `planId` for `instanceId`; a 400 for anything else. */
@@ -31,8 +34,8 @@ export function decodePlanId(planId: string, instanceId: string): PlanSelection 
   } catch {
     throw bad();
   }
-  if (!Array.isArray(value) || value.length !== 5) throw bad();
-  const [id, type, depth, chatIds, until] = value as unknown[];
+  if (!Array.isArray(value) || (value.length !== 5 && value.length !== 6)) throw bad();
+  const [id, type, depth, chatIds, until, estimate] = value as unknown[];
   if (
     id !== instanceId ||
     (type !== 'messages' && type !== 'catchup') ||
@@ -46,5 +49,23 @@ export function decodePlanId(planId: string, instanceId: string): PlanSelection 
   ) {
     throw bad();
   }
-  return { instanceId: id, type, depth: depth as SyncDepth, chatIds: chatIds as string[], until };
+  const selection: PlanSelection = {
+    instanceId: id,
+    type,
+    depth: depth as SyncDepth,
+    chatIds: chatIds as string[],
+    until,
+  };
+  if (estimate === undefined) return selection;
+  const [messages, unestimated] = Array.isArray(estimate) ? (estimate as unknown[]) : [];
+  if (
+    typeof messages !== 'number' ||
+    !Number.isSafeInteger(messages) ||
+    messages < 0 ||
+    !Array.isArray(unestimated) ||
+    !unestimated.every((c) => typeof c === 'string' && (chatIds as string[]).includes(c))
+  ) {
+    throw bad();
+  }
+  return { ...selection, estimate: { messages, unestimatedChatIds: unestimated as string[] } };
 }

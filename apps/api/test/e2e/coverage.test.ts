@@ -136,6 +136,7 @@ test('coverage report: after a 7d sync every readable chat is complete to 7d; 30
     planId: string;
     estimatedMessages: number;
     estimatedRequests: number;
+    probeRequests: number;
     unestimatedChats: number;
     etaSeconds: number;
     chats: { chatId: string; windows: { from: string; to: string; estimatedMessages: number | null }[] }[];
@@ -160,14 +161,16 @@ test('coverage report: after a 7d sync every readable chat is complete to 7d; 30
   console.log(
     JSON.stringify({
       planEstimatedMessages: plan.estimatedMessages,
+      probeRequests: plan.probeRequests,
       unestimatedChats: plan.unestimatedChats,
       jobEstimatedTotal: ran.progress.estimatedTotal,
       storedBySync: stored,
       ratio: Number(ratio.toFixed(3)),
     }),
   );
-  expect(ratio).toBeGreaterThan(0.5);
-  expect(ratio).toBeLessThan(2);
+  // The issue's bound: the plan's estimate within ±15 % of what the sync then stores.
+  expect(ratio).toBeGreaterThanOrEqual(0.85);
+  expect(ratio).toBeLessThanOrEqual(1.15);
 
   const caught = await api('POST', '/sync', { type: 'catchup' });
   expect(caught.statusCode).toBe(202);

@@ -38,6 +38,8 @@ export interface SessionHooks {
   onState(state: WhatsAppConnectionState): void;
   /** Pushed history, awaited (back-pressure); chunks are handed over one at a time, in order. */
   onHistory(batch: PushedHistory): Promise<void>;
+  /** The open socket was handed what the server kept while the device was away. */
+  onBacklogDelivered?(): void;
 }
 
 type Settle = (state: WhatsAppConnectionState) => boolean;
@@ -75,6 +77,8 @@ export class WhatsAppSession {
   #linkPushQueued = false;
   #seeded = false;
   #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When the open socket opened (UTC ms): since then every new message reaches it live. */
+  #liveSince: number | null = null;
   readonly #pushes: SerialDelivery<PushedHistory>;
   #creds: Promise<void> = Promise.resolve();
   #qrChain: Promise<void> = Promise.resolve();
@@ -321,9 +325,13 @@ export class WhatsAppSession {
       'connection.update': (update) => this.#onConnection(socket, update),
       'creds.update': (update) => this.#onCreds(update),
       'messaging-history.set': (event) => this.#onHistorySet(event),
-      'messages.upsert': ({ messages }) => {
+      'messages.upsert': ({ messages, type }) => {
         if (this.#options.pushLiveMessages && messages.length > 0) {
-          this.#enqueuePush({ chats: [], contacts: [], messages, syncType: null, progress: null }, 'LIVE');
+          // `notify`: sent now, received live; `append`: delivered late (the offline queue, own
+          // messages from another device), which proves nothing about what came before it.
+          const event = { chats: [], contacts: [], messages, syncType: null, progress: null };
+          if (type === 'notify') this.#enqueuePush(event, 'LIVE', this.#liveSince);
+          else this.#enqueuePush(event, 'APPEND');
         }
       },
       'contacts.upsert': (contacts) => this.#onContacts(contacts),
@@ -360,6 +368,7 @@ export class WhatsAppSession {
     }
     if (update.connection === 'open') {
       this.#qrCount = 0;
+      this.#liveSince = Date.now();
       const user = socket.user;
       if (user) {
         this.self.id = normalizeJid(user.id);
@@ -377,6 +386,9 @@ export class WhatsAppSession {
       });
     } else if (update.connection === 'close') {
       this.#onClose(update.lastDisconnect?.error);
+    }
+    if (update.receivedPendingNotifications === true && this.#state.status === 'open') {
+      this.#hooks.onBacklogDelivered?.();
     }
   }
 
@@ -455,13 +467,14 @@ export class WhatsAppSession {
     this.#enqueuePush(event);
   }
 
-  #enqueuePush(event: HistorySetEvent, syncType?: string): void {
+  #enqueuePush(event: HistorySetEvent, syncType?: string, liveSince?: number | null): void {
     this.#pushes.enqueue(async () => {
       await this.#learnLids(event);
       const absorbed = absorbHistory(event, this.#absorbTarget());
       // The last chunk of the phone's own push: the address book it carries is now all there is.
       if (!syncType && absorbed.syncType !== 'ON_DEMAND' && absorbed.isLatest) this.contactsComplete = true;
-      return this.#batchOf(syncType ? { ...absorbed, syncType } : absorbed);
+      const batch = this.#batchOf(syncType ? { ...absorbed, syncType } : absorbed);
+      return typeof liveSince === 'number' ? { ...batch, liveSince } : batch;
     });
   }
 
@@ -524,6 +537,7 @@ export class WhatsAppSession {
   }
 
   #teardown(reason: Error): void {
+    this.#liveSince = null;
     this.#detach?.();
     this.#detach = null;
     this.#socket = null;

@@ -29,6 +29,7 @@ import { ProfileSyncService } from '../profile/profile-sync-service.ts';
 import { InProcessQueue } from '../queue/in-process/in-process-queue.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
 import { NatsJobQueue } from '../queue/nats/nats-queue.ts';
+import { CatchupTrigger } from '../scheduler/catchup-trigger.ts';
 import { type LeaderLock, PgLeaseLock, SingleProcessLock } from '../scheduler/leader-lock.ts';
 import { LocalWhatsAppGateway } from '../whatsapp/local-whatsapp-gateway.ts';
 import { NatsWhatsAppGateway } from '../whatsapp/nats-whatsapp-gateway.ts';
@@ -100,6 +101,8 @@ export interface Services {
   events: EventBus;
   /** This process's metrics (`GET /metrics`). */
   metrics: FleetMetrics;
+  /** Queues an instance's catch-up when it comes back (start-up, connect, socket reconnect). */
+  catchup: CatchupTrigger;
   /** Scheduler/reaper leadership: a lease row in Postgres, or always-leader on PGlite. */
   lock: LeaderLock;
   nats: NatsConnection | null;
@@ -153,6 +156,7 @@ export async function openServices(config: ServicesConfig): Promise<Services> {
     queue = new InProcessQueue();
     events = new InProcessEventBus();
   }
+  const catchup = new CatchupTrigger({ db: db.db, settings, jobs, queue, log: config.log });
   const lock: LeaderLock =
     db.engine === 'postgres'
       ? new PgLeaseLock(db.db, {
@@ -179,6 +183,7 @@ export async function openServices(config: ServicesConfig): Promise<Services> {
       log: config.log,
       spoolDir: join(config.dataDir, 'whatsapp-inbox'),
       pooled: db.engine === 'postgres',
+      catchup,
       ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
     });
     whatsapp = wiring.plugin;
@@ -235,6 +240,7 @@ export async function openServices(config: ServicesConfig): Promise<Services> {
     queue,
     events,
     metrics,
+    catchup,
     lock,
     nats,
     whatsapp,

@@ -20,6 +20,7 @@ import {
 } from '@omni/sync-core';
 import { type Kysely, sql } from 'kysely';
 import type { ProfileSyncService } from '../profile/profile-sync-service.ts';
+import type { CatchupTrigger } from '../scheduler/catchup-trigger.ts';
 import { DurableHistoryHandler } from '../whatsapp/durable-history-handler.ts';
 import { hostList } from './channel-plugins.ts';
 
@@ -50,6 +51,15 @@ export interface WhatsAppDeps {
    * @defaultValue false (PGlite's single connection: one after the other)
    */
   pooled?: boolean;
+  /**
+   * Gap healing: each time a session's socket opens — its first open in this process (a worker
+   * start, a session taken over) and every reopen after a close — the instance's catch-up is asked
+   * for, once the server handed over what it kept meanwhile (the offline queue, Baileys'
+   * `receivedPendingNotifications`; 15 s after the open when it never says) and that is stored. The trigger decides
+   * (`sync.catchup.enabled`, something synced before, one pending job per instance).
+   * @defaultValue none: no catch-up on (re)connect
+   */
+  catchup?: Pick<CatchupTrigger, 'request'>;
 }
 
 /** The WhatsApp plugin of a process with what it needs around it; see {@link startWhatsApp}. */
@@ -122,17 +132,51 @@ export function startWhatsApp(deps: WhatsAppDeps): WhatsAppWiring {
     writes.add(write);
     void write.finally(() => writes.delete(write));
   };
+  /** The last status each session reported; sessions opened before in this process. */
+  const last = new Map<string, WhatsAppConnectionState['status']>();
+  const opened = new Set<string>();
+  /** Sessions just opened whose catch-up waits for the backlog, with the fallback timer. */
+  const awaiting = new Map<string, ReturnType<typeof setTimeout>>();
+  const catchUp = (id: string) => {
+    const timer = awaiting.get(id);
+    if (timer === undefined || !deps.catchup) return;
+    clearTimeout(timer);
+    awaiting.delete(id);
+    const reason = opened.has(id) ? 'reconnect' : 'start-up';
+    opened.add(id);
+    const catchup = deps.catchup;
+    track(
+      plugin
+        .flush(instanceId(id))
+        .then(() => catchup.request(id, reason))
+        .catch((err) => deps.log.warn({ err, instanceId: id }, 'WhatsApp catch-up not queued')),
+    );
+  };
   plugin.onConnectionChange((state) => {
+    const id = state.instanceId;
+    const opening = state.status === 'open' && last.get(id) !== 'open';
+    last.set(id, state.status);
     track(
       deps.db
         .updateTable('instances')
         .set({ connection_state: connectionStateOf(state), updated_at: sql`now()` })
-        .where('id', '=', state.instanceId)
+        .where('id', '=', id)
         .execute()
-        .then(() => (state.status === 'open' ? deps.profiles.syncProfile(state.instanceId) : undefined))
-        .catch((err) => deps.log.warn({ err, instanceId: state.instanceId }, 'WhatsApp state not stored')),
+        .then(() => (state.status === 'open' ? deps.profiles.syncProfile(id) : undefined))
+        .catch((err) => deps.log.warn({ err, instanceId: id }, 'WhatsApp state not stored')),
     );
+    if (state.status !== 'open') {
+      clearTimeout(awaiting.get(id));
+      awaiting.delete(id);
+    } else if (opening && deps.catchup && !awaiting.has(id)) {
+      // Caught up once the server handed over what it kept meanwhile — or after a while if it never says.
+      awaiting.set(
+        id,
+        setTimeout(() => catchUp(id), BACKLOG_WAIT_MS),
+      );
+    }
   });
+  plugin.onBacklogDelivered((id) => catchUp(id));
   return {
     plugin,
     history,
@@ -142,12 +186,17 @@ export function startWhatsApp(deps: WhatsAppDeps): WhatsAppWiring {
         return 0;
       }),
     close: async () => {
+      for (const timer of awaiting.values()) clearTimeout(timer);
+      awaiting.clear();
       history.close();
       await plugin.close();
       while (writes.size > 0) await Promise.allSettled([...writes]);
     },
   };
 }
+
+/** How long a just-opened session's catch-up waits for the server to hand over its backlog, ms. */
+const BACKLOG_WAIT_MS = 15_000;
 
 /** Ids of active WhatsApp instances with stored credentials: the sessions to run after a restart. */
 export async function storedWhatsAppSessions(db: Kysely<Database>): Promise<string[]> {

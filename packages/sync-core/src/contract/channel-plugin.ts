@@ -272,6 +272,13 @@ export interface PushedHistory {
    * chunk may carry only these.
    */
   lidMappings?: LidMapping[];
+  /**
+   * On messages received live (`syncType` `LIVE`: WhatsApp `messages.upsert` of type `notify`):
+   * since when (UTC ms) the connection that received them has been open without a break, so that
+   * every message newer than it reached this handler. A chat whose covered history reaches that
+   * time is then covered up to these messages, with the edge `live`.
+   */
+  liveSince?: number;
 }
 
 /** A plugin whose platform pushes history without being asked. */
@@ -307,6 +314,46 @@ export interface HistoryPacing {
   requestsPerMinute: number;
   /** Why, in words a user can read (e.g. "Slack unlisted app: 1 request/min, 15 per page"). */
   reason: string;
+}
+
+/**
+ * A plugin that can look into a chat's history with one cheap request, for plans: where the
+ * history inside a window begins, and how many messages the window holds when one page shows them
+ * all. The request goes through `ctx.request('messages')` like any page (same budget).
+ */
+export interface HistoryProbeSource {
+  /** One history request about `[since, until)` of a chat; never more than one. */
+  probeHistory(ctx: PluginContext, params: HistoryProbeParams): Promise<HistoryProbe>;
+}
+
+/** Parameters of {@link HistoryProbeSource.probeHistory}. Times are UTC ms. */
+export interface HistoryProbeParams {
+  chatId: ChatId;
+  /** Oldest time of the window (inclusive); `null` = from the first message. */
+  since: number | null;
+  /** Newest time of the window (exclusive). */
+  until: number;
+}
+
+/** What one probe request saw of a window. */
+export interface HistoryProbe {
+  /**
+   * Time of the oldest message in the window, UTC ms, when the probe sees it (Discord pages
+   * forward from `since`); `null` when the window holds no message; `undefined` when the probe
+   * cannot tell (Slack pages from the newest end).
+   */
+  oldestAt?: number | null;
+  /** Messages of the window the probe saw (replies the page announces included, e.g. Slack `reply_count`). */
+  sampled: number;
+  /** Span between the oldest and newest message the probe saw, ms (0 for fewer than two). */
+  sampleSpanMs: number;
+  /** The probe saw every message of the window: `sampled` is the window's exact count. */
+  complete: boolean;
+}
+
+/** True when `plugin` implements {@link HistoryProbeSource}. */
+export function hasHistoryProbe(plugin: ChannelPlugin): plugin is ChannelPlugin & HistoryProbeSource {
+  return typeof (plugin as Partial<HistoryProbeSource>).probeHistory === 'function';
 }
 
 /** True when `plugin` implements {@link HistoryPacingSource}. */

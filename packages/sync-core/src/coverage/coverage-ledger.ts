@@ -65,6 +65,41 @@ export async function extendCoverage(
 }
 
 /**
+ * Extends a chat's newest covered range up to messages just received live (through `newest`, UTC
+ * ms), with the upper edge `live` — only when that range reaches `liveSince`, the time since which
+ * the connection that received them has been open without a break (so every message after the
+ * range's end reached the process live). Run in the transaction that stores the messages. True
+ * when the ledger was extended.
+ */
+export async function extendLiveCoverage(
+  db: Db,
+  instanceId: string,
+  chatId: string,
+  liveSince: number,
+  newest: number,
+): Promise<boolean> {
+  const top = await db
+    .selectFrom('chat_coverage')
+    .select('to_at')
+    .where('instance_id', '=', instanceId)
+    .where('chat_id', '=', chatId)
+    .orderBy('to_at', 'desc')
+    .limit(1)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!top) return false;
+  const coveredTo = top.to_at.getTime();
+  if (coveredTo < liveSince || newest + 1 <= coveredTo) return false;
+  await extendCoverage(db, instanceId, chatId, {
+    from: coveredTo,
+    to: newest + 1,
+    fromReason: 'depth',
+    toReason: 'live',
+  });
+  return true;
+}
+
+/**
  * Sets the reason of the lower edge at `at` (a range starting exactly there) — how a chat whose
  * fetch stopped there (failed, cancelled) says why. Edges that are final facts (`depth`,
  * `exhausted`) are kept.

@@ -27,6 +27,11 @@ export interface ChatCoverageReport {
   tail: { from: number; to: number } | null;
   /** No gap inside the window (the tail aside). */
   complete: boolean;
+  /**
+   * The newest covered edge is `live`: the ledger was last extended by messages received live
+   * (WhatsApp while its socket stays open); what is newer arrives the same way.
+   */
+  live: boolean;
   /** Why the account cannot read the chat, when the last job skipped it. */
   notPermitted: string | null;
   storedCount: number;
@@ -48,6 +53,8 @@ export interface CoverageReport {
     withGaps: number;
     neverSynced: number;
     notPermitted: number;
+    /** Chats whose newest covered edge is `live`. */
+    live: number;
     /** Gaps counted by reason. */
     gapReasons: Partial<Record<GapReason, number>>;
     storedMessages: number;
@@ -136,6 +143,7 @@ export async function buildCoverageReport(
       gaps,
       tail: coveredTo !== null && coveredTo < until ? { from: coveredTo, to: until } : null,
       complete: gaps.length === 0 && !blocked,
+      live: top?.toReason === 'live',
       notPermitted: blocked,
       storedCount: s ? Number(s.n) : 0,
       oldestMessageAt: s?.oldest ? new Date(s.oldest as Date).getTime() : null,
@@ -147,6 +155,7 @@ export async function buildCoverageReport(
     sum.storedMessages += chat.storedCount;
     if (blocked) sum.notPermitted += 1;
     else if (!top) sum.neverSynced += 1;
+    if (chat.live) sum.live += 1;
     if (chat.complete) sum.complete += 1;
     else sum.withGaps += 1;
     for (const g of gaps) sum.gapReasons[g.reason] = (sum.gapReasons[g.reason] ?? 0) + 1;
@@ -171,6 +180,7 @@ function emptyReport(
       withGaps: 0,
       neverSynced: 0,
       notPermitted: 0,
+      live: 0,
       gapReasons: {},
       storedMessages: 0,
     },

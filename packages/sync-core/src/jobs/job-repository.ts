@@ -132,7 +132,7 @@ export class JobRepository {
         .selectAll()
         .where('instance_id', '=', instanceId)
         .where('type', '=', type)
-        .where('status', 'in', ['pending', 'running'])
+        .where('status', 'in', options.reuse === 'pending' ? ['pending'] : ['pending', 'running'])
         .where(sql<boolean>`config = ${configJson}::jsonb`)
         .where('cancel_requested', '=', false)
         .orderBy('created_at')

@@ -23,6 +23,12 @@ export interface SyncJobConfig {
   until?: string;
   /** Only these chats (external ids). */
   chatIds?: string[];
+  /**
+   * The estimate of the sync plan the job runs (`POST /sync {planId}`), probes included: its
+   * messages and the chats it had no basis for. The job's `estimatedTotal` then is this, not a
+   * re-estimate without probes.
+   */
+  planEstimate?: { messages: number; unestimatedChatIds: string[] };
   [key: string]: JsonValue | undefined;
 }
 
@@ -34,6 +40,13 @@ export interface CreateJobOptions {
    * @defaultValue no cap
    */
   maxPending?: number;
+  /**
+   * Which identical job is returned instead of a new one: one `pending` or `running`, or only a
+   * `pending` one — so a request whose reason came after the running job started (a catch-up after
+   * a reconnect) queues one job behind it, never more.
+   * @defaultValue 'pending-or-running'
+   */
+  reuse?: 'pending-or-running' | 'pending';
 }
 
 /** Result of {@link JobRepository.createJob}. */

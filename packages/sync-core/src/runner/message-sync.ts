@@ -529,9 +529,9 @@ async function syncChat(run: JobRun, chat: SyncJobChat, window: SyncWindow): Pro
 }
 
 /**
- * The job's expected message count, fixed at its first start (kept across resumes): the sync
- * plan's estimate over the job's window and readable chats, as `POST /sync/plan` computes it (a
- * job started from a `planId` has that plan's selection), and how many chats had no basis.
+ * The job's expected message count, fixed at its first start (kept across resumes): the estimate
+ * of the plan it was started from (`planId`, probes included), else the sync plan's estimate over
+ * the job's window and readable chats from stored history alone; and how many chats had no basis.
  */
 async function resolveEstimate(
   run: JobRun,
@@ -542,6 +542,17 @@ async function resolveEstimate(
   if (progress.estimatedTotal !== undefined) {
     return { estimatedTotal: progress.estimatedTotal, unestimatedChats: progress.unestimatedChats ?? 0 };
   }
+  const planned = run.config.planEstimate;
+  if (planned && typeof planned.messages === 'number' && Array.isArray(planned.unestimatedChatIds)) {
+    const without = new Set(planned.unestimatedChatIds);
+    const estimate = {
+      estimatedTotal: planned.messages,
+      unestimatedChats: chats.filter((c) => without.has(c.chat_id)).length,
+    };
+    await run.jobs.updateProgress(run.lease, estimate);
+    return estimate;
+  }
+  // No plan: estimated from what is stored, without spending requests on probes.
   const plan = await buildSyncPlan(run.db, run.instance.id, {
     type: run.job.type === 'catchup' ? 'catchup' : 'messages',
     depth: isSyncDepth(window.depth) ? window.depth : 'all',

@@ -1,6 +1,7 @@
 import type { Database } from '@omni/db';
 import type { Kysely, Transaction } from 'kysely';
 import type { PushedHistory } from '../contract/channel-plugin.ts';
+import { extendLiveCoverage } from '../coverage/coverage-ledger.ts';
 import type { DedupeWriter } from './dedupe-writer.ts';
 import { DirectoryWriter, type UpsertCounts } from './directory-writer.ts';
 import { LidMappingStore } from './lid-mapping-store.ts';
@@ -13,6 +14,8 @@ export interface IngestResult {
   contacts: UpsertCounts;
   /** `lid_mappings`: new LIDs (`created`) and LIDs whose phone number changed (`updated`). */
   lidMappings: UpsertCounts;
+  /** Chats whose coverage a live chunk extended (edge `live`). */
+  liveChats: number;
 }
 
 /** Options of {@link HistoryIngestor}. */
@@ -31,8 +34,10 @@ export const DEFAULT_HISTORY_INGESTOR_OPTIONS = {
 
 /**
  * Stores history a platform pushes by itself (WhatsApp `messaging-history.set`), without a job:
- * messages through the dedupe writer (source `sync`), chats into `chats`, contacts into
- * `contacts`, LID ↔ phone pairs into `lid_mappings`, all in one transaction. Chunks can repeat: a repeated chunk stores nothing new.
+ * messages through the dedupe writer (source `sync`; `live` for messages received live), chats into
+ * `chats`, contacts into `contacts`, LID ↔ phone pairs into `lid_mappings`, and for messages
+ * received live the chat's coverage up to them (edge `live`, see `extendLiveCoverage`), all in one
+ * transaction. Chunks can repeat: a repeated chunk stores nothing new.
  *
  * @example
  * ```ts
@@ -99,20 +104,26 @@ export class HistoryIngestor {
         const result = await this.#writer.writeBatchIn(trx, {
           instanceId,
           messages: chunk.messages,
-          source: 'sync',
+          source: chunk.syncType === 'LIVE' ? 'live' : 'sync',
         });
+        let liveChats = 0;
+        if (chunk.syncType === 'LIVE' && typeof chunk.liveSince === 'number') {
+          for (const [chat, ts] of newest) {
+            if (await extendLiveCoverage(trx, instanceId, chat, chunk.liveSince, ts)) liveChats += 1;
+          }
+        }
         // Claimed last and not ours after all: roll the writes back.
         if (claim && options.claimLast && !(await claim(trx))) throw unclaimed;
-        return { result, chatCounts, contactCounts, lidCounts };
+        return { result, chatCounts, contactCounts, lidCounts, liveChats };
       })
       .catch((error: unknown) => {
         if (error === unclaimed) return null;
         throw error;
       });
     if (!written) return null;
-    const { result, chatCounts, contactCounts, lidCounts } = written;
+    const { result, chatCounts, contactCounts, lidCounts, liveChats } = written;
     if (result.inserted.length > 0) await this.#options.onInserted(instanceId, result.inserted);
     const { inserted: _, ...messages } = result;
-    return { messages, chats: chatCounts, contacts: contactCounts, lidMappings: lidCounts };
+    return { messages, chats: chatCounts, contacts: contactCounts, lidMappings: lidCounts, liveChats };
   }
 }

@@ -45,6 +45,13 @@ export interface FakeWhatsAppScenario {
   onDemandRepeats?: number;
   /** Push history right after opening (default `true`). */
   pushOnOpen?: boolean;
+  /**
+   * Messages the server kept for the device while it was away (add them to their chat's
+   * `messages` too): delivered right after the next open as one `messages.upsert` of type `append`,
+   * as Baileys hands over the offline queue, then cleared. Every open ends with
+   * `receivedPendingNotifications: true`, as Baileys says when that queue is handed over.
+   */
+  offlineQueue?: proto.IWebMessageInfo[];
   phone?: PhoneBehaviour;
   /** LID ↔ phone pairs the push announces (`phoneNumberToLidMappings`). */
   lidPnMappings?: { lid: string; pn: string }[];
@@ -165,6 +172,13 @@ export class FakeWhatsAppSocket {
     });
     this.ev.emit('connection.update', { connection: 'open', isNewLogin: this.scenario.linked === false });
     if (this.scenario.pushOnOpen !== false) this.pushHistory();
+    const queued = this.scenario.offlineQueue ?? [];
+    this.scenario.offlineQueue = [];
+    if (queued.length > 0) {
+      const decoded = queued.map((m) => proto.WebMessageInfo.decode(proto.WebMessageInfo.encode(m).finish()));
+      this.ev.emit('messages.upsert', { messages: decoded as WAMessage[], type: 'append' });
+    }
+    this.ev.emit('connection.update', { receivedPendingNotifications: true });
   }
 
   /**
