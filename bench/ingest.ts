@@ -13,9 +13,10 @@
  *                  text and psql's commit. COPY cannot skip duplicates, so it is given only the
  *                  90 % new rows, i.e. it does less work than the others. Rows go in the order the
  *                  writer sees them (`--copy-order fetch`) or sorted (`ascending`).
- *   dedupe-writer  sync-core's DedupeWriter as the runner uses it: one transaction per batch of
- *                  one chat (INSERT … ON CONFLICT DO NOTHING RETURNING + chat checkpoint + job
- *                  progress), C chats at once on C `connections`.
+ *   dedupe-writer  sync-core's DedupeWriter as the runner uses it: one statement per batch of one
+ *                  chat, fenced by the job's lease (INSERT … ON CONFLICT DO NOTHING RETURNING + chat
+ *                  checkpoint + job progress + the chat's coverage ledger), C chats at once on C
+ *                  `connections`. Checked after: every row once, exact counters, each chat covered.
  *   naive          the seed's approach: per message a SELECT by key, then an INSERT when absent,
  *                  each its own autocommit statement, on C `connections` at once, on a sample of
  *                  S messages (rows = S).
@@ -48,6 +49,8 @@ const NAIVE_SAMPLE = Number(arg('naive-sample', '20000'));
 const REPEAT = Number(arg('repeat', '1'));
 const COPY_ORDER = arg('copy-order', 'fetch') === 'ascending' ? 'ascending' : 'fetch';
 const VARIANTS = arg('variants', 'copy,dedupe-writer,naive').split(',');
+/** Upper edge of every chat's fetched span (the coverage the writer's batches extend). */
+const UNTIL = Date.UTC(2026, 0, 1);
 
 const log = (...parts: unknown[]) => console.error('[ingest]', ...parts);
 
@@ -147,6 +150,7 @@ try {
   const runDedupe = async (conns: number, syncCommit: boolean) => {
     await reset('messages');
     await admin.query('DELETE FROM sync_jobs');
+    await admin.query('DELETE FROM chat_coverage');
     const job = await db
       .insertInto('sync_jobs')
       .values({
@@ -173,9 +177,13 @@ try {
     await Promise.all(
       Array.from({ length: conns }, async () => {
         for (let chat = queue.shift(); chat; chat = queue.shift()) {
-          // Newest first, as history is fetched; each batch oldest-first inside.
+          // Newest first, as history is fetched; each batch oldest-first inside. Each batch also
+          // extends the chat's coverage ledger as the runner's does (`[oldest + 1 ms, until)` while
+          // more follows; the whole span, `exhausted`, with the last batch).
           for (let end = chat.length; end > 0; end -= BATCH) {
             const messages = chat.slice(Math.max(0, end - BATCH), end);
+            const last = end - BATCH <= 0;
+            const oldest = messages[0]?.timestamp ?? 0;
             const r = await writer.writeBatch({
               instanceId,
               messages,
@@ -184,6 +192,10 @@ try {
                 lease,
                 chatId: chat[0]?.chatId ?? '',
                 cursor: { before: messages[0]?.externalId ?? null },
+                ...(last ? { exhausted: true } : {}),
+                coverage: last
+                  ? { from: 0, to: UNTIL, fromReason: 'exhausted', toReason: 'depth' }
+                  : { from: oldest + 1, to: UNTIL, fromReason: 'failed', toReason: 'depth' },
               },
             });
             stored += r.stored;
@@ -200,13 +212,22 @@ try {
       .where('id', '=', job.id)
       .executeTakeFirstOrThrow();
     const progressStored = (progress.progress as { stored?: number }).stored;
+    const coverage = await admin.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM chat_coverage WHERE instance_id = $1 AND from_at = to_timestamp(0)
+         AND to_at = to_timestamp($2::float8 / 1000) AND from_reason = 'exhausted'`,
+      [instanceId, UNTIL],
+    );
+    const covered = Number(coverage.rows[0]?.n);
     if (
       total !== all.length ||
       stored !== fresh.length ||
       duplicates !== present.length ||
-      progressStored !== stored
+      progressStored !== stored ||
+      covered !== chats.length
     ) {
-      throw new Error(`dedupe-writer: ${total} rows, stored ${stored}, duplicates ${duplicates}`);
+      throw new Error(
+        `dedupe-writer: ${total} rows, stored ${stored}, duplicates ${duplicates}, ${covered} chats covered`,
+      );
     }
     return {
       seconds,
@@ -215,6 +236,7 @@ try {
         duplicates,
         progressStored,
         batch: BATCH,
+        coverage: 'per batch',
         connections: conns,
         synchronousCommit: syncCommit,
       },
