@@ -142,3 +142,23 @@ test('the plan table: a row per window with its estimates, the totals and how to
   );
   expect(lines.at(-1)).toBe('run it: omni-sync sync <instanceId> --plan abc');
 });
+
+test('a chat whose newest edge is live says so after its tail, and the summary counts it', () => {
+  const general = report.chats[0]!;
+  const live: CoverageView = {
+    ...report,
+    summary: { ...report.summary, live: 1 },
+    chats: [
+      {
+        ...general,
+        ranges: [{ ...general.ranges[0]!, toReason: 'live' }],
+        live: true,
+      },
+    ],
+  };
+  const lines = renderCoverage(live).split('\n');
+  expect(lines[2]).toMatch(/2026-12-05 12:00 \(24h\) live$/);
+  expect(lines.at(-1)).toContain('1 not permitted, 1 live; 130 messages stored');
+  // Without the field (an older server) nothing is claimed.
+  expect(renderCoverage(report)).not.toContain(' live');
+});

@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { TEST_ENGINES, type TestDb } from '@omni/db/testing';
 import {
+  buildSyncPlan,
   type CoverageRange,
   DedupeWriter,
+  extendCoverage,
   externalMessageId,
+  HistoryIngestor,
+  instanceId,
   JobRepository,
   leaseOf,
   mergeRanges,
@@ -108,6 +112,93 @@ for (const engine of TEST_ENGINES) {
         .where('instance_id', '=', inst)
         .executeTakeFirstOrThrow();
       expect(Number(count.n)).toBe(1);
+    });
+
+    test('live messages extend the newest range (edge live) only when it reaches the time the socket opened; others stay stored, uncovered', async () => {
+      const inst = await createInstance(t, 'whatsapp-baileys');
+      const ingestor = new HistoryIngestor(t.db, new DedupeWriter(t.db));
+      await extendCoverage(t.db, inst, 'c3', {
+        from: 0,
+        to: at(10),
+        fromReason: 'exhausted',
+        toReason: 'depth',
+      });
+      const live = (id: string, ts: number, liveSince?: number) =>
+        ingestor.ingest({
+          instanceId: instanceId(inst),
+          syncType: 'LIVE',
+          messages: [msg('c3', id, ts)],
+          chats: [],
+          contacts: [],
+          ...(liveSince !== undefined ? { liveSince } : {}),
+        });
+      // The socket opened after the covered end: what came between is not known to be stored.
+      expect((await live('l1', at(20), at(15))).liveChats).toBe(0);
+      // No open time, or not a live chunk: nothing proven either.
+      expect((await live('l2', at(21))).liveChats).toBe(0);
+      expect((await readCoverage(t.db, inst)).get('c3')).toEqual([r(0, at(10), 'exhausted', 'depth')]);
+      // Open since before the covered end: every later message arrived live.
+      expect((await live('l3', at(22), at(9))).liveChats).toBe(1);
+      expect((await readCoverage(t.db, inst)).get('c3')).toEqual([r(0, at(22) + 1, 'exhausted', 'live')]);
+      // An older message changes nothing.
+      expect((await live('l4', at(5), at(9))).liveChats).toBe(0);
+      const stored = await t.db
+        .selectFrom('messages')
+        .select('source')
+        .where('instance_id', '=', inst)
+        .execute();
+      expect(stored.map((m) => m.source)).toEqual(['live', 'live', 'live', 'live']);
+    });
+
+    test('a plan probes the lowest window only; a complete probe is the exact count, an open one counts from where history begins', async () => {
+      const inst = await createInstance(t, 'discord');
+      const day = 86_400_000;
+      const until = at(0) + 40 * day;
+      // c4: 10 messages a day stored for days 33–40 (covered 33–40); c5: never synced.
+      await new DedupeWriter(t.db).writeBatch({
+        instanceId: inst,
+        messages: Array.from({ length: 71 }, (_, i) => msg('c4', `m${i}`, until - 7 * day + i * (day / 10))),
+      });
+      await extendCoverage(t.db, inst, 'c4', {
+        from: until - 7 * day,
+        to: until,
+        fromReason: 'depth',
+        toReason: 'depth',
+      });
+      await t.db
+        .insertInto('chats')
+        .values([{ instance_id: inst, external_id: 'c5', name: null }])
+        .execute();
+      const asked: { chat: string; from: number | null; to: number }[] = [];
+      const plan = await buildSyncPlan(t.db, inst, {
+        type: 'messages',
+        depth: '30d',
+        until,
+        pageSize: 100,
+        requestsPerMinute: 60,
+        probe: async (chat, window) => {
+          asked.push({ chat, ...window });
+          // c4's history begins 20 days before `until`; c5 holds 42 messages, all seen.
+          return chat === 'c4'
+            ? { oldestAt: until - 20 * day, sampled: 100, sampleSpanMs: 10 * day, complete: false }
+            : { oldestAt: until - 3 * day, sampled: 42, sampleSpanMs: day, complete: true };
+        },
+      });
+      expect(asked).toEqual([
+        { chat: 'c4', from: until - 30 * day, to: until - 7 * day },
+        { chat: 'c5', from: until - 30 * day, to: until },
+      ]);
+      const c4 = plan.chats.find((c) => c.chatId === 'c4')!;
+      // Stored density (71 over 7 days) × the 13 days from where history begins to the covered edge.
+      expect(c4.windows.map((w) => w.estimatedMessages)).toEqual([Math.round((71 / 7) * 13)]);
+      expect(plan.chats.find((c) => c.chatId === 'c5')?.windows.map((w) => w.estimatedMessages)).toEqual([
+        42,
+      ]);
+      expect(plan.probeRequests).toBe(2);
+      expect(plan.estimatedMessages).toBe(132 + 42);
+      // ⌊132 / 100⌋ + 1 and ⌊42 / 100⌋ + 1 pages, plus the two probes.
+      expect(plan.estimatedRequests).toBe(2 + 1 + 2);
+      expect(plan.unestimatedChats).toBe(0);
     });
 
     test('a batch that fails commits neither its messages nor its coverage', async () => {

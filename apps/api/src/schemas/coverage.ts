@@ -14,7 +14,7 @@ export const CoverageReason = Type.Union(
   ],
   {
     description:
-      'depth: the window asked ended there; exhausted: the platform has nothing older; not-permitted; failed: fetching stopped there on an error or was interrupted; cancelled; live: newer messages arrive live',
+      'depth: the window asked ended there; exhausted: the platform has nothing older; not-permitted; failed: fetching stopped there on an error or was interrupted; cancelled; live: newer messages arrive live (extended by messages received live on a connection open since before the range ended: WhatsApp only; Discord and Slack have no realtime ingestion here)',
   },
 );
 

@@ -16,7 +16,9 @@ export const COVERAGE_REASONS: readonly CoverageReason[] = [
  * A span `[from, to)` of a chat's history (UTC ms) whose messages are all stored, and why it stops
  * at each edge: `depth` (the window asked ended there), `exhausted` (the platform has nothing
  * older), `not-permitted`, `failed` (fetching stopped on an error or was interrupted there),
- * `cancelled`, `live` (newer messages arrive live).
+ * `cancelled`, `live` (newer messages arrive live: the range was extended by messages received live on
+ * a connection open since before its end — WhatsApp `notify` upserts, see `extendLiveCoverage`;
+ * Discord and Slack run on REST only here, so their edges are never `live`).
  */
 export interface CoverageRange {
   from: number;
