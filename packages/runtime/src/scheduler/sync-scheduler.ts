@@ -4,6 +4,7 @@ import { Cron } from 'croner';
 import type { Kysely } from 'kysely';
 import type { ProfileSyncService } from '../profile/profile-sync-service.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
+import { CatchupTrigger } from './catchup-trigger.ts';
 
 /** Options of {@link SyncScheduler}. */
 export interface SyncSchedulerOptions {
@@ -39,6 +40,7 @@ export interface SyncSchedulerDeps {
 export class SyncScheduler {
   readonly #deps: SyncSchedulerDeps;
   readonly #options: Required<SyncSchedulerOptions>;
+  readonly #catchup: CatchupTrigger;
   #crons: { profile: Cron | null; contacts: Cron | null } = { profile: null, contacts: null };
   #applied = '';
   #poll: ReturnType<typeof setInterval> | null = null;
@@ -46,6 +48,7 @@ export class SyncScheduler {
   constructor(deps: SyncSchedulerDeps, options: SyncSchedulerOptions = {}) {
     this.#deps = deps;
     this.#options = { settingsPollMs: 60_000, staleProfileMs: 86_400_000, ...options };
+    this.#catchup = new CatchupTrigger(deps);
   }
 
   /** Active cron patterns (for tests and logs). */
@@ -117,17 +120,35 @@ export class SyncScheduler {
   /**
    * Queues a `catchup` job for every connected, active instance that has a coverage ledger (something
    * synced before): each fills, per chat, the gap since its newest covered point — what the fleet
-   * missed while it was down. Returns the job ids.
+   * missed while it was down. Through the {@link CatchupTrigger}: one pending per instance, queued
+   * behind a catch-up the crash interrupted (that one's window ended before the downtime). Returns
+   * the job ids.
    */
   async runCatchup(): Promise<string[]> {
     const covered = await this.#deps.db
       .selectFrom('chat_coverage')
-      .select('instance_id')
+      .innerJoin('instances', 'instances.id', 'chat_coverage.instance_id')
+      .select(['chat_coverage.instance_id as id', 'instances.channel'])
       .distinct()
+      .where('instances.is_active', '=', true)
+      .where((eb) =>
+        eb.or([eb('instances.credentials', 'is not', null), eb('instances.connection_state', '=', 'open')]),
+      )
       .execute();
-    const ids = new Set(covered.map((r) => r.instance_id));
-    if (ids.size === 0) return [];
-    return this.#queueFor(['catchup'], ids);
+    const ids: string[] = [];
+    for (const instance of covered) {
+      const plugin = this.#deps.plugins.has(instance.channel)
+        ? this.#deps.plugins.get(instance.channel)
+        : null;
+      if (plugin && !plugin.capabilities.parts.includes('messages')) continue;
+      try {
+        const id = await this.#catchup.request(instance.id, 'start-up');
+        if (id) ids.push(id);
+      } catch (err) {
+        this.#deps.log.warn({ err, instanceId: instance.id, type: 'catchup' }, 'scheduled job not queued');
+      }
+    }
+    return ids;
   }
 
   /** Queues contacts and groups jobs for every connected, active instance whose channel has them. */

@@ -180,6 +180,15 @@ test('at start, a catchup job is queued for every connected instance with synced
   });
   expect(queued).toEqual([{ instance_id: covered!.id, status: 'pending' }]);
   expect(queued.some((r) => r.instance_id === uncovered!.id || r.instance_id === offline!.id)).toBe(false);
+  // Asked again (another start-up) while it waits: the same job.
+  expect(await scheduler.runCatchup()).toHaveLength(1);
+  expect(await catchups()).toHaveLength(1);
+  // A catch-up the crash interrupted is running again: its window ended before the downtime, so one
+  // more is queued behind it — and only one.
+  await db.db.updateTable('sync_jobs').set({ status: 'running' }).where('type', '=', 'catchup').execute();
+  const [behind] = await scheduler.runCatchup();
+  expect(await scheduler.runCatchup()).toEqual([behind!]);
+  expect((await catchups()).map((r) => r.status).sort()).toEqual(['pending', 'running']);
   scheduler.stop();
   await queue.close();
   await quiet.close();
