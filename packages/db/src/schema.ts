@@ -285,8 +285,10 @@ export interface HistoryInboxTable {
   sync_type: string;
   /** Messages in the batch (for operators; the payload is the truth). */
   messages: number;
-  /** The normalized batch (`PushedHistory`) as JSON text. */
-  payload: string;
+  /** The normalized batch (`PushedHistory`) as JSON text: rows written before migration 0014 only. */
+  payload: string | null;
+  /** The normalized batch (`PushedHistory`) as zstd-compressed JSON (migration 0014 on). */
+  body: Uint8Array | null;
   created_at: CreatedAt;
 }
 

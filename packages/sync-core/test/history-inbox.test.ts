@@ -55,6 +55,34 @@ for (const engine of TEST_ENGINES) {
       expect(await inbox.pending()).toEqual([]);
     });
 
+    test('a row holds the batch compressed; replay also reads a row written as JSON text (before 0014)', async () => {
+      const inbox = new HistoryInbox(t.db, new HistoryIngestor(t.db, new DedupeWriter(t.db)));
+      const batch = await chunk('z');
+      const id = await inbox.put(batch);
+      const row = await t.db
+        .selectFrom('history_inbox')
+        .select(['payload', 'body'])
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
+      expect(row.payload).toBeNull();
+      expect(row.body?.length).toBeGreaterThan(0);
+      expect(row.body?.length).toBeLessThan(JSON.stringify(batch).length);
+      const old = await chunk('old');
+      await t.db
+        .insertInto('history_inbox')
+        .values({
+          instance_id: old.instanceId,
+          sync_type: old.syncType,
+          messages: old.messages.length,
+          payload: JSON.stringify(old),
+        })
+        .execute();
+      expect(await inbox.replay()).toBeGreaterThanOrEqual(2);
+      expect(await stored(batch.instanceId)).toEqual(['z1', 'z2']);
+      expect(await stored(old.instanceId)).toEqual(['old1', 'old2']);
+      expect(await inbox.pending()).toEqual([]);
+    });
+
     if (engine === 'postgres') {
       test('putAndCommit: stored and no row left; the storing commits only with the row written', async () => {
         const inbox = new HistoryInbox(t.db, new HistoryIngestor(t.db, new DedupeWriter(t.db)));

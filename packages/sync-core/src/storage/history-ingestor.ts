@@ -18,6 +18,18 @@ export interface IngestResult {
   liveChats: number;
 }
 
+/** How {@link HistoryIngestor.ingest} runs its `claim`. */
+export interface IngestClaimOptions {
+  /** Run the claim after the writes (so it may wait for something running meanwhile). @defaultValue false */
+  claimLast?: boolean;
+  /**
+   * Called once the chunk's messages statement is on its way to the server, before its answer:
+   * work started here overlaps with the largest write instead of adding to it.
+   * @defaultValue none
+   */
+  whileWriting?: () => void;
+}
+
 /** Options of {@link HistoryIngestor}. */
 export interface HistoryIngestorOptions {
   /**
@@ -61,7 +73,8 @@ export class HistoryIngestor {
 
   /**
    * Stores one pushed chunk idempotently. `claim`, when given, runs in the chunk's transaction —
-   * first, or after the writes with `claimLast` (so it may wait for something running meanwhile);
+   * first, or after the writes with `claimLast` (so it may wait for something running meanwhile;
+   * `whileWriting` is the moment to start that something);
    * when it answers false nothing is written and the result is `null` (the {@link HistoryInbox}
    * claims its row this way, so the row goes when the chunk is stored).
    */
@@ -69,12 +82,12 @@ export class HistoryIngestor {
   async ingest(
     chunk: PushedHistory,
     claim: (trx: Transaction<Database>) => Promise<boolean>,
-    options?: { claimLast?: boolean },
+    options?: IngestClaimOptions,
   ): Promise<IngestResult | null>;
   async ingest(
     chunk: PushedHistory,
     claim?: (trx: Transaction<Database>) => Promise<boolean>,
-    options: { claimLast?: boolean } = {},
+    options: IngestClaimOptions = {},
   ): Promise<IngestResult | null> {
     const instanceId = chunk.instanceId;
     const newest = new Map<string, number>();
@@ -101,11 +114,14 @@ export class HistoryIngestor {
           chunk.contacts,
           new Date(),
         );
-        const result = await this.#writer.writeBatchIn(trx, {
+        const writing = this.#writer.writeBatchIn(trx, {
           instanceId,
           messages: chunk.messages,
           source: chunk.syncType === 'LIVE' ? 'live' : 'sync',
         });
+        // A macrotask: it runs once the statement was sent and the process waits for the answer.
+        if (options.whileWriting) setImmediate(options.whileWriting);
+        const result = await writing;
         let liveChats = 0;
         if (chunk.syncType === 'LIVE' && typeof chunk.liveSince === 'number') {
           for (const [chat, ts] of newest) {
