@@ -287,6 +287,75 @@ describe('faults through the engine', () => {
   }, 60_000);
 });
 
+describe('media counted once per job across runs', () => {
+  test('media that failed in one run and was stored by the next run of the job counts once, as stored', async () => {
+    const media = new MediaStorageService(t.db, { basePath: mediaDir, fsync: false });
+    let fake: FakeDiscord | null = null;
+    // Run 1: every URL handed out with the first page expires once that page is stored, and the
+    // refresh finds nothing, so its media fails. Run 2 (the resume): refreshes are answered again.
+    let refuseRefresh = true;
+    let expired = false;
+    const w = await world(
+      {
+        data: {
+          nowMs: Date.now() - 1000,
+          mix: { image: 0.3 },
+          maxAttachmentBytes: 4096,
+          guilds: [{ name: 'media', channels: [{ name: 'pics', messageCount: 250, historyDays: 5 }] }],
+        },
+        routeRateLimit: { limit: 100, windowMs: 100 },
+        refreshRewrite: (original) =>
+          refuseRefresh || !fake ? null : fake.signAttachment(new URL(original).pathname),
+      },
+      {
+        media,
+        onBatchCommitted: () => {
+          if (!expired) fake?.expireAttachmentUrls();
+          expired = true;
+        },
+      },
+    );
+    fake = w.fake;
+    try {
+      // The second history page hangs, so run 1 is still going when its media failures are counted.
+      w.fake.inject({ kind: 'slow', route: /\/messages/, afterRequest: 1, count: 1, delayMs: 20_000 });
+      const instance = await newInstance(w.fake.token, true);
+      const { job } = await jobs.createJob(instance, 'messages', { depth: '7d' });
+      const shutdown = new AbortController();
+      const first = w.runner.runJob(job.id, 'worker-1', { signal: shutdown.signal });
+      for (let i = 0; i < 400; i++) {
+        if (readProgress((await jobs.getJob(job.id)).progress).mediaFailed > 0) break;
+        await Bun.sleep(25);
+      }
+      const failedInFirst = readProgress((await jobs.getJob(job.id)).progress).mediaFailed;
+      shutdown.abort();
+      expect((await first)?.status).toBe('released');
+      expect(failedInFirst).toBeGreaterThan(0);
+
+      refuseRefresh = false;
+      const second = await w.runner.runJob(job.id, 'worker-2');
+      expect(second?.status).toBe('completed');
+      const progress = readProgress(second?.job?.progress);
+      const rows = await t.db
+        .selectFrom('messages')
+        .select('media_local_path')
+        .where('instance_id', '=', instance)
+        .where('has_media', '=', true)
+        .execute();
+      expect(rows.length).toBeGreaterThan(20);
+      expect(rows.filter((r) => r.media_local_path === null)).toEqual([]);
+      expect({
+        mediaDownloaded: progress.mediaDownloaded,
+        mediaFailed: progress.mediaFailed,
+        mediaSkipped: progress.mediaSkipped,
+        mediaFailReasons: progress.mediaFailReasons ?? {},
+      }).toEqual({ mediaDownloaded: rows.length, mediaFailed: 0, mediaSkipped: 0, mediaFailReasons: {} });
+    } finally {
+      await w.fake.stop();
+    }
+  }, 60_000);
+});
+
 describe('contacts and groups through the engine', () => {
   test('members as contacts and guilds + channels as groups: exact counts, a refresh updates, never duplicates', async () => {
     const w = await world({ routeRateLimit: { limit: 100, windowMs: 100 } });

@@ -292,6 +292,19 @@ export interface HistoryInboxTable {
   created_at: CreatedAt;
 }
 
+/**
+ * `sync_job_media_failures`: media items a job counted as failed, so a later run of the job that
+ * stores or skips one takes the failure back (each item counted once per job, with its final outcome).
+ */
+export interface SyncJobMediaFailuresTable {
+  job_id: string;
+  /** `messages.id` of the item's message. */
+  message_id: string;
+  /** The reason counted in `mediaFailReasons`. */
+  reason: string;
+  failed_at: CreatedAt;
+}
+
 /** `lid_mappings`: WhatsApp LID ↔ phone-number JIDs. */
 export interface LidMappingsTable {
   instance_id: string;
@@ -337,6 +350,7 @@ export interface Database {
   rate_budgets: RateBudgetsTable;
   rate_pauses: RatePausesTable;
   history_inbox: HistoryInboxTable;
+  sync_job_media_failures: SyncJobMediaFailuresTable;
 }
 
 export type Instance = Selectable<InstancesTable>;

@@ -118,6 +118,7 @@ export {
   leaseOf,
   type SyncJobConfig,
 } from './jobs/job-types.ts';
+export { type MediaOutcomeCount, MediaOutcomeCounter } from './jobs/media-outcome-counter.ts';
 export {
   type ExhaustedChat,
   emptyProgress,

@@ -8,7 +8,7 @@ import * as historyInbox from './0006-history-inbox.ts';
 import * as dashboard from './0008-dashboard.ts';
 import * as chatCoverage from './0009-chat-coverage.ts';
 import * as slackChannel from './0010-slack-channel.ts';
-import * as historyInboxBody from './0014-history-inbox-body.ts';
+import * as inboxBodyMediaFailures from './0014-inbox-body-media-failures.ts';
 
 /** Forward-only migrations, in order. Add a file and list it here; never edit a shipped one. */
 export const migrations: Record<string, Migration> = {
@@ -21,7 +21,7 @@ export const migrations: Record<string, Migration> = {
   '0008-dashboard': dashboard,
   '0009-chat-coverage': chatCoverage,
   '0010-slack-channel': slackChannel,
-  '0014-history-inbox-body': historyInboxBody,
+  '0014-inbox-body-media-failures': inboxBodyMediaFailures,
 };
 
 /** A Kysely MigrationProvider over the bundled migrations (no filesystem scan, works when bundled). */

@@ -158,6 +158,11 @@ export interface ProgressDelta {
   /** Adds one to `mediaSkipReasons[reason]` / `mediaFailReasons[reason]`. */
   mediaSkipReason?: string;
   mediaFailReason?: string;
+  /**
+   * Takes one back from `mediaFailReasons[reason]` (a failure counted earlier in the job that a
+   * later outcome replaces); the key goes at zero. Applied before `mediaFailReason`.
+   */
+  mediaFailReasonTakenBack?: string;
   /** Appended to `warnings`. */
   warnings?: readonly string[];
 }
@@ -180,14 +185,21 @@ export function progressWithDelta(delta: ProgressDelta, column = 'progress'): Ra
       sql`'oldestTimestamp'::text, least(coalesce(${ref}->>'oldestTimestamp', ${ts}::text), ${ts}::text)`,
     );
   }
-  for (const [field, reason] of [
-    ['mediaSkipReasons', delta.mediaSkipReason],
-    ['mediaFailReasons', delta.mediaFailReason],
+  for (const [field, reason, takenBack] of [
+    ['mediaSkipReasons', delta.mediaSkipReason, undefined],
+    ['mediaFailReasons', delta.mediaFailReason, delta.mediaFailReasonTakenBack],
   ] as const) {
-    if (!reason) continue;
-    parts.push(
-      sql`${field}::text, coalesce(${ref}->${field}::text, '{}'::jsonb) || jsonb_build_object(${reason}::text, coalesce((${ref}->${field}::text->>${reason}::text)::bigint, 0) + 1)`,
-    );
+    if (!reason && !takenBack) continue;
+    let map: RawBuilder<unknown> = sql`coalesce(${ref}->${field}::text, '{}'::jsonb)`;
+    if (takenBack) {
+      const n = sql`coalesce((${map}->>${takenBack}::text)::bigint, 0)`;
+      map = sql`(case when ${n} <= 1 then ${map} - ${takenBack}::text
+        else ${map} || jsonb_build_object(${takenBack}::text, ${n} - 1) end)`;
+    }
+    if (reason) {
+      map = sql`${map} || jsonb_build_object(${reason}::text, coalesce((${map}->>${reason}::text)::bigint, 0) + 1)`;
+    }
+    parts.push(sql`${field}::text, ${map}`);
   }
   if (delta.warnings && delta.warnings.length > 0) {
     parts.push(

@@ -8,6 +8,7 @@ import { PermanentError } from '../errors/permanent-error.ts';
 import type { EventSink } from '../events/sync-event.ts';
 import { JobRepository } from '../jobs/job-repository.ts';
 import { type JobLease, leaseOf, type SyncJobConfig } from '../jobs/job-types.ts';
+import { MediaOutcomeCounter } from '../jobs/media-outcome-counter.ts';
 import { type PartStatus, readProgress } from '../jobs/sync-progress.ts';
 import { MediaFetcher } from '../media/media-fetcher.ts';
 import { MediaQueue, type MediaTaskOutcome } from '../media/media-queue.ts';
@@ -59,6 +60,7 @@ export class SyncRunner {
   readonly #o: Required<Omit<SyncRunnerOptions, 'jobs' | 'writer'>>;
   readonly #jobs: JobRepository;
   readonly #writer: DedupeWriter;
+  readonly #mediaOutcomes: MediaOutcomeCounter;
   readonly #contexts: PluginContextFactory;
   readonly #directory = new DirectoryWriter();
   /** `chatConcurrency` was given: the `sync.chatConcurrency` setting is not read. */
@@ -70,6 +72,7 @@ export class SyncRunner {
     this.#o = { ...DEFAULT_SYNC_RUNNER_OPTIONS, ...rest };
     this.#jobs = jobs ?? new JobRepository(options.db);
     this.#writer = writer ?? new DedupeWriter(options.db);
+    this.#mediaOutcomes = new MediaOutcomeCounter(options.db, this.#jobs);
     this.#contexts = new PluginContextFactory({
       limiter: options.limiter,
       cipher: this.#o.cipher,
@@ -305,49 +308,32 @@ export class SyncRunner {
     }
   }
 
-  /** Counts one media outcome in the job's progress, under the run's lease. */
+  /**
+   * Counts one media outcome in the job's progress, under the run's lease: once per item and job,
+   * with its final outcome (a failure of an earlier run of the job is taken back when this run
+   * stores or skips the item; see {@link MediaOutcomeCounter}).
+   */
   async #countMedia(lease: JobLease, outcome: MediaTaskOutcome, failedIds: Set<string>): Promise<void> {
     // Media given up because the run stopped is no outcome: the next run's backfill stores it.
     if (outcome.status === 'cancelled') return;
+    const messageId = outcome.task.messageId;
     if (outcome.status === 'stored') {
-      await this.#jobs.updateProgress(
-        lease,
-        {},
-        {
-          counters: {
-            mediaDownloaded: 1,
-            mediaBytes: outcome.result.deduplicated ? 0 : outcome.result.size,
-          },
-        },
-      );
+      await this.#mediaOutcomes.count(lease, messageId, {
+        status: 'stored',
+        bytes: outcome.result.deduplicated ? 0 : outcome.result.size,
+      });
     } else if (outcome.status === 'skipped') {
       if (outcome.refusal) {
         this.#o.logger.info(
-          {
-            jobId: lease.jobId,
-            messageId: outcome.task.messageId,
-            reason: outcome.reason,
-            err: outcome.refusal,
-          },
+          { jobId: lease.jobId, messageId, reason: outcome.reason, err: outcome.refusal },
           'media refused',
         );
       }
-      await this.#jobs.updateProgress(
-        lease,
-        {},
-        { counters: { mediaSkipped: 1 }, mediaSkipReason: outcome.reason },
-      );
+      await this.#mediaOutcomes.count(lease, messageId, { status: 'skipped', reason: outcome.reason });
     } else {
-      failedIds.add(outcome.task.messageId);
-      this.#o.logger.warn(
-        { err: outcome.error, jobId: lease.jobId, messageId: outcome.task.messageId },
-        'media failed',
-      );
-      await this.#jobs.updateProgress(
-        lease,
-        {},
-        { counters: { mediaFailed: 1 }, mediaFailReason: outcome.reason },
-      );
+      failedIds.add(messageId);
+      this.#o.logger.warn({ err: outcome.error, jobId: lease.jobId, messageId }, 'media failed');
+      await this.#mediaOutcomes.count(lease, messageId, { status: 'failed', reason: outcome.reason });
     }
   }
 
