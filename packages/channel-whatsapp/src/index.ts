@@ -69,7 +69,8 @@ export type {
   WhatsAppSocketFactoryArgs,
   WhatsAppSocketUser,
 } from './socket/whatsapp-socket.ts';
-export { createWhatsAppPlugin, WHATSAPP_CAPABILITIES, type WhatsAppPlugin } from './whatsapp-plugin.ts';
+export { WHATSAPP_CAPABILITIES } from './whatsapp-capabilities.ts';
+export { createWhatsAppPlugin, type WhatsAppPlugin } from './whatsapp-plugin.ts';
 export {
   DEFAULT_WHATSAPP_PLUGIN_OPTIONS,
   type ResolvedWhatsAppPluginOptions,

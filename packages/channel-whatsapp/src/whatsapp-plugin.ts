@@ -1,5 +1,4 @@
 import type {
-  ChannelCapabilities,
   ChannelPlugin,
   ChannelProfile,
   ChatIdValidator,
@@ -33,22 +32,12 @@ import { normalizeGroup } from './normalize/normalize-group.ts';
 import { getWhatsAppProfile } from './profile/get-profile.ts';
 import { WhatsAppSession } from './session/whatsapp-session.ts';
 import { isRateOverlimit, translateSocketError } from './socket/socket-errors.ts';
+import { WHATSAPP_CAPABILITIES } from './whatsapp-capabilities.ts';
 import {
   DEFAULT_WHATSAPP_PLUGIN_OPTIONS,
   type ResolvedWhatsAppPluginOptions,
   type WhatsAppPluginOptions,
 } from './whatsapp-plugin-options.ts';
-
-/** Capabilities of the WhatsApp channel. */
-export const WHATSAPP_CAPABILITIES: ChannelCapabilities = {
-  parts: ['profile', 'messages', 'contacts', 'groups'],
-  onDemandHistory: true,
-  mediaNeedsDecryption: true,
-  defaultRateLimits: { messagesPerMinute: 30, contactsPerMinute: 60 },
-  // The phone pages only backwards from a stored message; newer ones arrive pushed (live while
-  // connected, WhatsApp's offline queue on reconnect), so the newest gap is not asked for.
-  historyPaging: 'stored-message',
-};
 
 /** The WhatsApp plugin: every optional power of the contract plus the connection lifecycle. */
 export interface WhatsAppPlugin

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { hasWhatsAppConnection } from '@omni/channel-whatsapp';
+import { hasWhatsAppConnection } from '@omni/channel-whatsapp/light';
 import type { Database, Instance } from '@omni/db';
 import { CatchupTrigger, LocalWhatsAppGateway, type WhatsAppGateway } from '@omni/runtime';
 import { instanceId, type Logger, validatesChatIds } from '@omni/sync-core';

@@ -23,6 +23,7 @@ import type { ProfileSyncService } from '../profile/profile-sync-service.ts';
 import type { CatchupTrigger } from '../scheduler/catchup-trigger.ts';
 import { DurableHistoryHandler } from '../whatsapp/durable-history-handler.ts';
 import { hostList } from './channel-plugins.ts';
+import { storedWhatsAppSessions } from './stored-whatsapp-sessions.ts';
 
 /** What {@link startWhatsApp} needs. */
 export interface WhatsAppDeps {
@@ -197,25 +198,6 @@ export function startWhatsApp(deps: WhatsAppDeps): WhatsAppWiring {
 
 /** How long a just-opened session's catch-up waits for the server to hand over its backlog, ms. */
 const BACKLOG_WAIT_MS = 15_000;
-
-/** Ids of active WhatsApp instances with stored credentials: the sessions to run after a restart. */
-export async function storedWhatsAppSessions(db: Kysely<Database>): Promise<string[]> {
-  const rows = await db
-    .selectFrom('instances')
-    .select('id')
-    .where('channel', '=', 'whatsapp-baileys')
-    .where('is_active', '=', true)
-    .where(({ exists, selectFrom }) =>
-      exists(
-        selectFrom('whatsapp_auth')
-          .select('key')
-          .whereRef('whatsapp_auth.instance_id', '=', 'instances.id')
-          .where('whatsapp_auth.key', '=', 'creds'),
-      ),
-    )
-    .execute();
-  return rows.map((r) => r.id);
-}
 
 /** Reconnects every WhatsApp instance that has stored credentials (after a restart). */
 export async function reconnectWhatsApp(

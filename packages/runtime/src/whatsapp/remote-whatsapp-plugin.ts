@@ -1,4 +1,4 @@
-import { WHATSAPP_CAPABILITIES } from '@omni/channel-whatsapp';
+import { WHATSAPP_CAPABILITIES } from '@omni/channel-whatsapp/light';
 import {
   type ChannelPlugin,
   type ChannelProfile,

@@ -9,7 +9,7 @@ import {
 } from '@omni/sync-core';
 import { type Kysely, sql } from 'kysely';
 import type { ProfileSyncService } from '../profile/profile-sync-service.ts';
-import { storedWhatsAppSessions } from '../runtime/whatsapp.ts';
+import { storedWhatsAppSessions } from '../runtime/stored-whatsapp-sessions.ts';
 import { WhatsAppGatewayError } from './whatsapp-gateway-error.ts';
 import {
   connectSubject,
