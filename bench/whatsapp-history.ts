@@ -4,9 +4,11 @@
  * WhatsApp history throughput on the local Postgres (a throw-away database per path):
  *  1. pipeline: N messages in real `proto.HistorySync` chunks of K messages, each decoded and run
  *     through Baileys' `processHistoryMessage`, emitted as `messaging-history.set` on a fake socket,
- *     normalized by the WhatsApp plugin and handed over as production does it: written to the
- *     `history_inbox` table first, then stored by `HistoryIngestor` (messages, chats, contacts) in a
- *     transaction that deletes the inbox row (`HistoryInbox`, the durable path of `startWhatsApp`);
+ *     normalized by the WhatsApp plugin and handed over as production does it on Postgres
+ *     (`HistoryInbox.putAndCommit`, the durable path of `startWhatsApp`): stored by
+ *     `HistoryIngestor` (messages, chats, contacts) in a transaction that, once its messages
+ *     statement is on its way, has the batch written to `history_inbox` (zstd-compressed JSON) on a
+ *     second connection, deletes that row and commits only once it is written;
  *  2. writer: the same N messages, already normalized, straight through `DedupeWriter` in the same
  *     batches.
  * Chunks are encoded before timing (that is the phone's work); the writer path's normalization is
