@@ -40,6 +40,7 @@ import { numberArg, stringArg } from './lib/args.ts';
 import { type BareFastify, startBareFastify } from './lib/fastify.ts';
 import { type HttpLoadResult, type LoadRequest, runHttpLoad } from './lib/http-load.ts';
 import { connect } from './lib/pg-client.ts';
+import { cpuNow, cpuSince } from './lib/process-cpu.ts';
 import { logger, printResult, round } from './lib/report.ts';
 
 const CONNECTIONS = stringArg('connections', '10,50').split(',').map(Number);
@@ -304,8 +305,15 @@ async function main(): Promise<void> {
           requests: chatPages,
         },
       };
-    const run = (route: Route, connections: number, seconds: number) =>
-      runHttpLoad({
+    const database = new URL(api.db.url as string).pathname.slice(1);
+    /**
+     * A load run, with the CPU this process (app, bare routes, simulated runner) and the bench
+     * database's Postgres backends used per request.
+     */
+    const run = async (route: Route, connections: number, seconds: number) => {
+      const mark = cpuNow(database);
+      const snapshots = api.app.jobSnapshots.stats();
+      const res = await runHttpLoad({
         url: targets[route].url,
         headers: targets[route].headers,
         ...(targets[route].requests ? { requests: targets[route].requests } : {}),
@@ -313,10 +321,38 @@ async function main(): Promise<void> {
         durationSeconds: seconds,
         maxRequests: MAX_REQUESTS,
       });
+      const used = cpuSince(mark);
+      const after = api.app.jobSnapshots.stats();
+      return {
+        ...res,
+        // Job route: the share of polls that read the database (the rest answered from a snapshot).
+        jobDbReadShare:
+          route === 'job'
+            ? round(
+                (after.reads - snapshots.reads) /
+                  Math.max(1, after.reads - snapshots.reads + after.hits - snapshots.hits),
+                4,
+              )
+            : undefined,
+        appCpuUs: round((used.selfMs * 1000) / Math.max(1, res.requests), 1),
+        pgCpuUs:
+          used.postgresMs === null ? null : round((used.postgresMs * 1000) / Math.max(1, res.requests), 1),
+      };
+    };
+    // What the simulated runners cost the process with no load: their row writes and events.
+    const idle = cpuNow(database);
+    await Bun.sleep(2000);
+    const idleUsed = cpuSince(idle);
+    log(
+      `no load: this process ${round(idleUsed.selfMs / 2, 1)} ms CPU/s, Postgres ${idleUsed.postgresMs === null ? '?' : round(idleUsed.postgresMs / 2, 1)} ms CPU/s`,
+    );
 
     for (const connections of CONNECTIONS) {
       for (const route of ROUTES) await run(route, connections, WARMUP_SECONDS);
-      const results: Record<Route, HttpLoadResult[]> = {
+      const results: Record<
+        Route,
+        (HttpLoadResult & { appCpuUs: number; pgCpuUs: number | null; jobDbReadShare?: number | undefined })[]
+      > = {
         bare: [],
         job: [],
         'bare-db': [],
@@ -341,6 +377,9 @@ async function main(): Promise<void> {
             p99Ms: res.p99Ms,
             maxMs: res.maxMs,
             seconds: res.seconds,
+            appCpuUsPerRequest: res.appCpuUs,
+            ...(res.jobDbReadShare !== undefined ? { jobDbReadShare: res.jobDbReadShare } : {}),
+            pgCpuUsPerRequest: res.pgCpuUs,
             bodyBytes:
               route === 'job'
                 ? body.length
@@ -354,6 +393,13 @@ async function main(): Promise<void> {
       }
       const p99 = (route: Route) => median(results[route].map((x) => x.p99Ms));
       const rps = (route: Route) => Math.round(median(results[route].map((x) => x.rps)));
+      /** Median CPU per request of this process (`app`) and of Postgres (`pg`), µs. */
+      const cpu = (route: Route) => ({
+        app: round(median(results[route].map((x) => x.appCpuUs)), 1),
+        pg: results[route].some((x) => x.pgCpuUs === null)
+          ? null
+          : round(median(results[route].map((x) => x.pgCpuUs as number)), 1),
+      });
       printResult({
         bench: 'api-load',
         summary: true,
@@ -371,6 +417,8 @@ async function main(): Promise<void> {
         polling: 'round-robin',
         p99Ratio: round(p99('job') / p99('bare'), 2),
         target: 'p99Ratio <= 2',
+        jobDbReadShare: round(median(results.job.map((x) => x.jobDbReadShare ?? 0)), 4),
+        cpuUsPerRequest: Object.fromEntries(ROUTES.map((route) => [route, cpu(route)])),
         ...(ROUTES.includes('chat-messages')
           ? {
               chatMessagesRps: rps('chat-messages'),
