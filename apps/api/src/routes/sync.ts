@@ -252,8 +252,9 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'A job with its counted progress',
         description:
-          'Polling-friendly: the row is reused for up to 250 ms while the job is pending or running (5 s once it ' +
-          'is finished), and dropped at once on any event of the job. For every change as it happens, follow ' +
+          'Polling-friendly: while the job runs, its progress is what the runner last published (every 500 ms, ' +
+          'as on the event stream), and the row is read again at least every 2 s (5 s once the job is finished); ' +
+          'any other event of the job is seen at once. For every change as it happens, follow ' +
           '`GET /instances/:id/sync/:jobId/events`.',
         params: JobParams,
         response: { 200: Data(SyncJobDetail), ...errorResponses(400, 401, 404) },

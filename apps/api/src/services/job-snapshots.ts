@@ -1,15 +1,18 @@
 import type { SyncJob } from '@omni/db';
-import type { EventSubscription } from '@omni/runtime';
+import { type EventSubscription, type SyncEvent, statusOf } from '@omni/runtime';
+import { PROGRESS_COUNTERS } from '@omni/sync-core';
 import type { AppDeps } from '../app-deps.ts';
 import { ApiError } from '../errors/api-error.ts';
 
 /** Options of {@link JobSnapshots}. */
 export interface JobSnapshotsOptions {
   /**
-   * How long a pending or running job's row is reused, ms. The runner writes progress with each
-   * batch and publishes `sync.progress` every 500 ms; every job event seen on the bus drops the
-   * job's snapshot at once, so this only bounds how stale a reader in another process can be.
-   * @defaultValue 250
+   * How long a pending or running job's row is reused before it is read again, ms. In between,
+   * the job's `sync.progress` events (what its runner publishes every 500 ms, on the bus every API
+   * process listens to) keep the snapshot's progress current, and every other event of the job
+   * drops it at once; so this only bounds what no event carries — `cancelRequested` set through
+   * another API process — and how long a missed event can go unnoticed.
+   * @defaultValue 2_000
    */
   activeTtlMs?: number;
   /**
@@ -30,26 +33,68 @@ export interface JobSnapshotsOptions {
 
 /** Defaults of {@link JobSnapshotsOptions}. */
 export const DEFAULT_JOB_SNAPSHOTS_OPTIONS = {
-  activeTtlMs: 250,
+  activeTtlMs: 2_000,
   finishedTtlMs: 5_000,
   maxEntries: 10_000,
   now: () => performance.now(),
 } satisfies Required<JobSnapshotsOptions>;
 
 interface Snapshot {
+  /** The row as read, with the progress of the events applied since. */
   job: SyncJob;
+  /** When a poll starts reading the row again in the background, still answering the snapshot. */
+  refreshAt: number;
+  /** When the snapshot is no longer answered: a poll waits for the row. */
   expiresAt: number;
+  /** `at` of the last event applied, `null` before the first. */
+  eventAt: string | null;
+}
+
+/** A read in flight; an event or invalidation of its job meanwhile marks it `stale`: not kept. */
+interface Read {
+  instanceId: string;
+  stale: boolean;
+}
+
+/** What {@link JobSnapshots.stats} counts since the start. */
+export interface JobSnapshotStats {
+  /** Answers from a snapshot. */
+  hits: number;
+  /** Reads of the database (a read shared by concurrent callers counts once). */
+  reads: number;
+  /** `sync.progress` events applied to a snapshot. */
+  applied: number;
+  /** Snapshots dropped by an event, a change through the API or an instance's deletion. */
+  dropped: number;
 }
 
 const FINISHED = new Set(['completed', 'failed', 'cancelled']);
 
 /**
+ * Share of a snapshot's time to live after which a poll that hits it starts reading the row in
+ * the background (answering the snapshot meanwhile): the snapshot never serves past its time to
+ * live, and a job polled often is re-read before a poll has to wait for it.
+ */
+const REFRESH_AHEAD = 0.75;
+
+/**
  * The job rows `GET /instances/:id/sync/:jobId` answers with, read with one query (the job of
- * that instance) and reused for a short time: dashboards poll this route, and a poll should not
- * cost a database round trip each time. Concurrent reads of one job share one query. A job's
- * snapshot is dropped when this process changes the job (cancel, resume, instance delete) and
- * when any event of the job arrives on the event bus (which carries the workers' events in both
- * the embedded and the distributed mode).
+ * that instance) and reused: dashboards poll this route, and a poll should not cost a database
+ * round trip each time. Concurrent reads of one job share one query.
+ *
+ * While a job runs, its snapshot follows the job's `sync.progress` events on the event bus (which
+ * carries the workers' events in both the embedded and the distributed mode): each one replaces
+ * the snapshot's progress, so a poll answers what the runner last published — the same figures
+ * the job's SSE stream shows — instead of re-reading the row. An event is applied only when it
+ * cannot be older than what the snapshot holds: the job is running in the snapshot, the event is
+ * not older than the last one applied, and none of its counters is below the snapshot's
+ * (counters only grow); otherwise, and on every other event of the job, the snapshot is dropped
+ * and the next poll reads the row. So is it when this process changes the job (cancel, resume,
+ * instance delete), and a read racing any of these is not kept.
+ *
+ * The row itself is read again after a time to live (2 s while the job is pending or running, 5 s
+ * once finished); a poll in the last quarter of it starts that read in the background and is
+ * answered from the snapshot, so a job polled often never makes a poll wait on the database.
  *
  * @example
  * ```ts
@@ -63,8 +108,9 @@ export class JobSnapshots {
   readonly #options: Required<JobSnapshotsOptions>;
   readonly #snapshots = new Map<string, Snapshot>();
   readonly #inFlight = new Map<string, Promise<SyncJob>>();
-  /** Bumped on every invalidation, so a read started before it is not cached after it. */
-  #generation = 0;
+  /** Reads in flight by job id, so an event or invalidation meanwhile keeps them from being stored. */
+  readonly #reads = new Map<string, Read[]>();
+  readonly #stats: JobSnapshotStats = { hits: 0, reads: 0, applied: 0, dropped: 0 };
   #subscription: EventSubscription | null = null;
 
   constructor(deps: AppDeps, options: JobSnapshotsOptions = {}) {
@@ -72,15 +118,26 @@ export class JobSnapshots {
     this.#options = { ...DEFAULT_JOB_SNAPSHOTS_OPTIONS, ...options };
   }
 
-  /** Subscribes to the job events that drop snapshots. */
+  /** Subscribes to the job events that update or drop snapshots. */
   async start(): Promise<void> {
-    this.#subscription ??= await this.#deps.events.subscribe({}, (event) => this.invalidate(event.jobId));
+    this.#subscription ??= await this.#deps.events.subscribe({}, (event) => this.onEvent(event));
+  }
+
+  /** Counts since the start: answers from snapshots, database reads, events applied, drops. */
+  stats(): JobSnapshotStats {
+    return { ...this.#stats };
   }
 
   async close(): Promise<void> {
     await this.#subscription?.close();
     this.#subscription = null;
+    await this.settled();
     this.#snapshots.clear();
+  }
+
+  /** Resolves once the reads now in flight (those started in the background too) are done. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.#inFlight.values()]);
   }
 
   /**
@@ -90,9 +147,20 @@ export class JobSnapshots {
   async get(instanceId: string, jobId: string, options: { fresh?: boolean } = {}): Promise<SyncJob> {
     if (options.fresh) return this.#read(instanceId, jobId);
     const snapshot = this.#snapshots.get(jobId);
-    if (snapshot && snapshot.job.instance_id === instanceId && snapshot.expiresAt > this.#options.now()) {
-      return snapshot.job;
+    if (snapshot && snapshot.job.instance_id === instanceId) {
+      const now = this.#options.now();
+      if (snapshot.expiresAt > now) {
+        this.#stats.hits++;
+        // Read ahead in the background, so a job polled often never makes a poll wait for its row.
+        if (snapshot.refreshAt <= now) this.#load(instanceId, jobId).catch(() => {});
+        return snapshot.job;
+      }
     }
+    return this.#load(instanceId, jobId);
+  }
+
+  /** The job's row, read once for all concurrent callers. */
+  #load(instanceId: string, jobId: string): Promise<SyncJob> {
     const key = `${instanceId}/${jobId}`;
     const pending = this.#inFlight.get(key);
     if (pending) return pending;
@@ -101,23 +169,60 @@ export class JobSnapshots {
     return read;
   }
 
+  /**
+   * An event of the bus: a `sync.progress` event that follows what the snapshot holds replaces
+   * its progress; any other event drops the job's snapshot.
+   */
+  onEvent(event: SyncEvent): void {
+    this.#markReads(event.jobId);
+    const snapshot = this.#snapshots.get(event.jobId);
+    if (!snapshot) return;
+    if (event.type === 'sync.progress' && applyProgress(snapshot, event)) {
+      this.#stats.applied++;
+      return;
+    }
+    this.#stats.dropped++;
+    this.#snapshots.delete(event.jobId);
+  }
+
   /** Drops the job's snapshot. */
   invalidate(jobId: string): void {
-    this.#generation++;
-    this.#snapshots.delete(jobId);
+    this.#markReads(jobId);
+    if (this.#snapshots.delete(jobId)) this.#stats.dropped++;
   }
 
   /** Drops the snapshots of every job of the instance. */
   invalidateInstance(instanceId: string): void {
-    this.#generation++;
+    for (const reads of this.#reads.values()) {
+      for (const read of reads) if (read.instanceId === instanceId) read.stale = true;
+    }
     for (const [jobId, snapshot] of this.#snapshots) {
-      if (snapshot.job.instance_id === instanceId) this.#snapshots.delete(jobId);
+      if (snapshot.job.instance_id === instanceId) {
+        this.#snapshots.delete(jobId);
+        this.#stats.dropped++;
+      }
     }
   }
 
+  #markReads(jobId: string): void {
+    const reads = this.#reads.get(jobId);
+    if (reads) for (const read of reads) read.stale = true;
+  }
+
   async #read(instanceId: string, jobId: string): Promise<SyncJob> {
-    const generation = this.#generation;
-    const job = await this.#deps.jobs.findInstanceJob(instanceId, jobId);
+    const read: Read = { instanceId, stale: false };
+    const reads = this.#reads.get(jobId);
+    if (reads) reads.push(read);
+    else this.#reads.set(jobId, [read]);
+    this.#stats.reads++;
+    let job: SyncJob | null;
+    try {
+      job = await this.#deps.jobs.findInstanceJob(instanceId, jobId);
+    } finally {
+      const left = (this.#reads.get(jobId) ?? []).filter((r) => r !== read);
+      if (left.length > 0) this.#reads.set(jobId, left);
+      else this.#reads.delete(jobId);
+    }
     if (!job) {
       const instance = await this.#deps.db.db
         .selectFrom('instances')
@@ -126,7 +231,7 @@ export class JobSnapshots {
         .executeTakeFirst();
       throw instance ? ApiError.notFound('sync job', jobId) : ApiError.notFound('instance', instanceId);
     }
-    if (generation === this.#generation) this.#store(job);
+    if (!read.stale) this.#store(job);
     return job;
   }
 
@@ -138,6 +243,31 @@ export class JobSnapshots {
       if (oldest !== undefined) this.#snapshots.delete(oldest);
     }
     const ttl = FINISHED.has(job.status) ? o.finishedTtlMs : o.activeTtlMs;
-    this.#snapshots.set(job.id, { job, expiresAt: o.now() + ttl });
+    const now = o.now();
+    this.#snapshots.set(job.id, {
+      job,
+      refreshAt: now + ttl * REFRESH_AHEAD,
+      expiresAt: now + ttl,
+      eventAt: null,
+    });
   }
+}
+
+/**
+ * Puts a running job's `sync.progress` event into its snapshot, when the event cannot be older
+ * than what the snapshot holds; `false` (nothing changed) otherwise.
+ */
+function applyProgress(snapshot: Snapshot, event: SyncEvent): boolean {
+  const { job } = snapshot;
+  const progress = event.progress as Record<string, unknown> | undefined;
+  if (job.status !== 'running' || statusOf(event) !== 'running') return false;
+  if (progress === null || typeof progress !== 'object' || Array.isArray(progress)) return false;
+  if (snapshot.eventAt !== null && event.at < snapshot.eventAt) return false;
+  for (const counter of PROGRESS_COUNTERS) {
+    const now = progress[counter];
+    if (typeof now !== 'number' || now < Number(job.progress[counter] ?? 0)) return false;
+  }
+  snapshot.job = { ...job, progress: progress as SyncJob['progress'] };
+  snapshot.eventAt = event.at;
+  return true;
 }

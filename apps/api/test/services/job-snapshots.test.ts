@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { toJson } from '@omni/db';
+import type { SyncEvent } from '@omni/runtime';
 import { emptyProgress } from '@omni/sync-core';
 import { JobSnapshots } from '../../src/services/job-snapshots.ts';
 import { auth, createInstance, createTestApp, type TestApp } from '../helpers.ts';
@@ -172,6 +173,132 @@ describe('job snapshots (GET /instances/:id/sync/:jobId)', () => {
     await reading;
     await setFetched(job.id, 3);
     expect((await snapshots.get(job.instance_id, job.id)).progress.fetched).toBe(3);
+    await snapshots.close();
+  });
+
+  /** A `sync.progress` event of the job with these counters. */
+  const progressEvent = (
+    job: { id: string; instance_id: string },
+    fetched: number,
+    at: string,
+    type: SyncEvent['type'] = 'sync.progress',
+  ): SyncEvent => ({
+    type,
+    instanceId: job.instance_id,
+    jobId: job.id,
+    jobType: 'messages',
+    at,
+    progress: { ...emptyProgress(), fetched, stored: fetched },
+  });
+
+  test("a running job's progress events update its snapshot: polls answer them without reading the row", async () => {
+    const job = await insertJob('running', 1);
+    const before = reads;
+    expect((await getJob(job)).json().data.progress.fetched).toBe(1);
+    await t.events.publish({ ...progressEvent(job, 5, new Date().toISOString()), status: 'running' });
+    const answer = (await getJob(job)).json().data;
+    expect(answer.progress.fetched).toBe(5);
+    expect(answer.progress.stored).toBe(5);
+    expect(answer.status).toBe('running');
+    expect(reads - before).toBe(1);
+    // The rest of the row is as it was read.
+    expect(answer.config).toEqual({ depth: '7d' });
+    expect(answer.jobId).toBe(job.id);
+  });
+
+  test('an event older than what the snapshot holds never shows: the row is read instead', async () => {
+    const snapshots = new JobSnapshots(t.deps);
+    const job = await insertJob('running', 4);
+    await snapshots.get(job.instance_id, job.id);
+    // Fewer counted messages than the row already had: an event from before the read.
+    snapshots.onEvent(progressEvent(job, 3, '2026-12-06T10:00:02.000Z'));
+    await setFetched(job.id, 6);
+    expect((await snapshots.get(job.instance_id, job.id)).progress.fetched).toBe(6);
+
+    snapshots.onEvent(progressEvent(job, 8, '2026-12-06T10:00:05.000Z'));
+    expect((await snapshots.get(job.instance_id, job.id)).progress.fetched).toBe(8);
+    // Emitted before the one applied (delivered out of order): not applied, the row is read.
+    snapshots.onEvent(progressEvent(job, 9, '2026-12-06T10:00:04.000Z'));
+    await setFetched(job.id, 10);
+    expect((await snapshots.get(job.instance_id, job.id)).progress.fetched).toBe(10);
+    expect(snapshots.stats()).toMatchObject({ reads: 3, applied: 1, dropped: 2 });
+    await snapshots.close();
+  });
+
+  test('any other event of the job drops its snapshot, and a late progress event cannot make a finished job run', async () => {
+    const snapshots = new JobSnapshots(t.deps);
+    const job = await insertJob('running', 1);
+    await snapshots.get(job.instance_id, job.id);
+    await t.db.db
+      .updateTable('sync_jobs')
+      .set({ status: 'completed', completed_at: new Date() })
+      .where('id', '=', job.id)
+      .execute();
+    snapshots.onEvent(progressEvent(job, 2, '2026-12-06T10:00:01.000Z', 'sync.completed'));
+    const done = await snapshots.get(job.instance_id, job.id);
+    expect(done.status).toBe('completed');
+    expect(done.completed_at).not.toBeNull();
+    snapshots.onEvent({ ...progressEvent(job, 3, '2026-12-06T10:00:02.000Z'), status: 'running' });
+    expect((await snapshots.get(job.instance_id, job.id)).status).toBe('completed');
+    expect(snapshots.stats().applied).toBe(0);
+    await snapshots.close();
+  });
+
+  test('a pending job is not made running by a progress event: its row is read', async () => {
+    const snapshots = new JobSnapshots(t.deps);
+    const job = await insertJob('running', 0);
+    await t.db.db.updateTable('sync_jobs').set({ status: 'pending' }).where('id', '=', job.id).execute();
+    expect((await snapshots.get(job.instance_id, job.id)).status).toBe('pending');
+    await t.db.db.updateTable('sync_jobs').set({ status: 'running' }).where('id', '=', job.id).execute();
+    snapshots.onEvent(progressEvent(job, 1, '2026-12-06T10:00:01.000Z'));
+    const read = await snapshots.get(job.instance_id, job.id);
+    expect(read.status).toBe('running');
+    expect(read.progress.fetched).toBe(0);
+    await snapshots.close();
+  });
+
+  test('a snapshot polled late in its time to live is read again in the background, never served past it', async () => {
+    let now = 0;
+    const snapshots = new JobSnapshots(t.deps, { activeTtlMs: 1_000, now: () => now });
+    const job = await insertJob('running', 1);
+    await snapshots.get(job.instance_id, job.id);
+    await setFetched(job.id, 2);
+    now = 500;
+    expect((await snapshots.get(job.instance_id, job.id)).progress.fetched).toBe(1);
+    expect(snapshots.stats().reads).toBe(1);
+    now = 800;
+    // Answered from the snapshot at once, while the row is read again.
+    expect((await snapshots.get(job.instance_id, job.id)).progress.fetched).toBe(1);
+    expect(snapshots.stats().reads).toBe(2);
+    await snapshots.settled();
+    await setFetched(job.id, 3);
+    now = 1_500;
+    // The background read (at 800) holds until 1,800: fetched 2, with no further read.
+    expect((await snapshots.get(job.instance_id, job.id)).progress.fetched).toBe(2);
+    expect(snapshots.stats().reads).toBe(2);
+    now = 1_850;
+    expect(snapshots.stats().reads).toBe(2);
+    // Past its time to live (1,800): the poll waits for the row.
+    expect((await snapshots.get(job.instance_id, job.id)).progress.fetched).toBe(3);
+    await snapshots.close();
+  });
+
+  test("an event of one job does not keep another job's read from being kept", async () => {
+    const snapshots = new JobSnapshots(t.deps);
+    const job = await insertJob('running', 1);
+    const other = await insertJob('running', 1);
+    const reading = snapshots.get(job.instance_id, job.id);
+    snapshots.onEvent(progressEvent(other, 2, '2026-12-06T10:00:01.000Z'));
+    await reading;
+    await snapshots.get(job.instance_id, job.id);
+    expect(snapshots.stats()).toMatchObject({ reads: 1, hits: 1 });
+    // An event of the job itself while it is read: that read is not kept.
+    snapshots.invalidate(job.id);
+    const again = snapshots.get(job.instance_id, job.id);
+    snapshots.onEvent(progressEvent(job, 2, '2026-12-06T10:00:01.000Z'));
+    await again;
+    await snapshots.get(job.instance_id, job.id);
+    expect(snapshots.stats().reads).toBe(3);
     await snapshots.close();
   });
 });
