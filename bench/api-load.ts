@@ -1,6 +1,6 @@
 /**
  * `bun run bench api-load [--connections 10,50] [--seconds S] [--rounds R] [--max-requests N]
- *  [--routes bare,job,chat-messages,bare-db] [--job-status running|completed] [--running-jobs J]
+ *  [--routes bare,job,chat-messages,bare-chat,bare-db] [--job-status running|completed] [--running-jobs J]
  *  [--chat-messages N]`
  *
  * `GET /api/v2/instances/:id/sync/:jobId` of the real app (`buildApp`: auth, TypeBox validation
@@ -32,6 +32,14 @@
  * `(instance_id, chat_external_id, sent_at, id)` index, the deepest one a million rows back. Its
  * summary fields: `chatMessagesP99Ms` and `chatMessagesP99Ratio` = its median p99 / the bare
  * route's (target ≤ 3).
+ *
+ * `bare-chat` (with `chat-messages`): a bare route answering the newest page's document (35 KB)
+ * from memory — what the page's size alone costs the server and the load generator, the floor the
+ * chat route cannot go under; summary fields `bareChatP99Ms`, `bareChatP99Ratio` (÷ bare).
+ *
+ * Every run line also carries the CPU per request of this process (`appCpuUsPerRequest`: the app,
+ * the bare routes and the simulated runners) and of the bench database's Postgres backends
+ * (`pgCpuUsPerRequest`); the job route's lines the share of polls that read the database.
  */
 import { encodeCursor } from '../apps/api/src/services/mappers.ts';
 import { emptyProgress, type SyncProgress } from '../packages/sync-core/src/index.ts';
@@ -47,7 +55,7 @@ const CONNECTIONS = stringArg('connections', '10,50').split(',').map(Number);
 const SECONDS = numberArg('seconds', 8);
 const ROUNDS = numberArg('rounds', 3);
 const MAX_REQUESTS = numberArg('max-requests', 200_000);
-const ROUTES = stringArg('routes', 'bare,job,chat-messages').split(',') as Route[];
+const ROUTES = stringArg('routes', 'bare,job,chat-messages,bare-chat').split(',') as Route[];
 /** Messages in the one chat the `chat-messages` route pages through. */
 const CHAT_MESSAGES = numberArg('chat-messages', 1_000_000);
 /** Pages of that chat the load cycles through, spread evenly from the newest to the oldest. */
@@ -70,7 +78,7 @@ const log = logger('api-load');
  * the app's job query (the job of the instance) through the same Kysely pool on every request — what
  * the database alone costs, without the app's auth, validation and serialisation.
  */
-type Route = 'bare' | 'job' | 'bare-db' | 'chat-messages';
+type Route = 'bare' | 'job' | 'bare-db' | 'chat-messages' | 'bare-chat';
 
 /** A finished 30-day sync of 20 channels, as the runner leaves it. */
 function finishedProgress(): SyncProgress {
@@ -274,15 +282,8 @@ async function main(): Promise<void> {
     const body = await check.text();
     if (check.status !== 200) throw new Error(`job route answered ${check.status}: ${body}`);
     const document = JSON.parse(body) as unknown;
-    const started = await startBareFastify((app) => {
-      app.get('/bare', async () => document);
-      app.get('/bare-db', async () => ({ job: await api.deps.jobs.findInstanceJob(target, job.id) }));
-    });
-    bare = started.app;
-    const bareUrl = `${started.origin}/bare`;
-    const bareBytes = (await (await fetch(bareUrl)).text()).length;
-    log(`job document ${body.length} bytes, bare ${bareBytes} bytes`);
     let chatBytes: number | undefined;
+    let chatDocument: unknown = null;
     for (const page of [chatPages[0], chatPages.at(-1)]) {
       if (!page) continue;
       const res = await fetch(`${api.origin}${page.path}`, { headers });
@@ -292,13 +293,26 @@ async function main(): Promise<void> {
         throw new Error(`chat page answered ${res.status} with ${items} items: ${text.slice(0, 300)}`);
       }
       chatBytes ??= text.length;
+      chatDocument ??= JSON.parse(text);
     }
+    const started = await startBareFastify((app) => {
+      app.get('/bare', async () => document);
+      app.get('/bare-db', async () => ({ job: await api.deps.jobs.findInstanceJob(target, job.id) }));
+      // The floor of a page of 50 messages: the newest page's document from memory, serialised
+      // by Fastify's default (JSON.stringify) — no auth, no schema, no database.
+      app.get('/bare-chat', async () => chatDocument);
+    });
+    bare = started.app;
+    const bareUrl = `${started.origin}/bare`;
+    const bareBytes = (await (await fetch(bareUrl)).text()).length;
+    log(`job document ${body.length} bytes, bare ${bareBytes} bytes`);
 
     const targets: Record<Route, { url: string; headers: Record<string, string>; requests?: LoadRequest[] }> =
       {
         bare: { url: bareUrl, headers: {} },
         job: { url: `${api.origin}${jobPath}`, headers, requests: jobMix },
         'bare-db': { url: `${started.origin}/bare-db`, headers: {} },
+        'bare-chat': { url: `${started.origin}/bare-chat`, headers: {} },
         'chat-messages': {
           url: `${api.origin}${chatPages[0]?.path ?? '/'}`,
           headers,
@@ -356,6 +370,7 @@ async function main(): Promise<void> {
         bare: [],
         job: [],
         'bare-db': [],
+        'bare-chat': [],
         'chat-messages': [],
       };
       for (let r = 1; r <= ROUNDS; r++) {
@@ -385,7 +400,7 @@ async function main(): Promise<void> {
                 ? body.length
                 : route === 'bare'
                   ? bareBytes
-                  : route === 'chat-messages'
+                  : route === 'chat-messages' || route === 'bare-chat'
                     ? chatBytes
                     : undefined,
           });
@@ -427,6 +442,13 @@ async function main(): Promise<void> {
               chatMessages: CHAT_MESSAGES,
               chatPages: chatPages.length,
               chatTarget: 'chatMessagesP99Ratio <= 3',
+            }
+          : {}),
+        ...(ROUTES.includes('bare-chat') && chatDocument !== null
+          ? {
+              bareChatRps: rps('bare-chat'),
+              bareChatP99Ms: round(p99('bare-chat'), 3),
+              bareChatP99Ratio: round(p99('bare-chat') / p99('bare'), 2),
             }
           : {}),
       });

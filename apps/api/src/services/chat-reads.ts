@@ -213,7 +213,7 @@ export class ChatReads {
       .execute();
     const page = keysetPage(rows, filter.limit, (last) => [last.sent_text, last.id]);
     return {
-      items: page.page.map((row) => toMessage(row, chat.id, origin)),
+      items: page.page.map((row) => toMessage(row, chat, origin)),
       meta: { hasMore: page.hasMore, cursor: page.cursor },
     };
   }
@@ -225,14 +225,22 @@ export class ChatReads {
       .innerJoin('chats as c', (join) =>
         join.onRef('c.instance_id', '=', 'm.instance_id').onRef('c.external_id', '=', 'm.chat_external_id'),
       )
-      .select('c.id as chat_id')
+      .select(['c.id as chat_id', 'm.instance_id', 'm.chat_external_id'])
       .where('m.id', '=', id)
       .executeTakeFirst();
     if (!row) throw ApiError.notFound('message', id);
-    return toMessage(row, row.chat_id, origin);
+    return toMessage(
+      row,
+      { id: row.chat_id, instance_id: row.instance_id, external_id: row.chat_external_id },
+      origin,
+    );
   }
 
-  /** Messages with what their Omni shape needs; `owner` undefined = read the instance's per row. */
+  /**
+   * Messages with what their Omni shape needs but their chat's keys (the caller has them);
+   * `owner` undefined = read the instance's per row. The send time comes only as exact text
+   * (`sent_text`, also the cursor's key): a page needs no `Date` parsed for it.
+   */
   #messages(owner: string | null | undefined) {
     const ownerId =
       owner === undefined
@@ -242,12 +250,9 @@ export class ChatReads {
       .selectFrom('messages as m')
       .select([
         'm.id',
-        'm.instance_id',
-        'm.chat_external_id',
         'm.external_id',
         'm.sender_id',
         'm.sender_name',
-        'm.sent_at',
         'm.kind',
         'm.text',
         'm.reply_to_external_id',
@@ -395,12 +400,11 @@ export function toChat(row: ChatRow): Static<typeof Chat> {
 
 interface MessageRow {
   id: string;
-  instance_id: string;
-  chat_external_id: string;
   external_id: string;
   sender_id: string | null;
   sender_name: string | null;
-  sent_at: Date;
+  /** `sent_at` as `YYYY-MM-DDTHH:MI:SS.ffffffZ` (UTC, microseconds). */
+  sent_text: string;
   kind: string;
   text: string | null;
   reply_to_external_id: string | null;
@@ -418,21 +422,35 @@ interface MessageRow {
 }
 
 /**
- * A message row as Omni shows it. `mediaUrl` is omni-sync's media route for the stored file
- * (absolute, on `origin`), the platform's URL stays in `metadata.platformMediaUrl`.
+ * `Date#toISOString` of an exact UTC time `YYYY-MM-DDTHH:MI:SS.ffffffZ`: the same text, cut to
+ * milliseconds (as a `Date` holds it), without parsing one.
  */
-export function toMessage(row: MessageRow, chatId: string, origin: string): Static<typeof OmniMessage> {
+export function isoOfExact(exactText: string): string {
+  return exactText.length === 27 && exactText.endsWith('Z')
+    ? `${exactText.slice(0, 23)}Z`
+    : new Date(exactText).toISOString();
+}
+
+/**
+ * A message row of a chat as Omni shows it. `mediaUrl` is omni-sync's media route for the stored
+ * file (absolute, on `origin`), the platform's URL stays in `metadata.platformMediaUrl`.
+ */
+export function toMessage(
+  row: MessageRow,
+  chat: { id: string; instance_id: string; external_id: string },
+  origin: string,
+): Static<typeof OmniMessage> {
   const updated = [row.created_at, row.edited_at, row.deleted_at].filter((d): d is Date => d !== null);
   return {
     id: row.id,
-    chatId,
-    instanceId: row.instance_id,
+    chatId: chat.id,
+    instanceId: chat.instance_id,
     externalId: row.external_id,
-    chatExternalId: row.chat_external_id,
+    chatExternalId: chat.external_id,
     source: row.source === 'live' ? 'realtime' : 'sync',
     messageType: row.message_type as Static<typeof OmniMessage>['messageType'],
     textContent: row.text,
-    platformTimestamp: row.sent_at.toISOString(),
+    platformTimestamp: isoOfExact(row.sent_text),
     isFromMe: row.is_from_me === true,
     senderPlatformUserId: row.sender_id,
     senderDisplayName: row.sender_name,
