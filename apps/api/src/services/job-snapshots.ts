@@ -60,7 +60,9 @@ interface Read {
 export interface JobSnapshotStats {
   /** Answers from a snapshot. */
   hits: number;
-  /** Reads of the database (a read shared by concurrent callers counts once). */
+  /** Answers that waited for a read of the row (no snapshot, or one past its time to live). */
+  misses: number;
+  /** Reads of the database, in the background too (a read shared by concurrent callers counts once). */
   reads: number;
   /** `sync.progress` events applied to a snapshot. */
   applied: number;
@@ -110,7 +112,7 @@ export class JobSnapshots {
   readonly #inFlight = new Map<string, Promise<SyncJob>>();
   /** Reads in flight by job id, so an event or invalidation meanwhile keeps them from being stored. */
   readonly #reads = new Map<string, Read[]>();
-  readonly #stats: JobSnapshotStats = { hits: 0, reads: 0, applied: 0, dropped: 0 };
+  readonly #stats: JobSnapshotStats = { hits: 0, misses: 0, reads: 0, applied: 0, dropped: 0 };
   #subscription: EventSubscription | null = null;
 
   constructor(deps: AppDeps, options: JobSnapshotsOptions = {}) {
@@ -123,7 +125,7 @@ export class JobSnapshots {
     this.#subscription ??= await this.#deps.events.subscribe({}, (event) => this.onEvent(event));
   }
 
-  /** Counts since the start: answers from snapshots, database reads, events applied, drops. */
+  /** Counts since the start: answers from snapshots and from reads, database reads, events applied, drops. */
   stats(): JobSnapshotStats {
     return { ...this.#stats };
   }
@@ -156,6 +158,7 @@ export class JobSnapshots {
         return snapshot.job;
       }
     }
+    this.#stats.misses++;
     return this.#load(instanceId, jobId);
   }
 

@@ -269,7 +269,7 @@ describe('job snapshots (GET /instances/:id/sync/:jobId)', () => {
     now = 800;
     // Answered from the snapshot at once, while the row is read again.
     expect((await snapshots.get(job.instance_id, job.id)).progress.fetched).toBe(1);
-    expect(snapshots.stats().reads).toBe(2);
+    expect(snapshots.stats()).toMatchObject({ reads: 2, misses: 1, hits: 2 });
     await snapshots.settled();
     await setFetched(job.id, 3);
     now = 1_500;
@@ -280,6 +280,7 @@ describe('job snapshots (GET /instances/:id/sync/:jobId)', () => {
     expect(snapshots.stats().reads).toBe(2);
     // Past its time to live (1,800): the poll waits for the row.
     expect((await snapshots.get(job.instance_id, job.id)).progress.fetched).toBe(3);
+    expect(snapshots.stats()).toMatchObject({ reads: 3, misses: 2 });
     await snapshots.close();
   });
 
