@@ -92,7 +92,8 @@ const REFRESH_AHEAD = 0.75;
  * not older than the last one applied, and none of its counters is below the snapshot's
  * (counters only grow); otherwise, and on every other event of the job, the snapshot is dropped
  * and the next poll reads the row. So is it when this process changes the job (cancel, resume,
- * instance delete), and a read racing any of these is not kept.
+ * instance delete), and a read racing any of these is not kept; a read racing an applied event is
+ * kept with the more advanced of the two progresses.
  *
  * The row itself is read again after a time to live (2 s while the job is pending or running, 5 s
  * once finished); a poll in the last quarter of it starts that read in the background and is
@@ -177,13 +178,14 @@ export class JobSnapshots {
    * its progress; any other event drops the job's snapshot.
    */
   onEvent(event: SyncEvent): void {
-    this.#markReads(event.jobId);
     const snapshot = this.#snapshots.get(event.jobId);
-    if (!snapshot) return;
-    if (event.type === 'sync.progress' && applyProgress(snapshot, event)) {
+    // Applied: a read of the job in flight is still kept, its row merged with what was applied.
+    if (snapshot && event.type === 'sync.progress' && applyProgress(snapshot, event)) {
       this.#stats.applied++;
       return;
     }
+    this.#markReads(event.jobId);
+    if (!snapshot) return;
     this.#stats.dropped++;
     this.#snapshots.delete(event.jobId);
   }
@@ -238,8 +240,20 @@ export class JobSnapshots {
     return job;
   }
 
-  #store(job: SyncJob): void {
+  /**
+   * Keeps a row just read. When the snapshot it replaces holds an event's progress that is ahead
+   * of the row's (an event applied while the row was read), that progress stays: counters only
+   * grow.
+   */
+  #store(row: SyncJob): void {
     const o = this.#options;
+    const current = this.#snapshots.get(row.id);
+    const keep =
+      current !== undefined &&
+      current.eventAt !== null &&
+      row.status === 'running' &&
+      ahead(current.job.progress, row.progress);
+    const job = keep ? { ...row, progress: current.job.progress } : row;
     this.#snapshots.delete(job.id);
     if (this.#snapshots.size >= o.maxEntries) {
       const oldest = this.#snapshots.keys().next().value;
@@ -251,9 +265,21 @@ export class JobSnapshots {
       job,
       refreshAt: now + ttl * REFRESH_AHEAD,
       expiresAt: now + ttl,
-      eventAt: null,
+      eventAt: keep ? current.eventAt : null,
     });
   }
+}
+
+/** Whether no counter of `a` is below `b`'s and one is above. */
+function ahead(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  let above = false;
+  for (const counter of PROGRESS_COUNTERS) {
+    const x = Number(a[counter] ?? 0);
+    const y = Number(b[counter] ?? 0);
+    if (x < y) return false;
+    if (x > y) above = true;
+  }
+  return above;
 }
 
 /**

@@ -302,4 +302,29 @@ describe('job snapshots (GET /instances/:id/sync/:jobId)', () => {
     expect(snapshots.stats().reads).toBe(3);
     await snapshots.close();
   });
+
+  test('a read racing an applied event is kept with the more advanced progress of the two', async () => {
+    let now = 0;
+    const snapshots = new JobSnapshots(t.deps, { activeTtlMs: 1_000, now: () => now });
+    const job = await insertJob('running', 1);
+    await snapshots.get(job.instance_id, job.id);
+    now = 800;
+    await snapshots.get(job.instance_id, job.id); // starts a read-ahead of the row (fetched 1)
+    snapshots.onEvent(progressEvent(job, 5, '2026-12-06T10:00:01.000Z'));
+    await snapshots.settled();
+    now = 900;
+    // The event's 5, not the row's 1 read meanwhile; the read was kept (no read now).
+    expect((await snapshots.get(job.instance_id, job.id)).progress.fetched).toBe(5);
+    expect(snapshots.stats()).toMatchObject({ reads: 2, misses: 1, applied: 1 });
+
+    await setFetched(job.id, 9);
+    now = 1_600;
+    await snapshots.get(job.instance_id, job.id); // read-ahead again: the row has 9
+    snapshots.onEvent(progressEvent(job, 6, '2026-12-06T10:00:02.000Z'));
+    await snapshots.settled();
+    now = 1_700;
+    expect((await snapshots.get(job.instance_id, job.id)).progress.fetched).toBe(9);
+    expect(snapshots.stats()).toMatchObject({ reads: 3, misses: 1, applied: 2 });
+    await snapshots.close();
+  });
 });
