@@ -61,7 +61,9 @@ function postgresMs(database: string): Map<string, number> | null {
 
 /** The CPU counters now: this process's and those of `database`'s Postgres backends. */
 export function cpuNow(database: string): CpuMark {
-  return { self: process.cpuUsage(), postgres: postgresMs(database), database };
+  // Postgres's backends first: reading /proc is not counted as this process's load.
+  const postgres = postgresMs(database);
+  return { self: process.cpuUsage(), postgres, database };
 }
 
 /**
