@@ -81,7 +81,7 @@ describe('SlackPlugin on the fake Slack', () => {
     expect(fake.stats.status429).toBe(8);
     expect(refusals()).toBe(8);
     expect(world.plugin.stats(world.instance.id)?.status429).toBe(8);
-  });
+  }, 30_000);
 
   test('unlisted apps ask for at most 15 messages a page and the tier windows are never overrun (0 × 429)', async () => {
     const world = await slackWorld(

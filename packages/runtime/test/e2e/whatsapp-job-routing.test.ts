@@ -303,7 +303,7 @@ test('WhatsApp jobs run only on the worker holding the session; the other gives 
   const onA = await createJob(discordInstance, 'messages', { depth: '90d' });
   expect((await allFinished([onA]))[0]?.status).toBe('completed');
   expect(runs.find((r) => r.jobId === onA)?.worker).toBe('a');
-});
+}, 60_000);
 
 test('when the holder dies, its lease runs out and the other worker takes the session and the job over', async () => {
   const a = worker('a');
@@ -322,4 +322,4 @@ test('when the holder dies, its lease runs out and the other worker takes the se
   expect((await new SessionLeaseStore(db.db).get(id))?.owner).toBe('b');
   expect(b.fake.sockets.length).toBeGreaterThanOrEqual(1);
   expect(await storedIds(id)).toEqual(allWhatsAppIds);
-});
+}, 60_000);
