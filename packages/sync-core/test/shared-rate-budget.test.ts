@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createTestDb, TEST_ENGINES, type TestDb } from '@omni/db/testing';
+import { sql } from 'kysely';
 import {
   type BudgetGrant,
   type BudgetWait,
@@ -225,6 +226,29 @@ for (const engine of TEST_ENGINES) {
       );
       expect(outcomes.filter((o) => o === 0)).toHaveLength(5);
       expect(outcomes.filter((o) => o instanceof CancelledError)).toHaveLength(7);
+    });
+
+    test("a 'finish' slot released by one process counts its window from the database's now; another holder's release changes nothing", async () => {
+      const key = { identity: `discord:token:${crypto.randomUUID()}`, bucket: 'channel:1' };
+      const rule = { limit: 2, windowMs: 60_000, countFrom: 'finish' as const, holdMs: 600_000 };
+      const [a, b] = [processView(), processView()];
+      const first = await a.take(key, rule);
+      const second = await b.take(key, rule);
+      const read = async () => {
+        const { rows } = await sql<{ state: { slots: { t: number; h: string | null }[] }; now: number }>`
+          SELECT state, (extract(epoch from clock_timestamp()) * 1000)::float8 AS now FROM rate_budgets
+          WHERE identity = ${key.identity} AND bucket = ${key.bucket}`.execute(t.db);
+        return { slots: rows[0]!.state.slots, now: Number(rows[0]!.now) };
+      };
+      await b.store.releaseSlot(key, 'no such holder', rule);
+      const held = await read();
+      expect(held.slots.map((s) => s.h).sort()).toEqual([first.holder, second.holder].sort());
+      await first.release();
+      const after = await read();
+      const released = after.slots.find((s) => s.h === null);
+      expect(after.slots.map((s) => s.h)).toContain(second.holder);
+      expect(released!.t - after.now).toBeGreaterThan(50_000);
+      expect(released!.t - after.now).toBeLessThanOrEqual(60_000);
     });
 
     test('a probed ban across processes: only one of many waiting takes probes; its answer resumes all', async () => {

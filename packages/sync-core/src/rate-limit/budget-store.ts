@@ -1,6 +1,6 @@
 import type { BucketState } from './bucket-slots.ts';
 import type { PauseRow } from './pause-rules.ts';
-import type { BudgetKey } from './rate-budget.ts';
+import type { BudgetKey, BudgetRule } from './rate-budget.ts';
 
 /** A change computed from a row's current value and the store's clock. */
 export type Mutation<S, R> = (current: S, now: number) => { next: S; result: R };
@@ -30,6 +30,11 @@ export interface BudgetStore {
    * same `now`, so a take checks cooldowns and its slot in one round trip.
    */
   mutateBucket<R>(key: BudgetKey, mutation: BucketMutation<R>, pauses?: readonly string[]): Promise<R>;
+  /**
+   * Frees `holder`'s slot of a `countFrom: 'finish'` bucket atomically: its window counts from the
+   * store's now (the rule of `releaseSlot`). Nothing happens when the holder has no slot.
+   */
+  releaseSlot(key: BudgetKey, holder: string, rule: BudgetRule): Promise<void>;
   /** Applies `mutation` to the identity's pause atomically, returns its result. */
   mutatePause<R>(identity: string, mutation: Mutation<PauseRow, R>): Promise<R>;
 }

@@ -1,8 +1,8 @@
-import type { BucketState } from './bucket-slots.ts';
+import { type BucketState, releaseSlot } from './bucket-slots.ts';
 import type { BucketMutation, BudgetStore, Mutation } from './budget-store.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { emptyPause, type PauseRow } from './pause-rules.ts';
-import type { BudgetKey } from './rate-budget.ts';
+import type { BudgetKey, BudgetRule } from './rate-budget.ts';
 
 /**
  * A {@link BudgetStore} in one process's memory: the same rules as `PostgresBudgetStore`, for
@@ -34,6 +34,13 @@ export class MemoryBudgetStore implements BudgetStore {
     const { next, result } = mutation(structuredClone(current), this.#clock.now(), rows);
     if (next !== null) this.#buckets.set(id, next);
     return result;
+  }
+
+  releaseSlot(key: BudgetKey, holder: string, rule: BudgetRule): Promise<void> {
+    return this.mutateBucket(key, (state, now) => {
+      releaseSlot(state, rule, now, holder);
+      return { next: state, result: undefined };
+    });
   }
 
   async mutatePause<R>(identity: string, mutation: Mutation<PauseRow, R>): Promise<R> {

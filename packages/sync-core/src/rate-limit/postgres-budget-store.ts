@@ -3,7 +3,7 @@ import { type Kysely, sql } from 'kysely';
 import type { BucketState } from './bucket-slots.ts';
 import type { BucketMutation, BudgetStore, Mutation } from './budget-store.ts';
 import { emptyPause, type PauseRow } from './pause-rules.ts';
-import type { BudgetKey } from './rate-budget.ts';
+import type { BudgetKey, BudgetRule } from './rate-budget.ts';
 
 const NOW_MS = sql<number>`(extract(epoch from clock_timestamp()) * 1000)::float8`;
 
@@ -31,10 +31,11 @@ function toRow(r: PauseRecord): PauseRow {
 
 /**
  * A {@link BudgetStore} in the database every process already shares (`rate_budgets`,
- * `rate_pauses`; Postgres, or PGlite when embedded). A bucket change is two statements and no
+ * `rate_pauses`; Postgres, or PGlite when embedded). A take is two statements and no
  * transaction: read the state with the database's clock (and the pauses the take obeys, in the
  * same statement), compute the change with the shared rules, write it back only if the state is
- * still the one read (compare-and-set; on a miss, again). Changes of one bucket are queued in
+ * still the one read (compare-and-set; on a miss, again). A release is one `UPDATE` (the rule of
+ * `releaseSlot` in SQL, the row locked by the statement). Changes of one bucket are queued in
  * this process, so its own concurrent takes never miss each other's writes; only other processes
  * can make a compare-and-set miss. A take that has to wait writes nothing.
  *
@@ -78,10 +79,34 @@ export class PostgresBudgetStore implements BudgetStore {
   }
 
   mutateBucket<R>(key: BudgetKey, mutation: BucketMutation<R>, pauses: readonly string[] = []): Promise<R> {
+    return this.#queued(key, () => this.#mutateBucket(key, mutation, pauses));
+  }
+
+  /**
+   * One statement instead of a read and a compare-and-set: `releaseSlot`'s rule in SQL (the
+   * holder's slot counts its window from the database's now), the row locked by the `UPDATE`.
+   */
+  releaseSlot(key: BudgetKey, holder: string, rule: BudgetRule): Promise<void> {
+    return this.#queued(key, async () => {
+      await sql`
+        UPDATE rate_budgets SET updated_at = now(), state = jsonb_build_object('slots', coalesce((
+          SELECT jsonb_agg(
+            CASE WHEN s.slot->>'h' = ${holder}
+              THEN jsonb_build_object('t', ${NOW_MS} + ${rule.windowMs}::float8, 'h', NULL)
+              ELSE s.slot END
+            ORDER BY s.n)
+          FROM jsonb_array_elements(state->'slots') WITH ORDINALITY AS s(slot, n)), '[]'::jsonb))
+        FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
+        WHERE identity = ${key.identity} AND bucket = ${key.bucket}
+          AND state->'slots' @> jsonb_build_array(jsonb_build_object('h', ${holder}::text))`.execute(
+        this.#db,
+      );
+    });
+  }
+
+  #queued<R>(key: BudgetKey, change: () => Promise<R>): Promise<R> {
     const id = `${key.identity}\u0000${key.bucket}`;
-    const run = (this.#queues.get(id) ?? Promise.resolve()).then(() =>
-      this.#mutateBucket(key, mutation, pauses),
-    );
+    const run = (this.#queues.get(id) ?? Promise.resolve()).then(change);
     const settled = run.then(
       () => {},
       () => {},

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CancelledError } from '../errors/cancelled-error.ts';
-import { releaseSlot, type SlotTake, takeSlot } from './bucket-slots.ts';
+import { type SlotTake, takeSlot } from './bucket-slots.ts';
 import type { BudgetStore } from './budget-store.ts';
 import { type Clock, systemClock } from './clock.ts';
 import {
@@ -196,10 +196,7 @@ export class SharedRateBudget implements RateBudget {
       if (released) return;
       released = true;
       if (rule !== null && rule.countFrom === 'finish') {
-        await this.store.mutateBucket(key, (state, now) => {
-          releaseSlot(state, rule, now, holder);
-          return { next: state, result: undefined };
-        });
+        await this.store.releaseSlot(key, holder, rule);
       }
       if (probe !== null && outcome !== 'refused')
         await this.#endProbe(probe, holder, outcome === 'answered');
