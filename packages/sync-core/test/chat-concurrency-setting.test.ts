@@ -58,7 +58,7 @@ describe('sync.chatConcurrency', () => {
     await settings.update({ 'sync.chatConcurrency': 6 });
     expect(await peakChats(t, settings)).toBe(6);
     expect(await peakChats(t, settings, 1)).toBe(1);
-  });
+  }, 60_000);
 
   test('is validated: a whole number from 1 to 64', async () => {
     const settings = new SettingsService(t.db, { env: {} });
