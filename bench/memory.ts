@@ -14,8 +14,9 @@
  * start-up), not the highest of the 1 Hz samples: a spike between two samples is counted. The fake Discord runs in a
  * child process, so the RSS sampled here (every second) is the sync's own. Limits are raised so
  * the run measures the engine, not the pacing: the fake allows 100,000 history requests per
- * second per channel and globally, the plugin's sliding windows match it, and the engine's token
- * bucket gets 6,000,000 requests per minute.
+ * second per channel and globally, the plugin's sliding windows match it, and the engine's bucket
+ * gets 60,000 requests per minute (`sync.discord.messagesPerMinute`: 1,000 a second, far above
+ * the ~100 a second one process sends here).
  *
  * Garbage is collected as the worker does it: the runner's batch commits tick the worker's
  * `CollectorPacer` (a full collection at most every `--gc-interval-ms`, default the worker's
