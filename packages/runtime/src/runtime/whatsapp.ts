@@ -153,16 +153,29 @@ export function startWhatsApp(deps: WhatsAppDeps): WhatsAppWiring {
         .catch((err) => deps.log.warn({ err, instanceId: id }, 'WhatsApp catch-up not queued')),
     );
   };
+  /**
+   * Each session's state writes, one after the other: issued side by side on a pool, a
+   * `connecting` written just before an `open` could commit after it and leave the instance
+   * `connecting` while its socket is open.
+   */
+  const stateWrites = new Map<string, Promise<unknown>>();
   plugin.onConnectionChange((state) => {
     const id = state.instanceId;
     const opening = state.status === 'open' && last.get(id) !== 'open';
     last.set(id, state.status);
-    track(
+    const stored = (stateWrites.get(id) ?? Promise.resolve()).then(() =>
       deps.db
         .updateTable('instances')
         .set({ connection_state: connectionStateOf(state), updated_at: sql`now()` })
         .where('id', '=', id)
-        .execute()
+        .execute(),
+    );
+    stateWrites.set(
+      id,
+      stored.catch(() => {}),
+    );
+    track(
+      stored
         .then(() => (state.status === 'open' ? deps.profiles.syncProfile(id) : undefined))
         .catch((err) => deps.log.warn({ err, instanceId: id }, 'WhatsApp state not stored')),
     );
