@@ -1,14 +1,6 @@
 export { type AuthStateStore, MemoryAuthStateStore } from './auth/auth-state-store.ts';
 export { loadStoredAuthState, type StoredAuthState } from './auth/stored-auth-state.ts';
 export { type CloseDecision, type CloseFacts, decideOnClose } from './connection/close-policy.ts';
-export {
-  hasWhatsAppConnection,
-  type WhatsAppConnectionControl,
-  type WhatsAppConnectionState,
-  type WhatsAppConnectionStatus,
-  type WhatsAppPairingCode,
-  type WhatsAppQrCode,
-} from './connection/connection-state.ts';
 export { renderQrCode } from './connection/qr-code.ts';
 export {
   DISCONNECT,
@@ -28,6 +20,8 @@ export {
   normalizeJid,
   phoneNumberOf,
 } from './identity/jid.ts';
+// The Baileys-free part (connection types and guard, capabilities), also `@omni/channel-whatsapp/light`.
+export * from './light.ts';
 export { mediaUrlOf, messageForMedia, verifySha256 } from './media/download-media.ts';
 export { decryptWhatsAppMedia, type WhatsAppMediaKeys } from './media/media-decryptor.ts';
 export { WHATSAPP_MEDIA_HOSTS } from './media/media-hosts.ts';
@@ -69,7 +63,6 @@ export type {
   WhatsAppSocketFactoryArgs,
   WhatsAppSocketUser,
 } from './socket/whatsapp-socket.ts';
-export { WHATSAPP_CAPABILITIES } from './whatsapp-capabilities.ts';
 export { createWhatsAppPlugin, type WhatsAppPlugin } from './whatsapp-plugin.ts';
 export {
   DEFAULT_WHATSAPP_PLUGIN_OPTIONS,
