@@ -27,7 +27,9 @@ import { parentPort, Worker, workerData } from 'node:worker_threads';
 import { createDiscordPlugin, type DiscordPlugin } from '../packages/channel-discord/src/index.ts';
 import { instanceId, type PluginContext, RateLimitedError } from '../packages/sync-core/src/index.ts';
 import { FakeDiscord } from '../packages/testkit/src/discord/index.ts';
+import { numberArg } from './lib/args.ts';
 import { openProductionSync, runMessagesJob } from './lib/production-sync.ts';
+import { nextMessage } from './lib/worker-message.ts';
 
 const PER_WINDOW = 5;
 const GLOBAL_PER_WINDOW = 50;
@@ -78,22 +80,6 @@ async function runFake(spec: FakeSpec): Promise<void> {
   parentPort!.postMessage({ kind: 'ready', apiUrl: fake.apiUrl, token: fake.token } satisfies WorkerMessage);
 }
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-}
-
-function next(worker: Worker, kind: WorkerMessage['kind']): Promise<WorkerMessage> {
-  return new Promise((resolve) => {
-    const on = (msg: WorkerMessage) => {
-      if (msg.kind !== kind) return;
-      worker.off('message', on);
-      resolve(msg);
-    };
-    worker.on('message', on);
-  });
-}
-
 type Profile = 'discord' | 'seed';
 
 /** Engine settings of a profile (see the header). */
@@ -116,10 +102,11 @@ async function main(): Promise<void> {
 }
 
 async function runProfile(profile: Profile, mode: 'engine' | 'plugin'): Promise<void> {
-  const messagesWanted = profile === 'seed' ? arg('seed-messages', 5_000) : arg('messages', 100_000);
-  const channels = arg('channels', 20);
-  const windowMs = arg('window-ms', 5000);
-  const globalWindowMs = arg('global-window-ms', 1000);
+  const messagesWanted =
+    profile === 'seed' ? numberArg('seed-messages', 5_000) : numberArg('messages', 100_000);
+  const channels = numberArg('channels', 20);
+  const windowMs = numberArg('window-ms', 5000);
+  const globalWindowMs = numberArg('global-window-ms', 1000);
   const counts = Array.from(
     { length: channels },
     (_, i) => Math.floor(messagesWanted / channels) + (i < messagesWanted % channels ? 1 : 0),
@@ -128,7 +115,7 @@ async function runProfile(profile: Profile, mode: 'engine' | 'plugin'): Promise<
   const worker = new Worker(new URL(import.meta.url), {
     workerData: { counts, now, windowMs, globalWindowMs } satisfies FakeSpec,
   });
-  const ready = (await next(worker, 'ready')) as Extract<WorkerMessage, { kind: 'ready' }>;
+  const ready = await nextMessage<WorkerMessage, 'ready'>(worker, 'ready');
   const plugin = createDiscordPlugin({
     api: ready.apiUrl,
     historyRequestsPerWindow: PER_WINDOW,
@@ -151,7 +138,7 @@ async function runProfile(profile: Profile, mode: 'engine' | 'plugin'): Promise<
   const { messages, seconds, engineRetries, instance } = run;
 
   worker.postMessage('stop');
-  const { stats } = (await next(worker, 'stats')) as Extract<WorkerMessage, { kind: 'stats' }>;
+  const { stats } = await nextMessage<WorkerMessage, 'stats'>(worker, 'stats');
   await worker.terminate();
 
   const floorFor = (requests: number, limit: number, window: number) =>

@@ -20,7 +20,9 @@
 import { parentPort, Worker, workerData } from 'node:worker_threads';
 import { createSlackPlugin, type SlackAppTier } from '../packages/channel-slack/src/index.ts';
 import { FakeSlack } from '../packages/testkit/src/slack/index.ts';
+import { numberArg } from './lib/args.ts';
 import { openProductionSync, runMessagesJob } from './lib/production-sync.ts';
+import { nextMessage } from './lib/worker-message.ts';
 
 const HISTORY_PAGE = 200;
 
@@ -73,34 +75,18 @@ async function runFake(spec: FakeSpec): Promise<void> {
   parentPort!.postMessage({ kind: 'ready', apiUrl: fake.apiUrl, token: fake.token } satisfies WorkerMessage);
 }
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-}
-
-function next(worker: Worker, kind: WorkerMessage['kind']): Promise<WorkerMessage> {
-  return new Promise((resolve) => {
-    const on = (msg: WorkerMessage) => {
-      if (msg.kind !== kind) return;
-      worker.off('message', on);
-      resolve(msg);
-    };
-    worker.on('message', on);
-  });
-}
-
 async function main(): Promise<void> {
   const tierArg = process.argv.indexOf('--app-tier');
   const spec: FakeSpec = {
-    channels: arg('channels', 20),
-    topLevel: arg('top-level', 1000),
-    threadEvery: arg('thread-every', 10),
-    replies: arg('replies', 15),
-    windowMs: arg('window-ms', 2000),
+    channels: numberArg('channels', 20),
+    topLevel: numberArg('top-level', 1000),
+    threadEvery: numberArg('thread-every', 10),
+    replies: numberArg('replies', 15),
+    windowMs: numberArg('window-ms', 2000),
     appTier: tierArg >= 0 ? (process.argv[tierArg + 1] as SlackAppTier) : 'internal',
   };
   const worker = new Worker(new URL(import.meta.url), { workerData: spec });
-  const ready = (await next(worker, 'ready')) as Extract<WorkerMessage, { kind: 'ready' }>;
+  const ready = await nextMessage<WorkerMessage, 'ready'>(worker, 'ready');
   const plugin = createSlackPlugin({
     apiUrl: ready.apiUrl,
     appTier: spec.appTier,
@@ -123,7 +109,7 @@ async function main(): Promise<void> {
   }
 
   worker.postMessage('stop');
-  const { stats } = (await next(worker, 'stats')) as Extract<WorkerMessage, { kind: 'stats' }>;
+  const { stats } = await nextMessage<WorkerMessage, 'stats'>(worker, 'stats');
   await worker.terminate();
   const floorFor = (requests: number) =>
     (Math.max(0, Math.ceil(requests / perWindow) - 1) * spec.windowMs) / 1000;
