@@ -82,6 +82,23 @@ for (const engine of TEST_ENGINES) {
       expect(await jobs.findJob('not-a-uuid')).toBeNull();
     });
 
+    test('findJobs reads the existing jobs of many ids with one query', async () => {
+      const inst = await newInstance();
+      const a = (await jobs.createJob(inst, 'profile')).job;
+      const b = (await jobs.createJob(inst, 'contacts')).job;
+      const found = await jobs.findJobs([
+        a.id,
+        'not-a-uuid',
+        b.id,
+        a.id,
+        '00000000-0000-4000-8000-000000000000',
+      ]);
+      expect(found.map((j) => j.id).sort()).toEqual([a.id, b.id].sort());
+      expect(found.find((j) => j.id === b.id)).toEqual(await jobs.getJob(b.id));
+      expect(await jobs.findJobs([])).toEqual([]);
+      expect(await jobs.findJobs(['nope'])).toEqual([]);
+    });
+
     test('claim sets lease, attempts, started_at; one running job per instance', async () => {
       const inst = await newInstance();
       const first = (await jobs.createJob(inst, 'messages', { depth: '7d' })).job;

@@ -27,6 +27,14 @@ export interface JobSnapshotsOptions {
    * @defaultValue 10_000
    */
   maxEntries?: number;
+  /**
+   * How long a read-ahead (a snapshot polled in the last quarter of its time to live, answered at
+   * once) waits for others to share one query with, ms: a fleet of polled jobs is re-read a few
+   * rows a query instead of one query a row. A poll that has to wait for its row is read at the
+   * end of the current turn of the event loop, with every read then queued.
+   * @defaultValue 25
+   */
+  readAheadBatchMs?: number;
   /** Clock, ms (tests). @defaultValue `performance.now` */
   now?: () => number;
 }
@@ -36,6 +44,7 @@ export const DEFAULT_JOB_SNAPSHOTS_OPTIONS = {
   activeTtlMs: 2_000,
   finishedTtlMs: 5_000,
   maxEntries: 10_000,
+  readAheadBatchMs: 25,
   now: () => performance.now(),
 } satisfies Required<JobSnapshotsOptions>;
 
@@ -56,14 +65,28 @@ interface Read {
   stale: boolean;
 }
 
+/** A job's row waiting for the next query, and the callers waiting for it. */
+interface QueuedRead {
+  instanceId: string;
+  jobId: string;
+  read: Read;
+  resolve: (job: SyncJob) => void;
+  reject: (error: unknown) => void;
+}
+
 /** What {@link JobSnapshots.stats} counts since the start. */
 export interface JobSnapshotStats {
   /** Answers from a snapshot. */
   hits: number;
   /** Answers that waited for a read of the row (no snapshot, or one past its time to live). */
   misses: number;
-  /** Reads of the database, in the background too (a read shared by concurrent callers counts once). */
+  /**
+   * Rows read from the database, in the background too (a read shared by concurrent callers
+   * counts once, several rows read by one query count one each).
+   */
   reads: number;
+  /** Queries that read rows (one per batch of rows read together). */
+  queries: number;
   /** `sync.progress` events applied to a snapshot. */
   applied: number;
   /** Snapshots dropped by an event, a change through the API or an instance's deletion. */
@@ -98,6 +121,9 @@ const REFRESH_AHEAD = 0.75;
  * The row itself is read again after a time to live (2 s while the job is pending or running, 5 s
  * once finished); a poll in the last quarter of it starts that read in the background and is
  * answered from the snapshot, so a job polled often never makes a poll wait on the database.
+ * Rows are read together: the read-aheads queued within `readAheadBatchMs` (25 ms), and the reads
+ * polls wait for, queued within one turn of the event loop, share one query (`id = any(…)`), so a
+ * fleet of polled jobs costs Postgres a query per batch rather than per job.
  *
  * @example
  * ```ts
@@ -113,7 +139,18 @@ export class JobSnapshots {
   readonly #inFlight = new Map<string, Promise<SyncJob>>();
   /** Reads in flight by job id, so an event or invalidation meanwhile keeps them from being stored. */
   readonly #reads = new Map<string, Read[]>();
-  readonly #stats: JobSnapshotStats = { hits: 0, misses: 0, reads: 0, applied: 0, dropped: 0 };
+  /** Rows waiting for the next query, by `instanceId/jobId`. */
+  readonly #queue = new Map<string, QueuedRead>();
+  #flushTimer: ReturnType<typeof setTimeout> | null = null;
+  #flushSoon = false;
+  readonly #stats: JobSnapshotStats = {
+    hits: 0,
+    misses: 0,
+    reads: 0,
+    queries: 0,
+    applied: 0,
+    dropped: 0,
+  };
   #subscription: EventSubscription | null = null;
 
   constructor(deps: AppDeps, options: JobSnapshotsOptions = {}) {
@@ -155,22 +192,79 @@ export class JobSnapshots {
       if (snapshot.expiresAt > now) {
         this.#stats.hits++;
         // Read ahead in the background, so a job polled often never makes a poll wait for its row.
-        if (snapshot.refreshAt <= now) this.#load(instanceId, jobId).catch(() => {});
+        if (snapshot.refreshAt <= now) this.#load(instanceId, jobId, false).catch(() => {});
         return snapshot.job;
       }
     }
     this.#stats.misses++;
-    return this.#load(instanceId, jobId);
+    return this.#load(instanceId, jobId, true);
   }
 
-  /** The job's row, read once for all concurrent callers. */
-  #load(instanceId: string, jobId: string): Promise<SyncJob> {
+  /**
+   * The job's row, read once for all concurrent callers: with the reads queued by the end of this
+   * turn of the event loop (`soon`, a poll waits for it), else with the next batch of read-aheads.
+   */
+  #load(instanceId: string, jobId: string, soon: boolean): Promise<SyncJob> {
     const key = `${instanceId}/${jobId}`;
     const pending = this.#inFlight.get(key);
-    if (pending) return pending;
-    const read = this.#read(instanceId, jobId).finally(() => this.#inFlight.delete(key));
+    if (pending) {
+      if (soon && this.#queue.has(key)) this.#scheduleFlush(true);
+      return pending;
+    }
+    const read = new Promise<SyncJob>((resolve, reject) => {
+      this.#queue.set(key, { instanceId, jobId, read: this.#track(instanceId, jobId), resolve, reject });
+    }).finally(() => this.#inFlight.delete(key));
     this.#inFlight.set(key, read);
+    this.#scheduleFlush(soon);
     return read;
+  }
+
+  #scheduleFlush(soon: boolean): void {
+    if (this.#flushSoon) return;
+    if (soon) {
+      this.#flushSoon = true;
+      setImmediate(() => this.#flush());
+    } else {
+      this.#flushTimer ??= setTimeout(() => this.#flush(), this.#options.readAheadBatchMs);
+    }
+  }
+
+  /** Reads every queued row: one query for all of them. */
+  #flush(): void {
+    this.#flushSoon = false;
+    if (this.#flushTimer !== null) clearTimeout(this.#flushTimer);
+    this.#flushTimer = null;
+    const batch = [...this.#queue.values()];
+    this.#queue.clear();
+    if (batch.length > 0) void this.#readBatch(batch);
+  }
+
+  async #readBatch(batch: QueuedRead[]): Promise<void> {
+    this.#stats.queries++;
+    const rows = new Map<string, SyncJob>();
+    try {
+      const only = batch.length === 1 ? batch[0] : undefined;
+      const found = only
+        ? [await this.#deps.jobs.findInstanceJob(only.instanceId, only.jobId)]
+        : await this.#deps.jobs.findJobs(batch.map((q) => q.jobId));
+      for (const row of found) if (row) rows.set(row.id, row);
+    } catch (error) {
+      for (const q of batch) {
+        this.#untrack(q.jobId, q.read);
+        q.reject(error);
+      }
+      return;
+    }
+    for (const q of batch) {
+      this.#untrack(q.jobId, q.read);
+      const row = rows.get(q.jobId);
+      if (row && row.instance_id === q.instanceId) {
+        if (!q.read.stale) this.#store(row);
+        q.resolve(row);
+      } else {
+        this.#notFound(q.instanceId, q.jobId).then(q.reject, q.reject);
+      }
+    }
   }
 
   /**
@@ -214,30 +308,45 @@ export class JobSnapshots {
     if (reads) for (const read of reads) read.stale = true;
   }
 
+  /** The job's row read now, on its own (`fresh`). */
   async #read(instanceId: string, jobId: string): Promise<SyncJob> {
+    const read = this.#track(instanceId, jobId);
+    this.#stats.queries++;
+    let job: SyncJob | null;
+    try {
+      job = await this.#deps.jobs.findInstanceJob(instanceId, jobId);
+    } finally {
+      this.#untrack(jobId, read);
+    }
+    if (!job) throw await this.#notFound(instanceId, jobId);
+    if (!read.stale) this.#store(job);
+    return job;
+  }
+
+  /** A read of the job's row starting: events and invalidations of the job meanwhile mark it stale. */
+  #track(instanceId: string, jobId: string): Read {
     const read: Read = { instanceId, stale: false };
     const reads = this.#reads.get(jobId);
     if (reads) reads.push(read);
     else this.#reads.set(jobId, [read]);
     this.#stats.reads++;
-    let job: SyncJob | null;
-    try {
-      job = await this.#deps.jobs.findInstanceJob(instanceId, jobId);
-    } finally {
-      const left = (this.#reads.get(jobId) ?? []).filter((r) => r !== read);
-      if (left.length > 0) this.#reads.set(jobId, left);
-      else this.#reads.delete(jobId);
-    }
-    if (!job) {
-      const instance = await this.#deps.db.db
-        .selectFrom('instances')
-        .select('id')
-        .where('id', '=', instanceId)
-        .executeTakeFirst();
-      throw instance ? ApiError.notFound('sync job', jobId) : ApiError.notFound('instance', instanceId);
-    }
-    if (!read.stale) this.#store(job);
-    return job;
+    return read;
+  }
+
+  #untrack(jobId: string, read: Read): void {
+    const left = (this.#reads.get(jobId) ?? []).filter((r) => r !== read);
+    if (left.length > 0) this.#reads.set(jobId, left);
+    else this.#reads.delete(jobId);
+  }
+
+  /** The 404 of a job not found for this instance: naming the instance when it is missing too. */
+  async #notFound(instanceId: string, jobId: string): Promise<ApiError> {
+    const instance = await this.#deps.db.db
+      .selectFrom('instances')
+      .select('id')
+      .where('id', '=', instanceId)
+      .executeTakeFirst();
+    return instance ? ApiError.notFound('sync job', jobId) : ApiError.notFound('instance', instanceId);
   }
 
   /**

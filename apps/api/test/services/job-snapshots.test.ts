@@ -327,4 +327,47 @@ describe('job snapshots (GET /instances/:id/sync/:jobId)', () => {
     expect(snapshots.stats()).toMatchObject({ reads: 3, misses: 1, applied: 2 });
     await snapshots.close();
   });
+
+  test('read-aheads of many jobs share one query, and so do the reads polls wait for in one turn', async () => {
+    let now = 0;
+    const snapshots = new JobSnapshots(t.deps, { activeTtlMs: 1_000, readAheadBatchMs: 20, now: () => now });
+    const jobs = await Promise.all(Array.from({ length: 5 }, (_, i) => insertJob('running', i)));
+    const first = await Promise.all(jobs.map((job) => snapshots.get(job.instance_id, job.id)));
+    expect(first.map((job) => job.progress.fetched)).toEqual([0, 1, 2, 3, 4]);
+    expect(snapshots.stats()).toMatchObject({ reads: 5, queries: 1, misses: 5 });
+
+    await Promise.all(jobs.map((job) => setFetched(job.id, 10)));
+    now = 800;
+    // Each answered from its snapshot at once; the five rows are read again by one query.
+    for (const job of jobs) await snapshots.get(job.instance_id, job.id);
+    await snapshots.settled();
+    expect(snapshots.stats()).toMatchObject({ reads: 10, queries: 2, hits: 5 });
+    now = 900;
+    const again = await Promise.all(jobs.map((job) => snapshots.get(job.instance_id, job.id)));
+    expect(again.map((job) => job.progress.fetched)).toEqual([10, 10, 10, 10, 10]);
+    expect(snapshots.stats()).toMatchObject({ reads: 10, queries: 2, hits: 10 });
+    await snapshots.close();
+  });
+
+  test('in a shared query, a missing job and a job of another instance are still 404s', async () => {
+    const snapshots = new JobSnapshots(t.deps);
+    const job = await insertJob('running', 1);
+    const other = await insertJob('running', 2);
+    const missing = '00000000-0000-4000-8000-000000000000';
+    const answers = await Promise.allSettled([
+      snapshots.get(job.instance_id, job.id),
+      snapshots.get(job.instance_id, other.id),
+      snapshots.get(job.instance_id, missing),
+      snapshots.get(missing, job.id),
+    ]);
+    expect(snapshots.stats().queries).toBe(1);
+    expect(answers[0].status === 'fulfilled' && answers[0].value.progress.fetched).toBe(1);
+    const reasons = answers.slice(1).map((a) => (a.status === 'rejected' ? String(a.reason) : 'fulfilled'));
+    expect(reasons[0]).toContain('sync job');
+    expect(reasons[1]).toContain('sync job');
+    expect(reasons[2]).toContain('instance');
+    // The job of the other instance was not kept under this instance: its own instance still reads it.
+    expect((await snapshots.get(other.instance_id, other.id)).progress.fetched).toBe(2);
+    await snapshots.close();
+  });
 });

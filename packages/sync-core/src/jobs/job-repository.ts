@@ -189,6 +189,20 @@ export class JobRepository {
     return job ?? null;
   }
 
+  /**
+   * The jobs of these ids that exist, in no particular order, with one query (ids that are not
+   * UUIDs are skipped): callers holding many jobs (the API's job snapshots) re-read them together.
+   */
+  async findJobs(jobIds: readonly string[]): Promise<SyncJob[]> {
+    const ids = [...new Set(jobIds.filter(isUuid))];
+    if (ids.length === 0) return [];
+    return this.#db
+      .selectFrom('sync_jobs')
+      .selectAll()
+      .where(sql<boolean>`id = any(${ids}::uuid[])`)
+      .execute();
+  }
+
   /** Jobs of an instance, newest first, paged on (created_at, id). */
   async listJobs(instanceId: string, options: ListJobsOptions = {}): Promise<JobPage> {
     const limit = Math.min(Math.max(Math.trunc(options.limit ?? 50), 1), 200);
