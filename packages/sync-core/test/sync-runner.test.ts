@@ -264,8 +264,10 @@ for (const engine of TEST_ENGINES) {
         {
           chats,
           pageSize: 10,
+          // Requested while the first page is fetched, i.e. before its batch is stored (the next
+          // page is fetched while a batch is stored, so a later page would race the check).
           beforePage: async (_chat, _page, served) => {
-            if (served === 1) await jobs.requestCancel(jobId);
+            if (served === 0) await jobs.requestCancel(jobId);
           },
         },
         { chatConcurrency: 1 },
@@ -275,9 +277,9 @@ for (const engine of TEST_ENGINES) {
       const result = await runner.runJob(job.id, 'w1');
       expect(result?.status).toBe('cancelled');
       expect(result?.job?.status).toBe('cancelled');
-      expect(batches).toHaveLength(2);
-      expect(await messageCount(inst)).toBe(20);
-      expect(readProgress(result?.job?.progress)).toMatchObject({ fetched: 20, stored: 20 });
+      expect(batches).toHaveLength(1);
+      expect(await messageCount(inst)).toBe(10);
+      expect(readProgress(result?.job?.progress)).toMatchObject({ fetched: 10, stored: 10 });
       expect(events.ofType('sync.cancelled')).toHaveLength(1);
       await jobs.resumeJob(job.id);
       const resumed = await setup({ chats, pageSize: 10 }).runner.runJob(job.id, 'w2');
@@ -770,14 +772,13 @@ for (const engine of TEST_ENGINES) {
       const chats = dataset(1, 30);
       const controller = new AbortController();
       const { runner } = setup(
+        { chats, pageSize: 10 },
         {
-          chats,
-          pageSize: 10,
-          beforePage: (_c, _p, served) => {
-            if (served === 1) controller.abort('cancel');
+          chatConcurrency: 1,
+          onBatchCommitted: ({ batch }) => {
+            if (batch === 2) controller.abort('cancel');
           },
         },
-        { chatConcurrency: 1 },
       );
       const job = await startJob(inst);
       const result = await runner.runJob(job.id, 'w1', { signal: controller.signal });
@@ -812,14 +813,13 @@ for (const engine of TEST_ENGINES) {
       const chats = dataset(1, 30);
       const controller = new AbortController();
       const { runner } = setup(
+        { chats, pageSize: 10 },
         {
-          chats,
-          pageSize: 10,
-          beforePage: (_c, _p, served) => {
-            if (served === 1) controller.abort();
+          chatConcurrency: 1,
+          onBatchCommitted: ({ batch }) => {
+            if (batch === 2) controller.abort();
           },
         },
-        { chatConcurrency: 1 },
       );
       const job = await startJob(inst);
       const result = await runner.runJob(job.id, 'w1', { signal: controller.signal });

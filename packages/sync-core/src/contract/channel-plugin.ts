@@ -219,7 +219,11 @@ export interface ChannelPlugin {
   getProfile(ctx: PluginContext): Promise<ChannelProfile>;
   /** Conversations history can be fetched for, including unreadable ones with a reason. */
   listChats(ctx: PluginContext): Promise<ChatListing>;
-  /** History of one chat from `until` (or the cursor) back to `since`, as batches. */
+  /**
+   * History of one chat from `until` (or the cursor) back to `since`, as batches. The engine reads
+   * one batch ahead: it asks for the next batch while it stores the one before, so a plugin must
+   * not assume a batch is stored when the next is asked for (its own cursor carries the paging).
+   */
   fetchHistory(ctx: PluginContext, params: FetchHistoryParams): AsyncIterable<HistoryBatch>;
 }
 

@@ -21,6 +21,7 @@ import { rateIdentity } from '../rate-limit/rate-identity.ts';
 import type { InsertedMessage } from '../storage/write-batch.ts';
 import type { JobRun } from './job-run.ts';
 import { backfillMedia } from './media-backfill.ts';
+import { readAhead } from './read-ahead.ts';
 import { StopSignal } from './stop-signal.ts';
 import { isSyncDepth, sinceForDepth } from './sync-depth.ts';
 
@@ -359,13 +360,17 @@ function oldestOf(messages: readonly { timestamp: number }[]): number | null {
  * (`exhausted`).
  */
 async function fetchSegment(run: JobRun, chat: SyncJobChat, segment: Segment, state: ChatState) {
-  const batches = run.plugin.fetchHistory(run.ctx, {
-    chatId: chat.chat_id as ChatId,
-    since: segment.since,
-    until: segment.until,
-    cursor: state.cursor,
-    anchor: await oldestStored(run, chat.chat_id, segment.since),
-  });
+  // One page ahead: the platform request for the next batch (and its budget wait) runs while this
+  // one is stored, so a chat's pages follow each other at the pace of its requests alone.
+  const batches = readAhead(
+    run.plugin.fetchHistory(run.ctx, {
+      chatId: chat.chat_id as ChatId,
+      since: segment.since,
+      until: segment.until,
+      cursor: state.cursor,
+      anchor: await oldestStored(run, chat.chat_id, segment.since),
+    }),
+  );
   const complete = (exhausted: boolean): CoverageExtension => {
     const beginning = exhausted || segment.since === null;
     return {
