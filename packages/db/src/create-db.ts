@@ -5,6 +5,7 @@ import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { DbError } from './db-error.ts';
 import { migrateToLatest } from './migrate.ts';
+import type { RunPrepared } from './prepared-statement.ts';
 import { ensurePrivateDir } from './private-dir.ts';
 import type { Database } from './schema.ts';
 
@@ -39,6 +40,11 @@ export interface CreateDbOptions {
 export interface OmniDb {
   db: Kysely<Database>;
   engine: DbEngine;
+  /**
+   * Runs a named statement: parsed (and, once its generic plan is as cheap, planned) once per
+   * pooled connection on Postgres; on PGlite an ordinary parameterised query.
+   */
+  prepared: RunPrepared;
   /** `ok` when a trivial query answers; used by health checks. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -62,6 +68,7 @@ export async function createDb(options: CreateDbOptions = {}): Promise<OmniDb> {
   const dataDir = options.dataDir ?? process.env.DATA_DIR ?? './data';
   let db: Kysely<Database>;
   let engine: DbEngine;
+  let prepared: RunPrepared;
   if (databaseUrl) {
     engine = 'postgres';
     const pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolSize ?? 10 });
@@ -70,6 +77,11 @@ export async function createDb(options: CreateDbOptions = {}): Promise<OmniDb> {
     pool.on('error', () => {});
     pool.on('connect', (client) => client.on('error', () => {}));
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    prepared = async <R extends object>(
+      statement: { name: string; text: string },
+      values: readonly unknown[],
+    ): Promise<R[]> =>
+      (await pool.query<R>({ name: statement.name, text: statement.text, values: [...values] })).rows;
   } else {
     engine = 'pglite';
     let pglite: PGlite;
@@ -82,6 +94,8 @@ export async function createDb(options: CreateDbOptions = {}): Promise<OmniDb> {
       pglite = new PGlite(dir);
     }
     db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+    prepared = async <R extends object>(statement: { text: string }, values: readonly unknown[]) =>
+      (await pglite.query<R>(statement.text, [...values])).rows;
   }
   try {
     await sql`select 1`.execute(db);
@@ -100,6 +114,7 @@ export async function createDb(options: CreateDbOptions = {}): Promise<OmniDb> {
   return {
     db,
     engine,
+    prepared,
     ping: async () => {
       try {
         await sql`select 1`.execute(db);

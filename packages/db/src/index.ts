@@ -7,6 +7,7 @@ export {
 } from './credential-cipher.ts';
 export { DbError, type DbErrorCode } from './db-error.ts';
 export { type MigrateResult, migrateToLatest } from './migrate.ts';
+export type { PreparedStatement, RunPrepared } from './prepared-statement.ts';
 export { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-dir.ts';
 export type * from './schema.ts';
 export { toJson } from './schema.ts';

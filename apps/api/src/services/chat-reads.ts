@@ -1,10 +1,11 @@
-import type { Database } from '@omni/db';
+import type { Database, RunPrepared } from '@omni/db';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Static } from 'typebox';
 import { ApiError } from '../errors/api-error.ts';
 import type { Chat, ChatParticipant, OmniMessage } from '../schemas/chat.ts';
 import { API_PREFIX_PATH } from './api-prefix.ts';
 import { type CursorPart, decodeCursor, keysetPage, malformedCursor } from './mappers.ts';
+import { fetchSizeOf, type MessagePageRow, messagePageStatement, renderMessagePage } from './message-page.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -85,12 +86,15 @@ export interface ListMessagesFilter {
  */
 export class ChatReads {
   readonly #db: Kysely<Database>;
+  readonly #prepared: RunPrepared;
 
   /** Chat keys recently read by {@link chatKey}: a page of messages needs no chat query. */
   readonly #keys = new Map<string, { at: number; key: ChatKey }>();
 
-  constructor(db: Kysely<Database>) {
+  /** `prepared` runs the statements of message pages ({@link listMessages}). */
+  constructor(db: Kysely<Database>, prepared: RunPrepared) {
     this.#db = db;
+    this.#prepared = prepared;
   }
 
   #chats() {
@@ -185,37 +189,36 @@ export class ChatReads {
     return key;
   }
 
-  /** A page of a chat's messages, newest first, inside `after`…`before`. */
+  /**
+   * A page of a chat's messages, newest first, inside `after`…`before`, as the JSON text of Omni's
+   * list (`{"items":[…],"meta":{…}}`): one prepared statement (message-page.ts) whose rows come as
+   * text and are written into the answer as they are — no `Date`, no message object, no
+   * `JSON.stringify` of the page. The items are what {@link toMessage} makes of the same rows.
+   */
   async listMessages(
     chat: { id: string; instance_id: string; external_id: string },
     owner: string | null,
     filter: ListMessagesFilter,
     origin: string,
-  ) {
+  ): Promise<string> {
     if (filter.before && filter.after && Date.parse(filter.after) >= Date.parse(filter.before)) {
       throw ApiError.validation('after must be before before', [{ in: 'querystring', path: '/after' }]);
     }
-    let query = this.#messages(owner)
-      .where('m.instance_id', '=', chat.instance_id)
-      .where('m.chat_external_id', '=', chat.external_id)
-      .where('m.kind', 'not in', ['edit', 'revoke']);
-    if (filter.mediaOnly) query = query.where('m.has_media', '=', true);
-    if (filter.before) query = query.where('m.sent_at', '<', new Date(filter.before));
-    if (filter.after) query = query.where('m.sent_at', '>', new Date(filter.after));
     const after = cursorOf(filter.cursor, ['timestamp', 'uuid']);
-    if (after) {
-      query = query.where(sql<boolean>`(m.sent_at, m.id) < (${after[0]}::timestamptz, ${after[1]}::uuid)`);
-    }
-    const rows = await query
-      .orderBy('m.sent_at', 'desc')
-      .orderBy('m.id', 'desc')
-      .limit(filter.limit + 1)
-      .execute();
-    const page = keysetPage(rows, filter.limit, (last) => [last.sent_text, last.id]);
-    return {
-      items: page.page.map((row) => toMessage(row, chat, origin)),
-      meta: { hasMore: page.hasMore, cursor: page.cursor },
-    };
+    const values: unknown[] = [chat.instance_id, chat.external_id, owner];
+    if (after) values.push(after[0], after[1]);
+    // As a `Date` (milliseconds) did before: the same instant whatever precision the query gave.
+    if (filter.before) values.push(new Date(filter.before).toISOString());
+    if (filter.after) values.push(new Date(filter.after).toISOString());
+    const statement = messagePageStatement({
+      cursor: after !== null,
+      before: Boolean(filter.before),
+      after: Boolean(filter.after),
+      mediaOnly: filter.mediaOnly === true,
+      fetch: fetchSizeOf(filter.limit),
+    });
+    const rows = await this.#prepared<MessagePageRow>(statement, values);
+    return renderMessagePage(rows, filter.limit, chat, origin);
   }
 
   /** One message by id, with its chat's id; 404 when unknown. */
