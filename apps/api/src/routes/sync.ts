@@ -17,6 +17,7 @@ import {
   SyncType,
 } from '../schemas/sync-job.ts';
 import { InstanceService } from '../services/instance-service.ts';
+import { jobDocumentJson } from '../services/job-document.ts';
 import { jobEvent } from '../services/job-event.ts';
 import { streamJobEvents } from '../services/job-event-stream.ts';
 import { decodeCursor, malformedCursor, toJobDetail, toJobSummary } from '../services/mappers.ts';
@@ -262,10 +263,10 @@ export const syncRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const job = await app.jobSnapshots.get(request.params.id, request.params.jobId);
-      // A snapshot is answered many times: serialise it (with the route's schema) once.
+      // A snapshot is answered many times: serialise it once.
       let body = serialized.get(job);
       if (body === undefined) {
-        body = reply.serialize({ data: toJobDetail(job) }) as string;
+        body = jobDocumentJson(toJobDetail(job), (document) => reply.serialize(document) as string);
         serialized.set(job, body);
       }
       // A JSON string with a JSON content type is sent as is (the type provider only knows objects).
