@@ -3,34 +3,17 @@ import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors/api-error.ts';
 import type { BufferPool } from './buffer-pool.ts';
-import { type ByteRange, contentRange, parseRange, type RangeRequest } from './byte-range.ts';
-import { servedTypeFor } from './content-type.ts';
-import {
-  evaluatePreconditions,
-  type FileValidators,
-  fileValidators,
-  rangeStillValid,
-} from './http-validators.ts';
+import { type ByteRange, contentRange } from './byte-range.ts';
+import { planMediaAnswer } from './media-answer.ts';
 
 /** Chunk size of the stream used for bodies the pool does not buffer: 1 MiB (64 KiB chunks cost more per byte). */
 export const MEDIA_STREAM_HIGH_WATER_MARK = 1024 * 1024;
 
-/** Cache-Control of every media response (what @fastify/static sent: revalidate each time). */
-const CACHE_CONTROL = 'public, max-age=0';
 /** `O_NONBLOCK` so that a FIFO planted in the media folder cannot hang the open; no effect on files. */
-const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
-const WHOLE: RangeRequest = { kind: 'full' };
+export const MEDIA_OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 
 /** An empty stream: Fastify's HEAD handling keeps the `Content-Length` set for a stream (not for no payload). */
 const noBody = (): Readable => Readable.from([]);
-
-/** The headers every successful answer (200, 206, 304) carries. */
-const validatorHeaders = (v: FileValidators): Record<string, string> => ({
-  'accept-ranges': 'bytes',
-  'cache-control': CACHE_CONTROL,
-  'last-modified': v.lastModified,
-  etag: v.etag,
-});
 
 const readAt = (fd: number, target: Buffer, offset: number, position: number): Promise<number> =>
   new Promise((resolve, reject) => {
@@ -80,13 +63,10 @@ async function readBody(
 }
 
 /**
- * Answers a GET or HEAD for the regular file at `path` (already confined by the caller): 200 or
- * 206 with `Content-Range`, 304 for a fresh conditional request, 412 for a failed `If-Match` /
- * `If-Unmodified-Since`, 416 with `Content-Range: bytes *\/size` for an unsatisfiable range,
- * 404 when it is not a regular file. Headers as @fastify/static sent them: `Accept-Ranges`,
- * `Cache-Control`, `Last-Modified`, weak `ETag`; `Content-Type` from the extension when it names
- * an inline-safe type (image, audio, video, PDF), else `application/octet-stream` with
- * `Content-Disposition: attachment` (see `servedTypeFor`).
+ * Answers a GET or HEAD for the regular file at `path` (already confined by the caller) as
+ * {@link planMediaAnswer} decides: 200 or 206 with `Content-Range`, 304 for a fresh conditional
+ * request, 412 for a failed `If-Match` / `If-Unmodified-Since`, 416 with
+ * `Content-Range: bytes *\/size` for an unsatisfiable range, 404 when it is not a regular file.
  *
  * The file is opened once: its `fstat` gives the validators and the size of exactly the bytes
  * then read, even if the path is replaced meanwhile. Open, fstat and close are synchronous
@@ -102,7 +82,7 @@ export async function sendMediaFile(
 ): Promise<FastifyReply> {
   let fd: number;
   try {
-    fd = openSync(path, OPEN_FLAGS);
+    fd = openSync(path, MEDIA_OPEN_FLAGS);
   } catch {
     throw ApiError.notFound('media file');
   }
@@ -110,32 +90,17 @@ export async function sendMediaFile(
   try {
     const info = fstatSync(fd);
     if (!info.isFile()) throw ApiError.notFound('media file');
-    const validators = fileValidators(info.size, info.mtime);
-    const outcome = evaluatePreconditions(request.headers, validators);
-    if (outcome === 'precondition-failed') throw new ApiError(412, 'BAD_REQUEST', 'Precondition Failed');
-    const asked =
-      outcome === 'proceed' && rangeStillValid(request.headers, validators)
-        ? parseRange(info.size, request.headers.range)
-        : WHOLE;
-    if (asked.kind === 'unsatisfiable') {
+    const answer = planMediaAnswer(request.method, request.headers, path, info.size, info.mtime);
+    if (answer.kind === 'precondition-failed') throw new ApiError(412, 'BAD_REQUEST', 'Precondition Failed');
+    if (answer.kind === 'unsatisfiable') {
       throw new ApiError(416, 'RANGE_NOT_SATISFIABLE', 'Range Not Satisfiable', {
-        headers: { 'content-range': contentRange(info.size) },
+        headers: { 'content-range': contentRange(answer.size) },
       });
     }
-    if (outcome === 'not-modified')
-      return reply.code(304).headers(validatorHeaders(validators)).send(noBody());
-    const range = asked.kind === 'partial' ? asked.range : { start: 0, end: info.size - 1 };
-    const empty = request.method === 'HEAD' || range.end < range.start;
-    const body = empty ? noBody() : await readBody(reply, fd, range, pool);
-    ownedByStream = !empty && !Buffer.isBuffer(body);
-    if (asked.kind === 'partial') reply.code(206).header('content-range', contentRange(info.size, range));
-    const served = servedTypeFor(path);
-    if (served.disposition) reply.header('content-disposition', served.disposition);
-    return reply
-      .headers(validatorHeaders(validators))
-      .header('content-type', served.contentType)
-      .header('content-length', range.end - range.start + 1)
-      .send(body);
+    if (answer.kind === 'not-modified') return reply.code(304).headers(answer.headers).send(noBody());
+    const body = answer.bodyless ? noBody() : await readBody(reply, fd, answer.range, pool);
+    ownedByStream = !answer.bodyless && !Buffer.isBuffer(body);
+    return reply.code(answer.status).headers(answer.headers).send(body);
   } finally {
     if (!ownedByStream) closeSync(fd);
   }
