@@ -8,8 +8,10 @@ import { SAFE_LOG_OPTIONS } from '@omni/sync-core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { API_VERSION } from './api-version.ts';
 import type { AppDeps } from './app-deps.ts';
+import { createNativeRoutesServer, type NativeRoutes } from './http/native-routes-server.ts';
 import { BufferPool } from './media/buffer-pool.ts';
-import { authPlugin } from './plugins/auth.ts';
+import { nativeMediaRoutes } from './media/native-media-routes.ts';
+import { apiKeyCheck, authPlugin } from './plugins/auth.ts';
 import { errorHandlerPlugin, sendApiError, toApiError } from './plugins/error-handler.ts';
 import { inputGuardPlugin } from './plugins/input-guard.ts';
 import { jsonBodyPlugin } from './plugins/json-body.ts';
@@ -57,6 +59,29 @@ export interface BuildAppOptions {
    * @defaultValue {@link DEFAULT_JOB_EVENT_HUB_OPTIONS} (50 per instance, 1000 in total)
    */
   eventStreams?: JobEventHubOptions;
+  /**
+   * Answer the media route's plain 200/206 on Bun's own server, bodies sent with `sendfile(2)`
+   * (`media/native-media-routes.ts`), when the app listens; everything else, and `inject`, go
+   * through Fastify. `false`: Fastify answers every media request (pooled read, one write).
+   * @defaultValue true
+   */
+  nativeMedia?: boolean;
+}
+
+/** Headers a browser may read from a cross-origin answer (media: ranges and validators). */
+const CORS_EXPOSED_HEADERS = ['content-range', 'accept-ranges', 'etag', 'last-modified', 'content-length'];
+
+/** The headers @fastify/cors, as registered below, adds to a simple (non-preflight) answer. */
+function corsHeadersFor(corsOrigins: readonly string[]) {
+  return (origin: string | null): Record<string, string> => {
+    if (corsOrigins.length === 0) return {};
+    const headers: Record<string, string> = {
+      vary: 'Origin',
+      'access-control-expose-headers': CORS_EXPOSED_HEADERS.join(', '),
+    };
+    if (origin !== null && corsOrigins.includes(origin)) headers['access-control-allow-origin'] = origin;
+    return headers;
+  };
 }
 
 /** The logger option with secrets redacted and errors logged without SQL parameters, whatever the caller gave. */
@@ -81,7 +106,9 @@ function safeLogger(logger: FastifyServerOptions['logger']): FastifyServerOption
  * ```
  */
 export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  let nativeRoutes: NativeRoutes | null = null;
   const app = Fastify({
+    serverFactory: (handler) => createNativeRoutesServer(handler, () => nativeRoutes),
     logger: safeLogger(options.logger ?? false),
     bodyLimit: options.bodyLimit ?? 1_048_576,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
@@ -104,7 +131,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
         'if-none-match',
         'if-modified-since',
       ],
-      exposedHeaders: ['content-range', 'accept-ranges', 'etag', 'last-modified', 'content-length'],
+      exposedHeaders: CORS_EXPOSED_HEADERS,
       maxAge: 600,
     });
   }
@@ -168,6 +195,16 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   const mediaBuffers = new BufferPool();
   await app.register(mediaRoutes, { prefix: API_PREFIX, buffers: mediaBuffers });
   await app.register(mediaRoutes, { hide: true, buffers: mediaBuffers });
+  if (options.nativeMedia !== false) {
+    nativeRoutes = nativeMediaRoutes({
+      app,
+      keyMatches: apiKeyCheck(deps.apiKey),
+      settings: deps.settings,
+      prefixes: [`${API_PREFIX}/media`, '/media'],
+      corsHeaders: corsHeadersFor(corsOrigins),
+      ...(metrics ? { onAnswer: (event) => metrics.httpRequest(event) } : {}),
+    });
+  }
   app.get(`${API_PREFIX}/openapi.json`, { config: { public: true }, schema: { hide: true } }, async () =>
     app.swagger(),
   );

@@ -33,13 +33,19 @@ declare module 'fastify' {
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
+/** A constant-time check of a given key against `apiKey` (what every authenticated route does). */
+export function apiKeyCheck(apiKey: string): (given: string) => boolean {
+  const expected = digest(apiKey);
+  return (given) => timingSafeEqual(digest(given), expected);
+}
+
 /**
  * `x-api-key` on every route except those marked `config: { public: true }`; routes marked
  * `config: { apiKeyInQuery: true }` also take `?api_key=`.
  */
 export const authPlugin = fp<AuthPluginOptions>(
   async (app: FastifyInstance, options) => {
-    const expected = digest(options.apiKey);
+    const keyMatches = apiKeyCheck(options.apiKey);
     const metricsToken = options.metricsToken ? digest(options.metricsToken) : null;
     const prefixes = options.publicPrefixes ?? [];
     app.addHook('onRequest', async (request, reply) => {
@@ -56,7 +62,7 @@ export const authPlugin = fp<AuthPluginOptions>(
           ? (request.query as Record<string, unknown> | undefined)?.api_key
           : undefined;
       const given = typeof header === 'string' && header !== '' ? header : query;
-      if (typeof given === 'string' && given !== '' && timingSafeEqual(digest(given), expected)) return;
+      if (typeof given === 'string' && given !== '' && keyMatches(given)) return;
       return sendApiError(
         reply,
         new ApiError(
