@@ -4,8 +4,9 @@
  *
  * Range requests over stored media: files written by sync-core's `MediaStorageService` into a
  * temp media root (4 KB … 8 MB, 24 files), served by the API's media route (`GET
- * /api/v2/media/:instanceId/*`: auth, path checks, realpath confinement, one open + fstat, pooled
- * read and one write up to 8 MiB, else a 1 MiB-chunk stream) and by
+ * /api/v2/media/:instanceId/*`: auth, path checks, realpath confinement, one open + fstat, then a
+ * plain 200/206 sent by Bun's own server with sendfile — `Bun.serve` routes on the API's port,
+ * apps/api `media/native-media-routes.ts`; the rest through the Fastify route) and by
  * nginx (Debian's `nginx-light`, installed for this benchmark if absent; foreground, temp config,
  * sendfile) aliasing the same folder at the same path — once per `--nginx-workers` value, by
  * default twice: `worker_processes auto` (one per core, as nginx is deployed) and `1` (one event
@@ -24,7 +25,10 @@
  * scaled-out mode over the same database and media folder), as nginx `auto` runs a worker per core.
  * `--servers` may add `static`: a bare Fastify app with only @fastify/static on the same folder
  * (no auth, no path checks), which splits omni's gap to nginx into route work and static serving.
- * (`MBps`: bytes read, headers included, MB/s; `p99Ms` from wrk's latency histogram) and a summary with the medians,
+ * (`MBps`: bytes read, headers included, MB/s; `p99Ms` from wrk's latency histogram;
+ * `serverCpuMsPerMB`: the server's CPU time, user + system, per MB delivered — this process for
+ * `omni` and `static`, the process tree for nginx and `omni-processes`; steadier than MBps on a
+ * busy machine) and a summary with the medians,
  * `throughputRatioByNginxWorkers` (omni MBps / each nginx's), the same for `omni-processes`, and
  * `throughputRatio` = the better omni's MBps / the better nginx's MBps (target ≥ 0.8), naming which.
  */
@@ -40,6 +44,7 @@ import type { HttpLoadResult, LoadRequest } from './lib/http-load.ts';
 import { prng } from './lib/message-generator.ts';
 import { ensureNginx, type RunningNginx, startNginx } from './lib/nginx.ts';
 import { logger, printResult, round } from './lib/report.ts';
+import { treeCpuMs } from './lib/tree-cpu.ts';
 import { ensureWrk, runWrk } from './lib/wrk-load.ts';
 
 const CONNECTIONS = numberArg('connections', 10);
@@ -215,6 +220,20 @@ async function main(): Promise<void> {
       ...(apiProcesses ? { 'omni-processes': apiProcesses.origin } : {}),
       ...Object.fromEntries(Object.entries(nginxes).map(([name, n]) => [name, n.origin])),
     };
+    /** CPU ms of the server so far: this process for the in-process apps, else its process tree. */
+    const pids: Record<string, number> = {
+      ...(apiProcesses ? { 'omni-processes': apiProcesses.pid } : {}),
+      ...Object.fromEntries(Object.entries(nginxes).map(([name, n]) => [name, n.pid])),
+    };
+    const serverCpuMs = (server: Server): number => {
+      const pid = pids[server];
+      if (pid === undefined) {
+        const used = process.cpuUsage();
+        return (used.user + used.system) / 1000;
+      }
+      return treeCpuMs(pid) ?? Number.NaN;
+    };
+    const cpuMsPerMB: Record<string, number[]> = Object.fromEntries(SERVERS.map((s) => [s, []]));
     const run = (server: Server, seconds: number) =>
       runWrk({
         bin: wrk.path,
@@ -229,7 +248,10 @@ async function main(): Promise<void> {
     const results: Record<string, HttpLoadResult[]> = Object.fromEntries(SERVERS.map((s) => [s, []]));
     for (let r = 1; r <= ROUNDS; r++) {
       for (const server of SERVERS) {
+        const cpuBefore = serverCpuMs(server);
         const res = await run(server, SECONDS);
+        const cpuPerMB = (serverCpuMs(server) - cpuBefore) / (res.bytes / MB);
+        cpuMsPerMB[server]?.push(cpuPerMB);
         if (res.ok !== res.requests || res.errors > 0) {
           throw new Error(`${server}: ${res.requests - res.ok} non-2xx, ${res.errors} errors`);
         }
@@ -244,6 +266,7 @@ async function main(): Promise<void> {
           MBps: res.MBps,
           p50Ms: res.p50Ms,
           p99Ms: res.p99Ms,
+          serverCpuMsPerMB: round(cpuPerMB, 3),
           seconds: res.seconds,
         });
       }
@@ -296,6 +319,7 @@ async function main(): Promise<void> {
       ...(SERVERS.includes('static')
         ? { staticMBps: mbps('static'), staticRps: rps('static'), staticP99Ms: p99('static') }
         : {}),
+      serverCpuMsPerMB: Object.fromEntries(SERVERS.map((s) => [s, round(median(cpuMsPerMB[s] ?? []), 3)])),
       throughputRatio: round(mbps(bestOmni) / mbps(best), 2),
       target: 'throughputRatio (the better omni / the better nginx) >= 0.8',
       cores: (await import('node:os')).cpus().length,

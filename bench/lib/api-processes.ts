@@ -12,6 +12,8 @@ import { freePort } from './nginx.ts';
 export interface RunningApiProcesses {
   origin: string;
   processes: number;
+  /** The primary's pid (the API processes are its children). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -55,6 +57,7 @@ export async function startApiProcesses(options: {
   return {
     origin,
     processes: options.processes,
+    pid: proc.pid,
     stop: async () => {
       proc.kill('SIGTERM');
       await Promise.race([proc.exited, Bun.sleep(15_000)]);

@@ -3,7 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import type { NativeRoutesServer } from '../../src/http/native-routes-server.ts';
+import type { NativeRequest, NativeRoutesServer } from '../../src/http/native-routes-server.ts';
+import { nativeMediaRoutes } from '../../src/media/native-media-routes.ts';
 import { API_KEY, createTestApp, type TestApp } from '../helpers.ts';
 
 /**
@@ -240,3 +241,41 @@ for (const cors of [false, true]) {
     });
   });
 }
+
+describe('native media answers are counted', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+    fillMedia(t.mediaDir);
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+  }, 60_000);
+
+  test('onAnswer hears of each native answer with the route pattern; refusals go to the app', async () => {
+    const events: { method: string; route: string; status: number; seconds: number }[] = [];
+    const routes = nativeMediaRoutes({
+      app: t.app,
+      keyMatches: (given) => given === API_KEY,
+      settings: { get: async () => t.mediaDir },
+      prefixes: ['/api/v2/media'],
+      corsHeaders: () => ({}),
+      onAnswer: (event) => events.push(event),
+    });
+    const handle = routes['/api/v2/media/:instanceId/:s1/:s2']?.GET;
+    if (!handle) throw new Error('no route for two segments');
+    const ask = (headers: Record<string, string>) =>
+      handle(
+        Object.assign(new Request(`http://127.0.0.1${m('2026-02/msg1.jpg')}`, { headers }), {
+          params: { instanceId: ID, s1: '2026-02', s2: 'msg1.jpg' },
+        }) as NativeRequest,
+      );
+    const served = await ask({ ...key, range: 'bytes=0-9' });
+    expect(served.status).toBe(206);
+    expect(Buffer.from(await served.arrayBuffer()).equals(bytes.subarray(0, 10))).toBe(true);
+    const refused = await ask({});
+    expect(refused.status).toBe(401);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ method: 'GET', route: '/api/v2/media/:instanceId/*', status: 206 });
+  });
+});
