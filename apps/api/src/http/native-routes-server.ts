@@ -5,8 +5,14 @@ export interface NativeRequest extends Request {
   params: Record<string, string>;
 }
 
+/** What a native handler may ask of Bun's server. */
+export interface NativeServer {
+  /** The client's address, as node:http's `socket.remoteAddress`. */
+  requestIP(request: Request): { address: string } | null;
+}
+
 /** Answers a request on Bun's own server, without node:http. */
-export type NativeHandler = (request: NativeRequest) => Response | Promise<Response>;
+export type NativeHandler = (request: NativeRequest, server?: NativeServer) => Response | Promise<Response>;
 
 /** `Bun.serve` routes: pattern → handler per method. Other methods and paths reach node:http. */
 export type NativeRoutes = Record<string, Partial<Record<'GET' | 'HEAD', NativeHandler>>>;

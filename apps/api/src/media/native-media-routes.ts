@@ -96,11 +96,15 @@ export function nativeMediaRoutes(options: NativeMediaRoutesOptions): NativeRout
 
 function handler(options: NativeMediaRoutesOptions, prefix: string): NativeHandler {
   const route = `${prefix}/:instanceId/*`;
-  return async (request) => {
+  return async (request, server) => {
     const started = performance.now();
     const { path, search } = splitUrl(request.url);
-    const served = await answerNatively(options, prefix, request, path, search);
-    if (!served) return answerThroughApp(options, prefix, request, path, search);
+    // Whatever fails here (the settings' database, say) is the app's to answer, in its error shape.
+    const served = await answerNatively(options, prefix, request, path, search).catch(() => null);
+    if (!served) {
+      const client = server?.requestIP(request)?.address;
+      return answerThroughApp(options, prefix, request, path, search, client);
+    }
     options.onAnswer?.({
       method: request.method,
       route,
@@ -168,6 +172,7 @@ async function answerThroughApp(
   request: NativeRequest,
   path: string,
   search: string,
+  client: string | undefined,
 ): Promise<Response> {
   const { instanceId = '' } = request.params;
   const rewritten = [instanceId, ...segmentsOf(request.params)].some(
@@ -180,6 +185,7 @@ async function answerThroughApp(
     method: request.method as 'GET' | 'HEAD',
     url,
     headers: Object.fromEntries(request.headers),
+    ...(client ? { remoteAddress: client } : {}),
   });
   const headers = new Headers();
   for (const [name, value] of Object.entries(injected.headers)) {

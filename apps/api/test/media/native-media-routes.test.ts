@@ -278,4 +278,30 @@ describe('native media answers are counted', () => {
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ method: 'GET', route: '/api/v2/media/:instanceId/*', status: 206 });
   });
+
+  test('a failure on the native path (settings unreadable) leaves the answer to the app', async () => {
+    const events: unknown[] = [];
+    const routes = nativeMediaRoutes({
+      app: t.app,
+      keyMatches: (given) => given === API_KEY,
+      settings: {
+        get: async () => {
+          throw new Error('database down');
+        },
+      },
+      prefixes: ['/api/v2/media'],
+      corsHeaders: () => ({}),
+      onAnswer: (event) => events.push(event),
+    });
+    const handle = routes['/api/v2/media/:instanceId/:s1/:s2']?.GET;
+    if (!handle) throw new Error('no route for two segments');
+    const request = Object.assign(
+      new Request(`http://127.0.0.1${m('2026-02/msg1.jpg')}`, { headers: { ...key, range: 'bytes=5-9' } }),
+      { params: { instanceId: ID, s1: '2026-02', s2: 'msg1.jpg' } },
+    ) as NativeRequest;
+    const answer = await handle(request);
+    expect(answer.status).toBe(206);
+    expect(Buffer.from(await answer.arrayBuffer()).equals(bytes.subarray(5, 10))).toBe(true);
+    expect(events).toHaveLength(0);
+  });
 });
