@@ -18,10 +18,11 @@ export const jsonBodyPlugin = fp(
     });
     // A POST without a body validates as `{}`: body-less actions work, and a missing required
     // field is reported by name instead of "body must be object".
-    app.addHook('preValidation', async (request) => {
+    app.addHook('preValidation', (request, _reply, done) => {
       if (request.body === undefined && (request.method === 'POST' || request.method === 'PATCH')) {
         request.body = {};
       }
+      done();
     });
     app.addContentTypeParser(
       'application/x-www-form-urlencoded',
