@@ -8,8 +8,8 @@ import type { ApiConfig } from './config.ts';
  * `API_PROCESSES` > 1, in the primary process: forks that many API processes sharing one port
  * (node:cluster; the kernel spreads connections), and supervises them — a process that dies is
  * replaced, SIGTERM is passed to all and the primary exits once they have. The API is stateless
- * when scaled out (Postgres and NATS hold everything), so N processes serve N cores: media above
- * all, which one event loop cannot serve as fast as nginx with a worker per core. Only with
+ * when scaled out (Postgres and NATS hold everything), so N processes serve N cores (each sends
+ * media with sendfile, as one process does: see `http/native-routes-server.ts`). Only with
  * `DATABASE_URL` and `NATS_URL` (the embedded PGlite and in-process worker live in one process).
  * The API key and the credential key are settled here first, so every process uses the same.
  * Never returns.
