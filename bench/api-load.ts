@@ -39,7 +39,10 @@
  *
  * Every run line also carries the CPU per request of this process (`appCpuUsPerRequest`: the app,
  * the bare routes and the simulated runners) and of the bench database's Postgres backends
- * (`pgCpuUsPerRequest`); the job route's lines the share of polls that read the database.
+ * (`pgCpuUsPerRequest`); the job route's lines the share of polls that read the database. The
+ * simulated runners' own CPU, measured for 2 s with no load before the runs, is in the summary as
+ * `runnersCpuMsPerSecond` (`app`, `pg`): it runs during every route's runs and is divided by each
+ * run's requests, so a route serving fewer requests a second carries more of it per request.
  */
 import { encodeCursor } from '../apps/api/src/services/mappers.ts';
 import { emptyProgress, type SyncProgress } from '../packages/sync-core/src/index.ts';
@@ -445,6 +448,11 @@ async function main(): Promise<void> {
         jobDbReadShare: round(median(results.job.map((x) => x.jobDbReadShare ?? 0)), 4),
         jobDbWaitShare: round(median(results.job.map((x) => x.jobDbWaitShare ?? 0)), 4),
         cpuUsPerRequest: Object.fromEntries(ROUTES.map((route) => [route, cpu(route)])),
+        // Counted in every route's figures above: a slower route carries more of it per request.
+        runnersCpuMsPerSecond: {
+          app: round(idleUsed.selfMs / 2, 1),
+          pg: idleUsed.postgresMs === null ? null : round(idleUsed.postgresMs / 2, 1),
+        },
         ...(ROUTES.includes('chat-messages')
           ? {
               chatMessagesRps: rps('chat-messages'),
