@@ -30,3 +30,4 @@ export {
   type SettingsServiceOptions,
   type SettingView,
 } from './settings/settings-service.ts';
+export { StatementError } from './statement-error.ts';

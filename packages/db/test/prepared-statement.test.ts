@@ -39,12 +39,13 @@ for (const engine of TEST_ENGINES) {
       expect(await t.prepared(BY_NAME, ['none'])).toEqual([]);
     });
 
-    test('an error of one run (a bad value) leaves the statement usable', async () => {
+    test('an error of one run (a bad value) carries its SQLSTATE as code and leaves the statement usable', async () => {
       const byId: PreparedStatement = {
         name: 'test_instance_by_id',
         text: 'select name from instances where id = $1::uuid',
       };
-      await expect(t.prepared(byId, ['not-a-uuid'])).rejects.toThrow();
+      // Postgres's SQLSTATE as `code` on both engines (22P02: invalid text representation).
+      await expect(t.prepared(byId, ['not-a-uuid'])).rejects.toMatchObject({ code: '22P02' });
       expect(await t.prepared(byId, ['00000000-0000-4000-8000-000000000000'])).toEqual([]);
     });
   });

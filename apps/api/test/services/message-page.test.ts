@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createTestDb, TEST_ENGINES, type TestDb } from '@omni/db/testing';
 import { sql } from 'kysely';
 import { type ChatKey, ChatReads } from '../../src/services/chat-reads.ts';
+import { encodeCursor } from '../../src/services/mappers.ts';
 import {
   exactOfUtcText,
   fetchSizeOf,
@@ -10,6 +11,7 @@ import {
   messagePageStatement,
   messageTypeOf,
 } from '../../src/services/message-page.ts';
+import { auth, createInstance, createTestApp } from '../helpers.ts';
 
 const ORIGIN = 'http://api.test:8080';
 const OWNER = '4915550001@s.whatsapp.net';
@@ -312,3 +314,42 @@ for (const engine of TEST_ENGINES) {
     });
   });
 }
+
+describe('GET /chats/:id/messages', () => {
+  test('a cursor of the right shape that Postgres refuses (February 30) is a 400 that does not echo it', async () => {
+    const t = await createTestApp();
+    try {
+      const instanceId = await createInstance(t, 'pages-route');
+      await t.db.db
+        .insertInto('messages')
+        .values({
+          instance_id: instanceId,
+          chat_external_id: '900',
+          external_id: 'm1',
+          sent_at: new Date('2026-12-01T10:00:00.000Z'),
+          kind: 'text',
+          text: 'hi',
+        })
+        .execute();
+      const chat = await t.db.db
+        .selectFrom('chats')
+        .select('id')
+        .where('instance_id', '=', instanceId)
+        .executeTakeFirstOrThrow();
+      const ok = await t.app.inject({ url: `/api/v2/chats/${chat.id}/messages`, headers: auth });
+      expect(ok.statusCode).toBe(200);
+      expect(ok.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(ok.json().items).toHaveLength(1);
+      const feb30 = encodeCursor(['2026-02-30T00:00:00.000000Z', '00000000-0000-4000-8000-000000000000']);
+      const res = await t.app.inject({
+        url: `/api/v2/chats/${chat.id}/messages?cursor=${feb30}`,
+        headers: auth,
+      });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.code).toBe('VALIDATION_ERROR');
+      expect(res.body).not.toContain('2026-02-30');
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+});
