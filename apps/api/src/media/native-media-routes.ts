@@ -41,10 +41,16 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'da
  * `Content-Disposition: filename="…"`, which the route does not send: those go through the app.
  */
 const SENT_AS_IS = /^(image|audio|video)\//;
+/** Query strings whose values the route must decode and check itself: percent-encoding, a `#`. */
+const QUERY_LEFT_TO_ROUTE = /[%#]/;
 
-/** The path and query of `url` (absolute, as Bun's `Request.url` is), without parsing it again. */
+/**
+ * The path and query of `url`, without parsing it again: absolute as Bun's `Request.url` is, or
+ * only the request target when the `Host` header is missing or no host (`a/b`, `a b`): Bun then
+ * gives the target alone.
+ */
 function splitUrl(url: string): { path: string; search: string } {
-  const pathStart = url.indexOf('/', url.indexOf('//') + 2);
+  const pathStart = url.startsWith('/') ? 0 : url.indexOf('/', url.indexOf('//') + 2);
   const query = url.indexOf('?', pathStart);
   return query === -1
     ? { path: url.slice(pathStart), search: '' }
@@ -127,14 +133,12 @@ async function answerNatively(
   if (!instanceId || !UUID.test(instanceId) || !isMediaPath(segments)) return null;
   const rest = segments.join('/');
   if (rest.length > MEDIA_MAX_PATH_LENGTH || path !== `${prefix}/${instanceId}/${rest}`) return null;
-  const header = request.headers.get('x-api-key');
-  let given = header;
-  if (!header) {
-    if (search.includes('%')) return null;
-    const keys = new URLSearchParams(search).getAll('api_key');
-    if (keys.length > 1 || (keys[0]?.length ?? 0) > MAX_QUERY_KEY_LENGTH) return null;
-    given = keys[0] ?? null;
-  }
+  // The route validates the query whichever way the key comes (NUL guard, one `api_key` of at most
+  // 512 characters): anything encoded, or a fragment inject would cut off, is left to it.
+  if (QUERY_LEFT_TO_ROUTE.test(search)) return null;
+  const keys = new URLSearchParams(search).getAll('api_key');
+  if (keys.length > 1 || (keys[0]?.length ?? 0) > MAX_QUERY_KEY_LENGTH) return null;
+  const given = request.headers.get('x-api-key') || keys[0];
   if (!given || !options.keyMatches(given)) return null;
   const file = confinedMediaFile(await options.settings.get('media.storagePath'), instanceId, segments);
   if (file === null) return null;
@@ -153,6 +157,9 @@ async function answerNatively(
     closeSync(fd);
   }
   if (answer.kind !== 'body' || answer.range.end < answer.range.start) return null;
+  // Bun applies a request's `Range` to a 200 file answer itself (`BYTES=0-3`, the first of two
+  // `Range` headers): a range the route ignores must not be served partially.
+  if (answer.status === 200 && request.headers.has('range')) return null;
   const { 'content-length': _length, ...headers } = answer.headers;
   const contentType = headers['content-type'] as string;
   if (!headers['content-disposition'] && !SENT_AS_IS.test(contentType)) return null;
@@ -178,9 +185,11 @@ async function answerThroughApp(
   const rewritten = [instanceId, ...segmentsOf(request.params)].some(
     (s) => s === '.' || s === '..' || s.includes('\\'),
   );
+  // `inject` parses the URL again and would drop a `#…` the route reads as part of the query.
+  const query = search.replaceAll('#', '%23');
   const url = rewritten
-    ? `${prefix}/${instanceId === '.' || instanceId === '..' ? '%2e%2e%2e' : encodeURIComponent(instanceId)}/%2e%2e%2e${search}`
-    : `${path}${search}`;
+    ? `${prefix}/${instanceId === '.' || instanceId === '..' ? '%2e%2e%2e' : encodeURIComponent(instanceId)}/%2e%2e%2e${query}`
+    : `${path}${query}`;
   const injected = await options.app.inject({
     method: request.method as 'GET' | 'HEAD',
     url,
