@@ -16,7 +16,10 @@
  *   dedupe-writer  sync-core's DedupeWriter as the runner uses it: one statement per batch of one
  *                  chat, fenced by the job's lease (INSERT … ON CONFLICT DO NOTHING RETURNING + chat
  *                  checkpoint + job progress + the chat's coverage ledger), C chats at once on C
- *                  `connections`. Checked after: every row once, exact counters, each chat covered.
+ *                  `connections`. As in the runner's fetchSegment, a connection's next batch is
+ *                  encoded (`prepareBatch`) while its previous one executes and is sent once that one
+ *                  committed: still one statement at a time per connection, checkpoints in order.
+ *                  Checked after: every row once, exact counters, each chat covered.
  *   naive          the seed's approach: per message a SELECT by key, then an INSERT when absent,
  *                  each its own autocommit statement, on C `connections` at once, on a sample of
  *                  S messages (rows = S).
@@ -176,6 +179,10 @@ try {
     const start = performance.now();
     await Promise.all(
       Array.from({ length: conns }, async () => {
+        // As the runner's fetchSegment: the next batch is encoded (`prepareBatch`) while the one
+        // before it executes, and sent only once that one committed — one statement at a time per
+        // connection, checkpoints in order.
+        let writing: Promise<void> | null = null;
         for (let chat = queue.shift(); chat; chat = queue.shift()) {
           // Newest first, as history is fetched; each batch oldest-first inside. Each batch also
           // extends the chat's coverage ledger as the runner's does (`[oldest + 1 ms, until)` while
@@ -184,7 +191,7 @@ try {
             const messages = chat.slice(Math.max(0, end - BATCH), end);
             const last = end - BATCH <= 0;
             const oldest = messages[0]?.timestamp ?? 0;
-            const r = await writer.writeBatch({
+            const prepared = writer.prepareBatch({
               instanceId,
               messages,
               returnInserted: 'withMedia',
@@ -198,10 +205,14 @@ try {
                   : { from: oldest + 1, to: UNTIL, fromReason: 'failed', toReason: 'depth' },
               },
             });
-            stored += r.stored;
-            duplicates += r.duplicates;
+            await writing;
+            writing = writer.writeBatch(prepared).then((r) => {
+              stored += r.stored;
+              duplicates += r.duplicates;
+            });
           }
         }
+        await writing;
       }),
     );
     const seconds = (performance.now() - start) / 1000;

@@ -256,6 +256,7 @@ export {
   DEFAULT_DEDUPE_WRITER_OPTIONS,
   DedupeWriter,
   type DedupeWriterOptions,
+  PreparedBatch,
 } from './storage/dedupe-writer.ts';
 export { type ChatUpsert, DirectoryWriter, type UpsertCounts } from './storage/directory-writer.ts';
 export { HistoryInbox, type InboxEntry } from './storage/history-inbox.ts';

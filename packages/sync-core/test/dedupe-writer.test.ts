@@ -324,6 +324,52 @@ for (const engine of TEST_ENGINES) {
       expect((await jobs.getJob(job.id)).progress).toMatchObject({ fetched: 2, stored: 2 });
     });
 
+    test('a batch encoded ahead (prepareBatch) writes as writeBatch does; fenced when it is sent', async () => {
+      const inst = await newInstance();
+      const { jobs, job, stale, current } = await takenOver(inst, 'prepared');
+      const messages = [msg('c1', 'a', at(1)), msg('c1', 'b', at(2)), msg('c1', 'b', at(2))];
+      // Encoding does not look at the database: a batch of a run whose lease was taken over is
+      // encoded, and sending it commits nothing.
+      const ahead = writer.prepareBatch({
+        instanceId: inst,
+        messages,
+        checkpoint: { lease: stale, chatId: 'c1', cursor: 'stale', progress: { chatsDone: 1 } },
+      });
+      expect(await writer.writeBatch(ahead).catch((e) => e)).toBeInstanceOf(LeaseLostError);
+      expect(await messageCount(inst)).toBe(0);
+      expect(await chatRow(job.id)).toMatchObject({ cursor: null, fetched: 0, stored: 0 });
+      expect((await jobs.getJob(job.id)).progress).toMatchObject({ fetched: 0, stored: 0, chatsDone: 0 });
+      const prepared = writer.prepareBatch({
+        instanceId: inst,
+        messages,
+        checkpoint: { lease: current, chatId: 'c1', cursor: 'current' },
+      });
+      expect(await writer.writeBatch(prepared)).toMatchObject({
+        fetched: 3,
+        stored: 2,
+        duplicates: 1,
+        updated: 0,
+        oldestTimestamp: at(1),
+        newestTimestamp: at(2),
+      });
+      expect(await chatRow(job.id)).toMatchObject({
+        cursor: 'current',
+        fetched: 3,
+        stored: 2,
+        duplicates: 1,
+      });
+      // A batch with an edit is prepared too and written stepwise, in one transaction.
+      const edit = msg('c1', 'e1', at(5), { kind: 'edit', targetId: externalMessageId('a'), text: 'edited' });
+      const stepwise = writer.prepareBatch({
+        instanceId: inst,
+        messages: [edit],
+        checkpoint: { lease: current, chatId: 'c1', cursor: 'edit' },
+      });
+      expect(await writer.writeBatch(stepwise)).toMatchObject({ stored: 1, updated: 1 });
+      expect((await row(inst, 'c1', 'a')).text).toBe('edited');
+      expect(await chatRow(job.id)).toMatchObject({ cursor: 'edit', fetched: 4, stored: 3 });
+    });
+
     test('fencing: a stepwise batch (edits) and an empty batch of a stale lease commit nothing', async () => {
       const inst = await newInstance();
       const { jobs, job, stale } = await takenOver(inst, 'stepwise');

@@ -6,6 +6,7 @@ import { TEST_ENGINES, type TestDb } from '@omni/db/testing';
 import {
   type BatchCommitted,
   CancelledError,
+  DedupeWriter,
   ExponentialCooldownPolicy,
   externalUserId,
   fixedRateSource,
@@ -15,6 +16,7 @@ import {
   MemoryEventSink,
   NotFoundError,
   PluginRegistry,
+  PreparedBatch,
   RateLimitedError,
   RateLimiter,
   readProgress,
@@ -22,6 +24,8 @@ import {
   SyncRunner,
   type SyncRunnerOptions,
   VirtualClock,
+  type WriteBatchInput,
+  type WriteBatchResult,
 } from '../src/index.ts';
 import { ProgressTracker } from '../src/runner/progress-tracker.ts';
 import { msg } from './support/messages.ts';
@@ -293,6 +297,115 @@ for (const engine of TEST_ENGINES) {
       expect(await externalIds(inst)).toEqual(expected(chats));
     });
 
+    /**
+     * A writer that records the cursors it is sent and how many writes overlap, and holds the
+     * first write until `release` (or 2 s) — time in which the runner fetches the next page.
+     */
+    class WatchedWriter extends DedupeWriter {
+      readonly cursors: unknown[] = [];
+      inFlight = 0;
+      maxInFlight = 0;
+      #hold: Promise<unknown> | null;
+      release: () => void = () => {};
+      constructor(db: TestDb['db']) {
+        super(db);
+        this.#hold = new Promise<void>((resolve) => {
+          this.release = resolve;
+        });
+      }
+      override async writeBatch(input: WriteBatchInput | PreparedBatch): Promise<WriteBatchResult> {
+        const hold = this.#hold;
+        this.#hold = null;
+        if (hold) await Promise.race([hold, Bun.sleep(2_000)]);
+        const batch = input instanceof PreparedBatch ? input.input : input;
+        this.cursors.push(batch.checkpoint?.cursor);
+        this.inFlight += 1;
+        this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+        try {
+          return await super.writeBatch(input);
+        } finally {
+          this.inFlight -= 1;
+        }
+      }
+    }
+
+    test('the next page is fetched while a batch is written; writes stay one at a time, in order', async () => {
+      const inst = await newInstance();
+      const chats = dataset(1, 35);
+      const writer = new WatchedWriter(t.db);
+      let fetchedDuringFirstWrite = false;
+      const { runner, batches } = setup(
+        {
+          chats,
+          pageSize: 10,
+          beforePage: (_c, _p, served) => {
+            if (served !== 1) return;
+            fetchedDuringFirstWrite = writer.cursors.length === 0;
+            writer.release();
+          },
+        },
+        { writer, chatConcurrency: 1 },
+      );
+      const job = await startJob(inst);
+      const result = await runner.runJob(job.id, 'w1');
+      expect(result?.status).toBe('completed');
+      expect(fetchedDuringFirstWrite).toBe(true);
+      expect(writer.maxInFlight).toBe(1);
+      expect(batches.map((b) => [b.batch, b.fetched, b.final])).toEqual([
+        [1, 10, false],
+        [2, 10, false],
+        [3, 10, false],
+        [4, 5, true],
+      ]);
+      expect(writer.cursors).toHaveLength(4);
+      const chat = await t.db
+        .selectFrom('sync_job_chats')
+        .selectAll()
+        .where('job_id', '=', job.id)
+        .executeTakeFirstOrThrow();
+      expect(chat.cursor).toEqual(writer.cursors[3] as never);
+      expect(readProgress(result?.job?.progress)).toMatchObject({ fetched: 35, stored: 35, duplicates: 0 });
+      expect(await externalIds(inst)).toEqual(expected(chats));
+    });
+
+    test('a batch fetched while the one before it loses the lease is not written: the stale run commits nothing', async () => {
+      const inst = await newInstance();
+      const chats = dataset(1, 30);
+      const writer = new WatchedWriter(t.db);
+      const job = await startJob(inst);
+      const { runner, batches } = setup(
+        {
+          chats,
+          pageSize: 10,
+          beforePage: async (_c, _p, served) => {
+            if (served !== 1) return;
+            // While page 2 is fetched and page 1 not yet sent, another worker takes the job over.
+            await t.db
+              .updateTable('sync_jobs')
+              .set({ lease_expires_at: new Date(Date.now() - 1_000) })
+              .where('id', '=', job.id)
+              .execute();
+            await jobs.claimJob(job.id, 'w2', 60_000);
+            writer.release();
+          },
+        },
+        { writer, chatConcurrency: 1 },
+      );
+      const result = await runner.runJob(job.id, 'w1');
+      expect(result?.status).toBe('lease-lost');
+      expect(writer.cursors).toHaveLength(1);
+      expect(batches).toHaveLength(0);
+      expect(await messageCount(inst)).toBe(0);
+      const after = await jobs.getJob(job.id);
+      expect(readProgress(after.progress)).toMatchObject({ fetched: 0, stored: 0 });
+      const chat = await t.db
+        .selectFrom('sync_job_chats')
+        .selectAll()
+        .where('job_id', '=', job.id)
+        .executeTakeFirstOrThrow();
+      expect(chat).toMatchObject({ cursor: null, fetched: 0, stored: 0 });
+    });
+
     test('a crash after batch k then a rerun: exact dataset, no duplicates, counters of a clean run', async () => {
       const inst = await newInstance();
       const chats = dataset(3, 25);
@@ -337,8 +450,9 @@ for (const engine of TEST_ENGINES) {
         pageSize: 10,
         beforePage: async (_chat, _page, served) => {
           if (served !== 2) return;
-          // Paused past its lease (two pages committed): another worker claims the job and
-          // finishes it while this run still holds its third page.
+          // Paused past its lease (two pages fetched, the second committed or still being
+          // written): another worker claims the job and finishes it while this run still holds
+          // its third page.
           await t.db
             .updateTable('sync_jobs')
             .set({ lease_expires_at: new Date(Date.now() - 1_000) })

@@ -358,6 +358,13 @@ function oldestOf(messages: readonly { timestamp: number }[]): number | null {
  * until)` while more follows (lower edge `failed` until the segment goes further), `[since, until)`
  * on the last batch (`depth`), from the beginning when the platform has nothing older
  * (`exhausted`).
+ *
+ * Fetching and writing overlap by one batch: while batch N is written, batch N+1 is fetched and
+ * encoded (`prepareBatch`). Writes stay strictly in order — N+1 is sent only after N committed — so
+ * each checkpoint follows the one before it and every write is fenced as before; a batch whose
+ * predecessor failed is never written (its cursor is not moved, it is fetched again on resume). The
+ * stop check runs between two batches as before; a batch already fetched when it sees a stop is
+ * still written, then the run stops. The last batch of a segment starts no further fetch.
  */
 async function fetchSegment(run: JobRun, chat: SyncJobChat, segment: Segment, state: ChatState) {
   // One page ahead: the platform request for the next batch (and its budget wait) runs while this
@@ -380,20 +387,32 @@ async function fetchSegment(run: JobRun, chat: SyncJobChat, segment: Segment, st
       toReason: 'depth',
     };
   };
-  for await (const batch of batches) {
-    const exhausted = batch.exhausted === true;
-    const final = exhausted || !batch.hasMore;
-    if (exhausted) state.exhausted = true;
-    const oldest = oldestOf(batch.messages);
-    const coverage: CoverageExtension | undefined = final
-      ? complete(exhausted)
-      : oldest !== null && oldest + 1 <= segment.until
-        ? { from: oldest + 1, to: segment.until, fromReason: 'failed', toReason: 'depth' }
-        : undefined;
-    const waits = run.tracker.takeWaits();
-    let result: Awaited<ReturnType<typeof run.writer.writeBatch>>;
-    try {
-      result = await run.writer.writeBatch({
+  /** The batch being written; `done` settles after its commit and the bookkeeping that follows it. */
+  let writing: { done: Promise<void>; final: boolean } | null = null;
+  /**
+   * Waits for the batch being written (its error, if any, is thrown here): `none` when there was
+   * none, else whether it was the segment's last.
+   */
+  const settle = async (): Promise<'none' | 'final' | 'more'> => {
+    const current = writing;
+    writing = null;
+    if (!current) return 'none';
+    await current.done;
+    return current.final ? 'final' : 'more';
+  };
+  try {
+    for await (const batch of batches) {
+      const exhausted = batch.exhausted === true;
+      const final = exhausted || !batch.hasMore;
+      if (exhausted) state.exhausted = true;
+      const oldest = oldestOf(batch.messages);
+      const coverage: CoverageExtension | undefined = final
+        ? complete(exhausted)
+        : oldest !== null && oldest + 1 <= segment.until
+          ? { from: oldest + 1, to: segment.until, fromReason: 'failed', toReason: 'depth' }
+          : undefined;
+      const waits = run.tracker.takeWaits();
+      const prepared = run.writer.prepareBatch({
         instanceId: run.instance.id,
         messages: batch.messages,
         returnInserted: 'withMedia',
@@ -406,30 +425,61 @@ async function fetchSegment(run: JobRun, chat: SyncJobChat, segment: Segment, st
           ...(coverage ? { coverage } : {}),
         },
       });
-    } catch (error) {
-      run.tracker.restoreWaits(waits);
-      throw error;
+      // A stop seen between two batches still lets the batch already fetched be stored (as before
+      // this overlap: a cancel arriving while a page was fetched took effect after that page).
+      let stop: StopSignal | null = null;
+      try {
+        if ((await settle()) === 'more') await run.checkStop();
+      } catch (error) {
+        if (!(error instanceof StopSignal)) {
+          run.tracker.restoreWaits(waits);
+          throw error;
+        }
+        stop = error;
+      }
+      const done = run.writer.writeBatch(prepared).then(
+        async (result) => {
+          if (state.seen) for (const m of batch.messages) state.seen.add(m.externalId);
+          state.cursor = batch.cursor;
+          state.openEdge = final ? null : (coverage?.from ?? state.openEdge);
+          run.batches += 1;
+          run.tracker.onBatch(chat.chat_id, result.oldestTimestamp, false, result.fetched);
+          run.onBatchCommitted({
+            jobId: run.job.id,
+            chatId: chat.chat_id,
+            batch: run.batches,
+            fetched: result.fetched,
+            stored: result.stored,
+            duplicates: result.duplicates,
+            updated: result.updated,
+            final,
+          });
+          await queueMedia(run, result.inserted);
+          await run.tracker.maybeEmit();
+        },
+        (error: unknown) => {
+          run.tracker.restoreWaits(waits);
+          throw error;
+        },
+      );
+      // Observed by `settle`; this only keeps a failure that the next fetch overtakes from being
+      // reported as unhandled meanwhile.
+      done.catch(() => {});
+      writing = { done, final };
+      if (stop) {
+        await settle();
+        throw stop;
+      }
+      if (final) break;
     }
-    if (state.seen) for (const m of batch.messages) state.seen.add(m.externalId);
-    state.cursor = batch.cursor;
-    state.openEdge = final ? null : (coverage?.from ?? state.openEdge);
-    run.batches += 1;
-    run.tracker.onBatch(chat.chat_id, result.oldestTimestamp, false, result.fetched);
-    run.onBatchCommitted({
-      jobId: run.job.id,
-      chatId: chat.chat_id,
-      batch: run.batches,
-      fetched: result.fetched,
-      stored: result.stored,
-      duplicates: result.duplicates,
-      updated: result.updated,
-      final,
-    });
-    await queueMedia(run, result.inserted);
-    await run.tracker.maybeEmit();
-    if (final) return;
-    await run.checkStop();
+  } catch (error) {
+    // A fetch that fails while a batch is being written: that batch commits (or fails) first.
+    await settle();
+    throw error;
   }
+  const last = await settle();
+  if (last === 'final') return;
+  if (last === 'more') await run.checkStop();
   // The plugin ended without a last batch (nothing in the segment): the segment is complete.
   await run.db.transaction().execute(async (trx) => {
     await holdLease(trx, run.lease);

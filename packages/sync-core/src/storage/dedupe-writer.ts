@@ -1,5 +1,5 @@
 import type { Database } from '@omni/db';
-import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
+import { type CompiledQuery, type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
 import type { MediaDescriptor, NormalizedMessage } from '../contract/normalized-message.ts';
 import { coverageCtes, extendCoverage } from '../coverage/coverage-ledger.ts';
 import { LeaseLostError } from '../errors/lease-lost-error.ts';
@@ -54,6 +54,38 @@ interface Prepared {
   failed: number;
   oldest: number | null;
   newest: number | null;
+}
+
+interface StatementRow {
+  k: string;
+  id: string;
+  chat_external_id: string | null;
+  external_id: string | null;
+}
+
+/** A one-statement batch, compiled: `query` is `null` when there is nothing to write. */
+interface Statement {
+  query: CompiledQuery<StatementRow> | null;
+  /** The batch's result, filled in from the statement's rows. */
+  result: WriteBatchResult;
+  valid: readonly NormalizedMessage[];
+  cp: ChatCheckpoint | undefined;
+}
+
+/**
+ * A batch encoded by {@link DedupeWriter.prepareBatch}, to be passed to `writeBatch` once. Opaque:
+ * it holds the validated messages and, for a batch without edits or revokes, its statement.
+ */
+export class PreparedBatch {
+  /** @internal */
+  constructor(
+    /** The batch as given. */
+    readonly input: WriteBatchInput,
+    /** @internal */
+    readonly prepared: Prepared,
+    /** @internal `null`: the batch has edits or revokes and is written stepwise. */
+    readonly statement: Statement | null,
+  ) {}
 }
 
 /** Keeps messages that can be stored (an id, a chat, a finite time) and the batch's time span. */
@@ -175,13 +207,32 @@ export class DedupeWriter {
    * Writes one batch atomically. A batch without edits or revokes is one SQL statement (insert,
    * refresh of re-fetched edited messages, checkpoint and progress as data-modifying CTEs: one round
    * trip, atomic by itself); one with edits or revokes is a transaction of three statements.
+   *
+   * `input` may be a batch encoded ahead by {@link DedupeWriter.prepareBatch}: the statement is then
+   * sent as it is.
    */
-  async writeBatch(input: WriteBatchInput): Promise<WriteBatchResult> {
-    const prepared = prepare(input);
-    if (prepared.valid.some((m) => ACTS_ON_TARGET.has(m.kind))) {
-      return this.#db.transaction().execute((trx) => this.#writeStepwise(trx, input, prepared));
+  async writeBatch(input: WriteBatchInput | PreparedBatch): Promise<WriteBatchResult> {
+    const batch = input instanceof PreparedBatch ? input : this.prepareBatch(input);
+    const { statement } = batch;
+    if (statement === null) {
+      return this.#db.transaction().execute((trx) => this.#writeStepwise(trx, batch.input, batch.prepared));
     }
-    return this.#writeOneStatement(this.#db, input, prepared, true);
+    return this.#run(this.#db, statement);
+  }
+
+  /**
+   * Encodes a batch for {@link DedupeWriter.writeBatch} without touching the database: validation,
+   * the binary column arrays and the statement (a batch with edits or revokes only validated; its
+   * statements are built when it is written). Pure CPU work, so a caller can encode the next batch
+   * of a chat while the previous one executes, and still send them one after the other: each batch
+   * stays one fenced statement that carries its own checkpoint, written only after the batch before
+   * it committed (see the runner's `fetchSegment`).
+   */
+  prepareBatch(input: WriteBatchInput): PreparedBatch {
+    const prepared = prepare(input);
+    if (prepared.valid.some((m) => ACTS_ON_TARGET.has(m.kind)))
+      return new PreparedBatch(input, prepared, null);
+    return new PreparedBatch(input, prepared, this.#build(input, prepared, true));
   }
 
   /** Writes one batch inside a transaction the caller owns (so more writes can join it). */
@@ -198,11 +249,9 @@ export class DedupeWriter {
     if (input.checkpoint && this.#options.asyncCommit) {
       await sql`select set_config('synchronous_commit', 'off', true)`.execute(trx);
     }
-    const result = await this.#writeOneStatement(
+    const result = await this.#run(
       trx,
-      { ...input, checkpoint: undefined, returnInserted: 'all' },
-      prepared,
-      false,
+      this.#build({ ...input, checkpoint: undefined, returnInserted: 'all' }, prepared, false),
     );
     const newActions = result.inserted.filter(
       (r) => ACTS_ON_TARGET.has(r.message.kind) && r.message.targetId,
@@ -229,12 +278,7 @@ export class DedupeWriter {
    * checkpoint is the same statement over no rows, so its checkpoint and counters (`chatsDone`,
    * `chatsExhausted`…) commit together.
    */
-  async #writeOneStatement(
-    db: Db,
-    input: WriteBatchInput,
-    prepared: Prepared,
-    asyncCommit: boolean,
-  ): Promise<WriteBatchResult> {
+  #build(input: WriteBatchInput, prepared: Prepared, asyncCommit: boolean): Statement {
     const { valid, failed, oldest, newest } = prepared;
     const result: WriteBatchResult = {
       fetched: input.messages.length,
@@ -247,7 +291,7 @@ export class DedupeWriter {
       newestTimestamp: newest,
     };
     const cp = input.checkpoint;
-    if (valid.length === 0 && !cp) return result;
+    if (valid.length === 0 && !cp) return { query: null, result, valid, cp };
     const instanceId = input.instanceId;
     const n = valid.length;
     const chats = new Set<string>();
@@ -366,12 +410,7 @@ export class DedupeWriter {
       )`);
       if (cp.coverage) ctes.push(...coverageCtes(instanceId, cp.chatId, cp.coverage, gate));
     }
-    const rows = await sql<{
-      k: string;
-      id: string;
-      chat_external_id: string | null;
-      external_id: string | null;
-    }>`
+    const query = sql<StatementRow>`
       with ${sql.join(ctes)}
       select 'i' as k, id::text as id, chat_external_id, external_id from ins
         ${input.returnInserted === 'withMedia' ? sql`where has_media` : sql``}
@@ -379,7 +418,16 @@ export class DedupeWriter {
       select 'u', count(distinct id)::text, null, null from upd
       union all
       select 'n', count(*)::text, null, null from ins
-      ${cp ? sql`union all select 'f', count(*)::text, null, null from fence` : sql``}`.execute(db);
+      ${cp ? sql`union all select 'f', count(*)::text, null, null from fence` : sql``}`;
+    return { query: query.compile(this.#db), result, valid, cp };
+  }
+
+  /** Sends a built statement and reads its counts and new rows into its result. */
+  async #run(db: Db, statement: Statement): Promise<WriteBatchResult> {
+    const { query, result, valid, cp } = statement;
+    if (query === null) return result;
+    const n = valid.length;
+    const rows = await db.executeQuery(query);
     let byKey: Map<string, NormalizedMessage> | undefined;
     for (const r of rows.rows) {
       if (r.k === 'f') {
