@@ -29,6 +29,26 @@ type Db = Kysely<Database> | Transaction<Database>;
 
 const ACTS_ON_TARGET = new Set(['edit', 'revoke']);
 
+/** Names of the batch's columns in the statement, in the order of {@link batchColumns}. */
+const UNNEST_COLUMNS = [
+  'chat',
+  'ext',
+  'sender',
+  'sender_name',
+  'sent_at',
+  'kind',
+  'text',
+  'reply_to',
+  'target',
+  'has_media',
+  'mime',
+  'url',
+  'meta',
+  'edited_at',
+  'deleted_at',
+  'raw',
+] as const;
+
 /** Element types of the batch's columns, in the order of {@link batchColumns}. */
 const UNNEST_TYPES = [
   'text[]',
@@ -315,10 +335,10 @@ export class DedupeWriter {
     const ctes: RawBuilder<unknown>[] = [];
     if (cp) ctes.push(sql`fence as materialized (${leaseFence(cp.lease)})`);
     ctes.push(
+      // `unnest` in the select list (one per column, zipped in lockstep: the arrays have the same
+      // length) streams the rows; `from unnest(a, b, …)` first copies every column into a tuplestore.
       sql`u as (
-        select * from unnest(${sql.join(columns.map((c, i) => sql`${c}::${sql.raw(UNNEST_TYPES[i] as string)}`))})
-          as u(chat, ext, sender, sender_name, sent_at, kind, text, reply_to, target, has_media, mime, url,
-            meta, edited_at, deleted_at, raw)
+        select ${sql.join(columns.map((c, i) => sql`unnest(${c}::${sql.raw(UNNEST_TYPES[i] as string)}) as ${sql.raw(UNNEST_COLUMNS[i] as string)}`))}
       )`,
       // Pending edits/revokes (stored before their target) are merged into the target as it is
       // inserted. The EXISTS gate is evaluated once: chats without any skip the probe.
@@ -370,11 +390,14 @@ export class DedupeWriter {
         returning t.id
       )`
         : sql`upd as (select null::uuid as id where false)`,
+      // The batch's count of new rows, counted once (the checkpoint, the progress and the result
+      // read it).
+      sql`ins_n as (select count(*) as n from ins)`,
     );
     if (cp) {
-      const stored = sql`(select count(*) from ins)`;
+      const stored = sql`(select n from ins_n)`;
       const updated = sql`(select count(distinct id) from upd)`;
-      const duplicates = sql`${n}::bigint - (select count(*) from ins)`;
+      const duplicates = sql`${n}::bigint - (select n from ins_n)`;
       const oldestIso = oldest === null ? null : new Date(oldest).toISOString();
       const newestIso = newest === null ? null : new Date(newest).toISOString();
       ctes.push(sql`chat_cp as (
@@ -417,7 +440,7 @@ export class DedupeWriter {
       union all
       select 'u', count(distinct id)::text, null, null from upd
       union all
-      select 'n', count(*)::text, null, null from ins
+      select 'n', n::text, null, null from ins_n
       ${cp ? sql`union all select 'f', count(*)::text, null, null from fence` : sql``}`;
     return { query: query.compile(this.#db), result, valid, cp };
   }
