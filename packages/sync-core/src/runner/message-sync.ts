@@ -471,6 +471,9 @@ async function fetchSegment(run: JobRun, chat: SyncJobChat, segment: Segment, st
         throw stop;
       }
       if (final) break;
+      // Let the driver send the statement (a few ticks away) before the next batch is fetched and
+      // encoded: a page a plugin already holds would otherwise be encoded first, on the same thread.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   } catch (error) {
     // A fetch that fails while a batch is being written: that batch commits (or fails) first.
