@@ -21,7 +21,6 @@ import { rateIdentity } from '../rate-limit/rate-identity.ts';
 import type { InsertedMessage } from '../storage/write-batch.ts';
 import type { JobRun } from './job-run.ts';
 import { backfillMedia } from './media-backfill.ts';
-import { readAhead } from './read-ahead.ts';
 import { StopSignal } from './stop-signal.ts';
 import { isSyncDepth, sinceForDepth } from './sync-depth.ts';
 
@@ -359,25 +358,23 @@ function oldestOf(messages: readonly { timestamp: number }[]): number | null {
  * on the last batch (`depth`), from the beginning when the platform has nothing older
  * (`exhausted`).
  *
- * Fetching and writing overlap by one batch: while batch N is written, batch N+1 is fetched and
- * encoded (`prepareBatch`). Writes stay strictly in order — N+1 is sent only after N committed — so
- * each checkpoint follows the one before it and every write is fenced as before; a batch whose
- * predecessor failed is never written (its cursor is not moved, it is fetched again on resume). The
- * stop check runs between two batches as before; a batch already fetched when it sees a stop is
- * still written, then the run stops. The last batch of a segment starts no further fetch.
+ * One page ahead: while batch N is written, the platform request for batch N+1 (and its budget
+ * wait) runs and the batch is encoded (`prepareBatch`), so a chat's pages follow each other at the
+ * pace of its requests or of its writes, whichever is slower, not of both. Writes stay strictly in
+ * order — N+1 is sent only after N committed and the stop check after N passed — so each checkpoint
+ * follows the one before it and every write is fenced as before. A batch whose predecessor failed,
+ * or fetched ahead of a stop (cancel, shutdown, lease lost), is dropped unstored: its cursor is not
+ * moved, it is fetched again from the committed one. The last batch of a segment starts no further
+ * fetch.
  */
 async function fetchSegment(run: JobRun, chat: SyncJobChat, segment: Segment, state: ChatState) {
-  // One page ahead: the platform request for the next batch (and its budget wait) runs while this
-  // one is stored, so a chat's pages follow each other at the pace of its requests alone.
-  const batches = readAhead(
-    run.plugin.fetchHistory(run.ctx, {
-      chatId: chat.chat_id as ChatId,
-      since: segment.since,
-      until: segment.until,
-      cursor: state.cursor,
-      anchor: await oldestStored(run, chat.chat_id, segment.since),
-    }),
-  );
+  const batches = run.plugin.fetchHistory(run.ctx, {
+    chatId: chat.chat_id as ChatId,
+    since: segment.since,
+    until: segment.until,
+    cursor: state.cursor,
+    anchor: await oldestStored(run, chat.chat_id, segment.since),
+  });
   const complete = (exhausted: boolean): CoverageExtension => {
     const beginning = exhausted || segment.since === null;
     return {
@@ -425,17 +422,11 @@ async function fetchSegment(run: JobRun, chat: SyncJobChat, segment: Segment, st
           ...(coverage ? { coverage } : {}),
         },
       });
-      // A stop seen between two batches still lets the batch already fetched be stored (as before
-      // this overlap: a cancel arriving while a page was fetched took effect after that page).
-      let stop: StopSignal | null = null;
       try {
         if ((await settle()) === 'more') await run.checkStop();
       } catch (error) {
-        if (!(error instanceof StopSignal)) {
-          run.tracker.restoreWaits(waits);
-          throw error;
-        }
-        stop = error;
+        run.tracker.restoreWaits(waits);
+        throw error;
       }
       const done = run.writer.writeBatch(prepared).then(
         async (result) => {
@@ -466,10 +457,6 @@ async function fetchSegment(run: JobRun, chat: SyncJobChat, segment: Segment, st
       // reported as unhandled meanwhile.
       done.catch(() => {});
       writing = { done, final };
-      if (stop) {
-        await settle();
-        throw stop;
-      }
       if (final) break;
       // Let the driver send the statement (a few ticks away) before the next batch is fetched and
       // encoded: a page a plugin already holds would otherwise be encoded first, on the same thread.
