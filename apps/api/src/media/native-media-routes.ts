@@ -109,7 +109,8 @@ function handler(options: NativeMediaRoutesOptions, prefix: string): NativeHandl
     const served = await answerNatively(options, prefix, request, path, search).catch(() => null);
     if (!served) {
       const client = server?.requestIP(request)?.address;
-      return answerThroughApp(options, prefix, request, path, search, client);
+      // Bun answers a handler's rejection itself: a 500, its page of source lines outside production.
+      return answerThroughApp(options, prefix, request, path, search, client).catch(unavailable);
     }
     options.onAnswer?.({
       method: request.method,
@@ -166,6 +167,24 @@ async function answerNatively(
   return new Response(Bun.file(file).slice(answer.range.start, answer.range.end + 1, contentType), {
     status: answer.status,
     headers: { ...headers, ...MEDIA_SECURITY_HEADERS, ...options.corsHeaders(request.headers.get('origin')) },
+  });
+}
+
+/**
+ * The answer when the app cannot give one (`inject` refuses once the app is closing): a 503 in the
+ * API's error shape, as the route's refusals are, and the connection closed.
+ */
+function unavailable(): Response {
+  const body = {
+    error: { code: 'SERVICE_UNAVAILABLE', message: 'the server is shutting down or unavailable' },
+  };
+  return Response.json(body, {
+    status: 503,
+    headers: {
+      ...MEDIA_SECURITY_HEADERS,
+      connection: 'close',
+      'content-type': 'application/json; charset=utf-8',
+    },
   });
 }
 

@@ -297,6 +297,32 @@ describe('native media answers are counted', () => {
     expect(events[0]).toMatchObject({ method: 'GET', route: '/api/v2/media/:instanceId/*', status: 206 });
   });
 
+  test('a request the app can no longer answer (closing: inject refuses) gets a 503, not the 500 page of Bun', async () => {
+    const closed = await createTestApp();
+    fillMedia(closed.mediaDir);
+    const routes = nativeMediaRoutes({
+      app: closed.app,
+      keyMatches: (given) => given === API_KEY,
+      settings: { get: async () => closed.mediaDir },
+      prefixes: ['/api/v2/media'],
+      corsHeaders: () => ({}),
+    });
+    await closed.close();
+    const handle = routes['/api/v2/media/:instanceId/:s1/:s2']?.GET;
+    if (!handle) throw new Error('no route for two segments');
+    const answer = await handle(
+      Object.assign(new Request(`http://127.0.0.1${m('2026-02/msg1.jpg')}`), {
+        params: { instanceId: ID, s1: '2026-02', s2: 'msg1.jpg' },
+      }) as NativeRequest,
+    );
+    expect(answer.status).toBe(503);
+    expect(answer.headers.get('connection')).toBe('close');
+    expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(await answer.json()).toEqual({
+      error: { code: 'SERVICE_UNAVAILABLE', message: 'the server is shutting down or unavailable' },
+    });
+  });
+
   test('a failure on the native path (settings unreadable) leaves the answer to the app', async () => {
     const events: unknown[] = [];
     const routes = nativeMediaRoutes({
