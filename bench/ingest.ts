@@ -20,7 +20,10 @@
  *                  `connections`. As in the runner's fetchSegment, a connection's next batch is
  *                  encoded (`prepareBatch`) while its previous one executes and is sent once that one
  *                  committed: still one statement at a time per connection, checkpoints in order.
- *                  Checked after: every row once, exact counters, each chat covered.
+ *                  Checked after: every row once, exact counters, each chat covered. Its line also
+ *                  gives the CPU per input row of this process (`appCpuUsPerRow`: encoding, driver)
+ *                  and of the database's Postgres backends (`pgCpuUsPerRow`), steadier than rows/s
+ *                  on a shared machine.
  *   naive          the seed's approach: per message a SELECT by key, then an INSERT when absent,
  *                  each its own autocommit statement, on C `connections` at once, on a sample of
  *                  S messages (rows = S).
@@ -38,6 +41,7 @@ import { createBenchDatabase } from './lib/bench-db.ts';
 import { copyLine, psqlCopy, psqlCopyText } from './lib/copy-text.ts';
 import { generateMessages } from './lib/message-generator.ts';
 import { connect } from './lib/pg-client.ts';
+import { cpuNow, cpuSince } from './lib/process-cpu.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -177,6 +181,7 @@ try {
     const queue = [...chats];
     let stored = 0;
     let duplicates = 0;
+    const cpu = cpuNow(bench.name);
     const start = performance.now();
     await Promise.all(
       Array.from({ length: conns }, async () => {
@@ -219,6 +224,7 @@ try {
       }),
     );
     const seconds = (performance.now() - start) / 1000;
+    const used = cpuSince(cpu);
     const total = await count('messages');
     const progress = await db
       .selectFrom('sync_jobs')
@@ -251,6 +257,9 @@ try {
         progressStored,
         batch: BATCH,
         coverage: 'per batch',
+        appCpuUsPerRow: Number(((used.selfMs * 1000) / all.length).toFixed(2)),
+        pgCpuUsPerRow:
+          used.postgresMs === null ? null : Number(((used.postgresMs * 1000) / all.length).toFixed(2)),
         connections: conns,
         synchronousCommit: syncCommit,
       },
