@@ -361,7 +361,8 @@ function oldestOf(messages: readonly { timestamp: number }[]): number | null {
  * One page ahead: while batch N is written, the platform request for batch N+1 (and its budget
  * wait) runs and the batch is encoded (`prepareBatch`), so a chat's pages follow each other at the
  * pace of its requests or of its writes, whichever is slower, not of both. Writes stay strictly in
- * order — N+1 is sent only after N committed and the stop check after N passed — so each checkpoint
+ * order — N+1 is sent only after N committed and the stop check after N (run while N+1 is fetched)
+ * passed — so each checkpoint
  * follows the one before it and every write is fenced as before. A batch whose predecessor failed,
  * or fetched ahead of a stop (cancel, shutdown, lease lost), is dropped unstored: its cursor is not
  * moved, it is fetched again from the committed one. The last batch of a segment starts no further
@@ -423,7 +424,7 @@ async function fetchSegment(run: JobRun, chat: SyncJobChat, segment: Segment, st
         },
       });
       try {
-        if ((await settle()) === 'more') await run.checkStop();
+        await settle();
       } catch (error) {
         run.tracker.restoreWaits(waits);
         throw error;
@@ -447,6 +448,9 @@ async function fetchSegment(run: JobRun, chat: SyncJobChat, segment: Segment, st
           });
           await queueMedia(run, result.inserted);
           await run.tracker.maybeEmit();
+          // The stop check between batches, right after this one committed: it overlaps the next
+          // page's request, and a stop it finds drops that page unstored.
+          if (!final) await run.checkStop();
         },
         (error: unknown) => {
           run.tracker.restoreWaits(waits);
@@ -467,9 +471,7 @@ async function fetchSegment(run: JobRun, chat: SyncJobChat, segment: Segment, st
     await settle();
     throw error;
   }
-  const last = await settle();
-  if (last === 'final') return;
-  if (last === 'more') await run.checkStop();
+  if ((await settle()) === 'final') return;
   // The plugin ended without a last batch (nothing in the segment): the segment is complete.
   await run.db.transaction().execute(async (trx) => {
     await holdLease(trx, run.lease);
