@@ -368,6 +368,7 @@ export class DedupeWriter {
                     and x.chat_external_id = any(${chatList}::text[])))
             and e.instance_id = ${instanceId}::uuid and e.chat_external_id = u.chat
             and e.target_external_id = u.ext and e.kind in ('edit', 'revoke')
+          group by e.chat_external_id, e.target_external_id
         ) p on u.kind not in ('edit', 'revoke', 'reaction')
         ${insWhere}
         on conflict on constraint messages_instance_chat_external_key do nothing
