@@ -199,7 +199,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     nativeRoutes = nativeMediaRoutes({
       app,
       keyMatches: apiKeyCheck(deps.apiKey),
-      settings: deps.settings,
+      storagePath: mediaRoot,
       prefixes: [`${API_PREFIX}/media`, '/media'],
       corsHeaders: corsHeadersFor(corsOrigins),
       ...(metrics ? { onAnswer: (event) => metrics.httpRequest(event) } : {}),

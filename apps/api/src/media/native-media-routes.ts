@@ -13,8 +13,11 @@ export interface NativeMediaRoutesOptions {
   app: FastifyInstance;
   /** True when `given` is the API key (the auth plugin's check). */
   keyMatches: (given: string) => boolean;
-  /** Where `media.storagePath` is read, per request as the route does. */
-  settings: { get(key: 'media.storagePath'): Promise<string> };
+  /**
+   * The media folder (`media.storagePath`, set at deploy time and never changed at run time), read
+   * once: the native answer is given synchronously (see {@link nativeMediaRoutes}).
+   */
+  storagePath: string;
   /** Paths the media route is registered under, e.g. `['/api/v2/media', '/media']`. */
   prefixes: readonly string[];
   /** The CORS headers the app would add to an answer for this `Origin` (none without CORS). */
@@ -83,9 +86,17 @@ function conditionalHeaders(request: Request): ConditionalHeaders {
  * Bun hands these requests over with the URL normalised (`..` resolved, `\` made `/`, `%2e`
  * decoded) and the parameters decoded, so one pattern per depth is registered (`…/:s1/:s2`) to see
  * each raw segment; a request whose segments or path could have been rewritten is never served
- * natively, and reaches the route as a path it refuses the same way (400). Files are opened by
- * path a second time for the send: stored media are immutable (written to a temporary name and
- * renamed into place), so the validators of the `fstat` describe the bytes sent.
+ * natively, and reaches the route as a path it refuses the same way (400).
+ *
+ * A native answer is returned synchronously, with no promise in between: Bun (1.4.5) hands a
+ * route the next request pipelined on a connection while the previous answer is still pending,
+ * and then writes the answers out of order or without their status line. A request pipelined
+ * behind an answer that is pending (one given through the app, any other route of the API, or a
+ * body too big for the socket's buffer) is still exposed to that; node:http alone holds such a
+ * request until the answer ahead of it is sent.
+ *
+ * Files are opened by path a second time for the send: stored media are immutable (written to a
+ * temporary name and renamed into place), so the validators of the `fstat` describe the bytes sent.
  */
 export function nativeMediaRoutes(options: NativeMediaRoutesOptions): NativeRoutes {
   const routes: NativeRoutes = {};
@@ -102,11 +113,15 @@ export function nativeMediaRoutes(options: NativeMediaRoutesOptions): NativeRout
 
 function handler(options: NativeMediaRoutesOptions, prefix: string): NativeHandler {
   const route = `${prefix}/:instanceId/*`;
-  return async (request, server) => {
+  return (request, server) => {
     const started = performance.now();
     const { path, search } = splitUrl(request.url);
-    // Whatever fails here (the settings' database, say) is the app's to answer, in its error shape.
-    const served = await answerNatively(options, prefix, request, path, search).catch(() => null);
+    let served: Response | null = null;
+    try {
+      served = answerNatively(options, prefix, request, path, search);
+    } catch {
+      // Whatever fails here is the app's to answer, in its error shape.
+    }
     if (!served) {
       const client = server?.requestIP(request)?.address;
       // Bun answers a handler's rejection itself: a 500, its page of source lines outside production.
@@ -122,13 +137,13 @@ function handler(options: NativeMediaRoutesOptions, prefix: string): NativeHandl
   };
 }
 
-async function answerNatively(
+function answerNatively(
   options: NativeMediaRoutesOptions,
   prefix: string,
   request: NativeRequest,
   path: string,
   search: string,
-): Promise<Response | null> {
+): Response | null {
   const { instanceId } = request.params;
   const segments = segmentsOf(request.params);
   if (!instanceId || !UUID.test(instanceId) || !isMediaPath(segments)) return null;
@@ -141,7 +156,7 @@ async function answerNatively(
   if (keys.length > 1 || (keys[0]?.length ?? 0) > MAX_QUERY_KEY_LENGTH) return null;
   const given = request.headers.get('x-api-key') || keys[0];
   if (!given || !options.keyMatches(given)) return null;
-  const file = confinedMediaFile(await options.settings.get('media.storagePath'), instanceId, segments);
+  const file = confinedMediaFile(options.storagePath, instanceId, segments);
   if (file === null) return null;
   let fd: number;
   try {

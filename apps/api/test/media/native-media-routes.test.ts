@@ -80,6 +80,43 @@ function rawRequest(origin: string, method: string, target: string, headers: Rec
   });
 }
 
+/**
+ * The answers to `requests` written at once on one connection, read by their `Content-Length`
+ * until the server closes it (or leaves it silent for 5 s).
+ */
+function pipelined(origin: string, requests: string): Promise<RawAnswer[]> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = connect(Number(new URL(origin).port), '127.0.0.1', () => socket.write(requests));
+    socket.setTimeout(5_000, () => socket.destroy());
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const all = Buffer.concat(chunks);
+      const answers: RawAnswer[] = [];
+      for (let at = 0; at < all.length; ) {
+        const split = all.indexOf('\r\n\r\n', at);
+        const [statusLine = '', ...headerLines] = all.subarray(at, split).toString('latin1').split('\r\n');
+        const answer: RawAnswer = {
+          status: Number(statusLine.split(' ')[1]),
+          headers: {},
+          body: Buffer.alloc(0),
+        };
+        for (const line of headerLines) {
+          const colon = line.indexOf(':');
+          answer.headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+        }
+        const length = Number(answer.headers['content-length'] ?? 0);
+        answer.body = all.subarray(split + 4, split + 4 + length);
+        answers.push(answer);
+        if (!statusLine.startsWith('HTTP/1.1 ')) break;
+        at = split + 4 + length;
+      }
+      resolve(answers);
+    });
+  });
+}
+
 /** What both servers must agree on: everything but the connection's own headers. */
 function comparable(answer: RawAnswer) {
   const { date: _d, connection: _c, 'keep-alive': _k, 'transfer-encoding': _t, ...headers } = answer.headers;
@@ -246,6 +283,30 @@ for (const cors of [false, true]) {
       });
     }
 
+    test('media requests pipelined on one connection are answered in order, each whole', async () => {
+      const get = (target: string, headers: Record<string, string>) =>
+        [
+          `GET ${target} HTTP/1.1`,
+          'host: x',
+          ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+          '',
+          '',
+        ].join('\r\n');
+      const burst = [
+        get(m('2026-02/msg1.jpg'), key),
+        get(m('2026-02/msg1.jpg'), { ...key, range: 'bytes=10-19' }),
+        get(m('2026-02/msg1.jpg'), {}),
+        get(m('2026-02/x.svg'), key),
+        get(m('2026-02/msg1.jpg'), { ...key, range: 'bytes=-5', connection: 'close' }),
+      ].join('');
+      const [n, f] = await Promise.all([
+        pipelined(apps.nativeOrigin, burst),
+        pipelined(apps.fastifyOrigin, burst),
+      ]);
+      expect(n.map((a) => a.status)).toEqual([200, 206, 401, 200, 206]);
+      expect(n.map(comparable)).toEqual(f.map(comparable));
+    });
+
     test('native and Fastify answers share keep-alive connections', async () => {
       for (let i = 0; i < 5; i++) {
         const media = await fetch(`${apps.nativeOrigin}${m('2026-02/msg1.jpg')}`, {
@@ -275,7 +336,7 @@ describe('native media answers are counted', () => {
     const routes = nativeMediaRoutes({
       app: t.app,
       keyMatches: (given) => given === API_KEY,
-      settings: { get: async () => t.mediaDir },
+      storagePath: t.mediaDir,
       prefixes: ['/api/v2/media'],
       corsHeaders: () => ({}),
       onAnswer: (event) => events.push(event),
@@ -303,7 +364,7 @@ describe('native media answers are counted', () => {
     const routes = nativeMediaRoutes({
       app: closed.app,
       keyMatches: (given) => given === API_KEY,
-      settings: { get: async () => closed.mediaDir },
+      storagePath: closed.mediaDir,
       prefixes: ['/api/v2/media'],
       corsHeaders: () => ({}),
     });
@@ -323,16 +384,12 @@ describe('native media answers are counted', () => {
     });
   });
 
-  test('a failure on the native path (settings unreadable) leaves the answer to the app', async () => {
+  test('what the native path cannot read (its media folder gone) is left to the app', async () => {
     const events: unknown[] = [];
     const routes = nativeMediaRoutes({
       app: t.app,
       keyMatches: (given) => given === API_KEY,
-      settings: {
-        get: async () => {
-          throw new Error('database down');
-        },
-      },
+      storagePath: join(t.mediaDir, 'gone'),
       prefixes: ['/api/v2/media'],
       corsHeaders: () => ({}),
       onAnswer: (event) => events.push(event),
