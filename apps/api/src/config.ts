@@ -29,7 +29,19 @@ export interface ApiConfig {
   corsOrigins: string[];
   /** `PUBLIC_URL`: the origin clients reach the API at, for absolute media links. */
   publicUrl: string | undefined;
+  /**
+   * `NATIVE_MEDIA`, default `true`: plain media answers go out on Bun's own server with
+   * `sendfile(2)`; `false` has Fastify answer every media request (for clients or proxies that
+   * pipeline requests, which Bun's routes do not keep in order behind a pending answer).
+   */
+  nativeMedia: boolean;
 }
+
+const bool = (text: string | undefined, fallback: boolean, name: string): boolean => {
+  if (text === undefined || text === '') return fallback;
+  if (text === 'true' || text === 'false') return text === 'true';
+  throw new Error(`${name} must be true or false, got "${text}"`);
+};
 
 const int = (text: string | undefined, fallback: number, name: string): number => {
   if (text === undefined || text === '') return fallback;
@@ -74,5 +86,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       .split(',')
       .map((origin) => origin.trim())
       .filter((origin) => origin !== ''),
+    nativeMedia: bool(env.NATIVE_MEDIA, true, 'NATIVE_MEDIA'),
   };
 }

@@ -65,6 +65,7 @@ const app = await buildApp(
   {
     logger: { level: config.logLevel, ...SAFE_LOG_OPTIONS },
     corsOrigins: config.corsOrigins,
+    nativeMedia: config.nativeMedia,
     eventStreams: {
       maxStreamsPerInstance: config.sseMaxStreamsPerInstance,
       maxStreams: config.sseMaxStreams,
