@@ -42,7 +42,8 @@ export const Chat = Type.Object({
   updatedAt: Timestamp,
 });
 
-const MESSAGE_TYPES = [
+/** Omni's message types, as its SDK names them. */
+export const MESSAGE_TYPES = [
   'text',
   'audio',
   'image',

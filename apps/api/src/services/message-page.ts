@@ -1,4 +1,5 @@
 import type { PreparedStatement } from '@omni/db';
+import { MESSAGE_TYPES } from '../schemas/chat.ts';
 import { API_PREFIX_PATH } from './api-prefix.ts';
 import { encodeCursor } from './mappers.ts';
 
@@ -133,19 +134,7 @@ export function exactOfUtcText(text: string): string {
   return `${year}-${month}-${day}T${hour}:${minute}:${second}.${fraction.padEnd(6, '0')}Z`;
 }
 
-const OMNI_MESSAGE_TYPES = new Set([
-  'text',
-  'audio',
-  'image',
-  'video',
-  'document',
-  'sticker',
-  'contact',
-  'location',
-  'poll',
-  'reaction',
-  'system',
-]);
+const OMNI_MESSAGE_TYPES: ReadonlySet<string> = new Set(MESSAGE_TYPES);
 
 /** Omni's message type of a stored kind (as `MESSAGE_TYPE` of chat-reads.ts says it in SQL). */
 export function messageTypeOf(kind: string, text: string | null): string {
