@@ -224,7 +224,7 @@ export class ChatReads {
   /** One message by id, with its chat's id; 404 when unknown. */
   async getMessage(id: string, origin: string) {
     if (!UUID.test(id)) throw ApiError.notFound('message', id);
-    const row = await this.#messages(undefined)
+    const row = await this.#messages()
       .innerJoin('chats as c', (join) =>
         join.onRef('c.instance_id', '=', 'm.instance_id').onRef('c.external_id', '=', 'm.chat_external_id'),
       )
@@ -240,15 +240,11 @@ export class ChatReads {
   }
 
   /**
-   * Messages with what their Omni shape needs but their chat's keys (the caller has them);
-   * `owner` undefined = read the instance's per row. The send time comes only as exact text
-   * (`sent_text`, also the cursor's key): a page needs no `Date` parsed for it.
+   * Messages with what their Omni shape needs but their chat's keys (the caller joins them), the
+   * owner read from the message's instance. The send time comes only as exact text (`sent_text`).
    */
-  #messages(owner: string | null | undefined) {
-    const ownerId =
-      owner === undefined
-        ? sql`(select owner_identifier from instances where id = m.instance_id)`
-        : sql`${owner}`;
+  #messages() {
+    const ownerId = sql`(select owner_identifier from instances where id = m.instance_id)`;
     return this.#db
       .selectFrom('messages as m')
       .select([
