@@ -31,6 +31,10 @@ import { settingsRoutes } from './routes/settings.ts';
 import { syncRoutes } from './routes/sync.ts';
 import { API_PREFIX_PATH } from './services/api-prefix.ts';
 import type { DEFAULT_JOB_EVENT_HUB_OPTIONS, JobEventHubOptions } from './services/job-event-hub.ts';
+import type {
+  DEFAULT_MESSAGE_PAGE_CACHE_OPTIONS,
+  MessagePageCacheOptions,
+} from './services/message-page-cache.ts';
 
 /** Base path of every route. */
 export const API_PREFIX = API_PREFIX_PATH;
@@ -66,6 +70,13 @@ export interface BuildAppOptions {
    * @defaultValue true
    */
   nativeMedia?: boolean;
+  /**
+   * Bounds of the message-page cache (`services/message-page-cache.ts`): pages of
+   * `GET /chats/:id/messages` kept, as answered, until a message of their instance changes;
+   * `maxBytes: 0` keeps none.
+   * @defaultValue {@link DEFAULT_MESSAGE_PAGE_CACHE_OPTIONS} (64 MiB, 30 s)
+   */
+  messagePages?: MessagePageCacheOptions;
 }
 
 /** Headers a browser may read from a cross-origin answer (media: ranges and validators). */
@@ -160,6 +171,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   await app.register(servicesPlugin, {
     deps,
     ...(options.eventStreams ? { eventStreams: options.eventStreams } : {}),
+    ...(options.messagePages ? { messagePages: options.messagePages } : {}),
   });
   await app.register(authPlugin, {
     apiKey: deps.apiKey,

@@ -35,6 +35,11 @@ export interface ApiConfig {
    * pipeline requests, which Bun's routes do not keep in order behind a pending answer).
    */
   nativeMedia: boolean;
+  /**
+   * `MESSAGE_PAGE_CACHE_MB`, default 64: MiB of message pages (`GET /chats/:id/messages`) this
+   * process keeps as answered until a message of their instance changes; 0 keeps none.
+   */
+  messagePageCacheMb: number;
 }
 
 const bool = (text: string | undefined, fallback: boolean, name: string): boolean => {
@@ -87,5 +92,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       .map((origin) => origin.trim())
       .filter((origin) => origin !== ''),
     nativeMedia: bool(env.NATIVE_MEDIA, true, 'NATIVE_MEDIA'),
+    messagePageCacheMb: int(env.MESSAGE_PAGE_CACHE_MB, 64, 'MESSAGE_PAGE_CACHE_MB'),
   };
 }

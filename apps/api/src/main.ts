@@ -66,6 +66,7 @@ const app = await buildApp(
     logger: { level: config.logLevel, ...SAFE_LOG_OPTIONS },
     corsOrigins: config.corsOrigins,
     nativeMedia: config.nativeMedia,
+    messagePages: { maxBytes: config.messagePageCacheMb * 1024 * 1024 },
     eventStreams: {
       maxStreamsPerInstance: config.sseMaxStreamsPerInstance,
       maxStreams: config.sseMaxStreams,

@@ -8,3 +8,11 @@ test('NATIVE_MEDIA: on by default, false turns the native media path off, anythi
   expect(loadConfig({ NATIVE_MEDIA: 'false' }).nativeMedia).toBe(false);
   expect(() => loadConfig({ NATIVE_MEDIA: 'no' })).toThrow('NATIVE_MEDIA must be true or false, got "no"');
 });
+
+test('MESSAGE_PAGE_CACHE_MB: 64 by default, 0 turns the page cache off, anything else is refused', () => {
+  expect(loadConfig({}).messagePageCacheMb).toBe(64);
+  expect(loadConfig({ MESSAGE_PAGE_CACHE_MB: '0' }).messagePageCacheMb).toBe(0);
+  expect(loadConfig({ MESSAGE_PAGE_CACHE_MB: '16' }).messagePageCacheMb).toBe(16);
+  expect(() => loadConfig({ MESSAGE_PAGE_CACHE_MB: '-1' })).toThrow('MESSAGE_PAGE_CACHE_MB');
+  expect(() => loadConfig({ MESSAGE_PAGE_CACHE_MB: 'lots' })).toThrow('MESSAGE_PAGE_CACHE_MB');
+});

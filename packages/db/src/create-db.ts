@@ -3,6 +3,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
+import { type ListenChanges, pgliteListen, postgresListen } from './change-feed.ts';
 import { DbError } from './db-error.ts';
 import { migrateToLatest } from './migrate.ts';
 import type { RunPrepared } from './prepared-statement.ts';
@@ -52,6 +53,11 @@ export interface OmniDb {
    * pooled connection on Postgres; on PGlite an ordinary parameterised query.
    */
   prepared: RunPrepared;
+  /**
+   * Subscribes to a notification channel (`LISTEN`): on Postgres over a connection of its own that
+   * reconnects by itself, on PGlite in process. The subscriber closes what it opened.
+   */
+  listen: ListenChanges;
   /** `ok` when a trivial query answers; used by health checks. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -77,6 +83,7 @@ export async function createDb(options: CreateDbOptions = {}): Promise<OmniDb> {
   let db: Kysely<Database>;
   let engine: DbEngine;
   let prepared: PreparedRunner;
+  let listen: ListenChanges;
   if (databaseUrl) {
     engine = 'postgres';
     const pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolSize ?? 10 });
@@ -86,6 +93,7 @@ export async function createDb(options: CreateDbOptions = {}): Promise<OmniDb> {
     pool.on('connect', (client) => client.on('error', () => {}));
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     prepared = postgresRunner(databaseUrl, options.preparedPoolSize ?? 4);
+    listen = postgresListen(databaseUrl);
   } else {
     engine = 'pglite';
     let pglite: PGlite;
@@ -99,6 +107,7 @@ export async function createDb(options: CreateDbOptions = {}): Promise<OmniDb> {
     }
     db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
     prepared = pgliteRunner(pglite);
+    listen = pgliteListen(pglite);
   }
   const destroy = async () => {
     await db.destroy();
@@ -122,6 +131,7 @@ export async function createDb(options: CreateDbOptions = {}): Promise<OmniDb> {
     db,
     engine,
     prepared: prepared.run,
+    listen,
     ping: async () => {
       try {
         await sql`select 1`.execute(db);

@@ -1,3 +1,4 @@
+export type { ChangeListener, ChangeSubscription, ListenChanges } from './change-feed.ts';
 export { type CreateDbOptions, createDb, type DbEngine, type OmniDb } from './create-db.ts';
 export {
   CredentialCipher,

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import type { AppDeps } from '../app-deps.ts';
 import { JobEventHub, type JobEventHubOptions } from '../services/job-event-hub.ts';
 import { JobSnapshots } from '../services/job-snapshots.ts';
+import { MessagePageCache, type MessagePageCacheOptions } from '../services/message-page-cache.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -10,6 +11,8 @@ declare module 'fastify' {
     jobSnapshots: JobSnapshots;
     /** The job event streams of this process: caps, and one subscription and poll per job. */
     jobEvents: JobEventHub;
+    /** Message pages as answered, kept until a message of their instance changes. */
+    messagePages: MessagePageCache;
   }
 }
 
@@ -18,9 +21,11 @@ export interface ServicesPluginOptions {
   deps: AppDeps;
   /** Caps and timings of the job event streams. */
   eventStreams?: JobEventHubOptions;
+  /** Size and age bounds of the message-page cache. */
+  messagePages?: MessagePageCacheOptions;
 }
 
-/** Makes the app's services available to every route as `app.deps` (and `app.jobSnapshots`, `app.jobEvents`). */
+/** Makes the app's services available to every route as `app.deps` (and `app.jobSnapshots`, `app.jobEvents`, `app.messagePages`). */
 export const servicesPlugin = fp<ServicesPluginOptions>(
   async (app: FastifyInstance, options) => {
     app.decorate('deps', options.deps);
@@ -31,6 +36,9 @@ export const servicesPlugin = fp<ServicesPluginOptions>(
     const hub = new JobEventHub(options.deps, options.eventStreams);
     app.decorate('jobEvents', hub);
     app.addHook('onClose', async () => hub.close());
+    const pages = new MessagePageCache(options.deps.db.listen, options.messagePages);
+    app.decorate('messagePages', pages);
+    app.addHook('onClose', async () => pages.close());
   },
   { name: 'services' },
 );

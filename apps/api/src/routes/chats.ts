@@ -34,7 +34,7 @@ function originOf(request: FastifyRequest, publicUrl: string | undefined): strin
  * `/chats/:id/messages`, `/chats/:id/participants`, `/messages/:id`.
  */
 export const chatRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const reads = new ChatReads(app.deps.db.db, app.deps.db.prepared);
+  const reads = new ChatReads(app.deps.db.db, app.deps.db.prepared, app.messagePages);
   const tags = ['chats'];
 
   app.get(
@@ -76,14 +76,14 @@ export const chatRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const chat = await reads.chatKey(request.params.id);
-      const page = await reads.listMessages(
+      const page = await reads.messagePage(
         chat,
         chat.owner_identifier,
         { ...request.query, limit: request.query.limit ?? 50 },
         originOf(request, app.deps.publicUrl),
       );
-      // The page is the schema's JSON text already (ChatReads.listMessages, tested against
-      // toMessage): sent as it is — Fastify serialises no string — hence typed past the schema.
+      // The page is the schema's JSON already (ChatReads.listMessages, tested against toMessage),
+      // as bytes: sent as they are — Fastify serialises no Buffer — hence typed past the schema.
       return reply.type('application/json; charset=utf-8').send(page as never);
     },
   );

@@ -1,4 +1,4 @@
-import type { Database, RunPrepared } from '@omni/db';
+import type { Database, PreparedStatement, RunPrepared } from '@omni/db';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Static } from 'typebox';
 import { ApiError } from '../errors/api-error.ts';
@@ -6,6 +6,7 @@ import type { Chat, ChatParticipant, OmniMessage } from '../schemas/chat.ts';
 import { API_PREFIX_PATH } from './api-prefix.ts';
 import { type CursorPart, decodeCursor, keysetPage, malformedCursor } from './mappers.ts';
 import { fetchSizeOf, type MessagePageRow, messagePageStatement, renderMessagePage } from './message-page.ts';
+import type { MessagePageCache } from './message-page-cache.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -79,6 +80,31 @@ export interface ListMessagesFilter {
   cursor?: string | undefined;
 }
 
+/** The statement of a page of messages and its values (400 for a window or cursor that is wrong). */
+function pageQuery(
+  chat: { instance_id: string; external_id: string },
+  owner: string | null,
+  filter: ListMessagesFilter,
+): { statement: PreparedStatement; values: unknown[] } {
+  if (filter.before && filter.after && Date.parse(filter.after) >= Date.parse(filter.before)) {
+    throw ApiError.validation('after must be before before', [{ in: 'querystring', path: '/after' }]);
+  }
+  const after = cursorOf(filter.cursor, ['timestamp', 'uuid']);
+  const values: unknown[] = [chat.instance_id, chat.external_id, owner];
+  if (after) values.push(after[0], after[1]);
+  // As a `Date` (milliseconds) did before: the same instant whatever precision the query gave.
+  if (filter.before) values.push(new Date(filter.before).toISOString());
+  if (filter.after) values.push(new Date(filter.after).toISOString());
+  const statement = messagePageStatement({
+    cursor: after !== null,
+    before: Boolean(filter.before),
+    after: Boolean(filter.after),
+    mediaOnly: filter.mediaOnly === true,
+    fetch: fetchSizeOf(filter.limit),
+  });
+  return { statement, values };
+}
+
 /**
  * Reads of synced chats and their messages with Omni's field names. Every list is a keyset walk
  * on an index: chats by activity or name, a chat's messages newest first on
@@ -91,10 +117,16 @@ export class ChatReads {
   /** Chat keys recently read by {@link chatKey}: a page of messages needs no chat query. */
   readonly #keys = new Map<string, { at: number; key: ChatKey }>();
 
-  /** `prepared` runs the statements of message pages ({@link listMessages}). */
-  constructor(db: Kysely<Database>, prepared: RunPrepared) {
+  readonly #pages: MessagePageCache | undefined;
+
+  /**
+   * `prepared` runs the statements of message pages ({@link listMessages}); `pages` keeps them
+   * ({@link messagePage}).
+   */
+  constructor(db: Kysely<Database>, prepared: RunPrepared, pages?: MessagePageCache) {
     this.#db = db;
     this.#prepared = prepared;
+    this.#pages = pages;
   }
 
   #chats() {
@@ -201,24 +233,31 @@ export class ChatReads {
     filter: ListMessagesFilter,
     origin: string,
   ): Promise<string> {
-    if (filter.before && filter.after && Date.parse(filter.after) >= Date.parse(filter.before)) {
-      throw ApiError.validation('after must be before before', [{ in: 'querystring', path: '/after' }]);
-    }
-    const after = cursorOf(filter.cursor, ['timestamp', 'uuid']);
-    const values: unknown[] = [chat.instance_id, chat.external_id, owner];
-    if (after) values.push(after[0], after[1]);
-    // As a `Date` (milliseconds) did before: the same instant whatever precision the query gave.
-    if (filter.before) values.push(new Date(filter.before).toISOString());
-    if (filter.after) values.push(new Date(filter.after).toISOString());
-    const statement = messagePageStatement({
-      cursor: after !== null,
-      before: Boolean(filter.before),
-      after: Boolean(filter.after),
-      mediaOnly: filter.mediaOnly === true,
-      fetch: fetchSizeOf(filter.limit),
-    });
+    const { statement, values } = pageQuery(chat, owner, filter);
     const rows = await this.#prepared<MessagePageRow>(statement, values);
     return renderMessagePage(rows, filter.limit, chat, origin);
+  }
+
+  /**
+   * {@link listMessages} as the answer's bytes, kept in the {@link MessagePageCache} (when this
+   * `ChatReads` has one) until a message of the chat's instance changes.
+   */
+  async messagePage(
+    chat: { id: string; instance_id: string; external_id: string },
+    owner: string | null,
+    filter: ListMessagesFilter,
+    origin: string,
+  ): Promise<Buffer> {
+    const { statement, values } = pageQuery(chat, owner, filter);
+    const pages = this.#pages;
+    const key = JSON.stringify([chat.id, statement.name, values, filter.limit, origin]);
+    const kept = pages?.get(key);
+    if (kept) return kept;
+    const ticket = pages?.ticket(chat.instance_id) ?? null;
+    const rows = await this.#prepared<MessagePageRow>(statement, values);
+    const body = Buffer.from(renderMessagePage(rows, filter.limit, chat, origin));
+    pages?.put(ticket, key, body);
+    return body;
   }
 
   /** One message by id, with its chat's id; 404 when unknown. */
