@@ -1,7 +1,7 @@
 /**
  * `bun run bench api-load [--connections 10,50] [--seconds S] [--rounds R] [--max-requests N]
  *  [--routes bare,job,chat-messages,bare-chat,bare-db] [--job-status running|completed] [--running-jobs J]
- *  [--chat-messages N]`
+ *  [--chat-messages N] [--page-cache-mb M]`
  *
  * `GET /api/v2/instances/:id/sync/:jobId` of the real app (`buildApp`: auth, TypeBox validation
  * and serialisation, the job read — one indexed query on the local Postgres, its row reused for a
@@ -31,7 +31,11 @@
  * the others with the cursor the previous page would hand back) — keyset pages on the
  * `(instance_id, chat_external_id, sent_at, id)` index, the deepest one a million rows back. Its
  * summary fields: `chatMessagesP99Ms` and `chatMessagesP99Ratio` = its median p99 / the bare
- * route's (target ≤ 3).
+ * route's (target ≤ 3). The app runs with its message-page cache as production does (64 MiB;
+ * `--page-cache-mb M` sets it as `MESSAGE_PAGE_CACHE_MB` would, 0 = every page from Postgres): the
+ * 1,000 pages (35 MB) fit, so after its first reading each page is answered from the cache until
+ * it ages out (30 s) — no message of the chat changes during the runs. `pageCacheHitShare` (run
+ * lines and summary) is the share of pages answered from it.
  *
  * `bare-chat` (with `chat-messages`): a bare route answering the newest page's document (35 KB)
  * from memory — what the page's size alone costs the server and the load generator, the floor the
@@ -61,6 +65,8 @@ const MAX_REQUESTS = numberArg('max-requests', 200_000);
 const ROUTES = stringArg('routes', 'bare,job,chat-messages,bare-chat').split(',') as Route[];
 /** Messages in the one chat the `chat-messages` route pages through. */
 const CHAT_MESSAGES = numberArg('chat-messages', 1_000_000);
+/** `--page-cache-mb M`: the app's message-page cache as `MESSAGE_PAGE_CACHE_MB=M` sets it (0: off); production's default when absent. */
+const PAGE_CACHE_MB = process.argv.includes('--page-cache-mb') ? numberArg('page-cache-mb', 64) : undefined;
 /** Pages of that chat the load cycles through, spread evenly from the newest to the oldest. */
 const CHAT_PAGES = 1000;
 const CHAT_PAGE_SIZE = 50;
@@ -174,7 +180,7 @@ const median = (values: number[]) => {
 };
 
 async function main(): Promise<void> {
-  const api = await startBenchApi();
+  const api = await startBenchApi(PAGE_CACHE_MB === undefined ? {} : { messagePageCacheMb: PAGE_CACHE_MB });
   let bare: BareFastify | null = null;
   let stopProgress = () => {};
   try {
@@ -330,6 +336,7 @@ async function main(): Promise<void> {
     const run = async (route: Route, connections: number, seconds: number) => {
       const mark = cpuNow(database);
       const snapshots = api.app.jobSnapshots.stats();
+      const pagesBefore = api.app.messagePages.stats();
       const res = await runHttpLoad({
         url: targets[route].url,
         headers: targets[route].headers,
@@ -340,6 +347,8 @@ async function main(): Promise<void> {
       });
       const used = cpuSince(mark);
       const after = api.app.jobSnapshots.stats();
+      const pagesAfter = api.app.messagePages.stats();
+      const pageReads = pagesAfter.hits + pagesAfter.misses - pagesBefore.hits - pagesBefore.misses;
       return {
         ...res,
         // Job route: database reads per poll (in the background too), and the share of polls
@@ -353,6 +362,11 @@ async function main(): Promise<void> {
                   Math.max(1, after.misses - snapshots.misses + after.hits - snapshots.hits),
                 4,
               )
+            : undefined,
+        // Chat route: the share of pages answered from the message-page cache.
+        pageCacheHitShare:
+          route === 'chat-messages'
+            ? round((pagesAfter.hits - pagesBefore.hits) / Math.max(1, pageReads), 4)
             : undefined,
         appCpuUs: round((used.selfMs * 1000) / Math.max(1, res.requests), 1),
         pgCpuUs:
@@ -376,6 +390,7 @@ async function main(): Promise<void> {
           pgCpuUs: number | null;
           jobDbReadShare?: number | undefined;
           jobDbWaitShare?: number | undefined;
+          pageCacheHitShare?: number | undefined;
         })[]
       > = {
         bare: [],
@@ -407,6 +422,7 @@ async function main(): Promise<void> {
             ...(route === 'job'
               ? { jobDbReadShare: res.jobDbReadShare, jobDbWaitShare: res.jobDbWaitShare }
               : {}),
+            ...(route === 'chat-messages' ? { pageCacheHitShare: res.pageCacheHitShare } : {}),
             pgCpuUsPerRequest: res.pgCpuUs,
             bodyBytes:
               route === 'job'
@@ -460,6 +476,11 @@ async function main(): Promise<void> {
               chatMessagesP99Ratio: round(p99('chat-messages') / p99('bare'), 2),
               chatMessages: CHAT_MESSAGES,
               chatPages: chatPages.length,
+              pageCacheMb: PAGE_CACHE_MB ?? 'default (64)',
+              pageCacheHitShare: round(
+                median(results['chat-messages'].map((x) => x.pageCacheHitShare ?? 0)),
+                4,
+              ),
               chatTarget: 'chatMessagesP99Ratio <= 3',
             }
           : {}),

@@ -32,6 +32,8 @@ export interface BenchApi {
 export interface BenchApiOptions {
   /** Media root to serve; a fresh temp folder (removed on close) when absent. */
   mediaDir?: string;
+  /** MiB of the message-page cache, as `MESSAGE_PAGE_CACHE_MB` sets it; the production default when absent. */
+  messagePageCacheMb?: number;
 }
 
 const silentLog = { debug() {}, info() {}, warn() {}, error() {} };
@@ -56,7 +58,12 @@ export async function startBenchApi(options: BenchApiOptions = {}): Promise<Benc
     events: new InProcessEventBus(),
     profiles: new ProfileSyncService(db.db, cipher, plugins, silentLog),
   };
-  const app = await buildApp(deps);
+  const app = await buildApp(
+    deps,
+    options.messagePageCacheMb === undefined
+      ? {}
+      : { messagePages: { maxBytes: options.messagePageCacheMb * 1024 * 1024 } },
+  );
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('app has no TCP address');
