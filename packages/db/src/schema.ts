@@ -275,7 +275,8 @@ export interface RatePausesTable {
 
 /**
  * `history_inbox`: pushed history written before it is processed, deleted in the transaction that
- * stores it (see sync-core's `HistoryInbox`).
+ * stores it or, for a chunk stored in one statement, lazily once it is stored and written (see
+ * sync-core's `HistoryInbox`).
  */
 export interface HistoryInboxTable {
   /** bigint identity; read as text. */

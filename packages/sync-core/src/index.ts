@@ -257,16 +257,23 @@ export {
   DedupeWriter,
   type DedupeWriterOptions,
   PreparedBatch,
+  type StatementExtras,
+  writesInOneStatement,
 } from './storage/dedupe-writer.ts';
 export { type ChatUpsert, DirectoryWriter, type UpsertCounts } from './storage/directory-writer.ts';
-export { HistoryInbox, type InboxEntry } from './storage/history-inbox.ts';
+export {
+  DEFAULT_HISTORY_INBOX_OPTIONS,
+  HistoryInbox,
+  type HistoryInboxOptions,
+  type InboxEntry,
+} from './storage/history-inbox.ts';
 export {
   DEFAULT_HISTORY_INGESTOR_OPTIONS,
   HistoryIngestor,
   type HistoryIngestorOptions,
   type IngestResult,
 } from './storage/history-ingestor.ts';
-export { LidMappingStore } from './storage/lid-mapping-store.ts';
+export { LidMappingStore, lidMappingsUpsert } from './storage/lid-mapping-store.ts';
 export { type SessionLease, SessionLeaseStore } from './storage/session-lease-store.ts';
 export type {
   ChatCheckpoint,

@@ -123,6 +123,159 @@ for (const engine of TEST_ENGINES) {
       ]);
     });
 
+    test('one statement (the common chunk) stores the same rows and counts as the transaction', async () => {
+      const image = {
+        kind: 'image',
+        media: [{ kind: 'image', mimeType: 'image/jpeg', url: 'https://x/1.jpg' }],
+      } as unknown as Partial<ReturnType<typeof msg>>;
+      const first = (inst: string): PushedHistory => ({
+        instanceId: instanceId(inst),
+        syncType: 'INITIAL_BOOTSTRAP',
+        messages: [
+          msg('g1@g.us', 'a', at(1)),
+          msg('g1@g.us', 'b', at(5), image),
+          msg('p1@s.whatsapp.net', 'c', at(2)),
+          msg('p1@s.whatsapp.net', 'r', at(3), { kind: 'reaction', targetId: 'c' } as Partial<
+            ReturnType<typeof msg>
+          >),
+          msg('p1@s.whatsapp.net', 'c', at(2)),
+        ],
+        chats: [
+          { id: chatId('g1@g.us'), name: 'Group one', kind: 'group', readable: true, metadata: { x: 1 } },
+          { id: chatId('quiet@s.whatsapp.net'), name: 'Quiet', kind: 'dm', readable: true },
+        ],
+        contacts: [
+          { externalId: externalUserId('p1@s.whatsapp.net'), name: 'Pat', phoneNumber: '+123', metadata: {} },
+        ],
+        lidMappings: [{ lid: '111@lid', pn: 'p1@s.whatsapp.net' }],
+      });
+      const second = (inst: string): PushedHistory => ({
+        instanceId: instanceId(inst),
+        syncType: 'RECENT',
+        messages: [
+          msg('g1@g.us', 'b', at(5), image),
+          msg('g1@g.us', 'd', at(9)),
+          msg('p2@s.whatsapp.net', 'e', at(4)),
+        ],
+        chats: [{ id: chatId('g1@g.us'), name: null, kind: 'group', readable: true, metadata: { y: 2 } }],
+        contacts: [
+          { externalId: externalUserId('p1@s.whatsapp.net'), name: null, pushName: 'P', metadata: {} },
+          { externalId: externalUserId('p2@s.whatsapp.net'), name: 'Sam', metadata: {} },
+        ],
+        lidMappings: [
+          { lid: '111@lid', pn: 'p9@s.whatsapp.net' },
+          { lid: '222@lid', pn: 'p2@s.whatsapp.net' },
+        ],
+      });
+      const ingestor = new HistoryIngestor(t.db, new DedupeWriter(t.db));
+      const oneStatement = await newInstance();
+      const transaction = await newInstance();
+      const snapshot = async (inst: string) => ({
+        messages: await t.db
+          .selectFrom('messages')
+          .select([
+            'chat_external_id',
+            'external_id',
+            'kind',
+            'text',
+            'has_media',
+            'media_url',
+            'source',
+            'raw',
+          ])
+          .where('instance_id', '=', inst)
+          .orderBy('chat_external_id')
+          .orderBy('external_id')
+          .execute(),
+        chats: (
+          await t.db
+            .selectFrom('chats')
+            .select([
+              'external_id',
+              'name',
+              'kind',
+              'metadata',
+              'last_message_at',
+              'message_count',
+              'media_count',
+            ])
+            .where('instance_id', '=', inst)
+            .orderBy('external_id')
+            .execute()
+        ).map((c) => ({ ...c, last_message_at: c.last_message_at?.toISOString() ?? null })),
+        contacts: await t.db
+          .selectFrom('contacts')
+          .select(['external_id', 'name', 'push_name', 'phone_number', 'is_present'])
+          .where('instance_id', '=', inst)
+          .orderBy('external_id')
+          .execute(),
+        lids: await t.db
+          .selectFrom('lid_mappings')
+          .select(['lid', 'pn'])
+          .where('instance_id', '=', inst)
+          .orderBy('lid')
+          .execute(),
+      });
+      for (const chunk of [first, second]) {
+        expect(ingestor.storesInOneStatement(chunk(oneStatement))).toBe(true);
+        const fast = await ingestor.ingestInOneStatement(chunk(oneStatement));
+        // A claim that always answers yes: today's transaction.
+        const slow = await ingestor.ingest(chunk(transaction), async () => true);
+        expect(fast.result).toEqual(slow as NonNullable<typeof slow>);
+        expect(await snapshot(oneStatement)).toEqual(await snapshot(transaction));
+      }
+      const [firstFast, secondFast] = [
+        await ingestor.ingestInOneStatement(first(oneStatement)),
+        await ingestor.ingestInOneStatement(second(oneStatement)),
+      ];
+      expect(firstFast.result.messages).toMatchObject({ fetched: 5, stored: 0, duplicates: 5 });
+      expect(secondFast.result.messages).toMatchObject({ fetched: 3, stored: 0, duplicates: 3 });
+      const after = await snapshot(oneStatement);
+      expect(
+        after.chats.map((c) => [
+          c.external_id,
+          c.name,
+          Number(c.message_count),
+          Number(c.media_count),
+          c.last_message_at,
+        ]),
+      ).toEqual([
+        ['g1@g.us', 'Group one', 3, 1, new Date(at(9)).toISOString()],
+        ['p1@s.whatsapp.net', null, 1, 0, new Date(at(3)).toISOString()],
+        ['p2@s.whatsapp.net', null, 1, 0, new Date(at(4)).toISOString()],
+        ['quiet@s.whatsapp.net', 'Quiet', 0, 0, null],
+      ]);
+      expect(after.lids).toEqual([
+        { lid: '111@lid', pn: 'p9@s.whatsapp.net' },
+        { lid: '222@lid', pn: 'p2@s.whatsapp.net' },
+      ]);
+    });
+
+    test('edits, revokes and live chunks extending coverage keep the transaction', async () => {
+      const inst = instanceId(await newInstance());
+      const ingestor = new HistoryIngestor(t.db, new DedupeWriter(t.db));
+      const base: PushedHistory = {
+        instanceId: inst,
+        syncType: 'RECENT',
+        messages: [],
+        chats: [],
+        contacts: [],
+      };
+      const edit = msg('c@s.whatsapp.net', 'e1', at(2), {
+        kind: 'edit',
+        targetId: 'm1',
+        text: 'new',
+      } as Partial<ReturnType<typeof msg>>);
+      expect(
+        ingestor.storesInOneStatement({ ...base, messages: [msg('c@s.whatsapp.net', 'm1', at(1)), edit] }),
+      ).toBe(false);
+      expect(ingestor.storesInOneStatement({ ...base, syncType: 'LIVE', liveSince: at(0) })).toBe(false);
+      expect(ingestor.storesInOneStatement({ ...base, syncType: 'LIVE' })).toBe(true);
+      await expect(ingestor.ingestInOneStatement({ ...base, messages: [edit] })).rejects.toThrow();
+      const r = await ingestor.ingest({ ...base, messages: [msg('c@s.whatsapp.net', 'm1', at(1)), edit] });
+      expect(r.messages).toMatchObject({ stored: 2, updated: 1 });
+    });
+
     test('a refresh marks contacts, groups and participants not seen as absent', async () => {
       const inst = await newInstance();
       const dir = new DirectoryWriter();

@@ -205,6 +205,8 @@ export function startWhatsApp(deps: WhatsAppDeps): WhatsAppWiring {
       history.close();
       await plugin.close();
       while (writes.size > 0) await Promise.allSettled([...writes]);
+      // The inbox rows of batches stored already (deleted lazily), before the database closes.
+      await history.flushDeletes();
     },
   };
 }

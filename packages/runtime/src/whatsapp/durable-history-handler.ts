@@ -34,6 +34,9 @@ export const DEFAULT_DURABLE_HISTORY_HANDLER_OPTIONS = {
  * The history handler of a process running WhatsApp sessions: nothing pushed is dropped. Each batch
  * is first written to the `history_inbox` table, then stored (and its row deleted) in one
  * transaction; both steps are retried until they succeed, however long Postgres is away, in order.
+ * With `parallel` (Postgres) the row is written while the batch is stored and, for the common
+ * batch, deleted lazily once both are done (`HistoryInbox.putAndCommit`; {@link flushDeletes} at
+ * shutdown).
  * When the process stops, a batch Postgres did not take yet is written to a spool file and read
  * back at the next start ({@link replay}), with the inbox rows an earlier run (or a dead worker)
  * left.
@@ -78,6 +81,22 @@ export class DurableHistoryHandler {
   async replay(instanceId?: string): Promise<number> {
     if (!instanceId) await this.#unspool();
     return this.#inbox.replay(instanceId);
+  }
+
+  /**
+   * Deletes the inbox rows of batches stored already whose delete was still pending
+   * (`HistoryInbox.flushDeletes`; after {@link close}, before the database closes). On failure
+   * they stay, harmlessly: the next start replays them and stores nothing new.
+   */
+  async flushDeletes(): Promise<void> {
+    try {
+      await this.#inbox.flushDeletes();
+    } catch (error) {
+      this.#log.warn(
+        { err: error, rows: this.#inbox.pendingDeletes().length },
+        'pushed history: inbox rows of stored batches not deleted; the next start replays them (nothing new is stored)',
+      );
+    }
   }
 
   /** Stops retrying: a batch still waiting is tried once more, then spooled or left in the inbox. */

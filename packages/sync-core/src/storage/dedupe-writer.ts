@@ -90,6 +90,27 @@ interface Statement {
   result: WriteBatchResult;
   valid: readonly NormalizedMessage[];
   cp: ChatCheckpoint | undefined;
+  /** The counts of the statement's {@link StatementExtras}, by name, filled in from its rows. */
+  counts: Record<string, number>;
+}
+
+/**
+ * More writes for a batch's one statement ({@link DedupeWriter.writeBatchWith}): data-modifying
+ * CTEs that commit with the batch or not at all, and counts read back from them.
+ */
+export interface StatementExtras {
+  /**
+   * CTEs, each `name as (…)`, placed before the batch's own. Their names must differ from the
+   * writer's (`fence`, `u`, `ins`, `upd`, `ins_n`, `chat_cp`, `job_cp`, `cov_*`).
+   */
+  ctes: readonly RawBuilder<unknown>[];
+  /** Scalar expressions over those CTEs (e.g. `(select count(*) from x)`), read back as numbers by name. */
+  counts: Readonly<Record<string, RawBuilder<unknown>>>;
+}
+
+/** Whether {@link DedupeWriter} writes these messages in one statement (no edit or revoke among them). */
+export function writesInOneStatement(messages: readonly NormalizedMessage[]): boolean {
+  return !messages.some((m) => ACTS_ON_TARGET.has(m.kind));
 }
 
 /**
@@ -255,6 +276,26 @@ export class DedupeWriter {
     return new PreparedBatch(input, prepared, this.#build(input, prepared, true));
   }
 
+  /**
+   * {@link writeBatch}'s one statement with more writes in it (`extras`, e.g. the directory upserts of
+   * a pushed chunk): they commit with the batch, atomically, in one round trip. `whileWriting` is
+   * called once the statement is on its way (a macrotask: the process is waiting for the answer).
+   * `null`, with nothing written, when the batch has edits or revokes (it takes several statements:
+   * use {@link writeBatchIn} in a transaction). An empty batch with extras still runs them.
+   */
+  async writeBatchWith(
+    input: WriteBatchInput,
+    extras: StatementExtras,
+    whileWriting?: () => void,
+  ): Promise<{ result: WriteBatchResult; counts: Record<string, number> } | null> {
+    const prepared = prepare(input);
+    if (prepared.valid.some((m) => ACTS_ON_TARGET.has(m.kind))) return null;
+    const statement = this.#build(input, prepared, true, extras);
+    const running = this.#run(this.#db, statement);
+    if (whileWriting && statement.query !== null) setImmediate(whileWriting);
+    return { result: await running, counts: statement.counts };
+  }
+
   /** Writes one batch inside a transaction the caller owns (so more writes can join it). */
   async writeBatchIn(trx: Transaction<Database>, input: WriteBatchInput): Promise<WriteBatchResult> {
     return this.#writeStepwise(trx, input, prepare(input));
@@ -298,7 +339,12 @@ export class DedupeWriter {
    * checkpoint is the same statement over no rows, so its checkpoint and counters (`chatsDone`,
    * `chatsExhausted`…) commit together.
    */
-  #build(input: WriteBatchInput, prepared: Prepared, asyncCommit: boolean): Statement {
+  #build(
+    input: WriteBatchInput,
+    prepared: Prepared,
+    asyncCommit: boolean,
+    extras: StatementExtras | null = null,
+  ): Statement {
     const { valid, failed, oldest, newest } = prepared;
     const result: WriteBatchResult = {
       fetched: input.messages.length,
@@ -311,7 +357,10 @@ export class DedupeWriter {
       newestTimestamp: newest,
     };
     const cp = input.checkpoint;
-    if (valid.length === 0 && !cp) return { query: null, result, valid, cp };
+    const counts: Record<string, number> = {};
+    const countNames = extras ? Object.keys(extras.counts) : [];
+    for (const name of countNames) counts[name] = 0;
+    if (valid.length === 0 && !cp && !extras?.ctes.length) return { query: null, result, valid, cp, counts };
     const instanceId = input.instanceId;
     const n = valid.length;
     const chats = new Set<string>();
@@ -334,6 +383,7 @@ export class DedupeWriter {
       : sql`where ${gate}`;
     const ctes: RawBuilder<unknown>[] = [];
     if (cp) ctes.push(sql`fence as materialized (${leaseFence(cp.lease)})`);
+    if (extras) ctes.push(...extras.ctes);
     ctes.push(
       // `unnest` in the select list (one per column, zipped in lockstep: the arrays have the same
       // length) streams the rows; `from unnest(a, b, …)` first copies every column into a tuplestore.
@@ -442,13 +492,23 @@ export class DedupeWriter {
       select 'u', count(distinct id)::text, null, null from upd
       union all
       select 'n', n::text, null, null from ins_n
-      ${cp ? sql`union all select 'f', count(*)::text, null, null from fence` : sql``}`;
-    return { query: query.compile(this.#db), result, valid, cp };
+      ${cp ? sql`union all select 'f', count(*)::text, null, null from fence` : sql``}
+      ${
+        countNames.length > 0
+          ? sql.join(
+              countNames.map(
+                (name) => sql`union all select 'x', (${extras?.counts[name]})::text, ${name}::text, null`,
+              ),
+              sql` `,
+            )
+          : sql``
+      }`;
+    return { query: query.compile(this.#db), result, valid, cp, counts };
   }
 
   /** Sends a built statement and reads its counts and new rows into its result. */
   async #run(db: Db, statement: Statement): Promise<WriteBatchResult> {
-    const { query, result, valid, cp } = statement;
+    const { query, result, valid, cp, counts } = statement;
     if (query === null) return result;
     const n = valid.length;
     const rows = await db.executeQuery(query);
@@ -464,6 +524,10 @@ export class DedupeWriter {
       }
       if (r.k === 'n') {
         result.stored = Number(r.id);
+        continue;
+      }
+      if (r.k === 'x') {
+        counts[r.chat_external_id as string] = Number(r.id);
         continue;
       }
       if (!byKey) {

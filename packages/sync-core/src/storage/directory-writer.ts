@@ -1,5 +1,5 @@
 import type { Database } from '@omni/db';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
 import type { ChatInfo, NormalizedContact, NormalizedGroup } from '../contract/channel-plugin.ts';
 import { cleanJson, cleanText } from './sanitize.ts';
 
@@ -37,9 +37,19 @@ function counts(rows: { created: boolean }[]): UpsertCounts {
 export class DirectoryWriter {
   /** Upserts chats; metadata is merged, `last_message_at` only moves forward. */
   async upsertChats(db: Db, instanceId: string, items: readonly ChatUpsert[]): Promise<UpsertCounts> {
+    const statement = this.chatsUpsert(instanceId, items);
+    if (!statement) return { created: 0, updated: 0 };
+    return counts((await statement.execute(db)).rows);
+  }
+
+  /**
+   * {@link upsertChats}' statement, unsent (e.g. to run as a CTE of a larger statement): it returns
+   * `created` per row. `null` when there is nothing to upsert.
+   */
+  chatsUpsert(instanceId: string, items: readonly ChatUpsert[]): RawBuilder<{ created: boolean }> | null {
     const rows = lastBy(items, (i) => i.chat.id);
-    if (rows.length === 0) return { created: 0, updated: 0 };
-    const result = await sql<{ created: boolean }>`
+    if (rows.length === 0) return null;
+    return sql<{ created: boolean }>`
       insert into chats (instance_id, external_id, alt_external_id, name, kind, parent_external_id, metadata, last_message_at)
       select ${instanceId}::uuid, u.ext, u.alt, u.name, u.kind, u.parent, u.meta, to_timestamp(u.last_ms / 1000)
       from unnest(
@@ -57,8 +67,7 @@ export class DirectoryWriter {
         metadata = chats.metadata || excluded.metadata,
         last_message_at = greatest(chats.last_message_at, excluded.last_message_at),
         updated_at = now()
-      returning (xmax = 0) as created`.execute(db);
-    return counts(result.rows);
+      returning (xmax = 0) as created`;
   }
 
   /** Upserts contacts seen at `seenAt`; they are present again. */
@@ -68,9 +77,23 @@ export class DirectoryWriter {
     contacts: readonly NormalizedContact[],
     seenAt: Date,
   ): Promise<UpsertCounts> {
+    const statement = this.contactsUpsert(instanceId, contacts, seenAt);
+    if (!statement) return { created: 0, updated: 0 };
+    return counts((await statement.execute(db)).rows);
+  }
+
+  /**
+   * {@link upsertContacts}' statement, unsent (e.g. to run as a CTE of a larger statement): it
+   * returns `created` per row. `null` when there is nothing to upsert.
+   */
+  contactsUpsert(
+    instanceId: string,
+    contacts: readonly NormalizedContact[],
+    seenAt: Date,
+  ): RawBuilder<{ created: boolean }> | null {
     const rows = lastBy(contacts, (c) => c.externalId);
-    if (rows.length === 0) return { created: 0, updated: 0 };
-    const result = await sql<{ created: boolean }>`
+    if (rows.length === 0) return null;
+    return sql<{ created: boolean }>`
       insert into contacts (instance_id, external_id, name, push_name, verified_name, phone_number, lid,
         avatar_url, metadata, is_present, last_seen_sync_at)
       select ${instanceId}::uuid, u.ext, u.name, u.push_name, u.verified_name, u.phone, u.lid, u.avatar, u.meta,
@@ -92,8 +115,7 @@ export class DirectoryWriter {
         is_present = true,
         last_seen_sync_at = greatest(contacts.last_seen_sync_at, excluded.last_seen_sync_at),
         updated_at = now()
-      returning (xmax = 0) as created`.execute(db);
-    return counts(result.rows);
+      returning (xmax = 0) as created`;
   }
 
   /**

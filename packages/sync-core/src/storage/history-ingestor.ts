@@ -1,10 +1,10 @@
 import type { Database } from '@omni/db';
-import type { Kysely, Transaction } from 'kysely';
+import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
 import type { PushedHistory } from '../contract/channel-plugin.ts';
 import { extendLiveCoverage } from '../coverage/coverage-ledger.ts';
-import type { DedupeWriter } from './dedupe-writer.ts';
-import { DirectoryWriter, type UpsertCounts } from './directory-writer.ts';
-import { LidMappingStore } from './lid-mapping-store.ts';
+import { type DedupeWriter, type StatementExtras, writesInOneStatement } from './dedupe-writer.ts';
+import { type ChatUpsert, DirectoryWriter, type UpsertCounts } from './directory-writer.ts';
+import { LidMappingStore, lidMappingsUpsert } from './lid-mapping-store.ts';
 import type { InsertedMessage, WriteBatchResult } from './write-batch.ts';
 
 /** What one pushed chunk changed. */
@@ -89,18 +89,9 @@ export class HistoryIngestor {
     claim?: (trx: Transaction<Database>) => Promise<boolean>,
     options: IngestClaimOptions = {},
   ): Promise<IngestResult | null> {
+    if (!claim && this.storesInOneStatement(chunk)) return (await this.ingestInOneStatement(chunk)).result;
     const instanceId = chunk.instanceId;
-    const newest = new Map<string, number>();
-    for (const m of chunk.messages) {
-      if (!Number.isFinite(m.timestamp)) continue;
-      newest.set(m.chatId, Math.max(newest.get(m.chatId) ?? m.timestamp, m.timestamp));
-    }
-    const chats = [
-      ...chunk.chats.map((chat) => ({ chat, lastMessageAt: newest.get(chat.id) ?? null })),
-      ...[...newest.entries()]
-        .filter(([id]) => !chunk.chats.some((c) => c.id === id))
-        .map(([id, ts]) => ({ chat: { id: id as PushedHistory['chats'][number]['id'] }, lastMessageAt: ts })),
-    ];
+    const { newest, chats } = chatsOf(chunk);
     const unclaimed = Symbol('unclaimed');
     const written = await this.#db
       .transaction()
@@ -142,4 +133,88 @@ export class HistoryIngestor {
     const { inserted: _, ...messages } = result;
     return { messages, chats: chatCounts, contacts: contactCounts, lidMappings: lidCounts, liveChats };
   }
+
+  /**
+   * Whether {@link ingestInOneStatement} can store the chunk: no edit or revoke among its messages
+   * (those take several statements) and not a live chunk that extends coverage.
+   */
+  storesInOneStatement(chunk: PushedHistory): boolean {
+    if (chunk.syncType === 'LIVE' && typeof chunk.liveSince === 'number') return false;
+    return writesInOneStatement(chunk.messages);
+  }
+
+  /**
+   * Stores a chunk {@link storesInOneStatement} accepts in ONE autocommitted statement: the
+   * `lid_mappings`, `chats` and `contacts` upserts run as data-modifying CTEs of the dedupe
+   * writer's messages statement (no `BEGIN`/`COMMIT`, one round trip), with the same result as
+   * {@link ingest}'s transaction. `extras` ride along and commit with it (their counts come back in
+   * `counts`); `whileWriting` is called once the statement is on its way. Throws when the chunk
+   * does not qualify.
+   */
+  async ingestInOneStatement(
+    chunk: PushedHistory,
+    options: { extras?: StatementExtras; whileWriting?: () => void } = {},
+  ): Promise<{ result: IngestResult; counts: Record<string, number> }> {
+    if (!this.storesInOneStatement(chunk)) throw new Error('this chunk is not stored in one statement');
+    const instanceId = chunk.instanceId;
+    const { chats } = chatsOf(chunk);
+    const ctes: RawBuilder<unknown>[] = [...(options.extras?.ctes ?? [])];
+    const counts: Record<string, RawBuilder<unknown>> = { ...options.extras?.counts };
+    const upserts: [string, RawBuilder<{ created: boolean }> | null][] = [
+      ['hi_lids', lidMappingsUpsert(instanceId, chunk.lidMappings ?? [])],
+      ['hi_chats', this.#directory.chatsUpsert(instanceId, chats)],
+      ['hi_contacts', this.#directory.contactsUpsert(instanceId, chunk.contacts, new Date())],
+    ];
+    for (const [name, statement] of upserts) {
+      if (!statement) continue;
+      const cte = sql.raw(name);
+      ctes.push(sql`${cte} as (${statement})`);
+      counts[`${name}_created`] = sql`select count(*) from ${cte} where created`;
+      counts[`${name}_updated`] = sql`select count(*) from ${cte} where not created`;
+    }
+    const written = await this.#writer.writeBatchWith(
+      {
+        instanceId,
+        messages: chunk.messages,
+        source: chunk.syncType === 'LIVE' ? 'live' : 'sync',
+      },
+      { ctes, counts },
+      options.whileWriting,
+    );
+    if (!written) throw new Error('this chunk is not stored in one statement');
+    const { result, counts: read } = written;
+    const upserted = (name: string): UpsertCounts => ({
+      created: read[`${name}_created`] ?? 0,
+      updated: read[`${name}_updated`] ?? 0,
+    });
+    if (result.inserted.length > 0) await this.#options.onInserted(instanceId, result.inserted);
+    const { inserted: _, ...messages } = result;
+    return {
+      result: {
+        messages,
+        chats: upserted('hi_chats'),
+        contacts: upserted('hi_contacts'),
+        lidMappings: upserted('hi_lids'),
+        liveChats: 0,
+      },
+      counts: read,
+    };
+  }
+}
+
+/** Each chat's newest message time in the chunk, and the chats to upsert (listed or seen on a message). */
+function chatsOf(chunk: PushedHistory): { newest: Map<string, number>; chats: ChatUpsert[] } {
+  const newest = new Map<string, number>();
+  for (const m of chunk.messages) {
+    if (!Number.isFinite(m.timestamp)) continue;
+    newest.set(m.chatId, Math.max(newest.get(m.chatId) ?? m.timestamp, m.timestamp));
+  }
+  const listed = new Set<string>(chunk.chats.map((c) => c.id));
+  const chats: ChatUpsert[] = [
+    ...chunk.chats.map((chat) => ({ chat, lastMessageAt: newest.get(chat.id) ?? null })),
+    ...[...newest.entries()]
+      .filter(([id]) => !listed.has(id))
+      .map(([id, ts]) => ({ chat: { id: id as ChatUpsert['chat']['id'] }, lastMessageAt: ts })),
+  ];
+  return { newest, chats };
 }

@@ -1,5 +1,5 @@
 import type { Database } from '@omni/db';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
 import type { LidMapping } from '../contract/channel-plugin.ts';
 import type { UpsertCounts } from './directory-writer.ts';
 import { cleanText } from './sanitize.ts';
@@ -32,20 +32,9 @@ export class LidMappingStore {
 
   /** {@link upsert} inside the caller's transaction. */
   async upsertIn(db: Db, instanceId: string, mappings: readonly LidMapping[]): Promise<UpsertCounts> {
-    const byLid = new Map<string, string>();
-    for (const { lid, pn } of mappings) {
-      const l = cleanText(lid);
-      const p = cleanText(pn);
-      if (l && p) byLid.set(l, p);
-    }
-    if (byLid.size === 0) return { created: 0, updated: 0 };
-    const result = await sql<{ created: boolean }>`
-      insert into lid_mappings (instance_id, lid, pn)
-      select ${instanceId}::uuid, u.lid, u.pn
-      from unnest(${[...byLid.keys()]}::text[], ${[...byLid.values()]}::text[]) as u(lid, pn)
-      on conflict (instance_id, lid) do update set pn = excluded.pn, updated_at = now()
-        where lid_mappings.pn is distinct from excluded.pn
-      returning (xmax = 0) as created`.execute(db);
+    const statement = lidMappingsUpsert(instanceId, mappings);
+    if (!statement) return { created: 0, updated: 0 };
+    const result = await statement.execute(db);
     const created = result.rows.filter((r) => r.created).length;
     return { created, updated: result.rows.length - created };
   }
@@ -59,4 +48,29 @@ export class LidMappingStore {
       .orderBy('lid')
       .execute();
   }
+}
+
+/**
+ * The upsert of {@link LidMappingStore.upsert}, unsent (e.g. to run as a CTE of a larger
+ * statement): it returns `created` per row written (a pair already stored returns no row). `null`
+ * when no pair is complete.
+ */
+export function lidMappingsUpsert(
+  instanceId: string,
+  mappings: readonly LidMapping[],
+): RawBuilder<{ created: boolean }> | null {
+  const byLid = new Map<string, string>();
+  for (const { lid, pn } of mappings) {
+    const l = cleanText(lid);
+    const p = cleanText(pn);
+    if (l && p) byLid.set(l, p);
+  }
+  if (byLid.size === 0) return null;
+  return sql<{ created: boolean }>`
+      insert into lid_mappings (instance_id, lid, pn)
+      select ${instanceId}::uuid, u.lid, u.pn
+      from unnest(${[...byLid.keys()]}::text[], ${[...byLid.values()]}::text[]) as u(lid, pn)
+      on conflict (instance_id, lid) do update set pn = excluded.pn, updated_at = now()
+        where lid_mappings.pn is distinct from excluded.pn
+      returning (xmax = 0) as created`;
 }
