@@ -8,6 +8,7 @@ import {
 } from '@omni/testkit/whatsapp';
 import { proto } from '@whiskeysockets/baileys';
 import { IdentityMap } from '../src/identity/identity-map.ts';
+import { normalizeJid } from '../src/identity/jid.ts';
 import { normalizeMessage } from '../src/normalize/normalize-message.ts';
 
 const CHAT = '15550001111@s.whatsapp.net';
@@ -221,5 +222,27 @@ describe('normalizeMessage', () => {
       { identity, self: { id: ME } },
     );
     expect(String(dm?.chatId)).toBe('15557777777@s.whatsapp.net');
+  });
+});
+
+describe('normalizeJid', () => {
+  test('drops device and agent, maps @c.us; ids already user-level come back as they are', () => {
+    const cases: [string, string][] = [
+      ['15550001111@s.whatsapp.net', '15550001111@s.whatsapp.net'],
+      ['15550001111:12@s.whatsapp.net', '15550001111@s.whatsapp.net'],
+      ['15550001111_1:12@s.whatsapp.net', '15550001111@s.whatsapp.net'],
+      ['15550001111_1@s.whatsapp.net', '15550001111@s.whatsapp.net'],
+      ['222000:3@lid', '222000@lid'],
+      ['222000@hosted.lid', '222000@hosted.lid'],
+      ['15550001111@c.us', '15550001111@s.whatsapp.net'],
+      ['15550001111:2@c.us', '15550001111@s.whatsapp.net'],
+      ['120363000000000001@g.us', '120363000000000001@g.us'],
+      ['1203-63_1@g.us', '1203-63_1@g.us'],
+      ['1203-63:1@g.us', '1203-63@g.us'],
+      ['a_b@x@g.us', 'a@x@g.us'],
+      ['status@broadcast', 'status@broadcast'],
+      ['no-server', 'no-server'],
+    ];
+    for (const [jid, expected] of cases) expect(normalizeJid(jid)).toBe(expected);
   });
 });

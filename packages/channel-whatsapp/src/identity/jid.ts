@@ -33,13 +33,23 @@ export function isGroupJid(jid: string | null | undefined): jid is string {
 export function normalizeJid(jid: string): string {
   const at = jid.indexOf('@');
   if (at < 0) return jid;
+  // Most ids are user-level already (no device, no agent, not `@c.us`): returned as they are, not
+  // rebuilt (this runs several times per message of every history chunk).
+  const colon = jid.indexOf(':');
+  const underscore = jid.indexOf('_');
+  if (
+    (colon < 0 || colon > at) &&
+    (underscore < 0 || underscore > at || (at === jid.length - 5 && jid.endsWith('@g.us'))) &&
+    !jid.endsWith('@c.us')
+  )
+    return jid;
   let user = jid.slice(0, at);
   let server = jid.slice(at + 1);
   if (server === 'c.us') server = 's.whatsapp.net';
-  const colon = user.indexOf(':');
-  if (colon >= 0) user = user.slice(0, colon);
-  const underscore = user.indexOf('_');
-  if (underscore >= 0 && server !== 'g.us') user = user.slice(0, underscore);
+  const userColon = user.indexOf(':');
+  if (userColon >= 0) user = user.slice(0, userColon);
+  const userUnderscore = user.indexOf('_');
+  if (userUnderscore >= 0 && server !== 'g.us') user = user.slice(0, userUnderscore);
   return `${user}@${server}`;
 }
 
