@@ -9,6 +9,7 @@ import {
 import { proto } from '@whiskeysockets/baileys';
 import { IdentityMap } from '../src/identity/identity-map.ts';
 import { normalizeJid } from '../src/identity/jid.ts';
+import { toJsonSafe } from '../src/normalize/json-safe.ts';
 import { normalizeMessage } from '../src/normalize/normalize-message.ts';
 
 const CHAT = '15550001111@s.whatsapp.net';
@@ -244,5 +245,47 @@ describe('normalizeJid', () => {
       ['no-server', 'no-server'],
     ];
     for (const [jid, expected] of cases) expect(normalizeJid(jid)).toBe(expected);
+  });
+});
+
+describe('toJsonSafe', () => {
+  test('bytes become base64, Longs and bigints numbers, Dates ISO; undefined, functions and empty lists go', () => {
+    const long = { low: 5, high: 0, toNumber: () => 5 };
+    const bytes = new Uint8Array([0, 1, 2, 250, 251, 252, 253]);
+    const value = {
+      s: 'x',
+      b: false,
+      n: 3.5,
+      inf: Number.POSITIVE_INFINITY,
+      big: 7n,
+      nil: null,
+      undef: undefined,
+      fn: () => 1,
+      empty: [],
+      list: [1, undefined, 'a', bytes],
+      bytes,
+      buffer: Buffer.from('hello'),
+      sub: bytes.subarray(2, 5),
+      long,
+      when: new Date(Date.UTC(2026, 0, 1)),
+      nested: { deeper: { ts: long, tags: [] } },
+    };
+    expect(toJsonSafe(value)).toEqual({
+      s: 'x',
+      b: false,
+      n: 3.5,
+      inf: null,
+      big: 7,
+      nil: null,
+      list: [1, null, 'a', 'AAEC+vv8/Q=='],
+      bytes: 'AAEC+vv8/Q==',
+      buffer: 'aGVsbG8=',
+      sub: 'Avr7',
+      long: 5,
+      when: '2026-01-01T00:00:00.000Z',
+      nested: { deeper: { ts: 5 } },
+    });
+    expect(toJsonSafe(bytes)).toBe(Buffer.from(bytes).toString('base64'));
+    expect([toJsonSafe(undefined), toJsonSafe(Symbol('s')), toJsonSafe('t')]).toEqual([null, null, 't']);
   });
 });

@@ -25,10 +25,22 @@ export function toNumberOrNull(value: unknown): number | null {
   return null;
 }
 
+/** `Uint8Array.prototype.toBase64` (ES2026, in Bun; `lib` stops at ES2023). */
+interface ToBase64 {
+  toBase64?: () => string;
+}
+
+/** Bytes as standard base64 (padded), natively where the runtime can. */
+function base64Of(bytes: Uint8Array): string {
+  const native = (bytes as ToBase64).toBase64;
+  return typeof native === 'function'
+    ? native.call(bytes)
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
 /** Bytes (Buffer, Uint8Array, or a JSON-revived `{type:'Buffer',data}`) as base64, else `null`. */
 export function bytesToBase64(value: unknown): string | null {
-  if (value instanceof Uint8Array)
-    return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+  if (value instanceof Uint8Array) return base64Of(value);
   if (typeof value === 'string') return value;
   return null;
 }
@@ -58,20 +70,49 @@ export function toJsonSafe(value: unknown): JsonValue {
     case 'bigint':
       return Number(value);
     case 'object':
-      break;
+      return objectToJsonSafe(value);
     default:
       return null;
   }
-  if (value instanceof Uint8Array) return bytesToBase64(value);
-  if (Array.isArray(value)) return value.map(toJsonSafe);
+}
+
+/**
+ * {@link toJsonSafe} of a non-null object. It runs on every message of a history chunk (its `raw`),
+ * so plain fields (most of a message) are copied inline rather than through a call each.
+ */
+function objectToJsonSafe(value: object): JsonValue {
+  if (value instanceof Uint8Array) return base64Of(value);
+  if (Array.isArray(value)) {
+    const list: JsonValue[] = new Array(value.length);
+    for (let i = 0; i < value.length; i++) list[i] = toJsonSafe(value[i]);
+    return list;
+  }
   if (value instanceof Date) return value.toISOString();
   if (isLong(value)) return value.toNumber();
   const out: { [key: string]: JsonValue } = {};
   for (const key of Object.keys(value)) {
     const field = (value as Record<string, unknown>)[key];
-    if (field === undefined || typeof field === 'function') continue;
-    if (Array.isArray(field) && field.length === 0) continue;
-    out[key] = toJsonSafe(field);
+    switch (typeof field) {
+      case 'string':
+      case 'boolean':
+        out[key] = field;
+        break;
+      case 'number':
+        out[key] = Number.isFinite(field) ? field : null;
+        break;
+      case 'object':
+        if (field === null) out[key] = null;
+        else if (!Array.isArray(field) || field.length > 0) out[key] = objectToJsonSafe(field);
+        break;
+      case 'bigint':
+        out[key] = Number(field);
+        break;
+      case 'undefined':
+      case 'function':
+        break;
+      default:
+        out[key] = null;
+    }
   }
   return out;
 }
