@@ -251,8 +251,8 @@ export function normalizeMessage(msg: WAMessage, context: NormalizeContext): Nor
 
   let classified: Classified | null;
   let edited = false;
-  if (msg.message) {
-    const unwrapped = unwrapContent(msg.message);
+  const unwrapped = msg.message ? unwrapContent(msg.message) : null;
+  if (unwrapped) {
     edited = unwrapped.edited;
     classified = classify(msg, unwrapped.content, unwrapped.viewOnce, timestamp);
   } else if (msg.messageStubType === proto.WebMessageInfo.StubType.REVOKE) {
@@ -277,8 +277,7 @@ export function normalizeMessage(msg: WAMessage, context: NormalizeContext): Nor
     senderId = chat;
   }
 
-  const content = msg.message ? unwrapContent(msg.message).content : null;
-  const ctx = content ? contextOf(content) : null;
+  const ctx = unwrapped ? contextOf(unwrapped.content) : null;
   const normalized: NormalizedMessage = {
     externalId: externalMessageId(key.id),
     chatId: chatId(chat),
