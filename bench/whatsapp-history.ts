@@ -6,9 +6,11 @@
  *     through Baileys' `processHistoryMessage`, emitted as `messaging-history.set` on a fake socket,
  *     normalized by the WhatsApp plugin and handed over as production does it on Postgres
  *     (`HistoryInbox.putAndCommit`, the durable path of `startWhatsApp`): stored by
- *     `HistoryIngestor` (messages, chats, contacts) in a transaction that, once its messages
- *     statement is on its way, has the batch written to `history_inbox` (zstd-compressed JSON) on a
- *     second connection, deletes that row and commits only once it is written;
+ *     `HistoryIngestor` (messages, chats, contacts, LID pairs) in ONE autocommitted statement
+ *     (the upserts as CTEs of the dedupe writer's messages statement); once that statement is on
+ *     its way the batch is written to `history_inbox` (zstd-compressed JSON, synchronous commit) on
+ *     a second connection, and the row is deleted lazily once both are done (by the next chunk's
+ *     statement);
  *  2. writer: the same N messages, already normalized, straight through `DedupeWriter` in the same
  *     batches.
  * Chunks are encoded before timing (that is the phone's work); the writer path's normalization is
@@ -154,8 +156,8 @@ async function makePipeline(t: TestDb) {
   let target = await newInstance(t, 'bench-warmup');
   plugin.setHistoryHandler(async (pushed) => {
     const batch = { ...pushed, instanceId: target };
-    // As startWhatsApp on Postgres: the inbox write beside the storing transaction, which
-    // commits only once the row is written (DurableHistoryHandler, `parallel`).
+    // As startWhatsApp on Postgres: the inbox write beside the storing statement; the row is
+    // deleted lazily once both are done (DurableHistoryHandler, `parallel`).
     const { error } = await inbox.putAndCommit(batch);
     if (error) throw error;
   });
@@ -175,7 +177,11 @@ async function makePipeline(t: TestDb) {
       await plugin.flush(session);
       return performance.now() - started;
     },
-    close: () => plugin.close(),
+    close: async () => {
+      await plugin.close();
+      // The last chunk's inbox row (deleted lazily), before the database goes.
+      await inbox.flushDeletes();
+    },
   };
 }
 
