@@ -281,7 +281,8 @@ export class DedupeWriter {
    * a pushed chunk): they commit with the batch, atomically, in one round trip. `whileWriting` is
    * called once the statement is on its way (a macrotask: the process is waiting for the answer).
    * `null`, with nothing written, when the batch has edits or revokes (it takes several statements:
-   * use {@link writeBatchIn} in a transaction). An empty batch with extras still runs them.
+   * use {@link writeBatchIn} in a transaction). An empty batch with extras still runs them. The
+   * extras are not gated on a checkpoint's lease (pushed history, their one user, has none).
    */
   async writeBatchWith(
     input: WriteBatchInput,
