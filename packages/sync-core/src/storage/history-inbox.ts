@@ -160,6 +160,8 @@ export class HistoryInbox {
       } catch (error) {
         inbox.open = false;
         await inbox.put?.catch(() => null);
+        // The rows the statement would have deleted wait for the next chunk or the idle delete.
+        this.#scheduleIdleDelete();
         return { inboxId: inbox.id, error };
       }
       // Stored. A row not started yet is not needed any more; one on its way is deleted once written.
