@@ -1,7 +1,7 @@
 /**
  * `bun run bench api-load [--connections 10,50] [--seconds S] [--rounds R] [--max-requests N]
  *  [--routes bare,job,chat-messages,bare-chat,bare-db] [--job-status running|completed] [--running-jobs J]
- *  [--chat-messages N] [--page-cache-mb M]`
+ *  [--chat-messages N] [--page-cache-mb M] [--live-every-ms L]`
  *
  * `GET /api/v2/instances/:id/sync/:jobId` of the real app (`buildApp`: auth, TypeBox validation
  * and serialisation, the job read — one indexed query on the local Postgres, its row reused for a
@@ -34,8 +34,13 @@
  * route's (target ≤ 3). The app runs with its message-page cache as production does (64 MiB;
  * `--page-cache-mb M` sets it as `MESSAGE_PAGE_CACHE_MB` would, 0 = every page from Postgres): the
  * 1,000 pages (35 MB) fit, so after its first reading each page is answered from the cache until
- * it ages out (30 s) — no message of the chat changes during the runs. `pageCacheHitShare` (run
- * lines and summary) is the share of pages answered from it.
+ * a change of what it shows commits or it ages out (30 s). The chat meanwhile receives a live
+ * message every `--live-every-ms` (default 500 ms; through DedupeWriter, as live messages are
+ * written), which drops its newest page each time; the summary checks that the newest page shows
+ * the latest of them (`newestPageCurrent`, the bench fails otherwise) and counts them
+ * (`liveWrites`). `pageCacheHitShare` (run lines and summary) is the share of pages answered from
+ * the cache. Each page is asked for many times a run, so hits are the rule here; a page's first
+ * read costs what `--page-cache-mb 0` measures.
  *
  * `bare-chat` (with `chat-messages`): a bare route answering the newest page's document (35 KB)
  * from memory — what the page's size alone costs the server and the load generator, the floor the
@@ -49,7 +54,13 @@
  * run's requests, so a route serving fewer requests a second carries more of it per request.
  */
 import { encodeCursor } from '../apps/api/src/services/mappers.ts';
-import { emptyProgress, type SyncProgress } from '../packages/sync-core/src/index.ts';
+import {
+  DedupeWriter,
+  emptyProgress,
+  instanceId,
+  type NormalizedMessage,
+  type SyncProgress,
+} from '../packages/sync-core/src/index.ts';
 import { BENCH_API_KEY, startBenchApi } from './lib/api-server.ts';
 import { numberArg, stringArg } from './lib/args.ts';
 import { type BareFastify, startBareFastify } from './lib/fastify.ts';
@@ -75,6 +86,12 @@ const JOB_STATUS = stringArg('job-status', 'running') === 'completed' ? 'complet
 const RUNNING_JOBS = numberArg('running-jobs', 1000);
 /** How often the simulated runner writes the running job's progress and publishes it, ms. */
 const PROGRESS_EVERY_MS = 500;
+/**
+ * `--live-every-ms L` (default 500; 0: none): the paged chat receives a new message every L ms
+ * during the runs, written as a live message is (DedupeWriter, source `live`) — a chat still being
+ * talked in while dashboards page through it, so the cache keeps dropping its newest page.
+ */
+const LIVE_EVERY_MS = numberArg('live-every-ms', 500);
 const WARMUP_SECONDS = 2;
 /** Other instances and jobs in the tables, so lookups are not on one-row tables. */
 const OTHER_INSTANCES = 50;
@@ -128,7 +145,7 @@ async function seedChat(
   db: Awaited<ReturnType<typeof startBenchApi>>['db']['db'],
   url: string,
   count: number,
-): Promise<LoadRequest[]> {
+): Promise<{ pages: LoadRequest[]; instanceId: string }> {
   const instance = await db
     .insertInto('instances')
     .values({ name: 'bench-chat', channel: 'discord', connection_state: 'open' })
@@ -168,9 +185,12 @@ async function seedChat(
   log(
     `chat of ${count} messages seeded in ${Math.round(performance.now() - started)} ms, ${cursors.length} pages`,
   );
-  return cursors.map((c) => ({
-    path: `/api/v2/chats/${chat.id}/messages?limit=${CHAT_PAGE_SIZE}${c ? `&cursor=${encodeCursor([c.sent, c.id])}` : ''}`,
-  }));
+  return {
+    instanceId: instance.id,
+    pages: cursors.map((c) => ({
+      path: `/api/v2/chats/${chat.id}/messages?limit=${CHAT_PAGE_SIZE}${c ? `&cursor=${encodeCursor([c.sent, c.id])}` : ''}`,
+    })),
+  };
 }
 
 const median = (values: number[]) => {
@@ -216,9 +236,45 @@ async function main(): Promise<void> {
     const admin = await connect(api.db.url as string);
     await admin.query('ANALYZE');
     await admin.end();
-    const chatPages = ROUTES.includes('chat-messages')
+    const seeded = ROUTES.includes('chat-messages')
       ? await seedChat(db, api.db.url as string, CHAT_MESSAGES)
-      : [];
+      : null;
+    const chatPages = seeded?.pages ?? [];
+    // The chat's live messages during the runs (see LIVE_EVERY_MS).
+    const live = { writes: 0, last: null as string | null, writing: false };
+    const liveWriter = new DedupeWriter(db);
+    const liveTimer =
+      seeded && LIVE_EVERY_MS > 0
+        ? setInterval(() => {
+            if (live.writing) return;
+            live.writing = true;
+            const id = `live-${live.writes + 1}`;
+            void liveWriter
+              .writeBatch({
+                instanceId: instanceId(seeded.instanceId),
+                source: 'live',
+                messages: [
+                  {
+                    externalId: id,
+                    chatId: 'bench-chat',
+                    senderId: 'u1',
+                    senderName: 'user 1',
+                    timestamp: Date.now(),
+                    kind: 'text',
+                    text: `live message ${live.writes + 1}`,
+                    media: [],
+                  } as unknown as NormalizedMessage,
+                ],
+              })
+              .then(() => {
+                live.writes += 1;
+                live.last = id;
+              })
+              .finally(() => {
+                live.writing = false;
+              });
+          }, LIVE_EVERY_MS)
+        : null;
     // The polled jobs: the newest job of each of the first RUNNING_JOBS instances.
     const polled = await Promise.all(
       instances.slice(0, RUNNING_JOBS).map(async ({ id }) => ({
@@ -281,6 +337,7 @@ async function main(): Promise<void> {
     }
     stopProgress = () => {
       if (progressWriter) clearInterval(progressWriter);
+      if (liveTimer) clearInterval(liveTimer);
     };
     const jobPath = `/api/v2/instances/${target}/sync/${job.id}`;
     const jobMix: LoadRequest[] = polled.map((p) => ({
@@ -435,6 +492,20 @@ async function main(): Promise<void> {
           });
         }
       }
+      // The newest page under load shows the chat's latest live message (the cache dropped it).
+      let newestPageCurrent: boolean | undefined;
+      if (chatPages[0] && live.last !== null) {
+        newestPageCurrent = false;
+        for (let i = 0; i < 50 && !newestPageCurrent; i++) {
+          const expected = live.last;
+          const res = await fetch(`${api.origin}${chatPages[0].path}`, { headers });
+          const first = (JSON.parse(await res.text()) as { items: { externalId: string }[] }).items[0];
+          newestPageCurrent = first?.externalId === expected || first?.externalId === live.last;
+          if (!newestPageCurrent) await Bun.sleep(20);
+        }
+        if (!newestPageCurrent)
+          throw new Error(`the newest page does not show the latest live message ${live.last}`);
+      }
       const p99 = (route: Route) => median(results[route].map((x) => x.p99Ms));
       const rps = (route: Route) => Math.round(median(results[route].map((x) => x.rps)));
       /** Median CPU per request of this process (`app`) and of Postgres (`pg`), µs. */
@@ -482,6 +553,9 @@ async function main(): Promise<void> {
                 4,
               ),
               chatTarget: 'chatMessagesP99Ratio <= 3',
+              liveEveryMs: LIVE_EVERY_MS,
+              liveWrites: live.writes,
+              newestPageCurrent,
             }
           : {}),
         ...(ROUTES.includes('bare-chat') && chatDocument !== null

@@ -37,7 +37,7 @@ export interface ApiConfig {
   nativeMedia: boolean;
   /**
    * `MESSAGE_PAGE_CACHE_MB`, default 64: MiB of message pages (`GET /chats/:id/messages`) this
-   * process keeps as answered until a message of their instance changes; 0 keeps none.
+   * process keeps as answered until a change of what they show commits; 0 keeps none.
    */
   messagePageCacheMb: number;
 }

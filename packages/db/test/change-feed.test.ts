@@ -41,53 +41,113 @@ for (const engine of TEST_ENGINES) {
       await t?.close();
     });
 
-    const message = (instance: string, id: string) => ({
+    const message = (instance: string, id: string, chat = 'c1', at = '2026-12-01T10:00:00Z') => ({
       instance_id: instance,
-      chat_external_id: 'c1',
+      chat_external_id: chat,
       external_id: id,
-      sent_at: new Date('2026-12-01T10:00:00Z'),
+      sent_at: new Date(at),
       kind: 'text',
       text: id,
     });
 
-    test('one notification per instance per statement: insert, update, delete; none for other tables', async () => {
+    const md5 = (text: string) => new Bun.CryptoHasher('md5').update(text).digest('hex');
+    const ms = (iso: string) => Date.parse(iso);
+
+    test('one notification per chat per statement with the span of sent_at it touched: insert, update (old and new rows), delete', async () => {
       const r = recorder();
       const sub: ChangeSubscription = t.listen('omni_messages', r.listener);
       try {
         await r.until('listening', () => r.states.at(-1) === true);
-        // 200 rows of instance a and one of b in one statement: one notification each.
+        // 200 rows of instance a over two chats and one of b, in one statement.
         await t.db
           .insertInto('messages')
-          .values([...Array.from({ length: 200 }, (_, i) => message(a, `m${i}`)), message(b, 'x1')])
+          .values([
+            ...Array.from({ length: 200 }, (_, i) =>
+              message(
+                a,
+                `m${i}`,
+                i % 2 ? 'c1' : 'c2',
+                `2026-12-01T10:00:${String(i % 60).padStart(2, '0')}.250Z`,
+              ),
+            ),
+            message(b, 'x1', 'c1', '2026-12-02T00:00:00Z'),
+          ])
           .execute();
-        await r.until('the insert', () => r.heard.length >= 2);
-        expect([...r.heard].sort()).toEqual([a, b].sort());
+        await r.until('the insert', () => r.heard.length >= 3);
+        expect([...r.heard].sort()).toEqual(
+          [
+            `${a} ${md5('c1')} ${ms('2026-12-01T10:00:01.250Z')} ${ms('2026-12-01T10:00:59.250Z')}`,
+            `${a} ${md5('c2')} ${ms('2026-12-01T10:00:00.250Z')} ${ms('2026-12-01T10:00:58.250Z')}`,
+            `${b} ${md5('c1')} ${ms('2026-12-02T00:00:00Z')} ${ms('2026-12-02T00:00:00Z')}`,
+          ].sort(),
+        );
         r.heard.length = 0;
+        // Sub-millisecond times widen to whole milliseconds.
+        await t.db
+          .insertInto('messages')
+          .values({
+            ...message(b, 'x2', 'c1', '2026-12-02T00:00:00Z'),
+            sent_at: sql`'2026-12-03 00:00:00.0005+00'` as never,
+          })
+          .execute();
+        await r.until('the µs insert', () => r.heard.length >= 1);
+        expect(r.heard).toEqual([
+          `${b} ${md5('c1')} ${ms('2026-12-03T00:00:00Z')} ${ms('2026-12-03T00:00:00.001Z')}`,
+        ]);
+        r.heard.length = 0;
+        // An update that moves a message is a change where it was and where it is.
         await t.db
           .updateTable('messages')
-          .set({ media_local_path: 'a/file.jpg' })
-          .where('instance_id', '=', a)
-          .where('external_id', '=', 'm3')
+          .set({ sent_at: new Date('2026-12-05T00:00:00Z') })
+          .where('instance_id', '=', b)
+          .where('external_id', '=', 'x1')
           .execute();
         await r.until('the update', () => r.heard.length >= 1);
-        expect(r.heard).toEqual([a]);
+        expect(r.heard).toEqual([
+          `${b} ${md5('c1')} ${ms('2026-12-02T00:00:00Z')} ${ms('2026-12-05T00:00:00Z')}`,
+        ]);
         r.heard.length = 0;
-        await t.db.deleteFrom('messages').where('instance_id', '=', b).execute();
+        await t.db
+          .deleteFrom('messages')
+          .where('instance_id', '=', b)
+          .where('external_id', '=', 'x2')
+          .execute();
         await r.until('the delete', () => r.heard.length >= 1);
-        expect(r.heard).toEqual([b]);
+        expect(r.heard).toEqual([
+          `${b} ${md5('c1')} ${ms('2026-12-03T00:00:00Z')} ${ms('2026-12-03T00:00:00.001Z')}`,
+        ]);
         r.heard.length = 0;
         // A rolled-back write is not heard; a write elsewhere is not either.
         await t.db
           .transaction()
           .execute(async (trx) => {
-            await trx.insertInto('messages').values(message(a, 'gone')).execute();
+            await trx
+              .insertInto('messages')
+              .values(message(a, 'gone', 'c1', '2026-12-01T00:00:00Z'))
+              .execute();
             throw new Error('roll back');
           })
           .catch(() => {});
         await t.db.updateTable('instances').set({ name: 'renamed' }).where('id', '=', a).execute();
-        await t.db.insertInto('messages').values(message(b, 'x2')).execute();
+        await t.db
+          .insertInto('messages')
+          .values(message(b, 'x3', 'c9', '2026-12-01T00:00:00Z'))
+          .execute();
         await r.until('the last insert', () => r.heard.length >= 1);
-        expect(r.heard).toEqual([b]);
+        expect(r.heard).toEqual([
+          `${b} ${md5('c9')} ${ms('2026-12-01T00:00:00Z')} ${ms('2026-12-01T00:00:00Z')}`,
+        ]);
+        r.heard.length = 0;
+        // More than 100 chats of an instance in one statement: one notification for the instance.
+        await t.db
+          .insertInto('messages')
+          .values(
+            Array.from({ length: 101 }, (_, i) => message(a, `many${i}`, `chat${i}`, '2026-12-01T00:00:00Z')),
+          )
+          .execute();
+        await r.until('the wide insert', () => r.heard.length >= 1);
+        await Bun.sleep(50);
+        expect(r.heard).toEqual([a]);
       } finally {
         await sub.close();
       }
@@ -114,7 +174,7 @@ for (const engine of TEST_ENGINES) {
           await r.until('the loss', () => r.states.includes(false));
           await r.until('listening again', () => r.states.at(-1) === true);
           await t.db.insertInto('messages').values(message(a, 'after')).execute();
-          await r.until('the insert after the reconnect', () => r.heard.includes(a));
+          await r.until('the insert after the reconnect', () => r.heard.some((p) => p.startsWith(a)));
         } finally {
           await sub.close();
         }

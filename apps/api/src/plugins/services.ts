@@ -11,7 +11,7 @@ declare module 'fastify' {
     jobSnapshots: JobSnapshots;
     /** The job event streams of this process: caps, and one subscription and poll per job. */
     jobEvents: JobEventHub;
-    /** Message pages as answered, kept until a message of their instance changes. */
+    /** Message pages as answered, kept until a change of what they show commits. */
     messagePages: MessagePageCache;
   }
 }

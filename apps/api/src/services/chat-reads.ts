@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Database, PreparedStatement, RunPrepared } from '@omni/db';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Static } from 'typebox';
@@ -5,7 +6,13 @@ import { ApiError } from '../errors/api-error.ts';
 import type { Chat, ChatParticipant, OmniMessage } from '../schemas/chat.ts';
 import { API_PREFIX_PATH } from './api-prefix.ts';
 import { type CursorPart, decodeCursor, keysetPage, malformedCursor } from './mappers.ts';
-import { fetchSizeOf, type MessagePageRow, messagePageStatement, renderMessagePage } from './message-page.ts';
+import {
+  fetchSizeOf,
+  isoOfUtcText,
+  type MessagePageRow,
+  messagePageStatement,
+  renderMessagePage,
+} from './message-page.ts';
 import type { MessagePageCache } from './message-page-cache.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -85,7 +92,7 @@ function pageQuery(
   chat: { instance_id: string; external_id: string },
   owner: string | null,
   filter: ListMessagesFilter,
-): { statement: PreparedStatement; values: unknown[] } {
+): { statement: PreparedStatement; values: unknown[]; cursorTime: string | undefined } {
   if (filter.before && filter.after && Date.parse(filter.after) >= Date.parse(filter.before)) {
     throw ApiError.validation('after must be before before', [{ in: 'querystring', path: '/after' }]);
   }
@@ -102,7 +109,7 @@ function pageQuery(
     mediaOnly: filter.mediaOnly === true,
     fetch: fetchSizeOf(filter.limit),
   });
-  return { statement, values };
+  return { statement, values, cursorTime: after ? String(after[0]) : undefined };
 }
 
 /**
@@ -248,15 +255,29 @@ export class ChatReads {
     filter: ListMessagesFilter,
     origin: string,
   ): Promise<Buffer> {
-    const { statement, values } = pageQuery(chat, owner, filter);
+    const { statement, values, cursorTime } = pageQuery(chat, owner, filter);
     const pages = this.#pages;
     const key = JSON.stringify([chat.id, statement.name, values, filter.limit, origin]);
     const kept = pages?.get(key);
     if (kept) return kept;
-    const ticket = pages?.ticket(chat.instance_id) ?? null;
+    const chatHash = pages ? createHash('md5').update(chat.external_id).digest('hex') : '';
+    const ticket = pages?.ticket(chat.instance_id, chatHash) ?? null;
     const rows = await this.#prepared<MessagePageRow>(statement, values);
     const body = Buffer.from(renderMessagePage(rows, filter.limit, chat, origin));
-    pages?.put(ticket, key, body);
+    if (ticket) {
+      // What can change this page: its chat's messages from its oldest one (anything older when
+      // none follow) up to its cursor or `before`.
+      // Each bound holds alone (the page shows only messages below both); one that does not parse
+      // leaves its end open.
+      const oldest = rows.length > filter.limit ? rows[filter.limit - 1] : undefined;
+      const lo = oldest ? Date.parse(isoOfUtcText(oldest.sent_at)) - 1 : Number.NaN;
+      let hi = Infinity;
+      for (const t of [cursorTime, filter.before]) {
+        const ms = t === undefined ? Number.NaN : Date.parse(t) + 1;
+        if (!Number.isNaN(ms)) hi = Math.min(hi, ms);
+      }
+      pages?.put(ticket, key, body, { chat: chatHash, lo: Number.isNaN(lo) ? -Infinity : lo, hi });
+    }
     return body;
   }
 

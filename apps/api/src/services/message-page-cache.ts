@@ -38,30 +38,64 @@ export interface MessagePageCacheStats {
   listening: boolean;
 }
 
-interface Entry {
+/**
+ * What a page shows: its chat (the md5 of its platform id, as the notifications name it) and the
+ * `sent_at` span, epoch ms inclusive, where a change of the chat's messages can alter it — from its
+ * oldest message (or -∞ when no more follow: a message older than every other would add a page
+ * after it) up to its cursor or `before` (+∞ for the newest page).
+ */
+export interface PageSpan {
+  chat: string;
+  lo: number;
+  hi: number;
+}
+
+interface Entry extends PageSpan {
   instanceId: string;
   body: Buffer;
   at: number;
 }
 
-/** Taken before a page is read; a page may be kept only if nothing changed in between. */
+/** Taken before a page is read; a page may be kept only if nothing of its chat changed in between. */
 export interface PageTicket {
   readonly instanceId: string;
+  readonly chat: string;
   readonly epoch: number;
-  readonly generation: number;
+  readonly instanceGeneration: number;
+  readonly chatGeneration: number;
+}
+
+/** Chats whose changes are counted at most; past it everything is dropped and counting restarts. */
+const MAX_COUNTED_CHATS = 100_000;
+
+/** A notification: one chat's span, or the whole instance (`chat` null). */
+function parseChange(
+  payload: string,
+): { instanceId: string; chat: string | null; lo: number; hi: number } | null {
+  const parts = payload.split(' ');
+  if (parts.length === 1 && parts[0])
+    return { instanceId: parts[0], chat: null, lo: -Infinity, hi: Infinity };
+  if (parts.length !== 4) return null;
+  const [instanceId, chat, lo, hi] = parts as [string, string, string, string];
+  const from = Number(lo);
+  const to = Number(hi);
+  if (!instanceId || !chat || Number.isNaN(from) || Number.isNaN(to)) return null;
+  return { instanceId, chat, lo: from, hi: to };
 }
 
 /**
- * Message pages as answered (their JSON bytes), kept until a message of their instance changes.
+ * Message pages as answered (their JSON bytes), kept until a change of what they show commits.
  * Every statement that writes `messages` — a sync batch, pushed history, a media file stored, an
- * edit, a deletion, in any process of the fleet — notifies the instance's id on
- * {@link MESSAGES_CHANNEL} when it commits (migration 0015); the cache listens and drops the
- * instance's pages. It keeps pages only while it listens: before the subscription is up, and from a
- * lost connection until it is back (when everything kept is dropped), every page is read from the
- * database. A page read while its instance changed is not kept (a {@link PageTicket} taken before
- * the read says so). What a reader can see is therefore what the database held at most one
- * notification's delivery ago — the same as a read that started a moment earlier — and never
- * older than `maxAgeMs`.
+ * edit, a deletion, in any process of the fleet — notifies {@link MESSAGES_CHANNEL} when it commits
+ * (migration 0015): per chat it touched, the span of `sent_at` it touched (or the whole instance
+ * when it touched more than 100 chats). The cache listens and drops the pages of that chat whose
+ * {@link PageSpan} meets the span: a new message drops a chat's newest page, not the pages behind
+ * it; a write to another chat drops nothing of this one. It keeps pages only while it listens:
+ * before the subscription is up, and from a lost connection until it is back (when everything kept
+ * is dropped), every page is read from the database. A page read while its chat changed is not
+ * kept (a {@link PageTicket} taken before the read says so). What a reader can see is therefore what
+ * the database held at most one notification's delivery ago — the same as a read that started a
+ * moment earlier — and never older than `maxAgeMs`.
  *
  * The subscription opens with the first {@link ticket} (a process that serves no page holds no
  * connection for it) and closes with {@link close}.
@@ -71,19 +105,22 @@ export interface PageTicket {
  * const pages = new MessagePageCache(omniDb.listen);
  * const hit = pages.get(key);
  * if (hit) return hit;
- * const ticket = pages.ticket(instanceId);
+ * const ticket = pages.ticket(instanceId, md5(chatExternalId));
  * const body = Buffer.from(await readPage());
- * pages.put(ticket, key, body);
+ * pages.put(ticket, key, body, { chat: md5(chatExternalId), lo: oldestShownMs, hi: cursorMs });
  * ```
  */
 export class MessagePageCache {
   readonly #listen: ListenChanges;
   readonly #options: Required<MessagePageCacheOptions>;
   readonly #entries = new Map<string, Entry>();
-  /** Keys of each instance's kept pages. */
-  readonly #keysOf = new Map<string, Set<string>>();
-  /** Changes heard per instance since the feed last started listening. */
-  readonly #generations = new Map<string, number>();
+  /** Keys of each chat's kept pages, by `instance chat`. */
+  readonly #keysOfChat = new Map<string, Set<string>>();
+  /** Chats (`instance chat`) with pages kept, by instance. */
+  readonly #chatsOf = new Map<string, Set<string>>();
+  /** Changes heard since the feed last started listening: whole instances, and chats (`instance chat`). */
+  readonly #instanceGenerations = new Map<string, number>();
+  readonly #chatGenerations = new Map<string, number>();
   #bytes = 0;
   /** Grows when the feed starts or stops listening: a ticket from another epoch keeps nothing. */
   #epoch = 0;
@@ -117,18 +154,32 @@ export class MessagePageCache {
     return entry.body;
   }
 
-  /** Taken before reading a page of `instanceId`; `null` when no page can be kept now. */
-  ticket(instanceId: string): PageTicket | null {
+  /**
+   * Taken before reading a page of `chat` (the md5 of its platform id) of `instanceId`; `null` when
+   * no page can be kept now.
+   */
+  ticket(instanceId: string, chat: string): PageTicket | null {
     if (this.#options.maxBytes <= 0 || this.#closed) return null;
     if (!this.#subscription) this.#subscribe();
     if (!this.#listening) return null;
-    return { instanceId, epoch: this.#epoch, generation: this.#generations.get(instanceId) ?? 0 };
+    return {
+      instanceId,
+      chat,
+      epoch: this.#epoch,
+      instanceGeneration: this.#instanceGenerations.get(instanceId) ?? 0,
+      chatGeneration: this.#chatGenerations.get(`${instanceId} ${chat}`) ?? 0,
+    };
   }
 
-  /** Keeps a page read under `ticket`, unless its instance changed (or the feed stopped) since. */
-  put(ticket: PageTicket | null, key: string, body: Buffer): void {
-    if (!ticket || !this.#listening || ticket.epoch !== this.#epoch) return;
-    if ((this.#generations.get(ticket.instanceId) ?? 0) !== ticket.generation) return;
+  /**
+   * Keeps a page read under `ticket` with what it shows (`span`: its chat must be the ticket's),
+   * unless its chat or instance changed (or the feed stopped) since the ticket.
+   */
+  put(ticket: PageTicket | null, key: string, body: Buffer, span: PageSpan): void {
+    if (!ticket || !this.#listening || ticket.epoch !== this.#epoch || span.chat !== ticket.chat) return;
+    const chatKey = `${ticket.instanceId} ${ticket.chat}`;
+    if ((this.#instanceGenerations.get(ticket.instanceId) ?? 0) !== ticket.instanceGeneration) return;
+    if ((this.#chatGenerations.get(chatKey) ?? 0) !== ticket.chatGeneration) return;
     if (body.length > this.#options.maxBytes) return;
     const old = this.#entries.get(key);
     if (old) this.#drop(key, old);
@@ -137,14 +188,27 @@ export class MessagePageCache {
       if (!oldest) break;
       this.#drop(oldest[0], oldest[1]);
     }
-    this.#entries.set(key, { instanceId: ticket.instanceId, body, at: Date.now() });
+    this.#entries.set(key, {
+      instanceId: ticket.instanceId,
+      chat: span.chat,
+      lo: span.lo,
+      hi: span.hi,
+      body,
+      at: Date.now(),
+    });
     this.#bytes += body.length;
-    let keys = this.#keysOf.get(ticket.instanceId);
+    let keys = this.#keysOfChat.get(chatKey);
     if (!keys) {
       keys = new Set();
-      this.#keysOf.set(ticket.instanceId, keys);
+      this.#keysOfChat.set(chatKey, keys);
     }
     keys.add(key);
+    let chats = this.#chatsOf.get(ticket.instanceId);
+    if (!chats) {
+      chats = new Set();
+      this.#chatsOf.set(ticket.instanceId, chats);
+    }
+    chats.add(chatKey);
   }
 
   stats(): MessagePageCacheStats {
@@ -168,7 +232,7 @@ export class MessagePageCache {
 
   #subscribe(): void {
     this.#subscription = this.#listen(MESSAGES_CHANNEL, {
-      notify: (instanceId) => this.#changed(instanceId),
+      notify: (payload) => this.#changed(payload),
       listening: (on) => this.#setListening(on && !this.#closed),
     });
   }
@@ -176,36 +240,67 @@ export class MessagePageCache {
   #setListening(on: boolean): void {
     if (on === this.#listening) return;
     this.#listening = on;
+    this.#reset();
+  }
+
+  /** Drops every page; tickets taken before keep nothing. */
+  #reset(): void {
     this.#epoch += 1;
     this.#entries.clear();
-    this.#keysOf.clear();
-    this.#generations.clear();
+    this.#keysOfChat.clear();
+    this.#chatsOf.clear();
+    this.#instanceGenerations.clear();
+    this.#chatGenerations.clear();
     this.#bytes = 0;
   }
 
-  /** A change of an instance's messages committed: its pages go, and pages being read are not kept. */
-  #changed(instanceId: string): void {
-    const keys = this.#keysOf.get(instanceId);
-    if (keys) {
-      for (const key of keys) {
-        const entry = this.#entries.get(key);
-        if (entry) {
-          this.#entries.delete(key);
-          this.#bytes -= entry.body.length;
+  /**
+   * A change committed (a notification of migration 0015): the pages it can alter go, and pages
+   * of its chat (or instance) being read now are not kept. A payload that cannot be read drops
+   * everything.
+   */
+  #changed(payload: string): void {
+    const change = parseChange(payload);
+    if (!change) {
+      this.#reset();
+      return;
+    }
+    const { instanceId, chat } = change;
+    if (chat === null) {
+      this.#instanceGenerations.set(instanceId, (this.#instanceGenerations.get(instanceId) ?? 0) + 1);
+      for (const chatKey of this.#chatsOf.get(instanceId) ?? []) {
+        for (const key of this.#keysOfChat.get(chatKey) ?? []) {
+          const entry = this.#entries.get(key);
+          if (entry) this.#drop(key, entry);
         }
       }
-      this.#keysOf.delete(instanceId);
+      return;
     }
-    this.#generations.set(instanceId, (this.#generations.get(instanceId) ?? 0) + 1);
+    const chatKey = `${instanceId} ${chat}`;
+    if (!this.#chatGenerations.has(chatKey) && this.#chatGenerations.size >= MAX_COUNTED_CHATS) {
+      this.#reset();
+      return;
+    }
+    this.#chatGenerations.set(chatKey, (this.#chatGenerations.get(chatKey) ?? 0) + 1);
+    for (const key of this.#keysOfChat.get(chatKey) ?? []) {
+      const entry = this.#entries.get(key);
+      if (entry && entry.lo <= change.hi && change.lo <= entry.hi) this.#drop(key, entry);
+    }
   }
 
   #drop(key: string, entry: Entry): void {
     this.#entries.delete(key);
     this.#bytes -= entry.body.length;
-    const keys = this.#keysOf.get(entry.instanceId);
+    const chatKey = `${entry.instanceId} ${entry.chat}`;
+    const keys = this.#keysOfChat.get(chatKey);
     if (keys) {
       keys.delete(key);
-      if (keys.size === 0) this.#keysOf.delete(entry.instanceId);
+      if (keys.size === 0) {
+        this.#keysOfChat.delete(chatKey);
+        const chats = this.#chatsOf.get(entry.instanceId);
+        chats?.delete(chatKey);
+        if (chats?.size === 0) this.#chatsOf.delete(entry.instanceId);
+      }
     }
   }
 }

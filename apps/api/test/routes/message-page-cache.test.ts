@@ -72,7 +72,7 @@ afterAll(async () => {
   await t?.close();
 }, 60_000);
 
-describe('message pages are kept until a message of their instance changes, in any process', () => {
+describe('message pages are kept until a change of what they show commits, in any process', () => {
   test('a page asked for twice is answered from the cache the second time, byte for byte', async () => {
     await get();
     for (let i = 0; i < 200 && !t.app.messagePages.stats().listening; i++) await Bun.sleep(10);
@@ -136,15 +136,43 @@ describe('message pages are kept until a message of their instance changes, in a
     await eventually('', (p) => !p.items.some((m) => m.externalId === target));
   });
 
+  test('a new message leaves deeper pages kept, and so does a write to another chat', async () => {
+    const newest = (await get()).page;
+    const query = `&cursor=${encodeURIComponent(newest.meta.cursor as string)}`;
+    const deeper = await get(query);
+    await writer.writeBatch({ instanceId: instanceId(instance), messages: [message(700)] });
+    await writer.writeBatch({
+      instanceId: instanceId(instance),
+      messages: [message(10, { chatId: 'chan-2' as never })],
+    });
+    await eventually('', (p) => p.items[0]?.externalId === 'm0700');
+    const hits = t.app.messagePages.stats().hits;
+    expect((await get(query)).text).toBe(deeper.text);
+    expect(t.app.messagePages.stats().hits).toBe(hits + 1);
+  });
+
+  test('history older than everything shows on the last page', async () => {
+    let query = '';
+    let page = (await get()).page;
+    while (page.meta.hasMore) {
+      query = `&cursor=${encodeURIComponent(page.meta.cursor as string)}`;
+      page = (await get(query)).page;
+    }
+    await get(query);
+    await writer.writeBatch({ instanceId: instanceId(instance), messages: [message(-10)] });
+    const last = await eventually(query, (p) => p.items.some((m) => m.externalId === 'm0-10'));
+    expect(last.meta.hasMore).toBe(false);
+  });
+
   test('with the feed cut, pages are read from the database (and correct) until it is back', async () => {
     await get();
     // The API's LISTEN connection ends, as a Postgres restart or a network cut would end it.
     await sql`select pg_terminate_backend(pid) from pg_stat_activity
       where datname = current_database() and query = 'LISTEN omni_messages'`.execute(worker.db);
     for (let i = 0; i < 200 && t.app.messagePages.stats().listening; i++) await Bun.sleep(5);
-    await writer.writeBatch({ instanceId: instanceId(instance), messages: [message(600)] });
+    await writer.writeBatch({ instanceId: instanceId(instance), messages: [message(800)] });
     // Whether or not the feed is back yet, the page shows the write at once (nothing stale is kept).
-    expect((await get()).page.items[0]?.externalId).toBe('m0600');
+    expect((await get()).page.items[0]?.externalId).toBe('m0800');
     for (let i = 0; i < 400 && !t.app.messagePages.stats().listening; i++) await Bun.sleep(10);
     expect(t.app.messagePages.stats().listening).toBe(true);
     await get();
