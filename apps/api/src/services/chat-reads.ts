@@ -265,12 +265,12 @@ export class ChatReads {
     const rows = await this.#prepared<MessagePageRow>(statement, values);
     const body = Buffer.from(renderMessagePage(rows, filter.limit, chat, origin));
     if (ticket) {
-      // What can change this page: its chat's messages from its oldest one (anything older when
-      // none follow) up to its cursor or `before`.
-      // Each bound holds alone (the page shows only messages below both); one that does not parse
-      // leaves its end open.
-      const oldest = rows.length > filter.limit ? rows[filter.limit - 1] : undefined;
-      const lo = oldest ? Date.parse(isoOfUtcText(oldest.sent_at)) - 1 : Number.NaN;
+      // What can change this page: its chat's messages from the first one it does not show (its
+      // going flips `hasMore`; anything older when none follow) up to its cursor or `before`.
+      // Each upper bound holds alone (the page shows only messages below both); one that does not
+      // parse leaves its end open.
+      const next = rows.length > filter.limit ? rows[filter.limit] : undefined;
+      const lo = next ? Date.parse(isoOfUtcText(next.sent_at)) - 1 : Number.NaN;
       let hi = Infinity;
       for (const t of [cursorTime, filter.before]) {
         const ms = t === undefined ? Number.NaN : Date.parse(t) + 1;

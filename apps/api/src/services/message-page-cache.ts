@@ -40,9 +40,9 @@ export interface MessagePageCacheStats {
 
 /**
  * What a page shows: its chat (the md5 of its platform id, as the notifications name it) and the
- * `sent_at` span, epoch ms inclusive, where a change of the chat's messages can alter it — from its
- * oldest message (or -∞ when no more follow: a message older than every other would add a page
- * after it) up to its cursor or `before` (+∞ for the newest page).
+ * `sent_at` span, epoch ms inclusive, where a change of the chat's messages can alter it — from the
+ * first message after it (its going would flip `hasMore`; -∞ when no more follow: a message older
+ * than every other would add a page after it) up to its cursor or `before` (+∞ for the newest page).
  */
 export interface PageSpan {
   chat: string;
@@ -107,7 +107,7 @@ function parseChange(
  * if (hit) return hit;
  * const ticket = pages.ticket(instanceId, md5(chatExternalId));
  * const body = Buffer.from(await readPage());
- * pages.put(ticket, key, body, { chat: md5(chatExternalId), lo: oldestShownMs, hi: cursorMs });
+ * pages.put(ticket, key, body, { chat: md5(chatExternalId), lo: nextMessageMs, hi: cursorMs });
  * ```
  */
 export class MessagePageCache {

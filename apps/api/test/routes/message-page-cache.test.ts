@@ -164,6 +164,43 @@ describe('message pages are kept until a change of what they show commits, in an
     expect(last.meta.hasMore).toBe(false);
   });
 
+  test('the message after a page going (hasMore flips) shows on that page, however much older it is', async () => {
+    await writer.writeBatch({
+      instanceId: instanceId(instance),
+      messages: [message(1000), message(1001), message(-5000)].map((m) => ({
+        ...m,
+        chatId: 'chan-3' as never,
+      })),
+    });
+    const chats = await t.app.inject({
+      url: `/api/v2/chats?instanceId=${instance}&limit=100`,
+      headers: auth,
+    });
+    const chat3 = (chats.json().items as { id: string; externalId: string }[]).find(
+      (c) => c.externalId === 'chan-3',
+    );
+    const url = `/api/v2/chats/${chat3?.id}/messages?limit=2`;
+    const page = async () => (await t.app.inject({ url, headers: auth })).json() as Page;
+    // Kept (the write's own notification may drop the first reads).
+    let kept = false;
+    for (let i = 0; i < 200 && !kept; i++) {
+      const hits = t.app.messagePages.stats().hits;
+      expect((await page()).meta.hasMore).toBe(true);
+      kept = t.app.messagePages.stats().hits === hits + 1;
+      if (!kept) await Bun.sleep(10);
+    }
+    expect(kept).toBe(true);
+    // The only message older than the page's goes: no page follows it any more.
+    await worker.db
+      .deleteFrom('messages')
+      .where('instance_id', '=', instance)
+      .where('chat_external_id', '=', 'chan-3')
+      .where('external_id', '=', 'm-5000')
+      .execute();
+    for (let i = 0; i < 200 && (await page()).meta.hasMore; i++) await Bun.sleep(20);
+    expect((await page()).meta).toEqual({ hasMore: false, cursor: null });
+  });
+
   test('with the feed cut, pages are read from the database (and correct) until it is back', async () => {
     await get();
     // The API's LISTEN connection ends, as a Postgres restart or a network cut would end it.
