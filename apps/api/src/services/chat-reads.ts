@@ -15,6 +15,9 @@ import {
 } from './message-page.ts';
 import type { MessagePageCache } from './message-page-cache.ts';
 
+/** A time text ending in a zone (`Z`, `±hh:mm`, `±hhmm`): read alike by JavaScript and Postgres. */
+const ZONED = /(Z|[+-]\d\d:?\d\d)$/;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Omni's chat type of a stored chat: its kind when Omni has it, else read from the platform id. */
@@ -268,11 +271,15 @@ export class ChatReads {
       // What can change this page: its chat's messages from the first one it does not show (its
       // going flips `hasMore`; anything older when none follow) up to its cursor or `before`.
       // Each upper bound holds alone (the page shows only messages below both); one that does not
-      // parse leaves its end open.
+      // parse, or a cursor time without a zone (Postgres reads it in its session's zone, JavaScript
+      // in the process's), leaves its end open.
       const next = rows.length > filter.limit ? rows[filter.limit] : undefined;
       const lo = next ? Date.parse(isoOfUtcText(next.sent_at)) - 1 : Number.NaN;
       let hi = Infinity;
-      for (const t of [cursorTime, filter.before]) {
+      for (const t of [
+        cursorTime !== undefined && ZONED.test(cursorTime) ? cursorTime : undefined,
+        filter.before,
+      ]) {
         const ms = t === undefined ? Number.NaN : Date.parse(t) + 1;
         if (!Number.isNaN(ms)) hi = Math.min(hi, ms);
       }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createDb, type OmniDb } from '@omni/db';
 import { DedupeWriter, instanceId, type NormalizedMessage } from '@omni/sync-core';
 import { sql } from 'kysely';
+import { encodeCursor } from '../../src/services/mappers.ts';
 import { auth, createInstance, createTestApp, type TestApp } from '../helpers.ts';
 
 /**
@@ -199,6 +200,36 @@ describe('message pages are kept until a change of what they show commits, in an
       .execute();
     for (let i = 0; i < 200 && (await page()).meta.hasMore; i++) await Bun.sleep(20);
     expect((await page()).meta).toEqual({ hasMore: false, cursor: null });
+  });
+
+  test('a page under a cursor time without a zone is dropped by a change it shows, whatever the process zone', async () => {
+    // Postgres reads such a time in its session's zone (UTC here), JavaScript in the process's.
+    const zone = process.env.TZ;
+    process.env.TZ = 'Asia/Tokyo';
+    try {
+      const cursor = encodeCursor(['2026-11-01T00:01:00.000000', 'ffffffff-ffff-4fff-bfff-ffffffffffff']);
+      const query = `&cursor=${cursor}`;
+      expect((await get(query)).page.items[0]?.externalId).toBe('m0060');
+      let kept = false;
+      for (let i = 0; i < 200 && !kept; i++) {
+        const hits = t.app.messagePages.stats().hits;
+        await get(query);
+        kept = t.app.messagePages.stats().hits === hits + 1;
+        if (!kept) await Bun.sleep(10);
+      }
+      expect(kept).toBe(true);
+      await worker.db
+        .updateTable('messages')
+        .set({ text: 'zoned' })
+        .where('instance_id', '=', instance)
+        .where('chat_external_id', '=', 'chan-1')
+        .where('external_id', '=', 'm0030')
+        .execute();
+      await eventually(query, (p) => p.items.find((m) => m.externalId === 'm0030')?.textContent === 'zoned');
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
   });
 
   test('with the feed cut, pages are read from the database (and correct) until it is back', async () => {
