@@ -12,8 +12,9 @@ export interface MessagePageCacheOptions {
    */
   maxBytes?: number;
   /**
-   * How long a page is kept at most, ms, even with no change heard: bounds what a change feed that
-   * stalls without losing its connection could leave behind.
+   * How long a page is kept at most, ms from the start of its read (its ticket), even with no
+   * change heard: bounds what a change feed that stalls without losing its connection could leave
+   * behind.
    * @defaultValue 30 000
    */
   maxAgeMs?: number;
@@ -63,6 +64,8 @@ export interface PageTicket {
   readonly epoch: number;
   readonly instanceGeneration: number;
   readonly chatGeneration: number;
+  /** When it was taken (`Date.now()`): a page's age counts from here, the start of its read. */
+  readonly at: number;
 }
 
 /** Chats whose changes are counted at most; past it everything is dropped and counting restarts. */
@@ -168,6 +171,7 @@ export class MessagePageCache {
       epoch: this.#epoch,
       instanceGeneration: this.#instanceGenerations.get(instanceId) ?? 0,
       chatGeneration: this.#chatGenerations.get(`${instanceId} ${chat}`) ?? 0,
+      at: Date.now(),
     };
   }
 
@@ -194,7 +198,7 @@ export class MessagePageCache {
       lo: span.lo,
       hi: span.hi,
       body,
-      at: Date.now(),
+      at: ticket.at,
     });
     this.#bytes += body.length;
     let keys = this.#keysOfChat.get(chatKey);

@@ -124,6 +124,17 @@ describe('MessagePageCache', () => {
     expect(cache.get('k')).toBeUndefined();
   });
 
+  test("a page's age counts from its ticket (the read's start), not from when it is kept", async () => {
+    const { feed, listen } = manualFeed();
+    const cache = new MessagePageCache(listen, { maxAgeMs: 30 });
+    cache.ticket('i1', 'c1');
+    feed.listener?.listening(true);
+    const ticket = cache.ticket('i1', 'c1');
+    await Bun.sleep(40); // a slow read
+    cache.put(ticket, 'k', page('p'), ALL);
+    expect(cache.get('k')).toBeUndefined();
+  });
+
   test('close stops the subscription and keeps nothing after', async () => {
     const { feed, listen } = manualFeed();
     const cache = new MessagePageCache(listen);
