@@ -194,10 +194,27 @@ for (const engine of TEST_ENGINES) {
       expect(rows.rows.map((x) => x.tgname)).toEqual([
         'messages_notify_delete',
         'messages_notify_insert',
+        'messages_notify_truncate',
         'messages_notify_update',
       ]);
       // Bit 0 of tgtype is FOR EACH ROW.
       for (const row of rows.rows) expect(row.tgtype & 1).toBe(0);
     });
+
+    test('a TRUNCATE of messages (which fires no delete trigger) notifies an empty payload: anything may have changed', async () => {
+      const r = recorder();
+      const sub = t.listen('omni_messages', r.listener);
+      try {
+        await r.until('listening', () => r.states.at(-1) === true);
+        await t.db.insertInto('messages').values(message(a, 'before-truncate')).execute();
+        await r.until('the insert', () => r.heard.length >= 1);
+        r.heard.length = 0;
+        await sql`truncate messages`.execute(t.db);
+        await r.until('the truncate', () => r.heard.length >= 1);
+        expect(r.heard).toEqual(['']);
+      } finally {
+        await sub.close();
+      }
+    }, 30_000);
   });
 }

@@ -91,9 +91,10 @@ function parseChange(
  * Every statement that writes `messages` — a sync batch, pushed history, a media file stored, an
  * edit, a deletion, in any process of the fleet — notifies {@link MESSAGES_CHANNEL} when it commits
  * (migration 0015): per chat it touched, the span of `sent_at` it touched (or the whole instance
- * when it touched more than 100 chats). The cache listens and drops the pages of that chat whose
- * {@link PageSpan} meets the span: a new message drops a chat's newest page, not the pages behind
- * it; a write to another chat drops nothing of this one. It keeps pages only while it listens:
+ * when it touched more than 100 chats; a `TRUNCATE` sends an empty payload, migration 0016). The
+ * cache listens and drops the pages of that chat whose {@link PageSpan} meets the span: a new
+ * message drops a chat's newest page, not the pages behind it; a write to another chat drops
+ * nothing of this one. It keeps pages only while it listens:
  * before the subscription is up, and from a lost connection until it is back (when everything kept
  * is dropped), every page is read from the database. A page read while its chat changed is not
  * kept (a {@link PageTicket} taken before the read says so). What a reader can see is therefore what

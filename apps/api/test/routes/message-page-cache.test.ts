@@ -248,4 +248,18 @@ describe('message pages are kept until a change of what they show commits, in an
     await get();
     expect(t.app.messagePages.stats().hits).toBe(hits + 1);
   });
+
+  // Last: it empties the table.
+  test('a TRUNCATE of messages (no delete trigger fires) empties the page', async () => {
+    let kept = false;
+    for (let i = 0; i < 200 && !kept; i++) {
+      const hits = t.app.messagePages.stats().hits;
+      expect((await get()).page.items.length).toBe(50);
+      kept = t.app.messagePages.stats().hits === hits + 1;
+      if (!kept) await Bun.sleep(10);
+    }
+    expect(kept).toBe(true);
+    await sql`truncate messages`.execute(worker.db);
+    await eventually('', (p) => p.items.length === 0);
+  });
 });

@@ -10,6 +10,7 @@ import * as chatCoverage from './0009-chat-coverage.ts';
 import * as slackChannel from './0010-slack-channel.ts';
 import * as inboxBodyMediaFailures from './0014-inbox-body-media-failures.ts';
 import * as messageChangeFeed from './0015-message-change-feed.ts';
+import * as messageTruncateFeed from './0016-message-truncate-feed.ts';
 
 /** Forward-only migrations, in order. Add a file and list it here; never edit a shipped one. */
 export const migrations: Record<string, Migration> = {
@@ -24,6 +25,7 @@ export const migrations: Record<string, Migration> = {
   '0010-slack-channel': slackChannel,
   '0014-inbox-body-media-failures': inboxBodyMediaFailures,
   '0015-message-change-feed': messageChangeFeed,
+  '0016-message-truncate-feed': messageTruncateFeed,
 };
 
 /** A Kysely MigrationProvider over the bundled migrations (no filesystem scan, works when bundled). */
