@@ -1,6 +1,10 @@
 import { describe, expect, test } from 'bun:test';
 import type { ChangeListener, ListenChanges } from '@omni/db';
-import { MESSAGES_CHANNEL, MessagePageCache } from '../../src/services/message-page-cache.ts';
+import {
+  MESSAGES_CHANNEL,
+  MessagePageCache,
+  PAGE_ENTRY_OVERHEAD,
+} from '../../src/services/message-page-cache.ts';
 
 /** A change feed the test drives: what the cache subscribed, and the listener to call. */
 function manualFeed() {
@@ -23,6 +27,8 @@ function manualFeed() {
 }
 
 const page = (text: string) => Buffer.from(text);
+/** Bytes a page kept under `key` counts. */
+const cost = (key: string, text: string) => key.length + Buffer.byteLength(text) + PAGE_ENTRY_OVERHEAD;
 /** A page of chat c1 that any change of the chat alters. */
 const ALL = { chat: 'c1', lo: -Infinity, hi: Infinity };
 
@@ -40,7 +46,7 @@ describe('MessagePageCache', () => {
     expect(ticket).not.toBeNull();
     cache.put(ticket, 'k', page('p'), ALL);
     expect(cache.get('k')?.toString()).toBe('p');
-    expect(cache.stats()).toMatchObject({ hits: 1, pages: 1, bytes: 1, listening: true });
+    expect(cache.stats()).toMatchObject({ hits: 1, pages: 1, bytes: cost('k', 'p'), listening: true });
   });
 
   test("a whole-instance change drops its pages, not other instances'", () => {
@@ -55,7 +61,7 @@ describe('MessagePageCache', () => {
     expect(cache.get('a1')).toBeUndefined();
     expect(cache.get('a2')).toBeUndefined();
     expect(cache.get('b1')?.toString()).toBe('b1');
-    expect(cache.stats()).toMatchObject({ pages: 1, bytes: 2 });
+    expect(cache.stats()).toMatchObject({ pages: 1, bytes: cost('b1', 'b1') });
   });
 
   test('a page read while its instance changed is not kept; one read after is', () => {
@@ -91,7 +97,7 @@ describe('MessagePageCache', () => {
 
   test('bytes are bounded: the least recently used page goes first; a page bigger than the bound is not kept', () => {
     const { feed, listen } = manualFeed();
-    const cache = new MessagePageCache(listen, { maxBytes: 10 });
+    const cache = new MessagePageCache(listen, { maxBytes: 2 * cost('a', 'aaaa') });
     cache.ticket('i1', 'c1');
     feed.listener?.listening(true);
     cache.put(cache.ticket('i1', 'c1'), 'a', page('aaaa'), ALL);
@@ -101,9 +107,24 @@ describe('MessagePageCache', () => {
     expect(cache.get('b')).toBeUndefined();
     expect(cache.get('a')?.toString()).toBe('aaaa');
     expect(cache.get('c')?.toString()).toBe('cccc');
-    cache.put(cache.ticket('i1', 'c1'), 'huge', page('x'.repeat(11)), ALL);
+    cache.put(cache.ticket('i1', 'c1'), 'huge', page('x'.repeat(2 * cost('a', 'aaaa'))), ALL);
     expect(cache.get('huge')).toBeUndefined();
-    expect(cache.stats().bytes).toBe(8);
+    expect(cache.stats().bytes).toBe(2 * cost('a', 'aaaa'));
+  });
+
+  test('tiny pages under many distinct keys stay inside the bound: each counts its key and its keeping', () => {
+    const { feed, listen } = manualFeed();
+    const maxBytes = 100_000;
+    const cache = new MessagePageCache(listen, { maxBytes });
+    cache.ticket('i1', 'c1');
+    feed.listener?.listening(true);
+    const empty = '{"items":[],"meta":{"hasMore":false,"cursor":null}}';
+    for (let i = 0; i < 5_000; i++) {
+      cache.put(cache.ticket('i1', 'c1'), `${'k'.repeat(150)}${i}`, page(empty), ALL);
+    }
+    const { pages, bytes } = cache.stats();
+    expect(bytes).toBeLessThanOrEqual(maxBytes);
+    expect(pages).toBeLessThanOrEqual(Math.floor(maxBytes / (150 + empty.length + PAGE_ENTRY_OVERHEAD)));
   });
 
   test('maxBytes 0 keeps nothing and opens no subscription', () => {
