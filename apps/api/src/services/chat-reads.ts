@@ -18,6 +18,15 @@ import type { MessagePageCache } from './message-page-cache.ts';
 /** A time text ending in a zone (`Z`, `±hh:mm`, `±hhmm`): read alike by JavaScript and Postgres. */
 const ZONED = /(Z|[+-]\d\d:?\d\d)$/;
 
+/** Epoch ms of a UTC `timestamp` text; NaN when JavaScript cannot hold it (`-infinity`…). */
+function msOfUtcText(text: string): number {
+  try {
+    return Date.parse(isoOfUtcText(text));
+  } catch {
+    return Number.NaN;
+  }
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Omni's chat type of a stored chat: its kind when Omni has it, else read from the platform id. */
@@ -274,7 +283,7 @@ export class ChatReads {
       // parse, or a cursor time without a zone (Postgres reads it in its session's zone, JavaScript
       // in the process's), leaves its end open.
       const next = rows.length > filter.limit ? rows[filter.limit] : undefined;
-      const lo = next ? Date.parse(isoOfUtcText(next.sent_at)) - 1 : Number.NaN;
+      const lo = next ? msOfUtcText(next.sent_at) - 1 : Number.NaN;
       let hi = Infinity;
       for (const t of [
         cursorTime !== undefined && ZONED.test(cursorTime) ? cursorTime : undefined,

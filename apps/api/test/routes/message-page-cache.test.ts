@@ -202,6 +202,34 @@ describe('message pages are kept until a change of what they show commits, in an
     expect((await page()).meta).toEqual({ hasMore: false, cursor: null });
   });
 
+  test('a page whose next message has a time JavaScript cannot hold (-infinity) is answered', async () => {
+    await writer.writeBatch({
+      instanceId: instanceId(instance),
+      messages: [message(1000), message(1001)].map((m) => ({ ...m, chatId: 'chan-4' as never })),
+    });
+    await worker.db
+      .insertInto('messages')
+      .values({
+        instance_id: instance,
+        chat_external_id: 'chan-4',
+        external_id: 'ancient',
+        sent_at: sql`'-infinity'::timestamptz` as never,
+        kind: 'text',
+        text: 'ancient',
+      })
+      .execute();
+    const chats = await t.app.inject({
+      url: `/api/v2/chats?instanceId=${instance}&limit=100`,
+      headers: auth,
+    });
+    const chat4 = (chats.json().items as { id: string; externalId: string }[]).find(
+      (c) => c.externalId === 'chan-4',
+    );
+    const res = await t.app.inject({ url: `/api/v2/chats/${chat4?.id}/messages?limit=2`, headers: auth });
+    expect(res.statusCode).toBe(200);
+    expect((res.json() as Page).meta.hasMore).toBe(true);
+  });
+
   test('a page under a cursor time without a zone is dropped by a change it shows, whatever the process zone', async () => {
     // Postgres reads such a time in its session's zone (UTC here), JavaScript in the process's.
     const zone = process.env.TZ;
