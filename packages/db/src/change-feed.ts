@@ -33,25 +33,55 @@ function checkChannel(channel: string): void {
 /** Reconnect delays after a lost connection: doubling from the first to the last, ms. */
 const RECONNECT_MS = { first: 100, last: 5_000 } as const;
 
+/** Options of {@link postgresListen}. */
+export interface PostgresListenOptions {
+  /**
+   * How often the listening connection is asked `SELECT 1`, ms: a connection that only listens
+   * sends nothing, so one cut without a word (a NAT or load balancer dropping an idle flow, a
+   * network partition) would otherwise look alive — and hear nothing — until TCP keep-alive gives
+   * up (hours by the OS's defaults).
+   * @defaultValue 10 000
+   */
+  pingMs?: number;
+  /**
+   * How long a ping may go unanswered before the connection counts as lost, ms (and how long
+   * `close()` waits for the connection to end).
+   * @defaultValue 5 000
+   */
+  pingTimeoutMs?: number;
+}
+
 /**
- * `LISTEN` on Postgres: a connection of its own (TCP keep-alive on), opened at once; when it is lost
- * the listener hears `listening(false)` and it reconnects with growing delays (100 ms … 5 s).
+ * `LISTEN` on Postgres: a connection of its own (TCP keep-alive on), opened at once and pinged
+ * (`SELECT 1` every `pingMs`); when it is lost — an error, its end, a ping unanswered for
+ * `pingTimeoutMs` — the listener hears `listening(false)` and it reconnects with growing delays
+ * (100 ms … 5 s).
  */
-export function postgresListen(url: string): ListenChanges {
+export function postgresListen(url: string, options: PostgresListenOptions = {}): ListenChanges {
+  const pingMs = options.pingMs ?? 10_000;
+  const pingTimeoutMs = options.pingTimeoutMs ?? 5_000;
   return (channel, listener) => {
     checkChannel(channel);
     let closed = false;
     let client: pg.Client | null = null;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let delay: number = RECONNECT_MS.first;
+    /** The current connection's pings. */
+    let ping: ReturnType<typeof setInterval> | undefined;
     const connect = async () => {
       if (closed) return;
-      const c = new pg.Client({ connectionString: url, keepAlive: true });
+      // Named so an operator (or a test) can find it in pg_stat_activity: its last query is a ping.
+      const c = new pg.Client({
+        connectionString: url,
+        keepAlive: true,
+        application_name: `omni-listen ${channel}`,
+      });
       client = c;
       let lost = false;
       const lose = () => {
         if (lost) return;
         lost = true;
+        clearInterval(ping);
         listener.listening(false);
         c.end().catch(() => {});
         if (closed) return;
@@ -72,6 +102,22 @@ export function postgresListen(url: string): ListenChanges {
       }
       if (closed || lost) return;
       delay = RECONNECT_MS.first;
+      let pending = false;
+      ping = setInterval(() => {
+        if (pending || lost) return;
+        pending = true;
+        const late = setTimeout(lose, pingTimeoutMs);
+        c.query('SELECT 1').then(
+          () => {
+            pending = false;
+            clearTimeout(late);
+          },
+          () => {
+            clearTimeout(late);
+            lose();
+          },
+        );
+      }, pingMs);
       listener.listening(true);
     };
     void connect();
@@ -80,9 +126,20 @@ export function postgresListen(url: string): ListenChanges {
         if (closed) return;
         closed = true;
         clearTimeout(timer);
+        clearInterval(ping);
         const c = client;
         client = null;
-        if (c) await c.end().catch(() => {});
+        // A connection cut without a word may never answer its end: wait for it at most so long.
+        let waited: ReturnType<typeof setTimeout> | undefined;
+        if (c) {
+          await Promise.race([
+            c.end().catch(() => {}),
+            new Promise((resolve) => {
+              waited = setTimeout(resolve, pingTimeoutMs);
+            }),
+          ]);
+          clearTimeout(waited);
+        }
         listener.listening(false);
       },
     };

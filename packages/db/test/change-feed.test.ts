@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import net from 'node:net';
 import { sql } from 'kysely';
 import pg from 'pg';
-import type { ChangeListener, ChangeSubscription } from '../src/change-feed.ts';
+import { type ChangeListener, type ChangeSubscription, postgresListen } from '../src/change-feed.ts';
 import { createTestDb, TEST_ENGINES, type TestDb } from '../src/testing.ts';
 
 /** A listener that records what it hears, with a way to wait for a condition on it. */
@@ -165,7 +166,7 @@ for (const engine of TEST_ENGINES) {
           try {
             const killed = await admin.query(
               `select pg_terminate_backend(pid) from pg_stat_activity
-                where datname = current_database() and query = 'LISTEN omni_messages'`,
+                where datname = current_database() and application_name = 'omni-listen omni_messages'`,
             );
             expect(killed.rows.length).toBe(1);
           } finally {
@@ -177,6 +178,69 @@ for (const engine of TEST_ENGINES) {
           await r.until('the insert after the reconnect', () => r.heard.some((p) => p.startsWith(a)));
         } finally {
           await sub.close();
+        }
+      }, 30_000);
+    }
+
+    if (engine === 'postgres') {
+      test('a connection cut without a word (no FIN, no RST) is found by its pings, said, and replaced', async () => {
+        // A TCP relay to Postgres that can go silent: a NAT dropping an idle flow, a partition.
+        const sockets: { client: net.Socket; server: net.Socket }[] = [];
+        let silent = false;
+        const relay = net.createServer({ allowHalfOpen: true }, (client) => {
+          const server = net.connect(Number(new URL(t.url as string).port || 5432), '127.0.0.1');
+          const pair = { client, server };
+          sockets.push(pair);
+          let cut = false;
+          client.on('data', (d) => {
+            if (silent && !cut) cut = true;
+            if (!cut) server.write(d);
+          });
+          server.on('data', (d) => {
+            if (silent && !cut) cut = true;
+            if (!cut) client.write(d);
+          });
+          client.on('error', () => {});
+          server.on('error', () => {});
+          client.on('close', () => server.destroy());
+          server.on('close', () => client.destroy());
+        });
+        await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+        const url = new URL(t.url as string);
+        url.host = `127.0.0.1:${(relay.address() as net.AddressInfo).port}`;
+        const r = recorder();
+        const sub = postgresListen(url.toString(), { pingMs: 100, pingTimeoutMs: 300 })(
+          'omni_messages',
+          r.listener,
+        );
+        try {
+          await r.until('listening', () => r.states.at(-1) === true);
+          silent = true; // what the relay carries from now on is lost, and it says nothing
+          await r.until('the loss', () => r.states.includes(false));
+          silent = false; // new connections get through
+          await r.until('listening again', () => r.states.at(-1) === true);
+          await t.db.insertInto('messages').values(message(a, 'after-silence')).execute();
+          await r.until('the insert after the silence', () => r.heard.some((p) => p.startsWith(a)));
+          // Closed while cut (its end is never answered): close waits pingTimeoutMs at most.
+          const quiet = recorder();
+          const idle = postgresListen(url.toString(), { pingMs: 60_000, pingTimeoutMs: 300 })(
+            'omni_messages',
+            quiet.listener,
+          );
+          await quiet.until('listening', () => quiet.states.at(-1) === true);
+          silent = true;
+          const started = Date.now();
+          await idle.close();
+          expect(Date.now() - started).toBeLessThan(1_500);
+          expect(quiet.states.at(-1)).toBe(false);
+        } finally {
+          silent = false;
+          await sub.close();
+          for (const { client, server } of sockets) {
+            client.destroy();
+            server.destroy();
+          }
+          await new Promise((resolve) => relay.close(resolve));
         }
       }, 30_000);
     }

@@ -264,7 +264,9 @@ describe('message pages are kept until a change of what they show commits, in an
     await get();
     // The API's LISTEN connection ends, as a Postgres restart or a network cut would end it.
     await sql`select pg_terminate_backend(pid) from pg_stat_activity
-      where datname = current_database() and query = 'LISTEN omni_messages'`.execute(worker.db);
+      where datname = current_database() and application_name = 'omni-listen omni_messages'`.execute(
+      worker.db,
+    );
     for (let i = 0; i < 200 && t.app.messagePages.stats().listening; i++) await Bun.sleep(5);
     await writer.writeBatch({ instanceId: instanceId(instance), messages: [message(800)] });
     // Whether or not the feed is back yet, the page shows the write at once (nothing stale is kept).
