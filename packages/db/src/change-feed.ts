@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 
@@ -36,15 +37,18 @@ const RECONNECT_MS = { first: 100, last: 5_000 } as const;
 /** Options of {@link postgresListen}. */
 export interface PostgresListenOptions {
   /**
-   * How often the listening connection is asked `SELECT 1`, ms: a connection that only listens
-   * sends nothing, so one cut without a word (a NAT or load balancer dropping an idle flow, a
-   * network partition) would otherwise look alive — and hear nothing — until TCP keep-alive gives
-   * up (hours by the OS's defaults).
+   * How often the listening connection is probed, ms: it sends itself a notification on a probe
+   * channel and waits for it to come back. A connection that only listens sends nothing, so one cut
+   * without a word (a NAT or load balancer dropping an idle flow, a network partition) would
+   * otherwise look alive — and hear nothing — until TCP keep-alive gives up (hours by the OS's
+   * defaults); and one through a pooler that does not keep a session (PgBouncer in transaction
+   * mode) answers queries but never delivers a notification. The first probe runs before the
+   * subscription says it listens.
    * @defaultValue 10 000
    */
   pingMs?: number;
   /**
-   * How long a ping may go unanswered before the connection counts as lost, ms (and how long
+   * How long a probe may go unanswered before the connection counts as lost, ms (and how long
    * `close()` waits for the connection to end).
    * @defaultValue 5 000
    */
@@ -52,10 +56,12 @@ export interface PostgresListenOptions {
 }
 
 /**
- * `LISTEN` on Postgres: a connection of its own (TCP keep-alive on), opened at once and pinged
- * (`SELECT 1` every `pingMs`); when it is lost — an error, its end, a ping unanswered for
+ * `LISTEN` on Postgres: a connection of its own (TCP keep-alive on), opened at once and probed
+ * through the notification path itself (`pg_notify` to itself on `<channel>_probe` every `pingMs`,
+ * the first before it says it listens); when it is lost — an error, its end, a probe not back within
  * `pingTimeoutMs` — the listener hears `listening(false)` and it reconnects with growing delays
- * (100 ms … 5 s).
+ * (100 ms … 5 s). Through a pooler that delivers no notifications it therefore never says it
+ * listens.
  */
 export function postgresListen(url: string, options: PostgresListenOptions = {}): ListenChanges {
   const pingMs = options.pingMs ?? 10_000;
@@ -66,8 +72,9 @@ export function postgresListen(url: string, options: PostgresListenOptions = {})
     let client: pg.Client | null = null;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let delay: number = RECONNECT_MS.first;
-    /** The current connection's pings. */
+    /** The current connection's probes. */
     let ping: ReturnType<typeof setInterval> | undefined;
+    const probeChannel = `${channel.slice(0, 57)}_probe`;
     const connect = async () => {
       if (closed) return;
       // Named so an operator (or a test) can find it in pg_stat_activity: its last query is a ping.
@@ -90,13 +97,44 @@ export function postgresListen(url: string, options: PostgresListenOptions = {})
       };
       c.on('error', lose);
       c.on('end', lose);
+      /** The probe on its way: its token, and what to do when it is back. */
+      let awaited: { token: string; back: () => void } | null = null;
       c.on('notification', (n) => {
-        if (n.channel === channel && !lost) listener.notify(n.payload ?? '');
+        if (lost) return;
+        if (n.channel === channel) listener.notify(n.payload ?? '');
+        else if (n.channel === probeChannel && awaited && n.payload === awaited.token) awaited.back();
       });
+      /** Sends this connection a notification and answers whether it came back in time. */
+      const probe = () =>
+        new Promise<boolean>((resolve) => {
+          const token = randomUUID();
+          const late = setTimeout(() => {
+            awaited = null;
+            resolve(false);
+          }, pingTimeoutMs);
+          awaited = {
+            token,
+            back: () => {
+              clearTimeout(late);
+              awaited = null;
+              resolve(true);
+            },
+          };
+          c.query('SELECT pg_notify($1, $2)', [probeChannel, token]).catch(() => {
+            clearTimeout(late);
+            awaited = null;
+            resolve(false);
+          });
+        });
       try {
         await c.connect();
-        await c.query(`LISTEN ${channel}`);
+        await c.query(`LISTEN ${channel}; LISTEN ${probeChannel}`);
       } catch {
+        lose();
+        return;
+      }
+      if (closed || lost) return;
+      if (!(await probe())) {
         lose();
         return;
       }
@@ -106,17 +144,10 @@ export function postgresListen(url: string, options: PostgresListenOptions = {})
       ping = setInterval(() => {
         if (pending || lost) return;
         pending = true;
-        const late = setTimeout(lose, pingTimeoutMs);
-        c.query('SELECT 1').then(
-          () => {
-            pending = false;
-            clearTimeout(late);
-          },
-          () => {
-            clearTimeout(late);
-            lose();
-          },
-        );
+        void probe().then((back) => {
+          pending = false;
+          if (!back) lose();
+        });
       }, pingMs);
       listener.listening(true);
     };

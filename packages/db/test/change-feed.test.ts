@@ -245,6 +245,55 @@ for (const engine of TEST_ENGINES) {
       }, 30_000);
     }
 
+    if (engine === 'postgres') {
+      test('a connection that answers queries but delivers no notifications (a pooler without sessions) never says it listens', async () => {
+        // A relay to Postgres that drops every NotificationResponse ('A') it carries to the client,
+        // as PgBouncer in transaction mode in effect does: queries work, LISTEN "succeeds", nothing is heard.
+        const sockets: net.Socket[] = [];
+        const relay = net.createServer((client) => {
+          const server = net.connect(Number(new URL(t.url as string).port || 5432), '127.0.0.1');
+          sockets.push(client, server);
+          client.on('data', (d) => server.write(d));
+          let pending = Buffer.alloc(0);
+          server.on('data', (d: Buffer) => {
+            pending = Buffer.concat([pending, d]);
+            while (pending.length >= 5) {
+              const size = 1 + pending.readUInt32BE(1);
+              if (pending.length < size) break;
+              if (pending[0] !== 0x41) client.write(pending.subarray(0, size));
+              pending = pending.subarray(size);
+            }
+          });
+          client.on('error', () => {});
+          server.on('error', () => {});
+          client.on('close', () => server.destroy());
+          server.on('close', () => client.destroy());
+        });
+        await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+        const url = new URL(t.url as string);
+        url.host = `127.0.0.1:${(relay.address() as net.AddressInfo).port}`;
+        const r = recorder();
+        const sub = postgresListen(url.toString(), { pingMs: 100, pingTimeoutMs: 200 })(
+          'omni_messages',
+          r.listener,
+        );
+        try {
+          // Queries get through the relay (it is not simply down) …
+          const direct = new pg.Client({ connectionString: url.toString() });
+          await direct.connect();
+          expect((await direct.query('select 1 as one')).rows[0]).toEqual({ one: 1 });
+          await direct.end();
+          // … yet over several probe rounds and reconnects the subscription never says it listens.
+          await Bun.sleep(1_500);
+          expect(r.states.includes(true)).toBe(false);
+        } finally {
+          await sub.close();
+          for (const socket of sockets) socket.destroy();
+          await new Promise((resolve) => relay.close(resolve));
+        }
+      }, 30_000);
+    }
+
     test('channel names are identifiers, never input', () => {
       expect(() => t.listen('omni_messages; drop table messages', recorder().listener)).toThrow(RangeError);
       expect(() => t.listen('', recorder().listener)).toThrow(RangeError);
