@@ -34,7 +34,7 @@
  * route's (target ≤ 3). The app runs with its message-page cache as production does (64 MiB;
  * `--page-cache-mb M` sets it as `MESSAGE_PAGE_CACHE_MB` would, 0 = every page from Postgres): the
  * 1,000 pages (35 MB) fit, so after its first reading each page is answered from the cache until
- * a change of what it shows commits or it ages out (30 s). The chat meanwhile receives a live
+ * a change of what it shows commits or it ages out (5 min). The chat meanwhile receives a live
  * message every `--live-every-ms` (default 500 ms; through DedupeWriter, as live messages are
  * written), which drops its newest page each time; the summary checks that the newest page shows
  * the latest of them (`newestPageCurrent`, the bench fails otherwise) and counts them

@@ -74,7 +74,7 @@ export interface BuildAppOptions {
    * Bounds of the message-page cache (`services/message-page-cache.ts`): pages of
    * `GET /chats/:id/messages` kept, as answered, until a change of what they show commits;
    * `maxBytes: 0` keeps none.
-   * @defaultValue {@link DEFAULT_MESSAGE_PAGE_CACHE_OPTIONS} (64 MiB, 30 s)
+   * @defaultValue {@link DEFAULT_MESSAGE_PAGE_CACHE_OPTIONS} (64 MiB, 5 min)
    */
   messagePages?: MessagePageCacheOptions;
 }

@@ -15,9 +15,11 @@ export interface MessagePageCacheOptions {
   maxBytes?: number;
   /**
    * How long a page is kept at most, ms from the start of its read (its ticket), even with no
-   * change heard: bounds what a change feed that stalls without losing its connection could leave
-   * behind.
-   * @defaultValue 30 000
+   * change heard: a backstop for writes that fire no triggers (triggers disabled by hand,
+   * `session_replication_role = replica` as replication's apply and some restores set it). A feed
+   * that stops delivering is found sooner, by its probe (`postgresListen`: every 10 s, 5 s to
+   * answer), and then everything kept is dropped.
+   * @defaultValue 300 000 (5 min)
    */
   maxAgeMs?: number;
 }
@@ -25,7 +27,7 @@ export interface MessagePageCacheOptions {
 /** Defaults of {@link MessagePageCacheOptions}. */
 export const DEFAULT_MESSAGE_PAGE_CACHE_OPTIONS = {
   maxBytes: 64 * 1024 * 1024,
-  maxAgeMs: 30_000,
+  maxAgeMs: 300_000,
 } satisfies Required<MessagePageCacheOptions>;
 
 /**

@@ -8,7 +8,7 @@ import { auth, createInstance, createTestApp, type TestApp } from '../helpers.ts
 /**
  * The message-page cache through the real app (`buildApp`'s services, the chats route) on
  * Postgres, with every write made as a worker process makes it: through its own database
- * connections (a second `createDb`), never through the API. Pages are kept for 30 s when no change
+ * connections (a second `createDb`), never through the API. Pages are kept for 5 minutes when no change
  * is heard, so each "shows … within seconds" below fails if a change were not heard.
  */
 let t: TestApp;
