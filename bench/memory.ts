@@ -29,8 +29,8 @@
  * swings by several MB from one second to the next as the allocator keeps or returns pages, so
  * one sample can land high or low: `growthPctMedian5` compares the median of the 5 samples from
  * the mark on with the median of the last 5 samples, a steadier reading of the same growth.
- * Every sample (RSS, JS heap, external memory, messages stored) is appended to `--samples` as a
- * JSON line as it is taken. `--gc-each-sample` runs a full `Bun.gc(true)` before each sample (tells garbage from
+ * Every sample (RSS, JS heap, external memory, messages stored, and the high-water mark so far,
+ * `hwmMb`) is appended to `--samples` as a JSON line as it is taken. `--gc-each-sample` runs a full `Bun.gc(true)` before each sample (tells garbage from
  * retained memory); `--heap-snapshots DIR` writes V8-format heap snapshots at 100k and at the end;
  * `--type-counts` logs which JS object types grew in number between those two points.
  */
@@ -170,7 +170,12 @@ async function main(): Promise<void> {
       () => stored,
       1000,
       (s) => {
-        appendFileSync(SAMPLES_FILE, `${JSON.stringify(s)}\n`);
+        // With the kernel's high-water mark so far: a spike between two samples shows where it happened.
+        const hwmMb = round(
+          Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]) / 1024,
+          1,
+        );
+        appendFileSync(SAMPLES_FILE, `${JSON.stringify({ ...s, hwmMb })}\n`);
         if (s.t - lastLog >= 15) {
           lastLog = s.t;
           log(`${s.t}s stored ${s.progress} rss ${s.rssMb} MB heap ${s.heapUsedMb} MB`);
