@@ -20,6 +20,47 @@ function recorder() {
   return { heard, states, listener, until };
 }
 
+/** What a {@link startRelay} connection makes of each chunk in either direction (`null`: dropped). */
+interface RelayPipe {
+  toServer(chunk: Buffer): Buffer | null;
+  toClient(chunk: Buffer): Buffer | null;
+}
+
+/** A TCP relay on 127.0.0.1 to the Postgres of `target` (a URL), each connection through `pipe()`; the URL through it. */
+async function startRelay(
+  target: string,
+  pipe: () => RelayPipe,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets: net.Socket[] = [];
+  const relay = net.createServer({ allowHalfOpen: true }, (client) => {
+    const server = net.connect(Number(new URL(target).port || 5432), '127.0.0.1');
+    sockets.push(client, server);
+    const p = pipe();
+    client.on('data', (d: Buffer) => {
+      const out = p.toServer(d);
+      if (out && out.length > 0) server.write(out);
+    });
+    server.on('data', (d: Buffer) => {
+      const out = p.toClient(d);
+      if (out && out.length > 0) client.write(out);
+    });
+    client.on('error', () => {});
+    server.on('error', () => {});
+    client.on('close', () => server.destroy());
+    server.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const url = new URL(target);
+  url.host = `127.0.0.1:${(relay.address() as net.AddressInfo).port}`;
+  return {
+    url: url.toString(),
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => relay.close(resolve));
+    },
+  };
+}
+
 for (const engine of TEST_ENGINES) {
   describe(`message change feed on ${engine} (migration 0015)`, () => {
     let t: TestDb;
@@ -184,30 +225,18 @@ for (const engine of TEST_ENGINES) {
 
     if (engine === 'postgres') {
       test('a connection cut without a word (no FIN, no RST) is found by its pings, said, and replaced', async () => {
-        // A TCP relay to Postgres that can go silent: a NAT dropping an idle flow, a partition.
-        const sockets: { client: net.Socket; server: net.Socket }[] = [];
+        // A TCP relay to Postgres that can go silent: a NAT dropping an idle flow, a partition. A
+        // connection that carried something while silent stays cut.
         let silent = false;
-        const relay = net.createServer({ allowHalfOpen: true }, (client) => {
-          const server = net.connect(Number(new URL(t.url as string).port || 5432), '127.0.0.1');
-          const pair = { client, server };
-          sockets.push(pair);
+        const relay = await startRelay(t.url as string, () => {
           let cut = false;
-          client.on('data', (d) => {
-            if (silent && !cut) cut = true;
-            if (!cut) server.write(d);
-          });
-          server.on('data', (d) => {
-            if (silent && !cut) cut = true;
-            if (!cut) client.write(d);
-          });
-          client.on('error', () => {});
-          server.on('error', () => {});
-          client.on('close', () => server.destroy());
-          server.on('close', () => client.destroy());
+          const pass = (d: Buffer) => {
+            if (silent) cut = true;
+            return cut ? null : d;
+          };
+          return { toServer: pass, toClient: pass };
         });
-        await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-        const url = new URL(t.url as string);
-        url.host = `127.0.0.1:${(relay.address() as net.AddressInfo).port}`;
+        const url = relay.url;
         const r = recorder();
         const sub = postgresListen(url.toString(), { pingMs: 100, pingTimeoutMs: 300 })(
           'omni_messages',
@@ -236,11 +265,7 @@ for (const engine of TEST_ENGINES) {
         } finally {
           silent = false;
           await sub.close();
-          for (const { client, server } of sockets) {
-            client.destroy();
-            server.destroy();
-          }
-          await new Promise((resolve) => relay.close(resolve));
+          await relay.close();
         }
       }, 30_000);
     }
@@ -249,29 +274,24 @@ for (const engine of TEST_ENGINES) {
       test('a connection that answers queries but delivers no notifications (a pooler without sessions) never says it listens', async () => {
         // A relay to Postgres that drops every NotificationResponse ('A') it carries to the client,
         // as PgBouncer in transaction mode in effect does: queries work, LISTEN "succeeds", nothing is heard.
-        const sockets: net.Socket[] = [];
-        const relay = net.createServer((client) => {
-          const server = net.connect(Number(new URL(t.url as string).port || 5432), '127.0.0.1');
-          sockets.push(client, server);
-          client.on('data', (d) => server.write(d));
+        const relay = await startRelay(t.url as string, () => {
           let pending = Buffer.alloc(0);
-          server.on('data', (d: Buffer) => {
-            pending = Buffer.concat([pending, d]);
-            while (pending.length >= 5) {
-              const size = 1 + pending.readUInt32BE(1);
-              if (pending.length < size) break;
-              if (pending[0] !== 0x41) client.write(pending.subarray(0, size));
-              pending = pending.subarray(size);
-            }
-          });
-          client.on('error', () => {});
-          server.on('error', () => {});
-          client.on('close', () => server.destroy());
-          server.on('close', () => client.destroy());
+          return {
+            toServer: (d) => d,
+            toClient: (d) => {
+              pending = Buffer.concat([pending, d]);
+              const out: Buffer[] = [];
+              while (pending.length >= 5) {
+                const size = 1 + pending.readUInt32BE(1);
+                if (pending.length < size) break;
+                if (pending[0] !== 0x41) out.push(pending.subarray(0, size));
+                pending = pending.subarray(size);
+              }
+              return Buffer.concat(out);
+            },
+          };
         });
-        await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-        const url = new URL(t.url as string);
-        url.host = `127.0.0.1:${(relay.address() as net.AddressInfo).port}`;
+        const url = new URL(relay.url);
         const r = recorder();
         const sub = postgresListen(url.toString(), { pingMs: 100, pingTimeoutMs: 200 })(
           'omni_messages',
@@ -288,8 +308,7 @@ for (const engine of TEST_ENGINES) {
           expect(r.states.includes(true)).toBe(false);
         } finally {
           await sub.close();
-          for (const socket of sockets) socket.destroy();
-          await new Promise((resolve) => relay.close(resolve));
+          await relay.close();
         }
       }, 30_000);
     }
