@@ -259,7 +259,7 @@ export class ChatReads {
 
   /**
    * {@link listMessages} as the answer's bytes, kept in the {@link MessagePageCache} (when this
-   * `ChatReads` has one) until a message of the chat's instance changes.
+   * `ChatReads` has one) until a change of what the page shows commits.
    */
   async messagePage(
     chat: { id: string; instance_id: string; external_id: string },

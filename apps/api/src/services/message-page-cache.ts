@@ -1,6 +1,6 @@
 import type { ChangeSubscription, ListenChanges } from '@omni/db';
 
-/** The notification channel the `messages` triggers send an instance's id on (migration 0015). */
+/** The channel the `messages` triggers notify on, with the chat and span a write touched (migration 0015). */
 export const MESSAGES_CHANNEL = 'omni_messages';
 
 /** Options of {@link MessagePageCache}. */

@@ -24,7 +24,8 @@ function lastBy<T>(items: readonly T[], key: (item: T) => string): T[] {
   return [...map.values()];
 }
 
-function counts(rows: { created: boolean }[]): UpsertCounts {
+/** Counts of an upsert from the `created` flag its statement returns per row. */
+export function upsertCountsOf(rows: readonly { created: boolean }[]): UpsertCounts {
   const created = rows.filter((r) => r.created).length;
   return { created, updated: rows.length - created };
 }
@@ -39,7 +40,7 @@ export class DirectoryWriter {
   async upsertChats(db: Db, instanceId: string, items: readonly ChatUpsert[]): Promise<UpsertCounts> {
     const statement = this.chatsUpsert(instanceId, items);
     if (!statement) return { created: 0, updated: 0 };
-    return counts((await statement.execute(db)).rows);
+    return upsertCountsOf((await statement.execute(db)).rows);
   }
 
   /**
@@ -79,7 +80,7 @@ export class DirectoryWriter {
   ): Promise<UpsertCounts> {
     const statement = this.contactsUpsert(instanceId, contacts, seenAt);
     if (!statement) return { created: 0, updated: 0 };
-    return counts((await statement.execute(db)).rows);
+    return upsertCountsOf((await statement.execute(db)).rows);
   }
 
   /**
@@ -178,7 +179,7 @@ export class DirectoryWriter {
         .where('updated_at', '<', seenAt)
         .execute();
     }
-    return { ...counts(result.rows), participants: members.length };
+    return { ...upsertCountsOf(result.rows), participants: members.length };
   }
 
   /** Marks contacts not seen since `refreshStartedAt` absent; returns how many changed. */

@@ -1,7 +1,7 @@
 import type { Database } from '@omni/db';
 import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
 import type { LidMapping } from '../contract/channel-plugin.ts';
-import type { UpsertCounts } from './directory-writer.ts';
+import { type UpsertCounts, upsertCountsOf } from './directory-writer.ts';
 import { cleanText } from './sanitize.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -34,9 +34,7 @@ export class LidMappingStore {
   async upsertIn(db: Db, instanceId: string, mappings: readonly LidMapping[]): Promise<UpsertCounts> {
     const statement = lidMappingsUpsert(instanceId, mappings);
     if (!statement) return { created: 0, updated: 0 };
-    const result = await statement.execute(db);
-    const created = result.rows.filter((r) => r.created).length;
-    return { created, updated: result.rows.length - created };
+    return upsertCountsOf((await statement.execute(db)).rows);
   }
 
   /** Every pair stored for an instance, by LID. */
