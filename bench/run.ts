@@ -1,11 +1,9 @@
 /**
  * `bun run bench <name> [args]` runs `bench/<name>.ts`. Every benchmark prints JSON lines.
- * Without a name, lists the benchmarks. Each runs with the service's production JavaScriptCore
- * options (`packages/runtime/src/runtime/jsc-options.ts`).
+ * Without a name, lists the benchmarks.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { withProductionJsc } from '../packages/runtime/src/runtime/jsc-options.ts';
 
 const [name, ...args] = process.argv.slice(2);
 const benches = readdirSync(import.meta.dir)
@@ -15,10 +13,7 @@ if (!name || !existsSync(join(import.meta.dir, `${name}.ts`))) {
   console.error(`usage: bun run bench <name>\nbenchmarks: ${benches.join(', ') || '(none yet)'}`);
   process.exit(name ? 2 : 0);
 }
-// With the JavaScriptCore options the service's processes run with (an option set in the
-// environment wins: `BUN_JSC_useFTLJIT=true bun run bench memory` measures with FTL).
 const proc = Bun.spawn(['bun', join(import.meta.dir, `${name}.ts`), ...args], {
   stdio: ['inherit', 'inherit', 'inherit'],
-  env: withProductionJsc(process.env),
 });
 process.exit(await proc.exited);

@@ -6,9 +6,6 @@
  * of a scenario serves the same account; `FAULTS_WA_LEASE_MS` / `FAULTS_WA_RENEW_MS` set the
  * session lease timings (a killed holder's sessions are taken over after the lease).
  */
-// First, as in apps/sync-worker/src/main.ts: the production JavaScriptCore options.
-import '../../packages/runtime/src/launch.ts';
-
 import {
   createWorkerRuntime,
   loadChannelPlugins,

@@ -1,6 +1,3 @@
-// First: re-executes the process with the production JavaScriptCore options (no FTL tier).
-import '@omni/runtime/launch';
-
 import cluster from 'node:cluster';
 import {
   createWorkerRuntime,

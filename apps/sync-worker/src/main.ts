@@ -1,6 +1,3 @@
-// First: re-executes the process with the production JavaScriptCore options (no FTL tier).
-import '@omni/runtime/launch';
-
 import { createWorkerRuntime, loadChannelPlugins, loadWorkerConfig, openServices } from '@omni/runtime';
 import { SAFE_LOG_OPTIONS } from '@omni/sync-core';
 import pino from 'pino';

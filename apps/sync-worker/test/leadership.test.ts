@@ -34,17 +34,12 @@ afterAll(async () => {
 }, 60_000);
 
 /** The real worker process (`main.ts`), its log (pino, info) in `dir`. */
-function startWorker(
-  id: string,
-  extraEnv: Record<string, string> = {},
-): { proc: Subprocess; log: () => string } {
+function startWorker(id: string): { proc: Subprocess; log: () => string } {
   const path = join(dir, `${id}.log`);
   const fd = openSync(path, 'a');
-  // Not the JSC options of whatever runs the tests: the process chooses its own.
-  const { BUN_JSC_useFTLJIT: _runner, ...inherited } = process.env;
   const proc = Bun.spawn(['bun', 'run', WORKER_MAIN], {
     env: {
-      ...inherited,
+      ...process.env,
       DATABASE_URL: db.url,
       NATS_URL,
       NATS_STREAM: names.stream,
@@ -58,7 +53,6 @@ function startWorker(
       LEADER_LEASE_MS: '1500',
       LEADER_RETRY_MS: '200',
       LOG_LEVEL: 'info',
-      ...extraEnv,
     },
     stdin: 'ignore',
     stdout: fd,
@@ -68,15 +62,6 @@ function startWorker(
   procs.push(proc);
   return { proc, log: () => readFileSync(path, 'utf8') };
 }
-
-/** The environment the process `pid` runs with now (after any re-execution). */
-const environOf = (pid: number): Record<string, string> =>
-  Object.fromEntries(
-    readFileSync(`/proc/${pid}/environ`, 'utf8')
-      .split('\0')
-      .filter(Boolean)
-      .map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
-  );
 
 const until = async (check: () => boolean) => {
   while (!check()) await Bun.sleep(50);
@@ -97,18 +82,4 @@ test('a leader frozen with SIGSTOP loses leadership to another process within it
   await until(() => a.log().includes('leadership lost'));
   const row = await db.db.selectFrom('leader_leases').select('owner').executeTakeFirstOrThrow();
   expect(row.owner).toContain(`:${b.proc.pid}:`);
-}, 60_000);
-
-test("the worker re-executes itself without JSC's FTL tier, in the pid it was started as; a set option wins", async () => {
-  const plain = startWorker('jsc-default');
-  const overridden = startWorker('jsc-set', { BUN_JSC_useFTLJIT: 'true' });
-  await until(() => plain.log().includes('worker started') && overridden.log().includes('worker started'));
-  expect(environOf(plain.proc.pid).BUN_JSC_useFTLJIT).toBe('false');
-  expect(environOf(overridden.proc.pid).BUN_JSC_useFTLJIT).toBe('true');
-  // The pid Bun.spawn returned is the worker's own (its log names it): stop and kill signals reach it.
-  expect(plain.log()).toContain(`"pid":${plain.proc.pid}`);
-  plain.proc.kill('SIGTERM');
-  overridden.proc.kill('SIGTERM');
-  expect(await plain.proc.exited).toBe(0);
-  expect(await overridden.proc.exited).toBe(0);
 }, 60_000);

@@ -33,13 +33,6 @@ export { loadChannelPlugins } from './runtime/channel-plugins.ts';
 export { createRateLimiter } from './runtime/create-rate-limiter.ts';
 export { type CreateSyncRunnerOptions, createSyncRunner } from './runtime/create-runner.ts';
 export { createWorkerRuntime, type WorkerRuntimeConfig } from './runtime/create-worker-runtime.ts';
-export {
-  type LaunchedProcess,
-  missingJscEnv,
-  PRODUCTION_JSC_ENV,
-  relaunchWithProductionJsc,
-  withProductionJsc,
-} from './runtime/jsc-options.ts';
 export { openServices, type Services, type ServicesConfig } from './runtime/open-services.ts';
 export { loadWorkerConfig, type WorkerConfig } from './runtime/worker-config.ts';
 export {
