@@ -1,5 +1,6 @@
 import type { CoverageReason, Database } from '@omni/db';
 import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
+import { perBatchCode } from '../storage/per-batch-code.ts';
 import { type CoverageRange, mergeRanges } from './coverage-range.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -53,6 +54,7 @@ export function coverageCtes(
     )`,
   ];
 }
+perBatchCode(coverageCtes);
 
 /** Adds `ext` to a chat's ledger as its own statement (inside the caller's transaction). */
 export async function extendCoverage(

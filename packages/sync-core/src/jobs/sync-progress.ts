@@ -1,5 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { SyncPart } from '../contract/channel-plugin.ts';
+import { perBatchCode } from '../storage/per-batch-code.ts';
 
 /** Counters of {@link SyncProgress}, each incremented atomically in SQL. */
 export const PROGRESS_COUNTERS = [
@@ -209,3 +210,4 @@ export function progressWithDelta(delta: ProgressDelta, column = 'progress'): Ra
   if (parts.length === 0) return sql<string>`${ref}`;
   return sql<string>`${ref} || jsonb_build_object(${sql.join(parts)})`;
 }
+perBatchCode(progressWithDelta);

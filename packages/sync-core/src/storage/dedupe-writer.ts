@@ -5,6 +5,7 @@ import { coverageCtes, extendCoverage } from '../coverage/coverage-ledger.ts';
 import { LeaseLostError } from '../errors/lease-lost-error.ts';
 import { holdLease, leaseFence } from '../jobs/job-repository.ts';
 import { progressWithDelta } from '../jobs/sync-progress.ts';
+import { perBatchCode } from './per-batch-code.ts';
 import { PG_ARRAY_ELEMENT, PgBinaryArray } from './pg-binary-array.ts';
 import { cleanJson, cleanText } from './sanitize.ts';
 import type { ChatCheckpoint, WriteBatchInput, WriteBatchResult } from './write-batch.ts';
@@ -213,6 +214,186 @@ function batchColumns(valid: readonly NormalizedMessage[]): Buffer[] {
     raw,
   ].map((column) => column.finish());
 }
+perBatchCode(batchColumns);
+
+/**
+ * The batch as one statement: `ins` inserts new rows (merging edits/revokes stored earlier for
+ * them), `upd` refreshes pre-existing rows that come back with a newer edit or a deletion (it
+ * cannot see the rows `ins` adds, so it only touches duplicates), and with a checkpoint `chat_cp`
+ * and `job_cp` add the counts of `ins`/`upd` to `sync_job_chats` and `sync_jobs.progress`. With a
+ * checkpoint, `fence` comes first and every write is gated on it (`gate`); an empty batch with a
+ * checkpoint is the same statement over no rows, so its checkpoint and counters (`chatsDone`,
+ * `chatsExhausted`…) commit together. `asyncCommit`: a checkpointed batch may commit with
+ * `synchronous_commit = off`.
+ */
+function buildStatement(
+  db: Db,
+  input: WriteBatchInput,
+  prepared: Prepared,
+  asyncCommit: boolean,
+  extras: StatementExtras | null,
+): Statement {
+  const { valid, failed, oldest, newest } = prepared;
+  const result: WriteBatchResult = {
+    fetched: input.messages.length,
+    stored: 0,
+    duplicates: 0,
+    updated: 0,
+    failed,
+    inserted: [],
+    oldestTimestamp: oldest,
+    newestTimestamp: newest,
+  };
+  const cp = input.checkpoint;
+  const counts: Record<string, number> = {};
+  const countNames = extras ? Object.keys(extras.counts) : [];
+  for (const name of countNames) counts[name] = 0;
+  if (valid.length === 0 && !cp && !extras?.ctes.length) return { query: null, result, valid, cp, counts };
+  const instanceId = input.instanceId;
+  const n = valid.length;
+  const chats = new Set<string>();
+  let refresh = false;
+  for (let i = 0; i < n; i += 1) {
+    const m = valid[i] as NormalizedMessage;
+    chats.add(m.chatId);
+    if ((m.editedAt != null || m.deletedAt != null) && !ACTS_ON_TARGET.has(m.kind)) refresh = true;
+  }
+  // One binary array per column: the server reads each value by its length, parses only the
+  // jsonb columns (as COPY does) and holds no batch document. Far cheaper on both sides than one
+  // JSON document (parsed twice, and once more per jsonb field) or text arrays.
+  const columns = batchColumns(valid);
+  const chatList = [...chats].map((c) => cleanText(c) as string);
+  const syncOff = asyncCommit && cp !== undefined;
+  // Every write of the statement is gated on the lease (when the batch belongs to a job run).
+  const gate = cp ? sql`exists (select 1 from fence)` : sql`true`;
+  const insWhere = syncOff
+    ? sql`where ${gate} and (select set_config('synchronous_commit', 'off', true)) is not null`
+    : sql`where ${gate}`;
+  const ctes: RawBuilder<unknown>[] = [];
+  if (cp) ctes.push(sql`fence as materialized (${leaseFence(cp.lease)})`);
+  if (extras) ctes.push(...extras.ctes);
+  ctes.push(
+    // `unnest` in the select list (one per column, zipped in lockstep: the arrays have the same
+    // length) streams the rows; `from unnest(a, b, …)` first copies every column into a tuplestore.
+    sql`u as (
+      select ${sql.join(columns.map((c, i) => sql`unnest(${c}::${sql.raw(UNNEST_TYPES[i] as string)}) as ${sql.raw(UNNEST_COLUMNS[i] as string)}`))}
+    )`,
+    // Pending edits/revokes (stored before their target) are merged into the target as it is
+    // inserted. The EXISTS gate is evaluated once: chats without any skip the probe.
+    sql`ins as (
+      insert into messages (
+        instance_id, chat_external_id, external_id, sender_id, sender_name, sent_at, kind, text,
+        reply_to_external_id, target_external_id, has_media, media_mime_type, media_url,
+        media_metadata, source, edited_at, deleted_at, raw
+      )
+      select ${instanceId}::uuid, u.chat, u.ext, u.sender, u.sender_name, u.sent_at, u.kind,
+        case when p.edit_at is not null and (u.edited_at is null or u.edited_at < p.edit_at)
+          then p.edit_text else u.text end,
+        u.reply_to, u.target, u.has_media, u.mime, u.url, u.meta, ${input.source ?? 'sync'},
+        greatest(u.edited_at, p.edit_at),
+        coalesce(u.deleted_at, p.revoke_at),
+        u.raw
+      from u
+      left join lateral (
+        select
+          (array_agg(e.text order by e.sent_at desc) filter (where e.kind = 'edit'))[1] as edit_text,
+          max(e.sent_at) filter (where e.kind = 'edit') as edit_at,
+          min(e.sent_at) filter (where e.kind = 'revoke') as revoke_at
+        from messages e
+        where (select exists (
+                select 1 from messages x
+                where x.instance_id = ${instanceId}::uuid and x.target_external_id is not null
+                  and x.chat_external_id = any(${chatList}::text[])))
+          and e.instance_id = ${instanceId}::uuid and e.chat_external_id = u.chat
+          and e.target_external_id = u.ext and e.kind in ('edit', 'revoke')
+        group by e.chat_external_id, e.target_external_id
+      ) p on u.kind not in ('edit', 'revoke', 'reaction')
+      ${insWhere}
+      on conflict on constraint messages_instance_chat_external_key do nothing
+      returning id, chat_external_id, external_id, has_media
+    )`,
+    refresh
+      ? sql`upd as (
+      update messages t set
+        text = case when u.edited_at is not null and (t.edited_at is null or t.edited_at < u.edited_at)
+                    then u.text else t.text end,
+        edited_at = greatest(t.edited_at, u.edited_at),
+        deleted_at = coalesce(t.deleted_at, u.deleted_at)
+      from u
+      where ${gate} and t.instance_id = ${instanceId}::uuid and t.chat_external_id = u.chat
+        and t.external_id = u.ext and u.kind not in ('edit', 'revoke', 'reaction')
+        and (
+          (u.edited_at is not null and (t.edited_at is null or t.edited_at < u.edited_at))
+          or (u.deleted_at is not null and t.deleted_at is null)
+        )
+      returning t.id
+    )`
+      : sql`upd as (select null::uuid as id where false)`,
+    // The batch's count of new rows, counted once (the checkpoint, the progress and the result
+    // read it).
+    sql`ins_n as (select count(*) as n from ins)`,
+  );
+  if (cp) {
+    const stored = sql`(select n from ins_n)`;
+    const updated = sql`(select count(distinct id) from upd)`;
+    const duplicates = sql`${n}::bigint - (select n from ins_n)`;
+    const oldestIso = oldest === null ? null : new Date(oldest).toISOString();
+    const newestIso = newest === null ? null : new Date(newest).toISOString();
+    ctes.push(sql`chat_cp as (
+      update sync_job_chats set
+        cursor = ${cleanJson(cp.cursor)}::jsonb,
+        oldest_at = least(oldest_at, ${oldestIso}::timestamptz),
+        newest_at = greatest(newest_at, ${newestIso}::timestamptz),
+        fetched = fetched + ${result.fetched}::int,
+        stored = stored + ${stored},
+        duplicates = duplicates + ${duplicates},
+        updated = updated + ${updated},
+        failed = failed + ${failed}::int,
+        status = coalesce(${cp.status ?? null}::text, status),
+        exhausted = exhausted or ${cp.exhausted === true}::boolean,
+        updated_at = now()
+      where ${gate} and job_id = ${cp.lease.jobId}::uuid and chat_id = ${cp.chatId}::text
+    )`);
+    ctes.push(sql`job_cp as (
+      update sync_jobs set
+        progress = ${progressWithDelta({
+          counters: {
+            fetched: result.fetched,
+            stored,
+            duplicates,
+            updated,
+            failed,
+            ...cp.progress,
+          },
+          oldestTimestamp: oldestIso,
+        })},
+        updated_at = now()
+      where id = (select id from fence)
+    )`);
+    if (cp.coverage) ctes.push(...coverageCtes(instanceId, cp.chatId, cp.coverage, gate));
+  }
+  const query = sql<StatementRow>`
+    with ${sql.join(ctes)}
+    select 'i' as k, id::text as id, chat_external_id, external_id from ins
+      ${input.returnInserted === 'withMedia' ? sql`where has_media` : sql``}
+    union all
+    select 'u', count(distinct id)::text, null, null from upd
+    union all
+    select 'n', n::text, null, null from ins_n
+    ${cp ? sql`union all select 'f', count(*)::text, null, null from fence` : sql``}
+    ${
+      countNames.length > 0
+        ? sql.join(
+            countNames.map(
+              (name) => sql`union all select 'x', (${extras?.counts[name]})::text, ${name}::text, null`,
+            ),
+            sql` `,
+          )
+        : sql``
+    }`;
+  return { query: query.compile(db), result, valid, cp, counts };
+}
+perBatchCode(buildStatement);
 
 /**
  * Stores batches of messages once per (instance, chat, external id), in bulk: one
@@ -331,180 +512,14 @@ export class DedupeWriter {
     return result;
   }
 
-  /**
-   * The batch as one statement: `ins` inserts new rows (merging edits/revokes stored earlier for
-   * them), `upd` refreshes pre-existing rows that come back with a newer edit or a deletion (it
-   * cannot see the rows `ins` adds, so it only touches duplicates), and with a checkpoint `chat_cp`
-   * and `job_cp` add the counts of `ins`/`upd` to `sync_job_chats` and `sync_jobs.progress`. With a
-   * checkpoint, `fence` comes first and every write is gated on it (`gate`); an empty batch with a
-   * checkpoint is the same statement over no rows, so its checkpoint and counters (`chatsDone`,
-   * `chatsExhausted`…) commit together.
-   */
+  /** The batch as one statement ({@link buildStatement}), committed asynchronously when allowed. */
   #build(
     input: WriteBatchInput,
     prepared: Prepared,
     asyncCommit: boolean,
     extras: StatementExtras | null = null,
   ): Statement {
-    const { valid, failed, oldest, newest } = prepared;
-    const result: WriteBatchResult = {
-      fetched: input.messages.length,
-      stored: 0,
-      duplicates: 0,
-      updated: 0,
-      failed,
-      inserted: [],
-      oldestTimestamp: oldest,
-      newestTimestamp: newest,
-    };
-    const cp = input.checkpoint;
-    const counts: Record<string, number> = {};
-    const countNames = extras ? Object.keys(extras.counts) : [];
-    for (const name of countNames) counts[name] = 0;
-    if (valid.length === 0 && !cp && !extras?.ctes.length) return { query: null, result, valid, cp, counts };
-    const instanceId = input.instanceId;
-    const n = valid.length;
-    const chats = new Set<string>();
-    let refresh = false;
-    for (let i = 0; i < n; i += 1) {
-      const m = valid[i] as NormalizedMessage;
-      chats.add(m.chatId);
-      if ((m.editedAt != null || m.deletedAt != null) && !ACTS_ON_TARGET.has(m.kind)) refresh = true;
-    }
-    // One binary array per column: the server reads each value by its length, parses only the
-    // jsonb columns (as COPY does) and holds no batch document. Far cheaper on both sides than one
-    // JSON document (parsed twice, and once more per jsonb field) or text arrays.
-    const columns = batchColumns(valid);
-    const chatList = [...chats].map((c) => cleanText(c) as string);
-    const syncOff = asyncCommit && cp !== undefined && this.#options.asyncCommit;
-    // Every write of the statement is gated on the lease (when the batch belongs to a job run).
-    const gate = cp ? sql`exists (select 1 from fence)` : sql`true`;
-    const insWhere = syncOff
-      ? sql`where ${gate} and (select set_config('synchronous_commit', 'off', true)) is not null`
-      : sql`where ${gate}`;
-    const ctes: RawBuilder<unknown>[] = [];
-    if (cp) ctes.push(sql`fence as materialized (${leaseFence(cp.lease)})`);
-    if (extras) ctes.push(...extras.ctes);
-    ctes.push(
-      // `unnest` in the select list (one per column, zipped in lockstep: the arrays have the same
-      // length) streams the rows; `from unnest(a, b, …)` first copies every column into a tuplestore.
-      sql`u as (
-        select ${sql.join(columns.map((c, i) => sql`unnest(${c}::${sql.raw(UNNEST_TYPES[i] as string)}) as ${sql.raw(UNNEST_COLUMNS[i] as string)}`))}
-      )`,
-      // Pending edits/revokes (stored before their target) are merged into the target as it is
-      // inserted. The EXISTS gate is evaluated once: chats without any skip the probe.
-      sql`ins as (
-        insert into messages (
-          instance_id, chat_external_id, external_id, sender_id, sender_name, sent_at, kind, text,
-          reply_to_external_id, target_external_id, has_media, media_mime_type, media_url,
-          media_metadata, source, edited_at, deleted_at, raw
-        )
-        select ${instanceId}::uuid, u.chat, u.ext, u.sender, u.sender_name, u.sent_at, u.kind,
-          case when p.edit_at is not null and (u.edited_at is null or u.edited_at < p.edit_at)
-            then p.edit_text else u.text end,
-          u.reply_to, u.target, u.has_media, u.mime, u.url, u.meta, ${input.source ?? 'sync'},
-          greatest(u.edited_at, p.edit_at),
-          coalesce(u.deleted_at, p.revoke_at),
-          u.raw
-        from u
-        left join lateral (
-          select
-            (array_agg(e.text order by e.sent_at desc) filter (where e.kind = 'edit'))[1] as edit_text,
-            max(e.sent_at) filter (where e.kind = 'edit') as edit_at,
-            min(e.sent_at) filter (where e.kind = 'revoke') as revoke_at
-          from messages e
-          where (select exists (
-                  select 1 from messages x
-                  where x.instance_id = ${instanceId}::uuid and x.target_external_id is not null
-                    and x.chat_external_id = any(${chatList}::text[])))
-            and e.instance_id = ${instanceId}::uuid and e.chat_external_id = u.chat
-            and e.target_external_id = u.ext and e.kind in ('edit', 'revoke')
-          group by e.chat_external_id, e.target_external_id
-        ) p on u.kind not in ('edit', 'revoke', 'reaction')
-        ${insWhere}
-        on conflict on constraint messages_instance_chat_external_key do nothing
-        returning id, chat_external_id, external_id, has_media
-      )`,
-      refresh
-        ? sql`upd as (
-        update messages t set
-          text = case when u.edited_at is not null and (t.edited_at is null or t.edited_at < u.edited_at)
-                      then u.text else t.text end,
-          edited_at = greatest(t.edited_at, u.edited_at),
-          deleted_at = coalesce(t.deleted_at, u.deleted_at)
-        from u
-        where ${gate} and t.instance_id = ${instanceId}::uuid and t.chat_external_id = u.chat
-          and t.external_id = u.ext and u.kind not in ('edit', 'revoke', 'reaction')
-          and (
-            (u.edited_at is not null and (t.edited_at is null or t.edited_at < u.edited_at))
-            or (u.deleted_at is not null and t.deleted_at is null)
-          )
-        returning t.id
-      )`
-        : sql`upd as (select null::uuid as id where false)`,
-      // The batch's count of new rows, counted once (the checkpoint, the progress and the result
-      // read it).
-      sql`ins_n as (select count(*) as n from ins)`,
-    );
-    if (cp) {
-      const stored = sql`(select n from ins_n)`;
-      const updated = sql`(select count(distinct id) from upd)`;
-      const duplicates = sql`${n}::bigint - (select n from ins_n)`;
-      const oldestIso = oldest === null ? null : new Date(oldest).toISOString();
-      const newestIso = newest === null ? null : new Date(newest).toISOString();
-      ctes.push(sql`chat_cp as (
-        update sync_job_chats set
-          cursor = ${cleanJson(cp.cursor)}::jsonb,
-          oldest_at = least(oldest_at, ${oldestIso}::timestamptz),
-          newest_at = greatest(newest_at, ${newestIso}::timestamptz),
-          fetched = fetched + ${result.fetched}::int,
-          stored = stored + ${stored},
-          duplicates = duplicates + ${duplicates},
-          updated = updated + ${updated},
-          failed = failed + ${failed}::int,
-          status = coalesce(${cp.status ?? null}::text, status),
-          exhausted = exhausted or ${cp.exhausted === true}::boolean,
-          updated_at = now()
-        where ${gate} and job_id = ${cp.lease.jobId}::uuid and chat_id = ${cp.chatId}::text
-      )`);
-      ctes.push(sql`job_cp as (
-        update sync_jobs set
-          progress = ${progressWithDelta({
-            counters: {
-              fetched: result.fetched,
-              stored,
-              duplicates,
-              updated,
-              failed,
-              ...cp.progress,
-            },
-            oldestTimestamp: oldestIso,
-          })},
-          updated_at = now()
-        where id = (select id from fence)
-      )`);
-      if (cp.coverage) ctes.push(...coverageCtes(instanceId, cp.chatId, cp.coverage, gate));
-    }
-    const query = sql<StatementRow>`
-      with ${sql.join(ctes)}
-      select 'i' as k, id::text as id, chat_external_id, external_id from ins
-        ${input.returnInserted === 'withMedia' ? sql`where has_media` : sql``}
-      union all
-      select 'u', count(distinct id)::text, null, null from upd
-      union all
-      select 'n', n::text, null, null from ins_n
-      ${cp ? sql`union all select 'f', count(*)::text, null, null from fence` : sql``}
-      ${
-        countNames.length > 0
-          ? sql.join(
-              countNames.map(
-                (name) => sql`union all select 'x', (${extras?.counts[name]})::text, ${name}::text, null`,
-              ),
-              sql` `,
-            )
-          : sql``
-      }`;
-    return { query: query.compile(this.#db), result, valid, cp, counts };
+    return buildStatement(this.#db, input, prepared, asyncCommit && this.#options.asyncCommit, extras);
   }
 
   /** Sends a built statement and reads its counts and new rows into its result. */
