@@ -69,6 +69,10 @@ const OPEN_LIMIT = { limit: 100_000, windowMs: 1000 };
 
 const log = logger('memory');
 
+/** The kernel's high-water mark of this process's resident set (`VmHWM`), MB. */
+const highWaterMarkMb = (): number =>
+  round(Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]) / 1024, 1);
+
 async function main(): Promise<void> {
   const counts = Array.from(
     { length: CHANNELS },
@@ -171,10 +175,7 @@ async function main(): Promise<void> {
       1000,
       (s) => {
         // With the kernel's high-water mark so far: a spike between two samples shows where it happened.
-        const hwmMb = round(
-          Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]) / 1024,
-          1,
-        );
+        const hwmMb = highWaterMarkMb();
         appendFileSync(SAMPLES_FILE, `${JSON.stringify({ ...s, hwmMb })}\n`);
         if (s.t - lastLog >= 15) {
           lastLog = s.t;
@@ -197,10 +198,7 @@ async function main(): Promise<void> {
     writeFileSync('/proc/self/clear_refs', '5');
     const started = performance.now();
     const result = await runner.runJob(job.id, 'bench-memory', { signal: abort.signal });
-    const hwmMb = round(
-      Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]) / 1024,
-      1,
-    );
+    const hwmMb = highWaterMarkMb();
     const seconds = (performance.now() - started) / 1000;
     clearTimeout(deadline);
     clearInterval(markTimer);
