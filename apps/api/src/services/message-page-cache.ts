@@ -82,6 +82,9 @@ export interface PageTicket {
   readonly at: number;
 }
 
+/** A chat's key in the cache's maps (`instance chat`): tickets, pages and changes must agree on it. */
+const chatKeyOf = (instanceId: string, chat: string): string => `${instanceId} ${chat}`;
+
 /** Chats whose changes are counted at most; past it everything is dropped and counting restarts. */
 const MAX_COUNTED_CHATS = 100_000;
 
@@ -185,7 +188,7 @@ export class MessagePageCache {
       chat,
       epoch: this.#epoch,
       instanceGeneration: this.#instanceGenerations.get(instanceId) ?? 0,
-      chatGeneration: this.#chatGenerations.get(`${instanceId} ${chat}`) ?? 0,
+      chatGeneration: this.#chatGenerations.get(chatKeyOf(instanceId, chat)) ?? 0,
       at: Date.now(),
     };
   }
@@ -196,7 +199,7 @@ export class MessagePageCache {
    */
   put(ticket: PageTicket | null, key: string, body: Buffer, span: PageSpan): void {
     if (!ticket || !this.#listening || ticket.epoch !== this.#epoch || span.chat !== ticket.chat) return;
-    const chatKey = `${ticket.instanceId} ${ticket.chat}`;
+    const chatKey = chatKeyOf(ticket.instanceId, ticket.chat);
     if ((this.#instanceGenerations.get(ticket.instanceId) ?? 0) !== ticket.instanceGeneration) return;
     if ((this.#chatGenerations.get(chatKey) ?? 0) !== ticket.chatGeneration) return;
     const cost = body.length + key.length + PAGE_ENTRY_OVERHEAD;
@@ -297,7 +300,7 @@ export class MessagePageCache {
       }
       return;
     }
-    const chatKey = `${instanceId} ${chat}`;
+    const chatKey = chatKeyOf(instanceId, chat);
     if (!this.#chatGenerations.has(chatKey) && this.#chatGenerations.size >= MAX_COUNTED_CHATS) {
       this.#reset();
       return;
@@ -312,7 +315,7 @@ export class MessagePageCache {
   #drop(key: string, entry: Entry): void {
     this.#entries.delete(key);
     this.#bytes -= entry.cost;
-    const chatKey = `${entry.instanceId} ${entry.chat}`;
+    const chatKey = chatKeyOf(entry.instanceId, entry.chat);
     const keys = this.#keysOfChat.get(chatKey);
     if (keys) {
       keys.delete(key);
