@@ -3,6 +3,7 @@ import type { ChangeListener, ListenChanges } from '@omni/db';
 import {
   MESSAGES_CHANNEL,
   MessagePageCache,
+  type MessagePageCacheOptions,
   PAGE_ENTRY_OVERHEAD,
 } from '../../src/services/message-page-cache.ts';
 
@@ -24,6 +25,15 @@ function manualFeed() {
     };
   };
   return { feed, listen };
+}
+
+/** A cache whose feed listens (its first ticket subscribed it): pages can be kept. */
+function listeningCache(options: MessagePageCacheOptions = {}) {
+  const { feed, listen } = manualFeed();
+  const cache = new MessagePageCache(listen, options);
+  cache.ticket('i1', 'c1');
+  feed.listener?.listening(true);
+  return { feed, cache };
 }
 
 const page = (text: string) => Buffer.from(text);
@@ -50,10 +60,7 @@ describe('MessagePageCache', () => {
   });
 
   test("a whole-instance change drops its pages, not other instances'", () => {
-    const { feed, listen } = manualFeed();
-    const cache = new MessagePageCache(listen);
-    cache.ticket('i1', 'c1');
-    feed.listener?.listening(true);
+    const { feed, cache } = listeningCache();
     cache.put(cache.ticket('i1', 'c1'), 'a1', page('a1'), ALL);
     cache.put(cache.ticket('i1', 'c1'), 'a2', page('a2'), ALL);
     cache.put(cache.ticket('i2', 'c1'), 'b1', page('b1'), ALL);
@@ -65,10 +72,7 @@ describe('MessagePageCache', () => {
   });
 
   test('a page read while its instance changed is not kept; one read after is', () => {
-    const { feed, listen } = manualFeed();
-    const cache = new MessagePageCache(listen);
-    cache.ticket('i1', 'c1');
-    feed.listener?.listening(true);
+    const { feed, cache } = listeningCache();
     const before = cache.ticket('i1', 'c1');
     feed.listener?.notify('i1 c1 0 10'); // committed while the page was being read
     cache.put(before, 'k', page('old'), ALL);
@@ -79,10 +83,7 @@ describe('MessagePageCache', () => {
   });
 
   test('a lost feed drops everything, keeps nothing while lost, and a ticket from before the loss keeps nothing', () => {
-    const { feed, listen } = manualFeed();
-    const cache = new MessagePageCache(listen);
-    cache.ticket('i1', 'c1');
-    feed.listener?.listening(true);
+    const { feed, cache } = listeningCache();
     cache.put(cache.ticket('i1', 'c1'), 'k', page('p'), ALL);
     const inFlight = cache.ticket('i1', 'c1');
     feed.listener?.listening(false);
@@ -96,10 +97,7 @@ describe('MessagePageCache', () => {
   });
 
   test('bytes are bounded: the least recently used page goes first; a page bigger than the bound is not kept', () => {
-    const { feed, listen } = manualFeed();
-    const cache = new MessagePageCache(listen, { maxBytes: 2 * cost('a', 'aaaa') });
-    cache.ticket('i1', 'c1');
-    feed.listener?.listening(true);
+    const { cache } = listeningCache({ maxBytes: 2 * cost('a', 'aaaa') });
     cache.put(cache.ticket('i1', 'c1'), 'a', page('aaaa'), ALL);
     cache.put(cache.ticket('i1', 'c1'), 'b', page('bbbb'), ALL);
     expect(cache.get('a')?.toString()).toBe('aaaa'); // a is now the most recent
@@ -113,11 +111,8 @@ describe('MessagePageCache', () => {
   });
 
   test('tiny pages under many distinct keys stay inside the bound: each counts its key and its keeping', () => {
-    const { feed, listen } = manualFeed();
     const maxBytes = 100_000;
-    const cache = new MessagePageCache(listen, { maxBytes });
-    cache.ticket('i1', 'c1');
-    feed.listener?.listening(true);
+    const { cache } = listeningCache({ maxBytes });
     const empty = '{"items":[],"meta":{"hasMore":false,"cursor":null}}';
     for (let i = 0; i < 5_000; i++) {
       cache.put(cache.ticket('i1', 'c1'), `${'k'.repeat(150)}${i}`, page(empty), ALL);
@@ -135,10 +130,7 @@ describe('MessagePageCache', () => {
   });
 
   test('a page older than maxAgeMs is read again even with no change heard', async () => {
-    const { feed, listen } = manualFeed();
-    const cache = new MessagePageCache(listen, { maxAgeMs: 20 });
-    cache.ticket('i1', 'c1');
-    feed.listener?.listening(true);
+    const { cache } = listeningCache({ maxAgeMs: 20 });
     cache.put(cache.ticket('i1', 'c1'), 'k', page('p'), ALL);
     expect(cache.get('k')).toBeDefined();
     await Bun.sleep(40);
@@ -146,10 +138,7 @@ describe('MessagePageCache', () => {
   });
 
   test("a page's age counts from its ticket (the read's start), not from when it is kept", async () => {
-    const { feed, listen } = manualFeed();
-    const cache = new MessagePageCache(listen, { maxAgeMs: 30 });
-    cache.ticket('i1', 'c1');
-    feed.listener?.listening(true);
+    const { cache } = listeningCache({ maxAgeMs: 30 });
     const ticket = cache.ticket('i1', 'c1');
     await Bun.sleep(40); // a slow read
     cache.put(ticket, 'k', page('p'), ALL);
@@ -157,10 +146,7 @@ describe('MessagePageCache', () => {
   });
 
   test('close stops the subscription and keeps nothing after', async () => {
-    const { feed, listen } = manualFeed();
-    const cache = new MessagePageCache(listen);
-    cache.ticket('i1', 'c1');
-    feed.listener?.listening(true);
+    const { feed, cache } = listeningCache();
     cache.put(cache.ticket('i1', 'c1'), 'k', page('p'), ALL);
     await cache.close();
     expect(feed.closed).toBe(1);
@@ -169,10 +155,7 @@ describe('MessagePageCache', () => {
   });
 
   test("a chat's change drops the pages whose span it touches, not its other pages nor other chats'", () => {
-    const { feed, listen } = manualFeed();
-    const cache = new MessagePageCache(listen);
-    cache.ticket('i1', 'c1');
-    feed.listener?.listening(true);
+    const { feed, cache } = listeningCache();
     const keep = (key: string, chat: string, lo: number, hi: number) =>
       cache.put(cache.ticket('i1', chat), key, page(key), { chat, lo, hi });
     keep('newest', 'c1', 1_000, Infinity);
@@ -196,10 +179,7 @@ describe('MessagePageCache', () => {
   });
 
   test('a page of a chat read while the chat changed is not kept, whatever the span; one of another chat is', () => {
-    const { feed, listen } = manualFeed();
-    const cache = new MessagePageCache(listen);
-    cache.ticket('i1', 'c1');
-    feed.listener?.listening(true);
+    const { feed, cache } = listeningCache();
     const c1 = cache.ticket('i1', 'c1');
     const c2 = cache.ticket('i1', 'c2');
     feed.listener?.notify('i1 c1 5 5');
@@ -213,10 +193,7 @@ describe('MessagePageCache', () => {
   });
 
   test('a payload it cannot read drops everything', () => {
-    const { feed, listen } = manualFeed();
-    const cache = new MessagePageCache(listen);
-    cache.ticket('i1', 'c1');
-    feed.listener?.listening(true);
+    const { feed, cache } = listeningCache();
     cache.put(cache.ticket('i1', 'c1'), 'k', page('p'), ALL);
     feed.listener?.notify('i1 c1 nonsense');
     expect(cache.get('k')).toBeUndefined();
