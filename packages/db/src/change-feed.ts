@@ -108,23 +108,14 @@ export function postgresListen(url: string, options: PostgresListenOptions = {})
       const probe = () =>
         new Promise<boolean>((resolve) => {
           const token = randomUUID();
-          const late = setTimeout(() => {
-            awaited = null;
-            resolve(false);
-          }, pingTimeoutMs);
-          awaited = {
-            token,
-            back: () => {
-              clearTimeout(late);
-              awaited = null;
-              resolve(true);
-            },
-          };
-          c.query('SELECT pg_notify($1, $2)', [probeChannel, token]).catch(() => {
+          const settle = (back: boolean) => {
             clearTimeout(late);
             awaited = null;
-            resolve(false);
-          });
+            resolve(back);
+          };
+          const late = setTimeout(() => settle(false), pingTimeoutMs);
+          awaited = { token, back: () => settle(true) };
+          c.query('SELECT pg_notify($1, $2)', [probeChannel, token]).catch(() => settle(false));
         });
       try {
         await c.connect();
